@@ -1,0 +1,59 @@
+# hookrelay: every target installs what it needs. Only python3 and make are assumed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+APPS := handler provisioner receiver alarm-to-slack sqs-mv
+STAGE ?= dev
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.DEFAULT_GOAL := help
+.PHONY: help install lint format test test-fast config vendor package bench clean
+
+help: ## list every target with one line each
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP) ## create .venv and install the core package (editable) with every dev tool
+
+config: $(STAMP) ## render the shared stage settings (.chalice/config.json) into each app
+	$(BIN)/python tools/render_config.py
+
+vendor: $(STAMP) ## place the core package into each app's vendor/ (what chalice bundles)
+	$(BIN)/python tools/vendor_core.py $(APPS)
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy (strict on the core)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python tools/render_config.py --check
+
+format: $(STAMP) ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint ## lint, then the whole test suite (unit, functional on moto, end-to-end on loopback)
+	$(BIN)/python -m pytest -n 2 -q
+
+test-fast: $(STAMP) ## the test suite without lint
+	$(BIN)/python -m pytest -n 2 -q
+
+package: vendor config ## chalice package every app offline into build/<app>/ (no credentials needed)
+	@for app in $(APPS); do \
+	  echo "== $$app"; \
+	  (cd $$app && ../$(BIN)/chalice package --stage $(STAGE) ../build/$$app) || exit 1; \
+	  ls -l build/$$app/deployment.zip | awk '{printf "   deployment.zip %.1f KiB\n", $$5/1024}'; \
+	done
+
+bench: $(STAMP) ## benchmarks, each printing ratios against a baseline measured in the same run
+	$(BIN)/python -m bench
+
+clean: ## remove build output, vendored copies and caches (keeps .venv)
+	rm -rf build $(addsuffix /vendor,$(APPS)) .pytest_cache .mypy_cache .ruff_cache

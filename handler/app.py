@@ -1,0 +1,32 @@
+"""hookrelay handler: one partner's delivery Lambda.
+
+The provisioner creates one function per partner from this app's package, with handler
+``app.deliver`` and an SQS event source mapping (batch size 10, ReportBatchItemFailures on).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from chalice import Chalice
+
+from hookrelay.dispatch import HandlerDeps, build_deps, handle_batch
+from hookrelay.observability import configure_logging, configure_tracing
+from hookrelay.settings import handler_settings
+
+app = Chalice(app_name="hookrelay-handler")
+
+
+@lru_cache(maxsize=1)
+def deps() -> HandlerDeps:
+    """Built on the first invocation, reused while the container lives."""
+    settings = handler_settings()
+    configure_logging("handler", settings.log_level)
+    configure_tracing()
+    return build_deps(settings)
+
+
+@app.lambda_function(name="deliver")
+def deliver(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handle_batch(event, deps())

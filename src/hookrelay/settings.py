@@ -1,0 +1,111 @@
+"""Settings: one pydantic-settings class per app, read from ``HOOKRELAY_*`` variables once.
+
+The handler's settings double as the contract between the provisioner (which writes a partner
+Lambda's environment with :meth:`HandlerSettings.to_environment`) and the handler (which reads it).
+No secret is ever part of an environment: the handler gets the *id* of the partner's secret.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hookrelay.models import PARTNER_ID_PATTERN
+from hookrelay.retry import RetryPolicy
+from hookrelay.ssrf import IPNetwork, parse_networks
+
+ENV_PREFIX = "HOOKRELAY_"
+
+
+class CommonSettings(BaseSettings):
+    """What every app shares; the values come from the top-level ``.chalice/`` stage settings."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    stage: str = Field(default="dev", pattern=r"^[a-z0-9]{1,8}$")
+    log_level: str = "INFO"
+    metrics_namespace: str = "hookrelay"
+
+
+class HandlerSettings(CommonSettings):
+    """One partner's delivery settings: the environment of that partner's handler Lambda."""
+
+    partner_id: str = Field(pattern=PARTNER_ID_PATTERN)
+    partner_url: str
+    queue_url: str
+    dead_letter_queue_url: str
+    results_queue_url: str | None = None
+    secret_id: str
+    post_concurrency: int = Field(default=5, ge=1, le=50)
+    connect_timeout: float = Field(default=10.0, gt=0, le=30)
+    read_timeout: float = Field(default=10.0, gt=0, le=60)
+    retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
+    legacy_signature: bool = False
+    allowed_networks: tuple[str, ...] = ()
+    response_excerpt_bytes: int = Field(default=2048, ge=0, le=65_536)
+    secret_cache_seconds: int = Field(default=300, ge=0, le=3600)
+
+    @field_validator("allowed_networks", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.startswith("["):
+            return tuple(v for v in value.split(",") if v.strip())
+        return value
+
+    @field_validator("allowed_networks")
+    @classmethod
+    def _parseable(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        parse_networks(value)
+        return value
+
+    @property
+    def networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.allowed_networks)
+
+    def to_environment(self) -> dict[str, str]:
+        """The Lambda environment that reproduces these settings (no secrets in it)."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump(mode="json", exclude_none=True).items():
+            key = ENV_PREFIX + name.upper()
+            if isinstance(value, dict | list):
+                env[key] = json.dumps(value, separators=(",", ":"))
+            elif isinstance(value, bool):
+                env[key] = "true" if value else "false"
+            else:
+                env[key] = str(value)
+        return env
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str]) -> HandlerSettings:
+        """Settings from an explicit environment (the local Lambda runtime uses this)."""
+        values: dict[str, Any] = {}
+        for key, raw in env.items():
+            if not key.startswith(ENV_PREFIX):
+                continue
+            name = key.removeprefix(ENV_PREFIX).lower()
+            field = cls.model_fields.get(name)
+            if field is None:
+                continue
+            values[name] = _decode(raw) if name in _JSON_FIELDS else raw
+        return cls.model_validate(values)
+
+
+_JSON_FIELDS = {"retry_policy", "allowed_networks"}
+
+
+def _decode(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+@lru_cache(maxsize=1)
+def handler_settings() -> HandlerSettings:
+    """The handler Lambda's settings, read from its environment once."""
+    return HandlerSettings()

@@ -1,0 +1,62 @@
+"""Fixtures shared by every test: AWS state on moto, real partner HTTP servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from hookrelay import aws
+from hookrelay_local.partner_server import Behaviour, PartnerServer
+
+REGION = "us-east-1"
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach a real AWS account: fake credentials, a fixed region, no endpoint override."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN", "AWS_LAMBDA_FUNCTION_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_XRAY_SDK_ENABLED", "false")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    aws.reset_clients()
+
+
+@pytest.fixture
+def moto_aws() -> Iterator[None]:
+    """In-process moto for every AWS service; cached clients are dropped before and after."""
+    with mock_aws():
+        aws.reset_clients()
+        yield
+    aws.reset_clients()
+
+
+@pytest.fixture
+def sqs(moto_aws: None) -> Any:
+    return boto3.client("sqs", region_name=REGION)
+
+
+@pytest.fixture
+def secretsmanager(moto_aws: None) -> Any:
+    return boto3.client("secretsmanager", region_name=REGION)
+
+
+@pytest.fixture
+def partner_server() -> Iterator[Callable[..., PartnerServer]]:
+    """Start real HTTP servers on loopback: ``server = partner_server(behaviour)``."""
+    started: list[PartnerServer] = []
+
+    def start(behaviour: Behaviour | None = None) -> PartnerServer:
+        server = PartnerServer(behaviour).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
