@@ -10,9 +10,13 @@ import pytest
 from moto import mock_aws
 
 from hookrelay import aws
+from hookrelay_local.embedded_aws import keep_moto_from_consuming
 from hookrelay_local.partner_server import Behaviour, PartnerServer
 
 REGION = "us-east-1"
+
+# moto must store event source mappings, never consume queue messages for them (see embedded_aws).
+keep_moto_from_consuming()
 
 
 @pytest.fixture(autouse=True)

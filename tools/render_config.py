@@ -1,7 +1,7 @@
 """Render the shared stage settings in .chalice/config.json into each app's .chalice/config.json.
 
-    python tools/render_config.py           write every app's config
-    python tools/render_config.py --check   exit 1 if any rendered config is stale
+python tools/render_config.py           write every app's config
+python tools/render_config.py --check   exit 1 if any rendered config is stale
 """
 
 from __future__ import annotations

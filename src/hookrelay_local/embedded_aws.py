@@ -1,0 +1,56 @@
+"""The embedded AWS: moto's server on loopback, with one behaviour of moto's switched off.
+
+moto runs SQS event source mappings itself, inside ``SendMessage``: without Docker it "invokes" the
+function (the code never runs) and deletes the messages as if they were processed. hookrelay's local
+Lambda runtime is the poller, so :func:`keep_moto_from_consuming` leaves the mappings stored (they
+are listed, described and updated as on AWS) but never acted on by moto.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import ItemsView
+from typing import Any
+
+_patched = threading.Lock()
+_applied = False
+
+
+class _StoredNotRun(dict[str, Any]):
+    """A queue's mapping table that moto's SendMessage iterates over and finds empty."""
+
+    def items(self) -> ItemsView[str, Any]:
+        return {}.items()
+
+
+def keep_moto_from_consuming() -> None:
+    """Patch moto (in this process) so event source mappings never consume queue messages."""
+    global _applied
+    with _patched:
+        if _applied:
+            return
+        from moto.sqs import models
+
+        original_init = models.Queue.__init__
+
+        def init(self: Any, *args: Any, **kwargs: Any) -> None:
+            original_init(self, *args, **kwargs)
+            self.lambda_event_source_mappings = _StoredNotRun()
+
+        models.Queue.__init__ = init  # type: ignore[method-assign]
+        _applied = True
+
+
+def start_moto_server(port: int = 0, host: str = "127.0.0.1") -> Any:
+    """Start moto's threaded server on loopback; return it (``.stop()``, ``endpoint_url(server)``)."""
+    keep_moto_from_consuming()
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    return server
+
+
+def endpoint_url(server: Any) -> str:
+    host, port = server.get_host_and_port()
+    return f"http://{host}:{port}"
