@@ -1,0 +1,77 @@
+"""Names of every AWS resource hookrelay creates, in one place.
+
+Everything a partner owns is named ``hookrelay-<stage>-<partner>`` (plus a suffix), so operators can
+find it by prefix as well as by tag, and alarm-to-slack can tell which partner an alarm is about.
+Partner ids are at most 32 characters and stages at most 8, which keeps every name within AWS limits
+(function names 64, queue names 80, role names 64).
+"""
+
+from __future__ import annotations
+
+import re
+
+PROJECT = "hookrelay"
+ALARM_KINDS = ("oldest-message-age", "dlq-depth", "lambda-errors")
+
+_PARTNER_RESOURCE = re.compile(
+    r"^hookrelay-(?P<stage>[a-z0-9]{1,8})-(?P<partner>[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)"
+    r"(?:-(?:dlq|handler|" + "|".join(ALARM_KINDS) + r"))?$"
+)
+
+
+def prefix(stage: str) -> str:
+    return f"{PROJECT}-{stage}"
+
+
+def partner_queue(stage: str, partner_id: str) -> str:
+    return f"{prefix(stage)}-{partner_id}"
+
+
+def partner_dead_letter_queue(stage: str, partner_id: str) -> str:
+    return f"{prefix(stage)}-{partner_id}-dlq"
+
+
+def partner_function(stage: str, partner_id: str) -> str:
+    return f"{prefix(stage)}-{partner_id}"
+
+
+def partner_role(stage: str, partner_id: str) -> str:
+    return f"{prefix(stage)}-{partner_id}-handler"
+
+
+def partner_log_group(stage: str, partner_id: str) -> str:
+    return f"/aws/lambda/{partner_function(stage, partner_id)}"
+
+
+def partner_secret(stage: str, partner_id: str) -> str:
+    return f"{PROJECT}/{stage}/{partner_id}/signing"
+
+
+def partner_alarm(stage: str, partner_id: str, kind: str) -> str:
+    if kind not in ALARM_KINDS:
+        raise ValueError(f"unknown alarm kind {kind!r}")
+    return f"{prefix(stage)}-{partner_id}-{kind}"
+
+
+def results_queue(stage: str) -> str:
+    return f"{prefix(stage)}-results"
+
+
+def partners_table(stage: str) -> str:
+    return f"{prefix(stage)}-partners"
+
+
+def deliveries_table(stage: str) -> str:
+    return f"{prefix(stage)}-deliveries"
+
+
+def alarm_topic(stage: str) -> str:
+    return f"{prefix(stage)}-alarms"
+
+
+def partner_from_name(name: str) -> str | None:
+    """The partner id in a hookrelay resource or alarm name, or None if it is not a partner's."""
+    match = _PARTNER_RESOURCE.match(name)
+    if match is None or match.group("partner") in ("results", "partners", "deliveries", "alarms"):
+        return None
+    return match.group("partner")
