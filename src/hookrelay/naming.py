@@ -13,10 +13,18 @@ import re
 PROJECT = "hookrelay"
 ALARM_KINDS = ("oldest-message-age", "dlq-depth", "lambda-errors")
 
+SUFFIXES = ("dlq", "handler", *ALARM_KINDS)
 _PARTNER_RESOURCE = re.compile(
-    r"^hookrelay-(?P<stage>[a-z0-9]{1,8})-(?P<partner>[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)"
-    r"(?:-(?:dlq|handler|" + "|".join(ALARM_KINDS) + r"))?$"
+    r"^hookrelay-(?P<stage>[a-z0-9]{1,8})-(?P<partner>[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)$"
 )
+SHARED_NAMES = ("results", "partners", "deliveries", "alarms", "artifacts")
+
+
+def check_partner_id(partner_id: str) -> str:
+    """Refuse ids that would make resource names ambiguous (ending like a suffix, or shared names)."""
+    if partner_id in SHARED_NAMES or any(partner_id.endswith("-" + s) for s in SUFFIXES):
+        raise ValueError(f"partner id {partner_id!r} is reserved or ends with a reserved suffix")
+    return partner_id
 
 
 def prefix(stage: str) -> str:
@@ -71,7 +79,11 @@ def alarm_topic(stage: str) -> str:
 
 def partner_from_name(name: str) -> str | None:
     """The partner id in a hookrelay resource or alarm name, or None if it is not a partner's."""
+    for suffix in sorted(SUFFIXES, key=len, reverse=True):
+        if name.endswith("-" + suffix):
+            name = name.removesuffix("-" + suffix)
+            break
     match = _PARTNER_RESOURCE.match(name)
-    if match is None or match.group("partner") in ("results", "partners", "deliveries", "alarms"):
+    if match is None or match.group("partner") in SHARED_NAMES:
         return None
     return match.group("partner")
