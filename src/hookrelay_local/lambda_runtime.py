@@ -177,11 +177,11 @@ class LocalLambdaRuntime:
 
     def _apply(self, wanted: dict[str, tuple[MappingConfig, FunctionConfig, Invoker]]) -> None:
         for uuid in [u for u in self._pollers if u not in wanted]:
-            poller = self._pollers.pop(uuid)
-            poller.stop()
-            self._retired.append(poller)
+            retired = self._pollers.pop(uuid)
+            retired.stop()
+            self._retired.append(retired)
             logger.info(
-                "mapping disabled or deleted: polling stopped", extra={"function": poller.function.name}
+                "mapping disabled or deleted: polling stopped", extra={"function": retired.function.name}
             )
         for uuid, (mapping, function, invoker) in wanted.items():
             poller = self._pollers.get(uuid)
