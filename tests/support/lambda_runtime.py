@@ -21,6 +21,7 @@ from hookrelay.signing import generate_secret
 from hookrelay.signing_keys import SigningKey, SigningKeys
 from hookrelay_local.lambda_runtime import local_client
 from hookrelay_local.lambda_runtime_stats import InvocationReport
+from hookrelay_local.partner_server import PartnerServer
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/hookrelay-local-handler"
 
@@ -184,6 +185,11 @@ class Reports:
     def snapshot(self) -> list[InvocationReport]:
         with self._lock:
             return list(self.items)
+
+
+def webhook_ids(server: PartnerServer) -> list[str]:
+    """The ``webhook-id`` of every request a partner server received, in order (duplicates kept)."""
+    return [r.headers["webhook-id"] for r in server.requests_snapshot()]
 
 
 def queue_counts(aws: LocalAws, queue_url: str) -> tuple[int, int]:

@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from hookrelay_local.partner_server import Reply, always
-from tests.support.lambda_runtime import LocalAws, create_partner, publish, queue_counts, wait_for
+from tests.support.lambda_runtime import (
+    LocalAws,
+    create_partner,
+    publish,
+    queue_counts,
+    wait_for,
+    webhook_ids,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -42,7 +49,7 @@ def test_sigkill_mid_batch_then_restart_delivers_every_message(
     wait_for(lambda: server.count >= 1, timeout=30)
     first.kill()
     first.wait()
-    delivered_before_kill = {r.headers["webhook-id"] for r in server.requests_snapshot()}
+    delivered_before_kill = set(webhook_ids(server))
     assert len(delivered_before_kill) < len(published)
     assert queue_counts(local_aws, partner.queue_url)[1] > 0  # received, never deleted
 
@@ -50,7 +57,7 @@ def test_sigkill_mid_batch_then_restart_delivers_every_message(
     second = spawn_runtime(local_aws.endpoint_url, log)
     try:
         # THEN every webhook reaches the partner (some twice: at least once, never lost), the queue empties
-        wait_for(lambda: set(published) <= {r.headers["webhook-id"] for r in server.requests_snapshot()})
+        wait_for(lambda: set(published) <= set(webhook_ids(server)))
         wait_for(lambda: queue_counts(local_aws, partner.queue_url) == (0, 0))
         assert queue_counts(local_aws, partner.dlq_url) == (0, 0)
 

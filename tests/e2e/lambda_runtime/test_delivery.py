@@ -12,7 +12,7 @@ from hookrelay.models import WebhookMessage
 from hookrelay.signing import verify
 from hookrelay_local.lambda_runtime import LocalLambdaRuntime
 from hookrelay_local.lambda_runtime_stats import BatchOutcome
-from hookrelay_local.partner_server import PartnerServer, Received, Reply
+from hookrelay_local.partner_server import Received, Reply
 from tests.support.lambda_runtime import (
     LocalAws,
     Reports,
@@ -21,13 +21,10 @@ from tests.support.lambda_runtime import (
     queue_counts,
     send_bodies,
     wait_for,
+    webhook_ids,
 )
 
 pytestmark = pytest.mark.e2e
-
-
-def webhook_ids(server: PartnerServer) -> list[str]:
-    return [r.headers["webhook-id"] for r in server.requests_snapshot()]
 
 
 def test_delivers_every_message_signed_and_deletes_it(
