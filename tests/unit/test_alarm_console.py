@@ -44,9 +44,8 @@ def test_alarm_names_are_escaped_in_the_link() -> None:
 
 def test_without_an_arn_the_region_falls_back_and_places_the_partition() -> None:
     """GIVEN no AlarmArn WHEN a default region in GovCloud is given THEN the GovCloud console is linked."""
-    text = ev.raw(ev.SINGLE_METRIC).replace(
-        '"AlarmArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:hookrelay-dev-acme-oldest-message-age",', ""
-    )
+    arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:hookrelay-dev-acme-oldest-message-age"
+    text = ev.raw(ev.SINGLE_METRIC).replace(f'"AlarmArn": "{arn}",', "")
     alarm = parse_notification(text)
     assert alarm_url(alarm) is None
     assert alarm_url(alarm, default_region="us-gov-east-1") == (
@@ -56,7 +55,8 @@ def test_without_an_arn_the_region_falls_back_and_places_the_partition() -> None
 
 
 @pytest.mark.parametrize(
-    ("region", "partition"), [("eu-west-1", "aws"), ("cn-northwest-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")]
+    ("region", "partition"),
+    [("eu-west-1", "aws"), ("cn-northwest-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")],
 )
 def test_partition_of_region(region: str, partition: str) -> None:
     assert partition_of_region(region) == partition

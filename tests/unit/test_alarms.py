@@ -20,7 +20,13 @@ from tests.support import alarm_events as ev
         (ev.LAMBDA_ERRORS, AlarmShape.SINGLE_METRIC, AlarmState.ALARM, "lambda-errors", "acme"),
         (ev.ANOMALY, AlarmShape.ANOMALY_DETECTION, AlarmState.ALARM, None, "globex"),
         (ev.COMPOSITE, AlarmShape.COMPOSITE, AlarmState.ALARM, None, "acme"),
-        (ev.INSUFFICIENT_GOVCLOUD, AlarmShape.SINGLE_METRIC, AlarmState.INSUFFICIENT_DATA, "oldest-message-age", None),
+        (
+            ev.INSUFFICIENT_GOVCLOUD,
+            AlarmShape.SINGLE_METRIC,
+            AlarmState.INSUFFICIENT_DATA,
+            "oldest-message-age",
+            None,
+        ),
     ],
 )
 def test_each_sample_parses_to_its_shape_state_kind_and_partner(
@@ -46,7 +52,8 @@ def test_single_metric_trigger_fields() -> None:
 
 def test_state_change_time_with_a_plus0000_offset_is_utc() -> None:
     """GIVEN CloudWatch's ``+0000`` timestamp THEN it is an aware UTC datetime."""
-    assert ev.alarm(ev.SINGLE_METRIC).state_change_time == datetime(2026, 11, 23, 18, 45, 12, 345000, tzinfo=UTC)
+    expected = datetime(2026, 11, 23, 18, 45, 12, 345000, tzinfo=UTC)
+    assert ev.alarm(ev.SINGLE_METRIC).state_change_time == expected
 
 
 def test_metric_math_keeps_every_query_with_nested_dimensions() -> None:
@@ -74,7 +81,7 @@ def test_composite_alarm_has_rule_and_children_but_no_trigger() -> None:
     """GIVEN a composite alarm THEN its rule and the triggering child (name and state) are read."""
     alarm = ev.alarm(ev.COMPOSITE)
     assert alarm.trigger is None
-    assert alarm.alarm_rule == 'ALARM("hookrelay-dev-acme-dlq-depth") AND ALARM("hookrelay-dev-acme-lambda-errors")'
+    assert alarm.alarm_rule == ev.COMPOSITE_RULE
     child = alarm.triggering_children[0]
     assert child.state is not None
     assert (child.alarm_name, child.state.value) == ("hookrelay-dev-acme-dlq-depth", AlarmState.ALARM)
