@@ -151,3 +151,17 @@ def test_a_lambda_errors_alarm_carries_the_function_error_lines(
         "*Recent errors in* `/aws/lambda/hookrelay-dev-acme`\n"
         '```{"level":"ERROR","message":"cannot read signing secret"}```'
     )
+
+
+def test_unreadable_logs_do_not_stop_the_post(
+    invoke: Callable[[PartnerServer, str], Any], partner_server: Callable[..., PartnerServer]
+) -> None:
+    """GIVEN acme's log group does not exist THEN the alarm is still posted, saying why lines are missing."""
+    slack = partner_server(always(Reply(200, b"ok")))
+    invoke(slack, ev.raw(ev.LAMBDA_ERRORS))
+    [payload] = posted(slack)
+    section = payload["attachments"][0]["blocks"][4]["text"]["text"]
+    assert section == (
+        "*Recent errors in* `/aws/lambda/hookrelay-dev-acme`\n"
+        "_could not read them: cannot read /aws/lambda/hookrelay-dev-acme: ResourceNotFoundException_"
+    )
