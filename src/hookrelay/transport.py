@@ -54,10 +54,13 @@ def _bracket(host: str) -> str:
 
 
 def build_session(allowed: tuple[IPNetwork, ...] = (), pool_size: int = 10) -> requests.Session:
-    """A session for webhook delivery: pinned, pooled, no proxies, no redirects, no retries."""
+    """A session for webhook delivery: pinned, pooled, no proxies, no retries.
+
+    Redirects are refused by the caller (``allow_redirects=False``); setting ``max_redirects = 0``
+    instead would make requests raise even then, since it still prepares ``response.next``.
+    """
     session = requests.Session()
     session.trust_env = False
-    session.max_redirects = 0
     adapter = PinnedAdapter(allowed, pool_size=pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
