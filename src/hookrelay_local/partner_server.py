@@ -144,3 +144,25 @@ class PartnerServer:
             do_PUT = do_POST
 
         return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run a partner endpoint in its own process: python -m hookrelay_local.partner_server --port 9000."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--status", type=int, default=200)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before answering")
+    args = parser.parse_args(argv)
+    server = PartnerServer(always(Reply(status=args.status, delay=args.delay)), port=args.port, record=False)
+    server.start()
+    print(server.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
