@@ -117,5 +117,5 @@ def _post(payload: dict[str, Any], deps: AlarmDeps) -> int:
             "slack rejected the blocks, posting plain text", extra={"status": exc.status, "body": exc.body}
         )
         refused = exc.body
-    text = truncate(f"{payload['text']}\n(Slack refused the full message: {escape(refused)})", 3000)
+    text = truncate(f"{payload['text']}\n(Slack refused the full message: {escape(refused, 2000)})", 3000)
     return post_message(deps.webhook.get(), {"text": text}, policy=policy, session=deps.session)

@@ -46,22 +46,40 @@ class LogExcerpt(BaseModel):
     error: str | None = None
 
 
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
 def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def escape(text: str) -> str:
-    """mrkdwn control characters, as Slack asks: only ``&``, ``<`` and ``>``."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def escape(text: str, limit: int | None = None) -> str:
+    """``text`` escaped for mrkdwn (only ``&``, ``<``, ``>``), cut to ``limit`` between entities."""
+    pieces = [_ESCAPES.get(ch, ch) for ch in text]
+    if limit is None or sum(map(len, pieces)) <= limit:
+        return "".join(pieces)
+    kept: list[str] = []
+    size = 0
+    for piece in pieces:
+        if size + len(piece) > limit - 1:
+            break
+        kept.append(piece)
+        size += len(piece)
+    return "".join(kept) + "…"
+
+
+def _mrkdwn(text: str, limit: int = SECTION_MAX) -> MarkdownTextObject:
+    return MarkdownTextObject(text=escape(text, limit))
 
 
 def _field(title: str, value: str) -> MarkdownTextObject:
-    return MarkdownTextObject(text=truncate(f"*{title}*\n{escape(value)}", FIELD_MAX))
+    heading = f"*{title}*\n"
+    return MarkdownTextObject(text=heading + escape(value, FIELD_MAX - len(heading)))
 
 
 def _code(text: str, limit: int) -> str:
-    body = escape(text.replace("```", "'''"))
-    return f"```{truncate(body, limit - 6)}```"
+    fence = "```"
+    return fence + escape(text.replace(fence, "'''"), limit - 2 * len(fence)) + fence
 
 
 def alarm_message(
@@ -70,44 +88,13 @@ def alarm_message(
     """The Slack payload (``text`` + ``attachments``) for one alarm notification."""
     state = alarm.new_state
     title = f"{state}: {alarm.alarm_name}"
-    partner = alarm.partner_id
-    epoch = int(alarm.state_change_time.timestamp())
-    when = alarm.state_change_time.strftime("%Y-%m-%d %H:%M:%S UTC")
-    fields = [_field("State", transition(alarm))]
-    if partner:
-        fields.append(_field("Partner", partner))
-    if alarm.kind:
-        fields.append(_field("Alarm kind", alarm.kind))
-    fields.append(MarkdownTextObject(text=f"*Time*\n<!date^{epoch}^{{date_num}} {{time_secs}}|{when}>"))
-    region = alarm.region or ""
-    if alarm.region_name:
-        region = f"{region} ({alarm.region_name})" if region else alarm.region_name
-    if region:
-        fields.append(_field("Region", region))
-    if alarm.account_id:
-        fields.append(_field("Account", alarm.account_id))
-
+    header = truncate(f"{EMOJI.get(state, ':white_circle:')} {title}", HEADER_MAX)
     blocks: list[Block] = [
-        HeaderBlock(
-            text=PlainTextObject(text=truncate(f"{EMOJI.get(state, ':white_circle:')} {title}", HEADER_MAX))
-        ),
-        SectionBlock(
-            text=MarkdownTextObject(text=truncate(escape(alarm.reason or "(no reason given)"), SECTION_MAX))
-        ),
-        SectionBlock(fields=fields),
+        HeaderBlock(text=PlainTextObject(text=header)),
+        SectionBlock(text=_mrkdwn(alarm.reason or "(no reason given)")),
+        SectionBlock(fields=_facts(alarm)),
     ]
-    details = []
-    metric = metric_description(alarm)
-    if metric:
-        details.append(_field("Metric", metric))
-    threshold = threshold_description(alarm)
-    if threshold:
-        details.append(_field("Rule" if alarm.trigger is None else "Threshold", threshold))
-    if alarm.triggering_children:
-        children = "\n".join(
-            f"{c.alarm_name} ({c.state.value if c.state else '?'})" for c in alarm.triggering_children
-        )
-        details.append(_field("Triggered by", children))
+    details = _details(alarm)
     if details:
         blocks.append(SectionBlock(fields=details))
     if logs is not None:
@@ -120,32 +107,58 @@ def alarm_message(
     if buttons:
         blocks.append(ActionsBlock(elements=buttons))
     if alarm.alarm_description:
-        blocks.append(
-            ContextBlock(
-                elements=[MarkdownTextObject(text=truncate(escape(alarm.alarm_description), FIELD_MAX))]
-            )
-        )
-    fallback = f"{title} ({partner})" if partner else title
+        blocks.append(ContextBlock(elements=[_mrkdwn(alarm.alarm_description, FIELD_MAX)]))
+    fallback = f"{title} ({alarm.partner_id})" if alarm.partner_id else title
     attachment = BlockAttachment(blocks=blocks, color=COLOURS[state], fallback=truncate(fallback, 300))
-    return {"text": truncate(escape(fallback), 300), "attachments": [attachment.to_dict()]}
+    return {"text": escape(fallback, 300), "attachments": [attachment.to_dict()]}
+
+
+def _facts(alarm: AlarmNotification) -> list[MarkdownTextObject]:
+    """State change, partner, kind, time (shown in each reader's time zone), region, account."""
+    facts = [_field("State", transition(alarm))]
+    if alarm.partner_id:
+        facts.append(_field("Partner", alarm.partner_id))
+    if alarm.kind:
+        facts.append(_field("Alarm kind", alarm.kind))
+    epoch = int(alarm.state_change_time.timestamp())
+    when = alarm.state_change_time.strftime("%Y-%m-%d %H:%M:%S UTC")
+    facts.append(MarkdownTextObject(text=f"*Time*\n<!date^{epoch}^{{date_num}} {{time_secs}}|{when}>"))
+    named = f"({alarm.region_name})" if alarm.region_name else None
+    region = " ".join(part for part in (alarm.region, named) if part)
+    if region:
+        facts.append(_field("Region", region))
+    if alarm.account_id:
+        facts.append(_field("Account", alarm.account_id))
+    return facts
+
+
+def _details(alarm: AlarmNotification) -> list[MarkdownTextObject]:
+    """The metric and threshold; for a composite alarm its rule and the children that triggered it."""
+    details = []
+    metric = metric_description(alarm)
+    if metric:
+        details.append(_field("Metric", metric))
+    threshold = threshold_description(alarm)
+    if threshold:
+        details.append(_field("Rule" if alarm.trigger is None else "Threshold", threshold))
+    if alarm.triggering_children:
+        children = [
+            f"{c.alarm_name} ({c.state.value if c.state else '?'})" for c in alarm.triggering_children
+        ]
+        details.append(_field("Triggered by", "\n".join(children)))
+    return details
 
 
 def _log_section(logs: LogExcerpt) -> SectionBlock:
-    heading = f"*Recent errors in* `{escape(logs.log_group)}`"
+    heading = f"*Recent errors in* `{escape(logs.log_group, 500)}`\n"
     if logs.error:
-        return SectionBlock(
-            text=MarkdownTextObject(
-                text=truncate(f"{heading}\n_could not read them: {escape(logs.error)}_", SECTION_MAX)
-            )
-        )
-    if not logs.lines:
-        return SectionBlock(
-            text=MarkdownTextObject(text=f"{heading}\n_no error lines around the state change_")
-        )
-    body = "\n".join(truncate(line.message, LOG_LINE_MAX) for line in logs.lines)
-    return SectionBlock(
-        text=MarkdownTextObject(text=heading + "\n" + _code(body, SECTION_MAX - len(heading) - 1))
-    )
+        text = f"{heading}_could not read them: {escape(logs.error, 1000)}_"
+    elif not logs.lines:
+        text = f"{heading}_no error lines around the state change_"
+    else:
+        body = "\n".join(truncate(line.message, LOG_LINE_MAX) for line in logs.lines)
+        text = heading + _code(body, SECTION_MAX - len(heading))
+    return SectionBlock(text=MarkdownTextObject(text=text))
 
 
 def unparsed_message(raw: str, reason: str, subject: str | None = None) -> dict[str, Any]:
@@ -153,8 +166,8 @@ def unparsed_message(raw: str, reason: str, subject: str | None = None) -> dict[
     title = "Unparsed notification" + (f": {subject}" if subject else "")
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=truncate(f":grey_question: {title}", HEADER_MAX))),
-        SectionBlock(text=MarkdownTextObject(text=truncate(escape(reason), SECTION_MAX))),
+        SectionBlock(text=_mrkdwn(reason)),
         SectionBlock(text=MarkdownTextObject(text=_code(raw or "(empty message)", SECTION_MAX))),
     ]
     attachment = BlockAttachment(blocks=blocks, color=UNPARSED_COLOUR, fallback=truncate(title, 300))
-    return {"text": truncate(escape(title), 300), "attachments": [attachment.to_dict()]}
+    return {"text": escape(title, 300), "attachments": [attachment.to_dict()]}

@@ -9,7 +9,7 @@ import pytest
 from hookrelay.alarm_console import alarm_url
 from hookrelay.alarm_logs import LogLine
 from hookrelay.alarm_text import metric_description, threshold_description
-from hookrelay.slack_message import LogExcerpt, alarm_message, unparsed_message
+from hookrelay.slack_message import LogExcerpt, alarm_message, escape, unparsed_message
 from tests.support import alarm_events as ev
 
 
@@ -143,3 +143,9 @@ def test_unparsed_notification_shows_its_raw_text_truncated() -> None:
     assert code.startswith("```&lt;b&gt;zzz")
     assert code.endswith("…```")
     assert len(code) == 3000
+
+
+def test_escaping_never_cuts_an_entity_in_half() -> None:
+    """GIVEN text of '&' characters cut to 12 characters THEN whole '&amp;' entities and an ellipsis."""
+    assert escape("&&&&", 12) == "&amp;&amp;…"
+    assert escape("a<b", 8) == "a&lt;b"
