@@ -17,12 +17,11 @@ from hookrelay import signing
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 from hookrelay_local.partner_server import PartnerServer
 from tests.support.handler_stack import build_partner_stack
+from tests.support.lambda_sandbox import invoke_packaged
 from tests.support.sqs import drain, sqs_event
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-# What every Python Lambda runtime provides besides the standard library.
-LAMBDA_RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "dateutil", "six.py", "jmespath", "urllib3")
 
 
 @pytest.fixture(scope="module")
@@ -64,49 +63,23 @@ def test_the_package_holds_only_what_the_handler_imports(handler_zip: Path) -> N
 def test_the_packaged_handler_delivers_with_only_the_lambda_runtime(
     handler_zip: Path, moto_server: str, tmp_path: Path, partner_server: Callable[..., PartnerServer]
 ) -> None:
-    # GIVEN the zip unpacked beside the packages Lambda's Python runtime provides, and nothing else
-    code = tmp_path / "task"
-    zipfile.ZipFile(handler_zip).extractall(code)
-    runtime = tmp_path / "runtime"
-    runtime.mkdir()
-    site = Path(boto3.__file__).parent.parent
-    for name in LAMBDA_RUNTIME_PACKAGES:
-        if (site / name).exists():
-            (runtime / name).symlink_to(site / name)
-    # AND a partner on the embedded AWS
+    # GIVEN a partner on the embedded AWS
     server = partner_server()
     sqs = boto3.client("sqs", endpoint_url=moto_server, region_name="us-east-1")
     secrets = boto3.client("secretsmanager", endpoint_url=moto_server, region_name="us-east-1")
     stack = build_partner_stack(sqs, secrets, server.url)
     event = sqs_event([stack.message(id="msg_zip").to_sqs_body(), "poison"])
-    script = (
-        "import json, sys\n"
-        f"sys.path[:0] = [{str(code)!r}, {str(runtime)!r}]\n"
-        "import app, pydantic, requests\n"
-        f"assert pydantic.__file__.startswith({str(code)!r}), pydantic.__file__\n"
-        "print(json.dumps(app.deliver(json.loads(sys.stdin.read()), None)))\n"
-    )
     env = {
-        "PATH": os.environ["PATH"],
         "AWS_ENDPOINT_URL": moto_server,
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_LAMBDA_FUNCTION_NAME": "hookrelay-dev-acme",
-        "HOOKRELAY_LOCAL_RUNTIME": "1",
         "POWERTOOLS_METRICS_DISABLED": "true",
         **stack.settings.to_environment(),
     }
-    # WHEN Lambda's bootstrap would call app.deliver (python -S: no site-packages at all)
-    result = subprocess.run(
-        [sys.executable, "-S", "-c", script],
-        input=json.dumps(event),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    # WHEN Lambda's bootstrap would call app.deliver, with the zip beside the runtime's packages only
+    result = invoke_packaged(handler_zip, tmp_path, "deliver", event, env)
     # THEN it answers a partial batch response, the partner got a verifiable webhook, the poison is parked
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"batchItemFailures": []}
