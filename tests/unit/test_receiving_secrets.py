@@ -43,6 +43,7 @@ def test_hookrelay_key_json_yields_only_active_keys() -> None:
         ('{"keys": [{"secret": "whsec_x"', "secrets are not in an accepted form"),
         ("[]", "secrets are not in an accepted form"),
     ],
+    ids=["short-second-secret", "non-string-in-list", "truncated-json", "empty-list"],
 )
 def test_bad_values_are_refused_without_quoting_them(text: str, message: str) -> None:
     with pytest.raises(ValueError) as caught:  # noqa: PT011 - the exact message is asserted below
