@@ -12,7 +12,7 @@ from typing import Any
 from chalice import Chalice, Response
 
 from hookrelay.errors import HookrelayError
-from hookrelay.observability import configure_logging, configure_tracing
+from hookrelay.observability import configure_logging
 from hookrelay.receiving import IncomingRequest, Receiver, build_receiver, receive, receiver_settings
 from hookrelay.receiving_inbox import Processor, consume, log_webhook
 
@@ -30,7 +30,6 @@ def receiver() -> Receiver:
     """Built on the first request, reused while the container lives."""
     if "receiver" not in _built:
         configure_logging("receiver", settings.log_level)
-        configure_tracing()
         _built["receiver"] = build_receiver(settings)
     return _built["receiver"]
 
