@@ -94,44 +94,41 @@ class DedupTable:
 
     def complete(self, claim: Claim, now: float, message_id: str) -> bool:
         """Mark a claimed id as queued. Best effort: False (logged) when it could not be recorded."""
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key={KEY: {"S": claim.webhook_id}},
-                UpdateExpression=f"SET #status = :done, {TTL_ATTRIBUTE} = :expires, message_id = :mid"
-                " REMOVE lease_until",
-                ConditionExpression="lease_token = :token",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={
-                    ":done": {"S": DONE},
-                    ":expires": {"N": str(int(now) + self.ttl_seconds)},
-                    ":mid": {"S": message_id},
-                    ":token": {"S": claim.token},
-                },
-            )
-        except aws.AWS_ERRORS as exc:
-            logger.warning(
-                "queued webhook not marked done; a later copy may be queued again",
-                extra={"webhook_id": claim.webhook_id, "error": aws.error_code(exc)},
-            )
-            return False
-        return True
+        return self._best_effort(
+            claim,
+            "queued webhook not marked done; a later copy may be queued again",
+            UpdateExpression=f"SET #status = :done, {TTL_ATTRIBUTE} = :expires, message_id = :mid"
+            " REMOVE lease_until",
+            ConditionExpression="lease_token = :token",
+            ExpressionAttributeValues={
+                ":done": {"S": DONE},
+                ":expires": {"N": str(int(now) + self.ttl_seconds)},
+                ":mid": {"S": message_id},
+                ":token": {"S": claim.token},
+            },
+        )
 
     def release(self, claim: Claim) -> bool:
         """Give a claim back after a failed send. Best effort: otherwise its lease runs out."""
+        return self._best_effort(
+            claim,
+            "webhook claim not released; it frees itself when its lease ends",
+            ConditionExpression="lease_token = :token AND #status = :pending",
+            ExpressionAttributeValues={":token": {"S": claim.token}, ":pending": {"S": PENDING}},
+        )
+
+    def _best_effort(self, claim: Claim, failure: str, **request: Any) -> bool:
+        """An update (with ``UpdateExpression``) or a delete of the claim's item; False if it failed."""
+        call = self.client.update_item if "UpdateExpression" in request else self.client.delete_item
         try:
-            self.client.delete_item(
+            call(
                 TableName=self.table_name,
                 Key={KEY: {"S": claim.webhook_id}},
-                ConditionExpression="lease_token = :token AND #status = :pending",
                 ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":token": {"S": claim.token}, ":pending": {"S": PENDING}},
+                **request,
             )
         except aws.AWS_ERRORS as exc:
-            logger.warning(
-                "webhook claim not released; it frees itself when its lease ends",
-                extra={"webhook_id": claim.webhook_id, "error": aws.error_code(exc)},
-            )
+            logger.warning(failure, extra={"webhook_id": claim.webhook_id, "error": aws.error_code(exc)})
             return False
         return True
 

@@ -267,7 +267,9 @@ def test_dedup_table_failure_is_503(make_app: MakeApp, state: SimpleNamespace) -
     assert queued(state) == []
 
 
-def test_unexpected_error_is_500_without_details(make_app: MakeApp, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unexpected_error_is_500_without_details(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     client, module = make_app()
 
     def explode(*args: object) -> None:
@@ -278,6 +280,7 @@ def test_unexpected_error_is_500_without_details(make_app: MakeApp, monkeypatch:
     response = post(client, body, headers)
     assert response.status_code == 500
     assert response.json_body == {"error": "internal_error", "message": "internal error"}
+    assert [r.getMessage() for r in caplog.records] == ["unexpected error receiving a webhook"]
 
 
 def test_misconfigured_secret_is_503_without_quoting_it(make_app: MakeApp) -> None:
