@@ -44,7 +44,7 @@ _NOT_FOR_SQS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff
 class ReceiverSettings(CommonSettings):
     """The receiver app's settings: ``HOOKRELAY_RECEIVER_*`` (and the common ``HOOKRELAY_*``)."""
 
-    receiver_path: str = Field(default="/", pattern=r"^/[A-Za-z0-9._~/{}-]*$")
+    receiver_path: str = Field(default="/", pattern=r"^/[A-Za-z0-9._~/-]*$")
     receiver_queue_name: str = Field(default="hookrelay-receiver-inbox", pattern=r"^[A-Za-z0-9_-]{1,80}$")
     receiver_queue_url: str | None = None
     receiver_table: str = "hookrelay-receiver-webhooks"

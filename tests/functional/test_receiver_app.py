@@ -69,7 +69,8 @@ def queued(state: SimpleNamespace) -> list[dict[str, Any]]:
 
 
 def test_valid_webhook_is_queued_then_answered_200(client: Client, state: SimpleNamespace) -> None:
-    # GIVEN a webhook signed exactly as hookrelay's handler signs it
+    # GIVEN a webhook signed exactly as hookrelay's handler signs it (round trip through
+    # hookrelay.delivery.request_headers, i.e. hookrelay.signing.sign)
     body, headers = webhook([SECRET])
     # WHEN it is posted
     response = post(client, body, headers)

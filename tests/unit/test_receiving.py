@@ -123,3 +123,9 @@ def test_exactly_one_secret_source_is_required(settings: dict[str, Any]) -> None
 
 def test_settings_never_print_the_secrets() -> None:
     assert SECRET not in repr(ReceiverSettings(receiver_secrets=SECRET))
+
+
+def test_a_path_with_parameters_is_refused() -> None:
+    # The route's view takes no arguments: a "{param}" path would fail every request.
+    with pytest.raises(ValueError, match="receiver_path"):
+        ReceiverSettings(receiver_path="/hooks/{partner}")
