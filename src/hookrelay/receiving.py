@@ -1,11 +1,8 @@
-"""The receiver's use case: accept one webhook from hookrelay, safely, and answer.
+"""The receiver's use case: accept one webhook from hookrelay, safely, and answer (docs/receiver.md).
 
-In order: size (Content-Length, then the body itself) 413; no body 400; missing signature headers
-400; a signature that does not verify (bad, malformed, wrong secret, timestamp outside the tolerance
-on either side) 401; a body that is not a JSON object 400. Then the id is claimed in the dedup table,
-the webhook is sent to the inbox queue, and only once SQS has confirmed it is the answer 200. A
-duplicate of a queued id is 200 without queueing; a copy in flight elsewhere 409; a failing queue or
-table 503. hookrelay retries every answer but 2xx and 410, so nothing answered non-2xx is lost.
+In order: too large 413; no body 400; missing headers 400; a signature that does not verify 401; not a
+JSON object 400. Then claim the id (dedup), send to the inbox queue, and answer 200 only once SQS has
+confirmed. A queued id again: 200, not queued. In flight elsewhere: 409. Queue or table down: 503.
 """
 
 from __future__ import annotations
