@@ -84,7 +84,8 @@ class PartnerServer:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._httpd.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever, which never ran otherwise
+            self._httpd.shutdown()
         self._httpd.server_close()
 
     def __enter__(self) -> PartnerServer:
