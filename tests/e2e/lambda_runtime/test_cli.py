@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 def spawn_runtime(endpoint_url: str, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "POWERTOOLS_METRICS_DISABLED": "true"}
     with log.open("ab") as out:
-        return subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+        return subprocess.Popen(
             [sys.executable, "-m", "hookrelay_local.lambda_runtime", "--endpoint-url", endpoint_url],
             stdout=out,
             stderr=subprocess.STDOUT,
