@@ -1,0 +1,109 @@
+"""Provisioner fixtures: shared resources and a handler artifact on moto, a provisioner, an API client."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from chalice.test import Client
+
+from hookrelay import naming
+from hookrelay.partners import PartnerCreate
+from hookrelay.provisioning import Created, create_partner
+from hookrelay.provisioning_api import Api
+from hookrelay.provisioning_clients import Clients
+from hookrelay.provisioning_context import Provisioner
+from hookrelay.provisioning_settings import ProvisionerSettings
+from hookrelay.provisioning_shared import ensure_shared
+
+STAGE = "test"
+REGION = "us-east-1"
+URL = "http://127.0.0.1:9/hook"
+APP = Path(__file__).resolve().parents[3] / "provisioner" / "app.py"
+
+
+def upload_artifact(s3: Any, bucket: str, content: str) -> str:
+    """A tiny handler zip under handler/<sha>.zip and the latest.json pointer to it; returns the key."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", content)
+    import hashlib
+
+    data = buffer.getvalue()
+    key = naming.handler_artifact_key(hashlib.sha256(data).hexdigest())
+    s3.put_object(Bucket=bucket, Key=key, Body=data)
+    s3.put_object(Bucket=bucket, Key=naming.HANDLER_ARTIFACT_POINTER, Body=json.dumps({"key": key}))
+    return key
+
+
+class Failing:
+    """A client whose ``method`` raises a ClientError the next ``times`` calls; the rest passes through."""
+
+    def __init__(self, real: Any, method: str, times: int = 1, code: str = "ServiceUnavailable") -> None:
+        self.real, self.method, self.remaining, self.code = real, method, times, code
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        if name != self.method:
+            return getattr(self.real, name)
+
+        def call(**kwargs: Any) -> Any:
+            self.calls += 1
+            if self.remaining > 0:
+                self.remaining -= 1
+                raise ClientError({"Error": {"Code": self.code, "Message": "injected"}}, name)
+            return getattr(self.real, name)(**kwargs)
+
+        return call
+
+
+@pytest.fixture
+def ctx(moto_aws: None) -> Provisioner:
+    """A provisioner on moto with shared resources and one handler artifact; loopback URLs allowed."""
+    settings = ProvisionerSettings(stage=STAGE, allowed_networks=("loopback",), rollout_pause_seconds=0.25)
+    sleeps: list[float] = []
+    provisioner = Provisioner(settings=settings, clients=Clients(sleep=sleeps.append))
+    ensure_shared(STAGE, provisioner.clients)
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=settings.bucket)
+    upload_artifact(s3, settings.bucket, "first = 1")
+    return provisioner
+
+
+@pytest.fixture
+def make_partner(ctx: Provisioner) -> Any:
+    def make(partner_id: str = "acme", **options: Any) -> Created:
+        return create_partner(ctx, PartnerCreate(partner_id=partner_id, url=options.pop("url", URL), **options))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def app_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("hookrelay_provisioner_app", APP)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def http(ctx: Provisioner, app_module: ModuleType, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """chalice.test.Client's HTTP side over the provisioner app, wired to the moto provisioner."""
+    api = Api(ctx)
+    monkeypatch.setattr(app_module, "api", lambda: api)
+    with Client(app_module.app) as client:
+        yield client
+
+
+def aws(service: str) -> Any:
+    return boto3.client(service, region_name=REGION)
