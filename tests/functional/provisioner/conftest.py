@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
 import io
 import json
@@ -36,8 +38,6 @@ def upload_artifact(s3: Any, bucket: str, content: str) -> str:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", content)
-    import hashlib
-
     data = buffer.getvalue()
     key = naming.handler_artifact_key(hashlib.sha256(data).hexdigest())
     s3.put_object(Bucket=bucket, Key=key, Body=data)
@@ -66,23 +66,43 @@ class Failing:
         return call
 
 
-@pytest.fixture
-def ctx(moto_aws: None) -> Provisioner:
-    """A provisioner on moto with shared resources and one handler artifact; loopback URLs allowed."""
+SERVICES = ("sqs", "iam", "lambda", "logs", "cloudwatch", "secretsmanager", "dynamodb", "s3", "sns")
+
+
+@functools.cache
+def aws(service: str) -> Any:
+    """One client per service for the whole session (creating clients dominates test time).
+
+    moto intercepts every botocore client while a mock is active, whenever the client was made.
+    """
+    return boto3.client(
+        service, region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+
+def build_provisioner() -> Provisioner:
+    """A provisioner with shared resources and one handler artifact on the active moto; loopback allowed."""
     settings = ProvisionerSettings(stage=STAGE, allowed_networks=("loopback",), rollout_pause_seconds=0.25)
     sleeps: list[float] = []
-    provisioner = Provisioner(settings=settings, clients=Clients(sleep=sleeps.append))
-    ensure_shared(STAGE, provisioner.clients)
-    s3 = boto3.client("s3", region_name=REGION)
-    s3.create_bucket(Bucket=settings.bucket)
-    upload_artifact(s3, settings.bucket, "first = 1")
+    clients = Clients(overrides={name: aws(name) for name in SERVICES}, sleep=sleeps.append)
+    provisioner = Provisioner(settings=settings, clients=clients)
+    ensure_shared(STAGE, clients)
+    aws("s3").create_bucket(Bucket=settings.bucket)
+    upload_artifact(aws("s3"), settings.bucket, "first = 1")
     return provisioner
+
+
+@pytest.fixture
+def ctx(moto_aws: None) -> Provisioner:
+    return build_provisioner()
 
 
 @pytest.fixture
 def make_partner(ctx: Provisioner) -> Any:
     def make(partner_id: str = "acme", **options: Any) -> Created:
-        return create_partner(ctx, PartnerCreate(partner_id=partner_id, url=options.pop("url", URL), **options))
+        return create_partner(
+            ctx, PartnerCreate(partner_id=partner_id, url=options.pop("url", URL), **options)
+        )
 
     return make
 
@@ -103,7 +123,3 @@ def http(ctx: Provisioner, app_module: ModuleType, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(app_module, "api", lambda: api)
     with Client(app_module.app) as client:
         yield client
-
-
-def aws(service: str) -> Any:
-    return boto3.client(service, region_name=REGION)

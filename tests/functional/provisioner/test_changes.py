@@ -86,7 +86,10 @@ def test_update_changes_the_live_function_mapping_and_queue(ctx: Provisioner, ma
     function = aws("lambda").get_function(FunctionName=naming.partner_function(STAGE, "acme"))
     env = function["Configuration"]["Environment"]["Variables"]
     assert function["Configuration"]["Timeout"] == 60
-    assert (env["HOOKRELAY_PARTNER_URL"], env["HOOKRELAY_POST_CONCURRENCY"]) == ("http://127.0.0.1:8/new", "2")
+    assert (env["HOOKRELAY_PARTNER_URL"], env["HOOKRELAY_POST_CONCURRENCY"]) == (
+        "http://127.0.0.1:8/new",
+        "2",
+    )
     assert (env["HOOKRELAY_CONNECT_TIMEOUT"], env["HOOKRELAY_READ_TIMEOUT"]) == ("3.0", "7.0")
     assert env["HOOKRELAY_LEGACY_SIGNATURE"] == "true"
     assert json.loads(env["HOOKRELAY_RETRY_POLICY"])["schedule_seconds"] == [60, 120]
@@ -99,11 +102,15 @@ def test_update_changes_the_live_function_mapping_and_queue(ctx: Provisioner, ma
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
     assert attributes["VisibilityTimeout"] == "360"
     # AND the stored partner holds the new options
-    assert ctx.partners.get("acme").model_dump(exclude={"updated_at"}) == updated.model_dump(exclude={"updated_at"})
+    assert ctx.partners.get("acme").model_dump(exclude={"updated_at"}) == updated.model_dump(
+        exclude={"updated_at"}
+    )
     assert updated.event_types == ["invoice.*"]
 
 
-def test_rotate_secret_signs_with_old_and_new_until_the_grace_ends(ctx: Provisioner, make_partner: Any) -> None:
+def test_rotate_secret_signs_with_old_and_new_until_the_grace_ends(
+    ctx: Provisioner, make_partner: Any
+) -> None:
     # GIVEN a partner and its first secret
     old = make_partner("acme").secret.get_secret_value()
     # WHEN the secret is rotated

@@ -37,12 +37,16 @@ def test_create_makes_every_resource_as_configured(ctx: Provisioner, make_partne
     # AND the function: timeout ceil(10/5) * (5+15) + 10 = 50 s, tracing, concurrency, env without secret
     function = aws("lambda").get_function(FunctionName=naming.partner_function(STAGE, "acme"))
     config = function["Configuration"]
-    assert (config["Timeout"], config["Handler"], config["TracingConfig"]) == (50, "app.deliver", {"Mode": "Active"})
+    assert (config["Timeout"], config["Handler"], config["TracingConfig"]) == (
+        50,
+        "app.deliver",
+        {"Mode": "Active"},
+    )
     assert function["Concurrency"] == {"ReservedConcurrentExecutions": 3}
     env = config["Environment"]["Variables"]
     assert env["HOOKRELAY_SECRET_ID"] == naming.partner_secret(STAGE, "acme")
     assert env["HOOKRELAY_PARTNER_URL"] == URL
-    assert env["HOOKRELAY_ALLOWED_NETWORKS"] == "[\"loopback\"]"
+    assert env["HOOKRELAY_ALLOWED_NETWORKS"] == '["loopback"]'
     assert secret not in json.dumps(env)
     # AND the queue: visibility 6 x 50 s, 14 days retention, redrive to its DLQ after 5 receives
     sqs = aws("sqs")
@@ -53,15 +57,21 @@ def test_create_makes_every_resource_as_configured(ctx: Provisioner, make_partne
     assert redrive["deadLetterTargetArn"].endswith(":" + naming.partner_dead_letter_queue(STAGE, "acme"))
     assert redrive["maxReceiveCount"] == 5
     # AND the mapping: batch 10, partial batch failures, maximum concurrency = reserved concurrency
-    (mapping,) = aws("lambda").list_event_source_mappings(FunctionName=config["FunctionName"])["EventSourceMappings"]
+    (mapping,) = aws("lambda").list_event_source_mappings(FunctionName=config["FunctionName"])[
+        "EventSourceMappings"
+    ]
     assert mapping["BatchSize"] == 10
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": 3}
     assert mapping["State"] == "Enabled"
     # AND the log group keeps 30 days; three alarms go to the alarm topic
-    (group,) = aws("logs").describe_log_groups(logGroupNamePrefix=naming.partner_log_group(STAGE, "acme"))["logGroups"]
+    (group,) = aws("logs").describe_log_groups(logGroupNamePrefix=naming.partner_log_group(STAGE, "acme"))[
+        "logGroups"
+    ]
     assert group["retentionInDays"] == 30
-    alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix=naming.prefix(STAGE) + "-acme-")["MetricAlarms"]
+    alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix=naming.prefix(STAGE) + "-acme-")[
+        "MetricAlarms"
+    ]
     assert sorted(a["AlarmName"].rsplit("acme-", 1)[1] for a in alarms) == sorted(naming.ALARM_KINDS)
     assert {a["AlarmActions"][0].rsplit(":", 1)[1] for a in alarms} == {naming.alarm_topic(STAGE)}
 

@@ -33,13 +33,20 @@ def test_publish_enqueues_a_webhook_message_with_the_callers_id(ctx: Provisioner
     # GIVEN a partner accepting invoice.* events
     make_partner("acme", event_types=["invoice.*"])
     # WHEN an invoice.paid event is published with an idempotency key
-    published = publish_event(ctx, "acme", PublishRequest(topic="invoice.paid", payload={"a": 1}, id="order-7"))
+    published = publish_event(
+        ctx, "acme", PublishRequest(topic="invoice.paid", payload={"a": 1}, id="order-7")
+    )
     # THEN one WebhookMessage with that id waits on the partner queue
     sqs = aws("sqs")
     url = sqs.get_queue_url(QueueName=naming.partner_queue(STAGE, "acme"))["QueueUrl"]
     (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
     body = WebhookMessage.model_validate_json(message["Body"])
-    assert (body.id, body.partner_id, body.topic, body.payload) == ("order-7", "acme", "invoice.paid", {"a": 1})
+    assert (body.id, body.partner_id, body.topic, body.payload) == (
+        "order-7",
+        "acme",
+        "invoice.paid",
+        {"a": 1},
+    )
     assert published.webhook_id == "order-7"
     assert published.message_id == message["MessageId"]
 
@@ -67,12 +74,16 @@ def test_a_gone_outcome_marks_the_partner(ctx: Provisioner, make_partner: Any) -
     # GIVEN a partner whose endpoint answered 410 Gone
     make_partner("acme")
     # WHEN the GONE attempt is recorded
-    record_attempts(sqs_event([attempt(3, Outcome.GONE).model_dump_json()]), AttemptLog(STAGE, clients=ctx.clients))
+    record_attempts(
+        sqs_event([attempt(3, Outcome.GONE).model_dump_json()]), AttemptLog(STAGE, clients=ctx.clients)
+    )
     # THEN the partner is marked gone at that attempt's time
     assert ctx.partners.get("acme").gone_at == T0 + timedelta(minutes=3)
 
 
-def test_recorder_drops_unreadable_records_and_retries_failed_writes(ctx: Provisioner, make_partner: Any) -> None:
+def test_recorder_drops_unreadable_records_and_retries_failed_writes(
+    ctx: Provisioner, make_partner: Any
+) -> None:
     # GIVEN a batch of an unreadable record and a good one, while the table write fails once
     make_partner("acme")
     ctx.clients.overrides["dynamodb"] = Failing(aws("dynamodb"), "put_item")

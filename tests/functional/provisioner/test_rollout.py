@@ -24,7 +24,9 @@ class FailingFor:
 
     def update_function_code(self, **kwargs: Any) -> Any:
         if kwargs["FunctionName"] == self.function:
-            raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, "Update")
+            raise ClientError(
+                {"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, "Update"
+            )
         return self.real.update_function_code(**kwargs)
 
 
@@ -43,7 +45,9 @@ def test_update_code_reports_each_partner_and_partial_failures(ctx: Provisioner,
     results = {r.partner_id: r for r in rollout.results}
     assert results["alpha"].ok and results["alpha"].code_sha256
     assert results["beta"].error == "function hookrelay-test-beta does not exist"
-    assert results["gamma"].error == "cannot update the code of hookrelay-test-gamma: TooManyRequestsException"
+    assert (
+        results["gamma"].error == "cannot update the code of hookrelay-test-gamma: TooManyRequestsException"
+    )
     assert ctx.partners.get("alpha").code_key == new_key
     assert ctx.partners.get("gamma").code_key != new_key
     # AND the rollout paused between partners (throttled)
