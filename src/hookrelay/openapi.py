@@ -44,7 +44,7 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, int, type[BaseMode
     ("delete", "/partners/{id}", "Delete a partner and everything it owns", None, 200, Deleted),
     ("post", "/partners/{id}/disable", "Stop delivering, keep messages", DisableRequest, 200, Partner),
     ("post", "/partners/{id}/enable", "Resume delivering", None, 200, Partner),
-    ("post", "/partners/{id}/rotate-secret", "New secret; the old one signs for a grace period", None, 200, None),
+    ("post", "/partners/{id}/rotate-secret", "New secret; the old signs for a grace period", None, 200, None),
     ("post", "/partners/{id}/events", "Publish an event to the partner", PublishRequest, 202, Published),
     ("get", "/partners/{id}/deliveries", "Delivery attempts, newest first", None, 200, DeliveryPage),
     ("post", "/update-code", "Move handlers to the newest artifact", RolloutRequest, 200, Rollout),

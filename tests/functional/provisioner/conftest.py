@@ -110,7 +110,8 @@ def make_partner(ctx: Provisioner) -> Any:
 @pytest.fixture(scope="session")
 def app_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("hookrelay_provisioner_app", APP)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

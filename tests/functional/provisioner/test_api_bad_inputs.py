@@ -33,7 +33,17 @@ def shared_http(app_module: ModuleType) -> Iterator[Any]:
             yield client
 
 
+EVENTS = "/partners/acme/events"
 BIG = {"topic": "t", "payload": {"blob": "x" * (256 * 1024)}}
+
+
+def new(**fields: Any) -> dict[str, Any]:
+    return {"partner_id": "new", "url": URL, **fields}
+
+
+def event(**fields: Any) -> dict[str, Any]:
+    return {"topic": "invoice.paid", "payload": {}, **fields}
+
 
 BAD_INPUTS = [
     # (method, path, body, status, error code, words in the message)
@@ -45,11 +55,11 @@ BAD_INPUTS = [
     ("POST", "/partners", {"partner_id": "results", "url": URL}, 400, "invalid_input", "reserved"),
     ("POST", "/partners", {"partner_id": "new", "url": "ftp://x"}, 400, "invalid_input", "http or https"),
     ("POST", "/partners", {"partner_id": "new", "url": "not a url"}, 400, "invalid_input", "url"),
-    ("POST", "/partners", {"partner_id": "new", "url": "http://10.0.0.7/h"}, 400, "unsafe_destination", "10.0.0.7"),
-    ("POST", "/partners", {"partner_id": "new", "url": "http://169.254.169.254/"}, 400, "unsafe_destination", "public"),
-    ("POST", "/partners", {"partner_id": "new", "url": URL, "post_concurrency": 11}, 400, "invalid_input", "post_concurrency"),
-    ("POST", "/partners", {"partner_id": "new", "url": URL, "reserved_concurrency": 1}, 400, "invalid_input", "reserved_concurrency"),
-    ("POST", "/partners", {"partner_id": "new", "url": URL, "bogus": 1}, 400, "invalid_input", "bogus"),
+    ("POST", "/partners", new(url="http://10.0.0.7/h"), 400, "unsafe_destination", "10.0.0.7"),
+    ("POST", "/partners", new(url="http://169.254.169.254/"), 400, "unsafe_destination", "public"),
+    ("POST", "/partners", new(post_concurrency=11), 400, "invalid_input", "post_concurrency"),
+    ("POST", "/partners", new(reserved_concurrency=1), 400, "invalid_input", "reserved_concurrency"),
+    ("POST", "/partners", new(bogus=1), 400, "invalid_input", "bogus"),
     ("POST", "/partners", {"partner_id": "acme", "url": URL}, 409, "conflict", "already exists"),
     ("GET", "/partners/nobody", None, 404, "not_found", "nobody"),
     ("GET", "/partners/NOT_AN_ID", None, 400, "invalid_input", "partner id"),
@@ -64,13 +74,13 @@ BAD_INPUTS = [
     ("POST", "/partners/nobody/enable", None, 404, "not_found", "nobody"),
     ("POST", "/partners/nobody/rotate-secret", None, 404, "not_found", "nobody"),
     ("POST", "/partners/nobody/events", {"topic": "invoice.paid", "payload": {}}, 404, "not_found", "nobody"),
-    ("POST", "/partners/acme/events", "{", 400, "invalid_input", "malformed JSON"),
-    ("POST", "/partners/acme/events", {"payload": {}}, 400, "invalid_input", "topic: Field required"),
-    ("POST", "/partners/acme/events", {"topic": "invoice.paid"}, 400, "invalid_input", "payload: Field required"),
-    ("POST", "/partners/acme/events", {"topic": "invoice.paid", "payload": []}, 400, "invalid_input", "payload"),
-    ("POST", "/partners/acme/events", {"topic": "user.created", "payload": {}}, 422, "event_type_not_accepted", "user.created"),
-    ("POST", "/partners/acme/events", {"topic": "invoice.paid", "payload": {}, "id": "has space"}, 400, "invalid_input", "id"),
-    ("POST", "/partners/acme/events", BIG, 413, "payload_too_large", "limit is 262144"),
+    ("POST", EVENTS, "{", 400, "invalid_input", "malformed JSON"),
+    ("POST", EVENTS, {"payload": {}}, 400, "invalid_input", "topic: Field required"),
+    ("POST", EVENTS, {"topic": "invoice.paid"}, 400, "invalid_input", "payload: Field required"),
+    ("POST", EVENTS, event(payload=[]), 400, "invalid_input", "payload"),
+    ("POST", EVENTS, event(topic="user.created"), 422, "event_type_not_accepted", "user.created"),
+    ("POST", EVENTS, event(id="has space"), 400, "invalid_input", "id"),
+    ("POST", EVENTS, BIG, 413, "payload_too_large", "limit is 262144"),
     ("GET", "/partners/nobody/deliveries", None, 404, "not_found", "nobody"),
     ("GET", "/partners/acme/deliveries?limit=0", None, 400, "invalid_input", "limit"),
     ("GET", "/partners/acme/deliveries?limit=x", None, 400, "invalid_input", "limit"),

@@ -127,7 +127,8 @@ def test_create_after_a_failure_midway_finishes_the_job(ctx: Provisioner) -> Non
         create_partner(ctx, request)
     stopped = ctx.partners.get("acme")
     assert stopped.status is PartnerStatus.PROVISIONING
-    assert stopped.last_error is not None and "reserve concurrency" in stopped.last_error
+    assert stopped.last_error is not None
+    assert "reserve concurrency" in stopped.last_error
     # WHEN create runs again (the injected failure has passed)
     created = create_partner(ctx, request)
     # THEN the partner is active, with the secret made by the first run, and one of each resource

@@ -43,7 +43,8 @@ def test_update_code_reports_each_partner_and_partial_failures(ctx: Provisioner,
     assert rollout.code_key == new_key
     assert (rollout.succeeded, rollout.failed) == (1, 2)
     results = {r.partner_id: r for r in rollout.results}
-    assert results["alpha"].ok and results["alpha"].code_sha256
+    assert results["alpha"].ok
+    assert results["alpha"].code_sha256
     assert results["beta"].error == "function hookrelay-test-beta does not exist"
     assert (
         results["gamma"].error == "cannot update the code of hookrelay-test-gamma: TooManyRequestsException"
