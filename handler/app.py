@@ -10,7 +10,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from chalice import Chalice, SQSEvent
+from chalice import Chalice
+from chalice.app import SQSEvent
 
 from hookrelay import naming
 from hookrelay.attempt_log import AttemptLog, record_attempts

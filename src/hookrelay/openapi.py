@@ -11,7 +11,13 @@ from pydantic.json_schema import models_json_schema
 from hookrelay.attempt_log import DeliveryPage
 from hookrelay.partners import Partner, PartnerCreate, PartnerUpdate
 from hookrelay.provisioning import Deleted
-from hookrelay.provisioning_api import DisableRequest, ErrorBody, PartnerCreated, PartnerList
+from hookrelay.provisioning_api import (
+    DisableRequest,
+    ErrorBody,
+    PartnerCreated,
+    PartnerList,
+    SecretRotated,
+)
 from hookrelay.provisioning_status import PartnerState
 from hookrelay.publish import Published, PublishRequest
 from hookrelay.rollout import Rollout, RolloutRequest
@@ -26,6 +32,7 @@ MODELS: list[type[BaseModel]] = [
     PartnerState,
     Deleted,
     DisableRequest,
+    SecretRotated,
     PublishRequest,
     Published,
     DeliveryPage,
@@ -44,7 +51,14 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, int, type[BaseMode
     ("delete", "/partners/{id}", "Delete a partner and everything it owns", None, 200, Deleted),
     ("post", "/partners/{id}/disable", "Stop delivering, keep messages", DisableRequest, 200, Partner),
     ("post", "/partners/{id}/enable", "Resume delivering", None, 200, Partner),
-    ("post", "/partners/{id}/rotate-secret", "New secret; the old signs for a grace period", None, 200, None),
+    (
+        "post",
+        "/partners/{id}/rotate-secret",
+        "New secret; the old signs for a grace period",
+        None,
+        200,
+        SecretRotated,
+    ),
     ("post", "/partners/{id}/events", "Publish an event to the partner", PublishRequest, 202, Published),
     ("get", "/partners/{id}/deliveries", "Delivery attempts, newest first", None, 200, DeliveryPage),
     ("post", "/update-code", "Move handlers to the newest artifact", RolloutRequest, 200, Rollout),

@@ -41,6 +41,12 @@ class PartnerList(BaseModel):
     items: list[Partner]
 
 
+class SecretRotated(BaseModel):
+    partner_id: str
+    secret: str
+    previous_expires_at: str
+
+
 class DisableRequest(BaseModel):
     purge: bool = False
 
@@ -127,7 +133,8 @@ class Api:
 
     def rotate_secret(self, partner_id: str) -> Answer:
         rotated = rotate_partner_secret(self.ctx, check_partner_id(partner_id))
-        return 200, {**_dump(rotated), "secret": rotated.secret.get_secret_value()}
+        revealed = SecretRotated(**{**rotated.model_dump(), "secret": rotated.secret.get_secret_value()})
+        return 200, _dump(revealed)
 
     def publish(self, partner_id: str, raw: str | bytes | None) -> Answer:
         check_size(raw or b"", self.ctx.settings.max_event_bytes)
@@ -158,14 +165,17 @@ class Api:
             return self.create(raw) if operation == "create" else self.update_code(raw)
         partner_id = check_partner_id(str(event.pop("partner_id", "")))
         raw = json.dumps(event)
-        simple = {"delete": self.delete, "enable": self.enable, "rotate_secret": self.rotate_secret}
+        simple = {
+            "delete": self.delete,
+            "enable": self.enable,
+            "rotate_secret": self.rotate_secret,
+            "status": self.status,
+        }
         with_body = {"update": self.update, "disable": self.disable, "publish": self.publish}
         if operation in simple:
             return simple[operation](partner_id)
         if operation in with_body:
             return with_body[operation](partner_id, raw)
-        if operation == "status":
-            return self.status(partner_id)
         if operation == "deliveries":
             limit, cursor = event.get("limit"), event.get("cursor")
             return self.deliveries(partner_id, None if limit is None else str(limit), cursor)
