@@ -61,6 +61,17 @@ class Clients:
         return self.get("sns")
 
 
+def removed(what: str, call: Callable[[], object], *missing: str) -> bool:
+    """Run a delete call: True when it removed something, False when AWS says it was not there."""
+    try:
+        call()
+    except aws.AWS_ERRORS as exc:
+        if has_code(exc, *missing):
+            return False
+        raise unavailable(what, exc) from exc
+    return True
+
+
 def has_code(exc: Exception, *codes: str) -> bool:
     return aws.error_code(exc) in codes
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 
 from hookrelay.aws import AWS_ERRORS
-from hookrelay.provisioning_clients import Clients, has_code, tag_list, unavailable
+from hookrelay.provisioning_clients import Clients, has_code, removed, tag_list, unavailable
 
 POLICY_NAME = "hookrelay-handler"
 TRUST_POLICY = {
@@ -100,12 +100,10 @@ def ensure_role(name: str, grants: Grants, tags: dict[str, str], clients: Client
 
 def delete_role(name: str, clients: Clients) -> bool:
     """Delete the role and its inline policies; True when it existed."""
-    try:
+
+    def delete() -> None:
         for policy in clients.iam.list_role_policies(RoleName=name)["PolicyNames"]:
             clients.iam.delete_role_policy(RoleName=name, PolicyName=policy)
         clients.iam.delete_role(RoleName=name)
-    except AWS_ERRORS as exc:
-        if has_code(exc, "NoSuchEntity"):
-            return False
-        raise unavailable(f"delete role {name}", exc) from exc
-    return True
+
+    return removed(f"delete role {name}", delete, "NoSuchEntity")

@@ -14,7 +14,7 @@ from typing import Any
 from hookrelay import naming
 from hookrelay.aws import AWS_ERRORS
 from hookrelay.errors import DependencyUnavailable, NotFound
-from hookrelay.provisioning_clients import Clients, has_code, unavailable
+from hookrelay.provisioning_clients import Clients, has_code, removed, unavailable
 
 logger = logging.getLogger(__name__)
 HANDLER = "app.deliver"
@@ -124,13 +124,11 @@ def update_code(name: str, bucket: str, key: str, clients: Clients) -> str:
 
 
 def delete_function(name: str, clients: Clients) -> bool:
-    try:
-        clients.lambda_.delete_function(FunctionName=name)
-    except AWS_ERRORS as exc:
-        if has_code(exc, "ResourceNotFoundException"):
-            return False
-        raise unavailable(f"delete function {name}", exc) from exc
-    return True
+    return removed(
+        f"delete function {name}",
+        lambda: clients.lambda_.delete_function(FunctionName=name),
+        "ResourceNotFoundException",
+    )
 
 
 def reconfigure(name: str, timeout: int, environment: dict[str, str], clients: Clients) -> None:

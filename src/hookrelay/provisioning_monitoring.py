@@ -6,7 +6,7 @@ from typing import Any
 
 from hookrelay import naming
 from hookrelay.aws import AWS_ERRORS
-from hookrelay.provisioning_clients import Clients, has_code, tag_list, unavailable
+from hookrelay.provisioning_clients import Clients, has_code, removed, tag_list, unavailable
 
 
 def ensure_log_group(name: str, retention_days: int, tags: dict[str, str], clients: Clients) -> str:
@@ -26,13 +26,11 @@ def ensure_log_group(name: str, retention_days: int, tags: dict[str, str], clien
 
 
 def delete_log_group(name: str, clients: Clients) -> bool:
-    try:
-        clients.logs.delete_log_group(logGroupName=name)
-    except AWS_ERRORS as exc:
-        if has_code(exc, "ResourceNotFoundException"):
-            return False
-        raise unavailable(f"delete log group {name}", exc) from exc
-    return True
+    return removed(
+        f"delete log group {name}",
+        lambda: clients.logs.delete_log_group(logGroupName=name),
+        "ResourceNotFoundException",
+    )
 
 
 def alarm_definitions(

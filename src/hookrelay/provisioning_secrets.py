@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from hookrelay.aws import AWS_ERRORS
 from hookrelay.errors import NotFound
-from hookrelay.provisioning_clients import Clients, has_code, tag_list, unavailable
+from hookrelay.provisioning_clients import Clients, has_code, removed, tag_list, unavailable
 from hookrelay.signing import generate_secret
 from hookrelay.signing_keys import SigningKey, SigningKeys, read_signing_keys
 
@@ -76,11 +76,9 @@ def delete_secret(name: str, clients: Clients) -> bool:
 
     A forced delete of a missing secret succeeds on AWS, so existence is checked first.
     """
-    try:
+
+    def delete() -> None:
         clients.secretsmanager.describe_secret(SecretId=name)
         clients.secretsmanager.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
-    except AWS_ERRORS as exc:
-        if has_code(exc, "ResourceNotFoundException"):
-            return False
-        raise unavailable(f"delete secret {name}", exc) from exc
-    return True
+
+    return removed(f"delete secret {name}", delete, "ResourceNotFoundException")

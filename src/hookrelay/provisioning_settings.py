@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from hookrelay import naming
-from hookrelay.settings import CommonSettings
+from hookrelay.settings import CommonSettings, NetworkNames
 from hookrelay.ssrf import IPNetwork, parse_networks
 
 
@@ -27,22 +26,9 @@ class ProvisionerSettings(CommonSettings):
     rollout_pause_seconds: float = Field(default=0.5, ge=0, le=60, description="between partners")
     role_propagation_attempts: int = Field(default=6, ge=1, le=20)
     creator: str = Field(default="hookrelay-provisioner", description="the 'creator' tag")
-    allowed_networks: tuple[str, ...] = Field(
+    allowed_networks: NetworkNames = Field(
         default=(), description="non-public networks partner URLs may use ('loopback' in the local stack)"
     )
-
-    @field_validator("allowed_networks", mode="before")
-    @classmethod
-    def _split(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.startswith("["):
-            return tuple(v.strip() for v in value.split(",") if v.strip())
-        return value
-
-    @field_validator("allowed_networks")
-    @classmethod
-    def _parseable(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        parse_networks(value)
-        return value
 
     @property
     def networks(self) -> tuple[IPNetwork, ...]:

@@ -107,14 +107,19 @@ def make_partner(ctx: Provisioner) -> Any:
     return make
 
 
-@pytest.fixture(scope="session")
-def app_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("hookrelay_provisioner_app", APP)
+def load_app(path: Path, module_name: str) -> ModuleType:
+    """Import an app.py under its own module name (every app's file is called app.py)."""
+    spec = importlib.util.spec_from_file_location(module_name, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def app_module() -> ModuleType:
+    return load_app(APP, "hookrelay_provisioner_app")
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,17 +15,13 @@ from hookrelay.models import AttemptRecord, Outcome
 from hookrelay.provisioning_context import Provisioner
 from tests.support.sqs import sqs_event
 
-from .conftest import STAGE, URL
+from .conftest import STAGE, URL, load_app
 
 HANDLER_APP = Path(__file__).resolve().parents[3] / "handler" / "app.py"
 
 
 def load_handler_app() -> Any:
-    spec = importlib.util.spec_from_file_location("hookrelay_handler_app_for_results", HANDLER_APP)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_app(HANDLER_APP, "hookrelay_handler_app_for_results")
 
 
 def test_results_recorder_listens_on_the_results_queue() -> None:
