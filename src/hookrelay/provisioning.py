@@ -102,7 +102,7 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime) -> tuple[Secre
     )
     ensure_function(spec, clients, attempts=s.role_propagation_attempts)
     set_concurrency(function, partner.reserved_concurrency, clients)
-    ensure_mapping(function, queues.arn, partner.reserved_concurrency, clients)
+    ensure_mapping(function, queues.arn, partner.reserved_concurrency, clients, s.role_propagation_attempts)
     alarms = alarm_definitions(s.stage, pid, s.oldest_message_alarm_seconds, shared.alarm_topic_arn)
     ensure_alarms(alarms, tags, clients)
     return secret.newest, code_key

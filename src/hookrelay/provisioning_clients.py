@@ -7,13 +7,17 @@ so retries on IAM propagation cost nothing in tests.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from hookrelay import aws
 from hookrelay.errors import DependencyUnavailable
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -59,6 +63,26 @@ class Clients:
     @property
     def sns(self) -> Any:
         return self.get("sns")
+
+
+def while_propagating(what: str, call: Callable[[], T], clients: Clients, attempts: int) -> T:
+    """Run ``call``, retrying with backoff (1, 2, 4, 8, 8... s) while AWS answers
+    InvalidParameterValueException, which is how Lambda says a role made seconds ago (or its new
+    permissions) has not propagated yet. Other errors, and the last attempt's, are raised as they are.
+    """
+    delay = 1.0
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except aws.AWS_ERRORS as exc:
+            if not has_code(exc, "InvalidParameterValueException") or attempt == attempts:
+                raise
+            logger.info(
+                "not usable yet (IAM propagation); retrying", extra={"what": what, "attempt": attempt}
+            )
+            clients.sleep(delay)
+            delay = min(delay * 2, 8.0)
+    raise AssertionError("attempts must be at least 1")
 
 
 def removed(what: str, call: Callable[[], object], *missing: str) -> bool:

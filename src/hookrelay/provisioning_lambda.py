@@ -7,16 +7,16 @@ The handler code is the ``chalice package`` zip of ``handler/``, uploaded to the
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass
 from typing import Any
+
+from botocore.exceptions import WaiterError
 
 from hookrelay import naming
 from hookrelay.aws import AWS_ERRORS
 from hookrelay.errors import DependencyUnavailable, NotFound
-from hookrelay.provisioning_clients import Clients, has_code, removed, unavailable
+from hookrelay.provisioning_clients import Clients, has_code, removed, unavailable, while_propagating
 
-logger = logging.getLogger(__name__)
 HANDLER = "app.deliver"
 
 
@@ -71,37 +71,49 @@ def describe_function(name: str, clients: Clients) -> dict[str, Any] | None:
 def ensure_function(spec: FunctionSpec, clients: Clients, attempts: int = 6) -> str:
     """Create the function, or bring an existing one to this configuration; return its ARN.
 
-    A role made seconds ago may not be assumable yet (IAM propagation): creation is retried with
-    backoff on that error only.
+    A role made seconds ago may not be assumable yet: creation is retried while it propagates.
     """
     if describe_function(spec.name, clients) is not None:
         return configure_function(spec, clients)
-    delay = 1.0
-    for attempt in range(1, attempts + 1):
-        try:
-            created = clients.lambda_.create_function(
-                **spec.configuration(),
-                Code={"S3Bucket": spec.bucket, "S3Key": spec.code_key},
-                Tags=spec.tags,
-            )
-            return str(created["FunctionArn"])
-        except AWS_ERRORS as exc:
-            if has_code(exc, "ResourceConflictException"):
-                return configure_function(spec, clients)
-            if not has_code(exc, "InvalidParameterValueException") or attempt == attempts:
-                raise unavailable(f"create function {spec.name}", exc) from exc
-            logger.info("role not assumable yet; retrying", extra={"function": spec.name, "attempt": attempt})
-            clients.sleep(delay)
-            delay = min(delay * 2, 8.0)
-    raise AssertionError("unreachable")  # pragma: no cover
+    code = {"S3Bucket": spec.bucket, "S3Key": spec.code_key}
+    try:
+        created = while_propagating(
+            f"create function {spec.name}",
+            lambda: clients.lambda_.create_function(**spec.configuration(), Code=code, Tags=spec.tags),
+            clients,
+            attempts,
+        )
+    except AWS_ERRORS as exc:
+        if has_code(exc, "ResourceConflictException"):  # made by a concurrent create
+            return configure_function(spec, clients)
+        raise unavailable(f"create function {spec.name}", exc) from exc
+    wait_until_ready(spec.name, clients, "function_active_v2")
+    return str(created["FunctionArn"])
+
+
+def wait_until_ready(name: str, clients: Clients, waiter: str = "function_updated_v2") -> None:
+    """Lambda refuses changes while a function is Pending or an update is in progress: wait it out."""
+    try:
+        clients.lambda_.get_waiter(waiter).wait(
+            FunctionName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 60}
+        )
+    except WaiterError as exc:
+        code = (exc.last_response or {}).get("Error", {}).get("Code")
+        if code == "ResourceNotFoundException":
+            raise NotFound(f"function {name} does not exist") from exc
+        raise DependencyUnavailable(f"function {name} did not become ready: {code or exc}") from exc
+    except AWS_ERRORS as exc:
+        raise unavailable(f"wait for function {name} to be ready", exc) from exc
 
 
 def configure_function(spec: FunctionSpec, clients: Clients) -> str:
+    wait_until_ready(spec.name, clients)
     try:
         updated = clients.lambda_.update_function_configuration(**spec.configuration())
         clients.lambda_.tag_resource(Resource=updated["FunctionArn"], Tags=spec.tags)
     except AWS_ERRORS as exc:
         raise unavailable(f"configure function {spec.name}", exc) from exc
+    wait_until_ready(spec.name, clients)
     return str(updated["FunctionArn"])
 
 
@@ -114,6 +126,7 @@ def set_concurrency(name: str, reserved: int, clients: Clients) -> None:
 
 def update_code(name: str, bucket: str, key: str, clients: Clients) -> str:
     """Point the function at another artifact; return the new code's SHA-256."""
+    wait_until_ready(name, clients)
     try:
         updated = clients.lambda_.update_function_code(FunctionName=name, S3Bucket=bucket, S3Key=key)
     except AWS_ERRORS as exc:
@@ -133,6 +146,7 @@ def delete_function(name: str, clients: Clients) -> bool:
 
 def reconfigure(name: str, timeout: int, environment: dict[str, str], clients: Clients) -> None:
     """Change only what an update may change: the timeout and the handler's settings."""
+    wait_until_ready(name, clients)
     try:
         clients.lambda_.update_function_configuration(
             FunctionName=name, Timeout=timeout, Environment={"Variables": environment}

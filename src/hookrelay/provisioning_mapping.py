@@ -6,7 +6,7 @@ from typing import Any
 
 from hookrelay.aws import AWS_ERRORS
 from hookrelay.partners import BATCH_SIZE
-from hookrelay.provisioning_clients import Clients, has_code, unavailable
+from hookrelay.provisioning_clients import Clients, has_code, unavailable, while_propagating
 
 MIN_MAXIMUM_CONCURRENCY = 2  # AWS refuses ScalingConfig.MaximumConcurrency below 2
 
@@ -33,15 +33,28 @@ def _settings(max_concurrency: int) -> dict[str, Any]:
     }
 
 
-def ensure_mapping(function_name: str, queue_arn: str, max_concurrency: int, clients: Clients) -> str:
-    """Create the mapping or bring it to these settings (its enabled state is left as it is)."""
+def ensure_mapping(
+    function_name: str, queue_arn: str, max_concurrency: int, clients: Clients, attempts: int = 6
+) -> str:
+    """Create the mapping or bring it to these settings (its enabled state is left as it is).
+
+    Lambda checks the role may read the queue; a policy put seconds ago may not be visible yet.
+    """
     existing = find_mapping(function_name, queue_arn, clients)
     try:
         if existing is not None:
             clients.lambda_.update_event_source_mapping(UUID=existing["UUID"], **_settings(max_concurrency))
             return str(existing["UUID"])
-        created = clients.lambda_.create_event_source_mapping(
-            EventSourceArn=queue_arn, FunctionName=function_name, Enabled=True, **_settings(max_concurrency)
+        created = while_propagating(
+            f"map the queue to {function_name}",
+            lambda: clients.lambda_.create_event_source_mapping(
+                EventSourceArn=queue_arn,
+                FunctionName=function_name,
+                Enabled=True,
+                **_settings(max_concurrency),
+            ),
+            clients,
+            attempts,
         )
     except AWS_ERRORS as exc:
         raise unavailable(f"map the queue to {function_name}", exc) from exc

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookrelay.aws import AWS_ERRORS
-from hookrelay.errors import DependencyUnavailable
+from hookrelay.errors import Conflict, DependencyUnavailable
 from hookrelay.provisioning_clients import Clients, has_code, unavailable
 
 RETENTION_SECONDS = 14 * 86_400
@@ -44,6 +44,10 @@ def _ensure(name: str, attributes: dict[str, str], tags: dict[str, str], clients
     try:
         return str(clients.sqs.create_queue(QueueName=name, Attributes=attributes, tags=tags)["QueueUrl"])
     except AWS_ERRORS as exc:
+        if has_code(exc, "AWS.SimpleQueueService.QueueDeletedRecently", "QueueDeletedRecently"):
+            raise Conflict(
+                f"queue {name} was deleted less than 60 s ago: run create again in a minute"
+            ) from exc
         if not has_code(exc, "QueueAlreadyExists", "QueueNameExists"):
             raise unavailable(f"create queue {name}", exc) from exc
     url = find_queue_url(name, clients)
