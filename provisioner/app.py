@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import lru_cache, wraps
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice import Chalice, IAMAuthorizer, Response
 
 from hookrelay.errors import HookrelayError
 from hookrelay.observability import configure_logging
@@ -16,6 +16,7 @@ from hookrelay.provisioning_api import Answer, Api, error_answer
 from hookrelay.provisioning_context import provisioner
 
 app = Chalice(app_name="hookrelay-provisioner")
+IAM = IAMAuthorizer()  # deployed: callers sign with SigV4; chalice local admits every request
 logger = logging.getLogger(__name__)
 
 
@@ -53,19 +54,19 @@ def get_openapi() -> dict[str, Any]:
     return openapi_document()
 
 
-@app.route("/partners", methods=["POST"])
+@app.route("/partners", methods=["POST"], authorizer=IAM)
 @answered
 def post_partners() -> Answer:
     return api().create(raw())
 
 
-@app.route("/partners", methods=["GET"])
+@app.route("/partners", methods=["GET"], authorizer=IAM)
 @answered
 def get_partners() -> Answer:
     return api().list()
 
 
-@app.route("/partners/{partner_id}", methods=["GET", "PATCH", "DELETE"])
+@app.route("/partners/{partner_id}", methods=["GET", "PATCH", "DELETE"], authorizer=IAM)
 @answered
 def partner_resource(partner_id: str) -> Answer:
     method = app.current_request.method
@@ -76,38 +77,38 @@ def partner_resource(partner_id: str) -> Answer:
     return api().delete(partner_id)
 
 
-@app.route("/partners/{partner_id}/disable", methods=["POST"])
+@app.route("/partners/{partner_id}/disable", methods=["POST"], authorizer=IAM)
 @answered
 def post_disable(partner_id: str) -> Answer:
     return api().disable(partner_id, raw())
 
 
-@app.route("/partners/{partner_id}/enable", methods=["POST"])
+@app.route("/partners/{partner_id}/enable", methods=["POST"], authorizer=IAM)
 @answered
 def post_enable(partner_id: str) -> Answer:
     return api().enable(partner_id)
 
 
-@app.route("/partners/{partner_id}/rotate-secret", methods=["POST"])
+@app.route("/partners/{partner_id}/rotate-secret", methods=["POST"], authorizer=IAM)
 @answered
 def post_rotate_secret(partner_id: str) -> Answer:
     return api().rotate_secret(partner_id)
 
 
-@app.route("/partners/{partner_id}/events", methods=["POST"])
+@app.route("/partners/{partner_id}/events", methods=["POST"], authorizer=IAM)
 @answered
 def post_events(partner_id: str) -> Answer:
     return api().publish(partner_id, raw())
 
 
-@app.route("/partners/{partner_id}/deliveries", methods=["GET"])
+@app.route("/partners/{partner_id}/deliveries", methods=["GET"], authorizer=IAM)
 @answered
 def get_deliveries(partner_id: str) -> Answer:
     query = app.current_request.query_params or {}
     return api().deliveries(partner_id, query.get("limit"), query.get("cursor"))
 
 
-@app.route("/update-code", methods=["POST"])
+@app.route("/update-code", methods=["POST"], authorizer=IAM)
 @answered
 def post_update_code() -> Answer:
     return api().update_code(raw())

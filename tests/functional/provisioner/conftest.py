@@ -129,3 +129,12 @@ def http(ctx: Provisioner, app_module: ModuleType, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(app_module, "api", lambda: api)
     with Client(app_module.app) as client:
         yield client
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """chalice.test admits IAM-authorized routes with a warning per request: expected here, not news."""
+    here = Path(__file__).parent
+    quiet = pytest.mark.filterwarnings("ignore:IAMAuthorizer is not a supported in local mode")
+    for item in items:
+        if here in Path(item.path).parents:
+            item.add_marker(quiet)

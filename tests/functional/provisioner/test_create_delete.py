@@ -168,3 +168,15 @@ def test_create_without_a_handler_artifact_makes_nothing(ctx: Provisioner) -> No
     with pytest.raises(DependencyUnavailable, match="upload the handler first"):
         create_partner(ctx, PartnerCreate(partner_id="acme", url=URL))
     assert tagged("acme") == []
+
+
+def test_create_waits_for_the_new_policy_before_mapping_the_queue(ctx: Provisioner) -> None:
+    # GIVEN Lambda refuses the mapping once (the role's queue permissions have not propagated)
+    failing = Failing(aws("lambda"), "create_event_source_mapping", code="InvalidParameterValueException")
+    ctx.clients.overrides["lambda"] = failing
+    # WHEN the partner is created, THEN the mapping was retried after 1 s and exists once
+    create_partner(ctx, PartnerCreate(partner_id="acme", url=URL))
+    assert failing.calls == 2
+    assert ctx.clients.sleep.__self__ == [1.0]  # type: ignore[attr-defined]
+    mappings = aws("lambda").list_event_source_mappings(FunctionName=naming.partner_function(STAGE, "acme"))
+    assert len(mappings["EventSourceMappings"]) == 1
