@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hookrelay.models import PARTNER_ID_PATTERN
 from hookrelay.retry import RetryPolicy
@@ -23,7 +23,10 @@ ENV_PREFIX = "HOOKRELAY_"
 
 
 def _split_networks(value: Any) -> Any:
-    if isinstance(value, str) and not value.startswith("["):
+    """``loopback,10.0.0.0/8`` or the JSON list ``to_environment`` writes."""
+    if isinstance(value, str):
+        if value.lstrip().startswith("["):
+            return _decode(value)
         return tuple(v for v in value.split(",") if v.strip())
     return value
 
@@ -34,7 +37,9 @@ def _check_networks(value: tuple[str, ...]) -> tuple[str, ...]:
 
 
 # Names ("loopback", "private") or CIDR blocks of non-public networks webhooks may reach; "a,b" or JSON.
-NetworkNames = Annotated[tuple[str, ...], BeforeValidator(_split_networks), AfterValidator(_check_networks)]
+NetworkNames = Annotated[
+    tuple[str, ...], NoDecode, BeforeValidator(_split_networks), AfterValidator(_check_networks)
+]
 
 
 class CommonSettings(BaseSettings):
