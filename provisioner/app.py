@@ -17,6 +17,8 @@ from hookrelay.provisioning_context import provisioner
 
 app = Chalice(app_name="hookrelay-provisioner")
 IAM = IAMAuthorizer()  # deployed: callers sign with SigV4; chalice local admits every request
+# Bodies are parsed as JSON whatever the declared type (curl -d sends form-urlencoded).
+BODY = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
 logger = logging.getLogger(__name__)
 
 
@@ -53,7 +55,7 @@ def get_openapi() -> dict[str, Any]:
     return openapi_document()
 
 
-@app.route("/partners", methods=["POST"], authorizer=IAM)
+@app.route("/partners", methods=["POST"], authorizer=IAM, content_types=BODY)
 @answered
 def post_partners() -> Answer:
     return api().create(raw())
@@ -65,7 +67,7 @@ def get_partners() -> Answer:
     return api().list()
 
 
-@app.route("/partners/{partner_id}", methods=["GET", "PATCH", "DELETE"], authorizer=IAM)
+@app.route("/partners/{partner_id}", methods=["GET", "PATCH", "DELETE"], authorizer=IAM, content_types=BODY)
 @answered
 def partner_resource(partner_id: str) -> Answer:
     method = app.current_request.method
@@ -76,7 +78,7 @@ def partner_resource(partner_id: str) -> Answer:
     return api().delete(partner_id)
 
 
-@app.route("/partners/{partner_id}/disable", methods=["POST"], authorizer=IAM)
+@app.route("/partners/{partner_id}/disable", methods=["POST"], authorizer=IAM, content_types=BODY)
 @answered
 def post_disable(partner_id: str) -> Answer:
     return api().disable(partner_id, raw())
@@ -94,7 +96,7 @@ def post_rotate_secret(partner_id: str) -> Answer:
     return api().rotate_secret(partner_id)
 
 
-@app.route("/partners/{partner_id}/events", methods=["POST"], authorizer=IAM)
+@app.route("/partners/{partner_id}/events", methods=["POST"], authorizer=IAM, content_types=BODY)
 @answered
 def post_events(partner_id: str) -> Answer:
     return api().publish(partner_id, raw())
@@ -107,7 +109,7 @@ def get_deliveries(partner_id: str) -> Answer:
     return api().deliveries(partner_id, query.get("limit"), query.get("cursor"))
 
 
-@app.route("/update-code", methods=["POST"], authorizer=IAM)
+@app.route("/update-code", methods=["POST"], authorizer=IAM, content_types=BODY)
 @answered
 def post_update_code() -> Answer:
     return api().update_code(raw())

@@ -6,6 +6,7 @@ The handler code is the ``chalice package`` zip of ``handler/``, uploaded to the
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,18 @@ def latest_artifact(bucket: str, clients: Clients) -> str:
         ) from exc
     except (ValueError, KeyError) as exc:
         raise DependencyUnavailable(f"{naming.HANDLER_ARTIFACT_POINTER} has no 'key'") from exc
+
+
+def upload_artifact(package: bytes, bucket: str, clients: Clients) -> str:
+    """Store a handler package as ``handler/<sha256>.zip`` and point ``latest.json`` at it; return the key."""
+    key = naming.handler_artifact_key(hashlib.sha256(package).hexdigest())
+    try:
+        clients.s3.put_object(Bucket=bucket, Key=key, Body=package)
+        pointer = json.dumps({"key": key}).encode()
+        clients.s3.put_object(Bucket=bucket, Key=naming.HANDLER_ARTIFACT_POINTER, Body=pointer)
+    except AWS_ERRORS as exc:
+        raise unavailable(f"upload the handler artifact to s3://{bucket}/{key}", exc) from exc
+    return key
 
 
 def describe_function(name: str, clients: Clients) -> dict[str, Any] | None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.util
 import io
-import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,12 +16,12 @@ import pytest
 from botocore.exceptions import ClientError
 from chalice.test import Client
 
-from hookrelay import naming
 from hookrelay.partners import PartnerCreate
 from hookrelay.provisioning import Created, create_partner
 from hookrelay.provisioning_api import Api
 from hookrelay.provisioning_clients import Clients
 from hookrelay.provisioning_context import Provisioner
+from hookrelay.provisioning_lambda import upload_artifact as upload_handler_artifact
 from hookrelay.provisioning_settings import ProvisionerSettings
 from hookrelay.provisioning_shared import ensure_shared
 
@@ -34,15 +32,11 @@ APP = Path(__file__).resolve().parents[3] / "provisioner" / "app.py"
 
 
 def upload_artifact(s3: Any, bucket: str, content: str) -> str:
-    """A tiny handler zip under handler/<sha>.zip and the latest.json pointer to it; returns the key."""
+    """A tiny handler zip, uploaded as the newest artifact; returns its key."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", content)
-    data = buffer.getvalue()
-    key = naming.handler_artifact_key(hashlib.sha256(data).hexdigest())
-    s3.put_object(Bucket=bucket, Key=key, Body=data)
-    s3.put_object(Bucket=bucket, Key=naming.HANDLER_ARTIFACT_POINTER, Body=json.dumps({"key": key}))
-    return key
+    return upload_handler_artifact(buffer.getvalue(), bucket, Clients(overrides={"s3": s3}))
 
 
 class Failing:

@@ -90,3 +90,14 @@ def test_each_operation_is_a_lambda_function_too(http: Any) -> None:
     assert published["partner_id"] == "acme"
     assert state["queue"]["visible"] == 1
     assert missing == {"error": "not_found", "message": "partner 'nobody' does not exist", "status": 404}
+
+
+def test_a_body_without_a_json_content_type_is_still_read_as_json(http: Any) -> None:
+    # GIVEN a body sent the way `curl -d` sends it (form-urlencoded), WHEN a partner is created
+    response = http.http.post(
+        "/partners",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        body=json.dumps({"partner_id": "acme", "url": URL}),
+    )
+    # THEN it is created all the same
+    assert response.status_code == 201
