@@ -11,7 +11,9 @@ from hookrelay import naming
 from hookrelay.errors import Conflict, DependencyUnavailable, NotFound
 from hookrelay.partners import PartnerCreate, PartnerStatus
 from hookrelay.provisioning import create_partner, delete_partner
+from hookrelay.provisioning_changes import enable_partner, rotate_partner_secret
 from hookrelay.provisioning_context import Provisioner
+from hookrelay.publish import PublishRequest, publish_event
 from hookrelay.signing_keys import read_signing_keys
 
 from .conftest import STAGE, URL, Failing, aws
@@ -180,3 +182,29 @@ def test_create_waits_for_the_new_policy_before_mapping_the_queue(ctx: Provision
     assert ctx.clients.sleep.__self__ == [1.0]  # type: ignore[attr-defined]
     mappings = aws("lambda").list_event_source_mappings(FunctionName=naming.partner_function(STAGE, "acme"))
     assert len(mappings["EventSourceMappings"]) == 1
+
+
+def test_a_deleted_partner_can_be_created_again(ctx: Provisioner, make_partner: Any) -> None:
+    # GIVEN a partner created and deleted (its secret deleted without a recovery window)
+    first = make_partner("acme").secret.get_secret_value()
+    delete_partner(ctx, "acme")
+    # WHEN it is created again, THEN it is active with a new secret and a full set of resources
+    again = make_partner("acme")
+    assert again.partner.status is PartnerStatus.ACTIVE
+    assert again.secret.get_secret_value() != first
+    assert len(tagged("acme")) == 8
+
+
+def test_a_half_created_partner_refuses_changes_until_create_finishes(ctx: Provisioner) -> None:
+    # GIVEN a create that stopped part way
+    ctx.clients.overrides["lambda"] = Failing(aws("lambda"), "put_function_concurrency")
+    with pytest.raises(DependencyUnavailable):
+        create_partner(ctx, PartnerCreate(partner_id="acme", url=URL))
+    # WHEN it is enabled, published to or rotated, THEN Conflict says to run create again
+    for change in (
+        lambda: enable_partner(ctx, "acme"),
+        lambda: publish_event(ctx, "acme", PublishRequest(topic="t", payload={})),
+        lambda: rotate_partner_secret(ctx, "acme"),
+    ):
+        with pytest.raises(Conflict, match="run create again"):
+            change()
