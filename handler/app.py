@@ -46,4 +46,5 @@ def attempt_log() -> AttemptLog:
 
 @app.on_sqs_message(queue=naming.results_queue(provisioner_settings().stage), batch_size=10)
 def record_results(event: SQSEvent) -> dict[str, Any]:
-    return record_attempts(event.to_dict(), attempt_log())
+    # Chalice's mapping has no ReportBatchItemFailures: a failed write must fail the whole batch.
+    return record_attempts(event.to_dict(), attempt_log(), all_or_nothing=True)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from hookrelay import naming
 from hookrelay.aws import AWS_ERRORS
-from hookrelay.errors import HookrelayError, InvalidInput
+from hookrelay.errors import DependencyUnavailable, HookrelayError, InvalidInput
 from hookrelay.models import AttemptRecord, Outcome
 from hookrelay.partners_table import PartnerRepository
 from hookrelay.provisioning_clients import Clients, unavailable
@@ -62,8 +62,14 @@ class AttemptLog:
             logger.warning("partner endpoint is gone (410)", extra={"partner_id": record.partner_id})
 
 
-def record_attempts(event: dict[str, Any], log: AttemptLog) -> dict[str, list[dict[str, str]]]:
-    """Handle a results-queue batch: an unreadable record is dropped (logged), a failed write retried."""
+def record_attempts(
+    event: dict[str, Any], log: AttemptLog, all_or_nothing: bool = False
+) -> dict[str, list[dict[str, str]]]:
+    """Handle a results-queue batch: an unreadable record is dropped (logged), a failed write retried.
+
+    With ``all_or_nothing`` (a mapping without ReportBatchItemFailures, as Chalice makes it), a failed
+    write raises instead, so the whole batch comes back; writes are idempotent puts, so that is safe.
+    """
     failed: list[str] = []
     for message in SqsEvent.model_validate(event).records:
         try:
@@ -78,6 +84,8 @@ def record_attempts(event: dict[str, Any], log: AttemptLog) -> dict[str, list[di
                 "attempt not recorded", extra={"message_id": message.message_id, "error": exc.message}
             )
             failed.append(message.message_id)
+    if failed and all_or_nothing:
+        raise DependencyUnavailable(f"{len(failed)} attempt records not recorded; the batch will be retried")
     return batch_response(failed)
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from hookrelay import naming
 from hookrelay.attempt_log import AttemptLog, list_deliveries, record_attempts
-from hookrelay.errors import InvalidInput
+from hookrelay.errors import DependencyUnavailable, InvalidInput
 from hookrelay.models import AttemptRecord, Outcome, WebhookMessage
 from hookrelay.provisioning_context import Provisioner
 from hookrelay.provisioning_status import partner_status
@@ -92,6 +92,18 @@ def test_recorder_drops_unreadable_records_and_retries_failed_writes(
     response = record_attempts(event, AttemptLog(STAGE, clients=ctx.clients))
     # THEN only the good record is reported failed (SQS retries it); the unreadable one is dropped
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+
+
+def test_without_partial_batch_responses_a_failed_write_fails_the_batch(
+    ctx: Provisioner, make_partner: Any
+) -> None:
+    # GIVEN a recorder whose mapping cannot report partial failures, and a table write failing once
+    make_partner("acme")
+    ctx.clients.overrides["dynamodb"] = Failing(aws("dynamodb"), "put_item")
+    event = sqs_event([attempt(1).model_dump_json()])
+    # WHEN the batch is handled, THEN it raises so that SQS delivers the whole batch again
+    with pytest.raises(DependencyUnavailable, match="1 attempt records not recorded"):
+        record_attempts(event, AttemptLog(STAGE, clients=ctx.clients), all_or_nothing=True)
 
 
 def test_a_cursor_from_elsewhere_is_refused(ctx: Provisioner) -> None:
