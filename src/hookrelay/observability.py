@@ -39,7 +39,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
             root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("botocore", "boto3", "urllib3", "aws_xray_sdk"):
+    for noisy in ("botocore", "boto3", "urllib3", "aws_xray_sdk", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _configured.add("logging")
 
