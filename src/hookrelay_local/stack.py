@@ -57,6 +57,7 @@ class LocalStack:
     runtime: LocalLambdaRuntime | None = None
     served: list[ServedApp] = field(default_factory=list)
     modules: dict[str, ModuleType] = field(default_factory=dict)
+    _saved_environment: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def endpoint(self) -> str:
@@ -95,7 +96,9 @@ class LocalStack:
 
     def start(self) -> LocalStack:
         self.moto = start_moto_server(self.options.aws_port, self.options.host)
-        os.environ.update(self.environment())
+        environment = self.environment()
+        self._saved_environment = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
         aws.reset_clients()
         from hookrelay_local.bootstrap import bootstrap
 
@@ -130,6 +133,12 @@ class LocalStack:
             served.stop()
         if self.moto is not None:
             self.moto.stop()
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        aws.reset_clients()
 
     def __enter__(self) -> LocalStack:
         return self.start()
