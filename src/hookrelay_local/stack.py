@@ -87,8 +87,9 @@ class LocalStack:
             "HOOKRELAY_ROLLOUT_PAUSE_SECONDS": "0",
             "HOOKRELAY_RECEIVER_SECRET_ID": naming.partner_secret(o.stage, o.sample_partner),
             "HOOKRELAY_RECEIVER_SECRET_CACHE_SECONDS": "5",
-            "HOOKRELAY_RECEIVER_QUEUE_NAME": f"{naming.prefix(o.stage)}-receiver-inbox",
-            "HOOKRELAY_RECEIVER_TABLE": f"{naming.prefix(o.stage)}-receiver-webhooks",
+            # the sample partner's own resources: outside hookrelay's names, as a partner's would be
+            "HOOKRELAY_RECEIVER_QUEUE_NAME": f"sample-receiver-{o.stage}-inbox",
+            "HOOKRELAY_RECEIVER_TABLE": f"sample-receiver-{o.stage}-webhooks",
             "POWERTOOLS_METRICS_DISABLED": "true",
             "AWS_XRAY_SDK_ENABLED": "false",
             "HOOKRELAY_LOCAL_RUNTIME": "1",
