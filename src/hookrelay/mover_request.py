@@ -10,7 +10,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hookrelay.mover_messages import MessageFilter, parse_filter
 from hookrelay.settings import CommonSettings
@@ -109,3 +109,12 @@ class MoverSettings(CommonSettings):
 def mover_settings() -> MoverSettings:
     return MoverSettings()
 
+
+def validation_message(exc: ValidationError, limit: int = 3) -> str:
+    """A one-line account of what was wrong with a request: ``field: problem; ...``."""
+    parts = []
+    for error in exc.errors()[:limit]:
+        where = ".".join(str(p) for p in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
