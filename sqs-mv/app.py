@@ -37,7 +37,8 @@ def move(event: dict[str, Any], context: Any) -> dict[str, Any]:
     deadline = None
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     if callable(remaining_ms):
-        deadline = time.monotonic() + remaining_ms() / 1000 - settings.deadline_margin_seconds
+        remaining = remaining_ms() / 1000  # stop taking batches a margin (at most half) before the end
+        deadline = time.monotonic() + remaining - min(settings.deadline_margin_seconds, remaining / 2)
     try:
         report = move_messages(request, deadline=deadline)
     except HookrelayError as exc:

@@ -48,8 +48,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("dest", nargs="?", help="destination queue name or URL")
     p.add_argument("--to-origin", action="store_true", help="send each message back where it came from")
     p.add_argument("--limit", type=int, help="move at most N messages")
-    p.add_argument("--filter", action="append", default=[], metavar="EXPR",
-                   help="attr.NAME=VALUE, body.FIELD=VALUE, body~TEXT (~ means contains); repeat to AND")  # fmt: skip
+    filters = "attr.NAME=VALUE, body.FIELD=VALUE, body~TEXT (~ means contains); repeat to AND"
+    p.add_argument("--filter", action="append", default=[], metavar="EXPR", help=filters)
     p.add_argument("--dry-run", action="store_true", help="count and show, move nothing")
     p.add_argument("--reset-attempts", action="store_true", help="webhook delivery state to a fresh start")
     p.add_argument("--concurrency", type=int, default=4, help="parallel workers (default 4)")

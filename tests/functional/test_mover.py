@@ -109,7 +109,9 @@ def test_limit_moves_exactly_that_many_across_workers(sqs: Any, queues: tuple[st
     assert (visible(sqs, dest), visible(sqs, source)) == (13, 27)
 
 
-def test_filter_on_an_attribute_and_a_body_field_moves_only_matches(sqs: Any, queues: tuple[str, str]) -> None:
+def test_filter_on_an_attribute_and_a_body_field_moves_only_matches(
+    sqs: Any, queues: tuple[str, str]
+) -> None:
     # GIVEN 20 messages, half tagged partner=acme
     source, dest = queues
     for n in range(20):

@@ -9,21 +9,23 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tests.support.sqs import drain
-
 
 def fill(sqs: Any, queue_url: str, count: int, **extra: Any) -> None:
     """Send ``count`` messages whose bodies are ``{"n": i}``; ``extra`` goes into every entry."""
     for start in range(0, count, 10):
-        entries = [
-            {"Id": str(i), "MessageBody": json.dumps({"n": i}), **extra} for i in range(start, min(count, start + 10))
-        ]
+        numbers = range(start, min(count, start + 10))
+        entries = [{"Id": str(i), "MessageBody": json.dumps({"n": i}), **extra} for i in numbers]
         sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
 
 
 def numbers(sqs: Any, queue_url: str) -> list[int]:
-    """Every message's ``n`` on the queue (received and deleted), sorted; duplicates stay."""
-    return sorted(json.loads(m["Body"])["n"] for m in drain(sqs, queue_url, max_polls=200))
+    """Every visible message's ``n`` on the queue (received and deleted), sorted; duplicates stay."""
+    found: list[int] = []
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
+        found += [json.loads(m["Body"])["n"] for m in messages]
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+    return sorted(found)
 
 
 def visible(sqs: Any, queue_url: str) -> int:
@@ -34,8 +36,8 @@ def visible(sqs: Any, queue_url: str) -> int:
 class FlakySqs:
     """Wraps a real client; ``on_send(call_number, entries)`` returns the entry ids to fail (or raises).
 
-    Records (by unique body) the receipt handles SQS confirmed a copy of and those deleted, so a test can check that
-    nothing was deleted before its copy was confirmed.
+    Records (by unique body) the receipt handles SQS confirmed a copy of, and those deleted, so a test
+    can check that nothing was deleted before its copy was confirmed.
     """
 
     def __init__(self, real: Any, on_send: Callable[[int, list[dict[str, Any]]], dict[str, bool]]) -> None:
@@ -55,7 +57,7 @@ class FlakySqs:
             self.handles[message["Body"]] = message["ReceiptHandle"]
         return response
 
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:  # noqa: N803
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:
         with self._lock:
             self.sends += 1
             call = self.sends
@@ -63,13 +65,11 @@ class FlakySqs:
         keep = [e for e in Entries if e["Id"] not in failing]
         response = self.real.send_message_batch(QueueUrl=QueueUrl, Entries=keep) if keep else {}
         self.confirmed_handles.update(self.handles[e["MessageBody"]] for e in keep)
-        failed = [
-            {"Id": i, "SenderFault": sender, "Code": "InternalError" if not sender else "InvalidParameterValue"}
-            for i, sender in failing.items()
-        ]
+        codes = {True: "InvalidParameterValue", False: "InternalError"}
+        failed = [{"Id": i, "SenderFault": sender, "Code": codes[sender]} for i, sender in failing.items()]
         return {"Successful": response.get("Successful", []), "Failed": failed}
 
-    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:  # noqa: N803
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:
         self.deleted_handles.extend(e["ReceiptHandle"] for e in Entries)
         return self.real.delete_message_batch(QueueUrl=QueueUrl, Entries=Entries)
 
