@@ -25,7 +25,8 @@ from hookrelay.mover_batch import delete_messages, release, send_confirmed
 from hookrelay.mover_messages import Outgoing, origin_of, outgoing
 from hookrelay.mover_queues import QueueInfo, approximate_count, domain_error, resolve_queue
 from hookrelay.mover_queues import single_source_queue as dlq_source
-from hookrelay.mover_request import SQS_BATCH, MoveReport, MoveRequest, Sample, StopReason
+from hookrelay.mover_request import MoveReport, MoveRequest, StopReason
+from hookrelay.mover_state import RunState
 from hookrelay.queues import queue_name
 
 logger = logging.getLogger(__name__)
@@ -72,17 +73,17 @@ class Mover:
         self.stop = stop or threading.Event()
         self.deadline = deadline
         dest = plan.dest.name if plan.dest else None
-        self.report = MoveReport(source=plan.source.name, dest=dest, dry_run=self.request.dry_run)
-        self._lock = threading.Lock()
-        self._halt = threading.Event()
-        self._held: dict[str, str] = {}
-        self._claimed = self._counted = self._empty_streak = self._receive_errors = 0
-        self._refused: dict[str, str] = {}
+        self.state = RunState(MoveReport(source=plan.source.name, dest=dest, dry_run=plan.request.dry_run),
+                              plan.request.limit)  # fmt: skip
+        self._refused: dict[str, str] = {}  # destination URL -> why it refuses every message
         self._started = time.monotonic()
 
+    @property
+    def report(self) -> MoveReport:
+        return self.state.report
+
     def snapshot(self) -> MoveReport:
-        with self._lock:
-            return self.report.model_copy(deep=True, update={"elapsed_seconds": self._elapsed()})
+        return self.state.snapshot(self._elapsed())
 
     def run(self) -> MoveReport:
         try:
@@ -90,7 +91,7 @@ class Mover:
                 for worker in [pool.submit(self._worker) for _ in range(self.request.concurrency)]:
                     worker.result()
         finally:
-            release(self.sqs, self.plan.source.url, self._held.values())
+            release(self.sqs, self.plan.source.url, self.state.held.values())
         if self.report.stop_reason is None:
             self.report.stop_reason = StopReason.INTERRUPTED
         self.report.elapsed_seconds = self._elapsed()
@@ -100,25 +101,15 @@ class Mover:
     def _elapsed(self) -> float:
         return round(time.monotonic() - self._started, 3)
 
-    def _finish(self, reason: StopReason, error: HookrelayError | str | None = None) -> None:
-        with self._lock:
-            if self.report.stop_reason is None:
-                self.report.stop_reason = reason
-                if isinstance(error, NotFound | PermissionDenied):
-                    self.report.fatal = error.code
-            if error is not None:
-                self.report.note_error(error.message if isinstance(error, HookrelayError) else error)
-        self._halt.set()
-
     def _stopping(self) -> bool:
         if self.deadline is not None and time.monotonic() >= self.deadline:
-            self._finish(StopReason.DEADLINE)
-        return self._halt.is_set() or self.stop.is_set()
+            self.state.finish(StopReason.DEADLINE)
+        return self.state.halt.is_set() or self.stop.is_set()
 
     def _worker(self) -> None:
         try:
             while not self._stopping():
-                want = self._claim()
+                want = self.state.claim()
                 if want == 0:
                     time.sleep(0.05)
                     continue
@@ -127,29 +118,11 @@ class Mover:
                     messages = self._receive(want)
                     if messages:
                         counted = self._process(messages)
-                    elif messages is not None:
-                        self._after_empty()
                 finally:
-                    with self._lock:
-                        self._claimed -= want
-                        self._counted += counted
+                    self.state.settle(want, counted)
         except Exception as exc:
             logger.exception("sqs-mv worker failed")
-            self._finish(StopReason.ERROR, f"unexpected error: {type(exc).__name__}: {exc}")
-
-    def _claim(self) -> int:
-        """How many messages this worker may receive now (the limit is shared by every worker)."""
-        with self._lock:
-            if self.request.limit is None:
-                return SQS_BATCH
-            free = self.request.limit - self._counted - self._claimed
-            if free > 0:
-                self._claimed += min(SQS_BATCH, free)
-                return min(SQS_BATCH, free)
-            reached = self._claimed == 0
-        if reached:
-            self._finish(StopReason.LIMIT)
-        return 0
+            self.state.finish(StopReason.ERROR, f"unexpected error: {type(exc).__name__}: {exc}")
 
     def _receive(self, want: int) -> list[dict[str, Any]] | None:
         try:
@@ -163,33 +136,24 @@ class Mover:
             )
         except aws.AWS_ERRORS as exc:
             error = domain_error(exc, self.plan.source.url, "receive messages")
-            with self._lock:
-                self._receive_errors += 1
-                errors = self._receive_errors
+            errors = self.state.receive_failed()
             if isinstance(error, NotFound | PermissionDenied) or errors >= 3:
-                self._finish(StopReason.ERROR, error)
+                self.state.finish(StopReason.ERROR, error)
             else:
                 time.sleep(0.5 * errors)
             return None
         messages: list[dict[str, Any]] = response.get("Messages", [])
-        if messages:
-            with self._lock:
-                self._receive_errors = self._empty_streak = 0
+        empty_streak = self.state.received(len(messages))
+        drained = empty_streak >= self.request.empty_polls or (empty_streak and self._left() == 0)
+        if drained:  # several empty long polls in a row, or one while the queue counts none
+            self.state.finish(StopReason.DRAINED)
         return messages
 
-    def _after_empty(self) -> None:
-        with self._lock:
-            self._empty_streak += 1
-            streak = self._empty_streak
-        if streak >= self.request.empty_polls:
-            self._finish(StopReason.DRAINED)
-            return
+    def _left(self) -> int | None:
         try:
-            left = approximate_count(self.plan.source.url, self.sqs)
+            return approximate_count(self.plan.source.url, self.sqs)
         except HookrelayError:
-            return
-        if left == 0:
-            self._finish(StopReason.DRAINED)
+            return None
 
     def _destination(self, message: dict[str, Any]) -> str | None:
         if self.plan.dest is not None:
@@ -199,37 +163,25 @@ class Mover:
             return origin
         return self.plan.fallback_origin
 
-    def _hold(self, message: dict[str, Any], reason: str | None = None) -> None:
-        with self._lock:
-            self._held[message["MessageId"]] = message["ReceiptHandle"]
-            if reason is not None:
-                self.report.failed += 1
-                self.report.note_error(reason)
-        if reason is not None:
-            logger.warning("not moved", extra={"message_id": message["MessageId"], "reason": reason})
-
     def _process(self, messages: list[dict[str, Any]]) -> int:
         """Move one received batch; return how many count against the limit."""
-        request, items = self.request, []
+        request, state, items = self.request, self.state, []
         for message in messages:
-            with self._lock:
-                if message["MessageId"] in self._held:  # held earlier, visible again: keep holding
-                    self._held[message["MessageId"]] = message["ReceiptHandle"]
-                    continue
+            message_id, handle = message["MessageId"], message["ReceiptHandle"]
+            if state.rehold(message_id, handle):  # held earlier and visible again: keep holding
+                continue
             if not all(f.matches(message) for f in request.filters):
-                self._hold(message)
-                with self._lock:
-                    self.report.skipped += 1
+                state.hold(message_id, handle, skipped=True)
                 continue
             dest = self._destination(message)
             if dest is None:
-                self._hold(message, f"no origin queue for {message['MessageId']} and no single DLQ source")
+                state.hold(message_id, handle, f"no origin queue for {message_id} and no single DLQ source")
                 continue
             items.append(outgoing(message, dest, reset_attempts=request.reset_attempts))
         if request.dry_run:
             for item in items:
-                self._hold({"MessageId": item.message_id, "ReceiptHandle": item.receipt_handle})
-            self._record(items, moved=False)
+                state.hold(item.message_id, item.receipt_handle)
+            state.record(items, moved=False)
             return len(items)
         counted = 0
         for dest in dict.fromkeys(item.dest for item in items):
@@ -247,28 +199,9 @@ class Mover:
             if result.fatal is not None:
                 self._refused[dest] = result.fatal
                 if not self.request.to_origin:
-                    self._finish(StopReason.ERROR, result.fatal)
+                    self.state.finish(StopReason.ERROR, result.fatal)
         for item, reason in failures:
-            self._hold({"MessageId": item.message_id, "ReceiptHandle": item.receipt_handle}, reason)
-        not_deleted = delete_messages(self.sqs, self.plan.source.url, confirmed)
-        with self._lock:
-            self.report.not_deleted += len(not_deleted)
-        self._record(confirmed, moved=True)
+            self.state.hold(item.message_id, item.receipt_handle, reason)
+        self.state.not_deleted(len(delete_messages(self.sqs, self.plan.source.url, confirmed)))
+        self.state.record(confirmed, moved=True)
         return len(confirmed)
-
-    def _record(self, items: list[Outgoing], moved: bool) -> None:
-        with self._lock:
-            report = self.report
-            for item in items:
-                report.moved += moved
-                report.would_move += not moved
-                report.reset += item.reset
-                report.not_webhook += item.not_webhook
-                name = queue_name(item.dest)
-                report.per_dest[name] = report.per_dest.get(name, 0) + 1
-                if not moved and len(report.samples) < 10:
-                    body = item.entry["MessageBody"]
-                    attributes = sorted(item.entry.get("MessageAttributes", {}))
-                    report.samples.append(
-                        Sample(message_id=item.message_id, dest=name, body=body[:200], attributes=attributes)
-                    )
