@@ -43,7 +43,7 @@ def move(event: dict[str, Any], context: Any) -> dict[str, Any]:
         report = move_messages(request, deadline=deadline)
     except HookrelayError as exc:
         return _error(exc.code, exc.message)
-    result: dict[str, Any] = {"ok": report.ok, "report": report.model_dump(mode="json")}
+    result = {"ok": report.ok, "report": report.model_dump(mode="json")}
     if report.fatal:  # the queue vanished or access was revoked mid-move
         result["error"] = {"code": report.fatal, "message": report.errors[0] if report.errors else ""}
     return result
