@@ -27,9 +27,10 @@ from hookrelay.mover_queues import QueueInfo, approximate_count, domain_error, r
 from hookrelay.mover_queues import single_source_queue as dlq_source
 from hookrelay.mover_request import MoveReport, MoveRequest, StopReason
 from hookrelay.mover_state import RunState
-from hookrelay.queues import queue_name
+from hookrelay.queues import ORIGIN_ATTRIBUTE, queue_name
 
 logger = logging.getLogger(__name__)
+NO_ORIGIN = f"no origin: no {ORIGIN_ATTRIBUTE} attribute, and not exactly one queue uses this DLQ"
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ class Mover:
                 continue
             dest = self._destination(message)
             if dest is None:
-                state.hold(message_id, handle, f"no origin queue for {message_id} and no single DLQ source")
+                state.hold(message_id, handle, NO_ORIGIN)
                 continue
             items.append(outgoing(message, dest, reset_attempts=request.reset_attempts))
         if request.dry_run:

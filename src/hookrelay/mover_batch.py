@@ -48,7 +48,7 @@ def send_confirmed(
             except aws.AWS_ERRORS as exc:
                 reason = f"send to {queue_name(dest)}: {aws.error_code(exc)}"
                 if aws.error_code(exc) in FATAL_CODES:
-                    result.fatal = domain_error(exc, dest, "send messages").message
+                    result.fatal = reason = domain_error(exc, dest, "send messages").message
                     break
                 continue
             for sent in response.get("Successful", []):

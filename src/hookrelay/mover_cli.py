@@ -9,6 +9,8 @@ The only module that imports rich: the Lambda does not need it.
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import signal
 import sys
 import threading
@@ -61,12 +63,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--endpoint-url", help="SQS endpoint (default: AWS_ENDPOINT_URL or AWS)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--verbose", action="store_true", help="log every message not moved (stderr)")
     return p
 
 
 def main(argv: Sequence[str] | None = None, sqs: Any | None = None) -> int:
     args = parser().parse_args(argv)
     err = Console(stderr=True)
+    _log_to_stderr(logging.INFO if args.verbose else logging.ERROR)
     try:
         request = MoveRequest.model_validate(
             {k: v for k, v in vars(args).items() if k in MoveRequest.model_fields or k == "filter"}
@@ -92,6 +96,25 @@ def main(argv: Sequence[str] | None = None, sqs: Any | None = None) -> int:
     if not report.ok:
         return EXIT_FAILED
     return EXIT_INTERRUPTED if report.stop_reason is StopReason.INTERRUPTED else EXIT_OK
+
+
+class _Fields(logging.Formatter):
+    """``LEVEL message {structured fields}``: the ids the mover logs with ``extra=``."""
+
+    _plain = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {k: v for k, v in vars(record).items() if k not in self._plain}
+        return f"{record.levelname} {record.getMessage()} {json.dumps(fields, default=str)}"
+
+
+def _log_to_stderr(level: int) -> None:
+    logger = logging.getLogger("hookrelay")
+    if not any(isinstance(h.formatter, _Fields) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_Fields())
+        logger.addHandler(handler)
+    logger.setLevel(level)
 
 
 def _client(args: argparse.Namespace) -> Any:
