@@ -198,7 +198,7 @@ class Mover:
             result = send_confirmed(self.sqs, dest, items, self.request.send_attempts)
             failures, confirmed = result.failed, result.confirmed
             if result.fatal is not None:
-                self._refused[dest] = result.fatal
+                self._refused[dest] = result.fatal.message
                 if not self.request.to_origin:
                     self.state.finish(StopReason.ERROR, result.fatal)
         for item, reason in failures:

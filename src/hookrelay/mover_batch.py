@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hookrelay import aws
+from hookrelay.errors import HookrelayError
 from hookrelay.mover_messages import Outgoing, pack
 from hookrelay.mover_queues import FATAL_CODES, domain_error
 from hookrelay.queues import queue_name
@@ -28,7 +29,7 @@ Sleep = Callable[[float], None]
 class SendResult:
     confirmed: list[Outgoing] = field(default_factory=list)
     failed: list[tuple[Outgoing, str]] = field(default_factory=list)
-    fatal: str | None = None
+    fatal: HookrelayError | None = None
     """Why the destination refuses every message (missing queue, no permission), if it does."""
 
 
@@ -48,7 +49,8 @@ def send_confirmed(
             except aws.AWS_ERRORS as exc:
                 reason = f"send to {queue_name(dest)}: {aws.error_code(exc)}"
                 if aws.error_code(exc) in FATAL_CODES:
-                    result.fatal = reason = domain_error(exc, dest, "send messages").message
+                    result.fatal = domain_error(exc, dest, "send messages")
+                    reason = result.fatal.message
                     break
                 continue
             for sent in response.get("Successful", []):

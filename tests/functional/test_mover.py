@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -229,3 +230,28 @@ def test_access_denied_is_permission_denied(sqs: Any, queues: tuple[str, str]) -
 
     with pytest.raises(PermissionDenied, match="no permission to read attributes on queue source"):
         move_messages(request("source"), sqs=Denied(sqs, lambda call, entries: {}))
+
+
+def test_no_permission_to_send_stops_the_move_and_deletes_nothing(sqs: Any, queues: tuple[str, str]) -> None:
+    # GIVEN a destination this role may not send to
+    source = queues[0]
+    fill(sqs, source, 15)
+
+    def refuse(call: int, entries: list[dict[str, Any]]) -> dict[str, bool]:
+        raise denied("SendMessageBatch")
+
+    flaky = FlakySqs(sqs, refuse)
+    # WHEN moved
+    report = move_messages(request("source", concurrency=1), sqs=flaky)
+    # THEN it stops at the first batch with a clear reason, and every message is back on the source
+    assert (report.stop_reason, report.fatal, report.moved) == (StopReason.ERROR, "permission_denied", 0)
+    assert report.errors == ["no permission to send messages on queue dest (AccessDenied)"]
+    assert flaky.deleted_handles == []
+    assert numbers(sqs, source) == list(range(15))
+
+
+def test_a_deadline_in_the_past_starts_no_batch(sqs: Any, queues: tuple[str, str]) -> None:
+    # GIVEN a Lambda with no time left WHEN it moves THEN it stops at once and says why
+    fill(sqs, queues[0], 5)
+    report = move_messages(request("source"), sqs=sqs, deadline=time.monotonic())
+    assert (report.stop_reason, report.moved, visible(sqs, queues[0])) == (StopReason.DEADLINE, 0, 5)
