@@ -9,7 +9,7 @@ STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test test-fast config vendor package bench clean
+.PHONY: help install lint format test test-fast config vendor package run demo bench clean
 
 help: ## list every target with one line each
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -51,6 +51,12 @@ package: vendor config ## chalice package every app offline into build/<app>/ (n
 	  (cd $$app && ../$(BIN)/chalice package --stage $(STAGE) ../build/$$app) || exit 1; \
 	  ls -l build/$$app/deployment.zip | awk '{printf "   deployment.zip %.1f KiB\n", $$5/1024}'; \
 	done
+
+run: $(STAMP) ## the whole platform on 127.0.0.1: moto :5000, provisioner API :8000, sample receiver :8001
+	$(BIN)/python -m hookrelay_local.run $(RUN_ARGS)
+
+demo: $(STAMP) ## a scripted scenario on the local stack (healthy, slow, failing partners); ends with a summary
+	$(BIN)/python -m hookrelay_local.demo $(DEMO_ARGS)
 
 bench: $(STAMP) ## benchmarks, each printing ratios against a baseline measured in the same run
 	$(BIN)/python -m bench

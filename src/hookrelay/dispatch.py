@@ -59,6 +59,15 @@ class HandlerDeps:
     sqs: Any | None = None
     clock: Callable[[], datetime] = utcnow
     rand: Callable[[], float] = random.random
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+
+    def pool(self) -> ThreadPoolExecutor:
+        """The delivery threads, started once per container (not once per batch)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=self.settings.post_concurrency, thread_name_prefix="deliver"
+            )
+        return self._pool
 
     @property
     def endpoint(self) -> Endpoint:
@@ -102,12 +111,10 @@ def handle_batch(event: Mapping[str, Any], deps: HandlerDeps) -> dict[str, list[
     except ValidationError as exc:
         raise InvalidInput(f"not an SQS event: {exc.error_count()} validation errors") from exc
     records = parsed.records
-    workers = max(1, min(deps.settings.post_concurrency, len(records)))
-    if workers == 1:
+    if len(records) == 1 or deps.settings.post_concurrency == 1:
         outcomes = [_guarded(record, deps) for record in records]
     else:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
-            outcomes = list(pool.map(lambda r: _guarded(r, deps), records))
+        outcomes = list(deps.pool().map(lambda r: _guarded(r, deps), records))
     deps.results.publish([o.record for o in outcomes if o.record is not None])
     _emit_metrics(outcomes, deps)
     return batch_response([o.message_id for o in outcomes if not o.ok])

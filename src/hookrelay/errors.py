@@ -26,6 +26,13 @@ class PayloadTooLarge(InvalidInput):
     code = "payload_too_large"
 
 
+class Unauthorized(HookrelayError):
+    """The request does not prove who sent it (a bad, expired or missing signature)."""
+
+    status_code = 401
+    code = "unauthorized"
+
+
 class NotFound(HookrelayError):
     status_code = 404
     code = "not_found"

@@ -77,6 +77,19 @@ def alarm_topic(stage: str) -> str:
     return f"{prefix(stage)}-alarms"
 
 
+def artifact_bucket(stage: str) -> str:
+    """Where handler code artifacts live (S3 names are global: the provisioner settings can override it)."""
+    return f"{prefix(stage)}-artifacts"
+
+
+HANDLER_ARTIFACT_POINTER = "handler/latest.json"
+
+
+def handler_artifact_key(sha256_hex: str) -> str:
+    """The key of one handler package (content-addressed, so a key never changes meaning)."""
+    return f"handler/{sha256_hex}.zip"
+
+
 def partner_from_name(name: str) -> str | None:
     """The partner id in a hookrelay resource or alarm name, or None if it is not a partner's."""
     for suffix in sorted(SUFFIXES, key=len, reverse=True):

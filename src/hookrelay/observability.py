@@ -33,10 +33,13 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     handler.setFormatter(LambdaPowertoolsFormatter(service=service))
     root = logging.getLogger()
     for existing in list(root.handlers):
-        root.removeHandler(existing)
+        # Lambda's bootstrap handler (plain text) would print every line twice; other handlers
+        # (pytest's capture, an operator's own) stay.
+        if type(existing) is logging.StreamHandler or type(existing).__name__ == "LambdaLoggerHandler":
+            root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
-    for noisy in ("botocore", "boto3", "urllib3", "aws_xray_sdk"):
+    for noisy in ("botocore", "boto3", "urllib3", "aws_xray_sdk", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     _configured.add("logging")
 

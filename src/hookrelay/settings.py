@@ -10,16 +10,36 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from hookrelay.models import PARTNER_ID_PATTERN
 from hookrelay.retry import RetryPolicy
 from hookrelay.ssrf import IPNetwork, parse_networks
 
 ENV_PREFIX = "HOOKRELAY_"
+
+
+def _split_networks(value: Any) -> Any:
+    """``loopback,10.0.0.0/8`` or the JSON list ``to_environment`` writes."""
+    if isinstance(value, str):
+        if value.lstrip().startswith("["):
+            return _decode(value)
+        return tuple(v for v in value.split(",") if v.strip())
+    return value
+
+
+def _check_networks(value: tuple[str, ...]) -> tuple[str, ...]:
+    parse_networks(value)
+    return value
+
+
+# Names ("loopback", "private") or CIDR blocks of non-public networks webhooks may reach; "a,b" or JSON.
+NetworkNames = Annotated[
+    tuple[str, ...], NoDecode, BeforeValidator(_split_networks), AfterValidator(_check_networks)
+]
 
 
 class CommonSettings(BaseSettings):
@@ -46,22 +66,9 @@ class HandlerSettings(CommonSettings):
     read_timeout: float = Field(default=10.0, gt=0, le=60)
     retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
     legacy_signature: bool = False
-    allowed_networks: tuple[str, ...] = ()
+    allowed_networks: NetworkNames = ()
     response_excerpt_bytes: int = Field(default=2048, ge=0, le=65_536)
     secret_cache_seconds: int = Field(default=300, ge=0, le=3600)
-
-    @field_validator("allowed_networks", mode="before")
-    @classmethod
-    def _split(cls, value: Any) -> Any:
-        if isinstance(value, str) and not value.startswith("["):
-            return tuple(v for v in value.split(",") if v.strip())
-        return value
-
-    @field_validator("allowed_networks")
-    @classmethod
-    def _parseable(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        parse_networks(value)
-        return value
 
     @property
     def networks(self) -> tuple[IPNetwork, ...]:

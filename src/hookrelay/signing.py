@@ -105,7 +105,8 @@ def _header(headers: Mapping[str, str], name: str) -> str:
 
 
 def _parse_timestamp(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 12:
+    # isdigit alone admits non-ASCII digits ("²" passes it, then int() raises a bare ValueError).
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
         raise WebhookVerificationError("webhook-timestamp is not a Unix time in seconds")
     return int(raw)
 

@@ -65,8 +65,16 @@ def _dump_with_secrets(keys: SigningKeys) -> str:
     )
 
 
-def read_signing_keys(secret_id: str, secretsmanager: Any | None = None) -> SigningKeys:
-    """Fetch and parse a partner's keys. Raises NotFound or DependencyUnavailable."""
+def read_signing_keys(
+    secret_id: str,
+    secretsmanager: Any | None = None,
+    parse: Callable[[str], SigningKeys] = SigningKeys.model_validate_json,
+) -> SigningKeys:
+    """Fetch and parse a partner's keys. Raises NotFound or DependencyUnavailable.
+
+    ``parse`` turns the secret string into keys (raising ``ValueError``); the receiver passes a more
+    lenient one that also takes a plain ``whsec_`` string or a JSON list.
+    """
     client = secretsmanager or aws.client("secretsmanager")
     try:
         response = client.get_secret_value(SecretId=secret_id)
@@ -75,8 +83,8 @@ def read_signing_keys(secret_id: str, secretsmanager: Any | None = None) -> Sign
             raise NotFound(f"signing secret {secret_id} does not exist") from exc
         raise DependencyUnavailable(f"cannot read signing secret {secret_id}: {aws.error_code(exc)}") from exc
     try:
-        return SigningKeys.model_validate_json(response["SecretString"])
-    except (ValidationError, KeyError) as exc:
+        return parse(response["SecretString"])
+    except (ValidationError, ValueError, KeyError) as exc:
         # The error text of a JSON failure could quote the secret: say only where it failed.
         raise DependencyUnavailable(f"signing secret {secret_id} is not in the expected form") from exc
 
@@ -90,11 +98,13 @@ class CachedSigningKeys:
         ttl_seconds: float = 300,
         secretsmanager: Any | None = None,
         clock: Callable[[], float] = time.monotonic,
+        parse: Callable[[str], SigningKeys] = SigningKeys.model_validate_json,
     ) -> None:
         self.secret_id = secret_id
         self.ttl_seconds = ttl_seconds
         self._client = secretsmanager
         self._clock = clock
+        self._parse = parse
         self._lock = threading.Lock()
         self._value: SigningKeys | None = None
         self._fetched_at = 0.0
@@ -103,6 +113,6 @@ class CachedSigningKeys:
         with self._lock:
             fresh = self._clock() - self._fetched_at < self.ttl_seconds
             if self._value is None or not fresh:
-                self._value = read_signing_keys(self.secret_id, self._client)
+                self._value = read_signing_keys(self.secret_id, self._client, self._parse)
                 self._fetched_at = self._clock()
             return self._value

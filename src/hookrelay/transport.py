@@ -8,6 +8,7 @@ from the environment are ignored.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,13 +21,27 @@ _PINNED = "_hookrelay_pinned_address"
 
 
 class PinnedAdapter(HTTPAdapter):
-    def __init__(self, allowed: tuple[IPNetwork, ...] = (), pool_size: int = 10) -> None:
+    def __init__(
+        self, allowed: tuple[IPNetwork, ...] = (), pool_size: int = 10, dns_ttl_seconds: float = 30.0
+    ) -> None:
         self.allowed = allowed
+        self.dns_ttl_seconds = dns_ttl_seconds
+        self._resolved: dict[tuple[str, int], tuple[str, float]] = {}
         super().__init__(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+
+    def checked_address(self, host: str, port: int) -> str:
+        """The checked address for host:port; answers (only checked ones) are kept for a short TTL."""
+        now = time.monotonic()
+        cached = self._resolved.get((host, port))
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        address = resolve(host, port, self.allowed)
+        self._resolved[(host, port)] = (address, now + self.dns_ttl_seconds)
+        return address
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
         _, host, port = validate_url(str(request.url))
-        address = resolve(host, port, self.allowed)
+        address = self.checked_address(host, port)
         setattr(request, _PINNED, address)
         default_port = 443 if str(request.url).startswith("https:") else 80
         request.headers.setdefault("Host", host if port == default_port else f"{_bracket(host)}:{port}")
@@ -54,10 +69,13 @@ def _bracket(host: str) -> str:
 
 
 def build_session(allowed: tuple[IPNetwork, ...] = (), pool_size: int = 10) -> requests.Session:
-    """A session for webhook delivery: pinned, pooled, no proxies, no redirects, no retries."""
+    """A session for webhook delivery: pinned, pooled, no proxies, no retries.
+
+    Redirects are refused by the caller (``allow_redirects=False``); setting ``max_redirects = 0``
+    instead would make requests raise even then, since it still prepares ``response.next``.
+    """
     session = requests.Session()
     session.trust_env = False
-    session.max_redirects = 0
     adapter = PinnedAdapter(allowed, pool_size=pool_size)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

@@ -46,6 +46,9 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-request is normal here (timeouts, resets): stay quiet."""
+
     def get_request(self) -> tuple[socket.socket, Any]:
         conn, addr = super().get_request()
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -60,6 +63,8 @@ class PartnerServer:
         self.received: list[Received] = []
         self.record = record
         self.count = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd = _Server(("127.0.0.1", port), self._handler_class())
@@ -79,7 +84,8 @@ class PartnerServer:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._httpd.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for serve_forever, which never ran otherwise
+            self._httpd.shutdown()
         self._httpd.server_close()
 
     def __enter__(self) -> PartnerServer:
@@ -107,9 +113,17 @@ class PartnerServer:
                 request = Received("POST", self.path, dict(self.headers.items()), body, time.time())
                 with server._lock:
                     server.count += 1
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
                     if server.record:
                         server.received.append(request)
-                reply = server.behaviour(request)
+                try:
+                    self._answer(server.behaviour(request))
+                finally:
+                    with server._lock:
+                        server.in_flight -= 1
+
+            def _answer(self, reply: Reply) -> None:
                 if reply.hang:
                     server._stopping.wait()
                     self.close_connection = True
@@ -131,3 +145,25 @@ class PartnerServer:
             do_PUT = do_POST
 
         return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run a partner endpoint in its own process: python -m hookrelay_local.partner_server --port 9000."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--status", type=int, default=200)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before answering")
+    args = parser.parse_args(argv)
+    server = PartnerServer(always(Reply(status=args.status, delay=args.delay)), port=args.port, record=False)
+    server.start()
+    print(server.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()

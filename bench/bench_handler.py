@@ -1,0 +1,149 @@
+"""Handler throughput and batch latency, each next to a baseline measured in the same run.
+
+1. Webhooks delivered per second by hookrelay.dispatch.handle_batch (10-record batches, post
+   concurrency 10: parse, sign, POST, classify, results to SQS, metrics, logs) against a fast local
+   receiver, next to a bare ``requests.Session().post`` loop on 10 threads to the same receiver.
+   Target: handler >= 0.85 x bare loop.
+2. Wall time of one 10-record batch against a receiver that takes 200 ms per request, at post
+   concurrency 10, next to one single request. Target: < 2 x a single request.
+
+AWS (the results queue, the secret) is moto's server and each receiver is a server, each in its own
+process, so what is measured is the handler's own work plus its waits, as in Lambda.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import statistics
+import threading
+import time
+from typing import Any
+
+import boto3
+import requests
+
+from bench.receivers import moto_process, receiver_process
+from hookrelay.dispatch import handle_batch
+from tests.support.handler_stack import build_partner_stack
+from tests.support.sqs import sqs_event
+
+CONCURRENCY = 10
+BATCHES = 60  # 600 webhooks per round
+ROUNDS = 3
+
+
+def _quiet_logging() -> None:
+    """JSON-format every delivery line as in Lambda, but write it nowhere."""
+    from hookrelay.observability import configure_logging
+
+    configure_logging("bench", "INFO")
+    for handler in logging.getLogger().handlers:
+        handler.stream = open(os.devnull, "w")  # type: ignore[attr-defined]  # noqa: SIM115
+
+
+def bare_loop(url: str, total: int) -> float:
+    """Requests per second: CONCURRENCY threads sharing one pooled Session, POSTing the same size body."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_maxsize=CONCURRENCY)
+    session.mount("http://", adapter)
+    body = b'{"type":"transfer.created","timestamp":"2026-11-23T12:00:00Z","data":{"amount":"5.00"}}'
+    counter = iter(range(total))
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with lock:
+                if next(counter, None) is None:
+                    return
+            response = session.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+            response.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return total / (time.perf_counter() - started)
+
+
+def timed_batch(stack: Any, event: dict[str, Any]) -> float:
+    """Seconds for one handle_batch. The results queue is then emptied, untimed, as the results
+    recorder keeps it in production: moto's SQS cost grows with queue depth (FIELD-NOTES)."""
+    started = time.perf_counter()
+    assert handle_batch(event, stack.deps) == {"batchItemFailures": []}
+    elapsed = time.perf_counter() - started
+    real = stack.sqs.real
+    while messages := real.receive_message(QueueUrl=stack.results_url, MaxNumberOfMessages=10).get(
+        "Messages"
+    ):
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        real.delete_message_batch(QueueUrl=stack.results_url, Entries=entries)
+    return elapsed
+
+
+def handler_rate(stack: Any, batches: int) -> float:
+    events = [sqs_event([stack.message().to_sqs_body() for _ in range(10)]) for _ in range(batches)]
+    return batches * 10 / sum(timed_batch(stack, event) for event in events)
+
+
+def throughput(aws: str, delay: float) -> None:
+    with receiver_process(delay=delay) as url:
+        sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=aws)
+        secrets = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=aws)
+        stack = build_partner_stack(
+            sqs, secrets, url, post_concurrency=CONCURRENCY, partner_id=f"fast{int(delay * 1000)}"
+        )
+        batches = BATCHES if delay < 0.01 else BATCHES // 3 if delay < 0.05 else BATCHES // 6
+        handler_rate(stack, 3)  # warm up pools and caches
+        bare_loop(url, 100)
+        hookrelay, bare = [], []
+        for _ in range(ROUNDS):  # interleaved, so drift hits both alike
+            bare.append(bare_loop(url, batches * 10))
+            hookrelay.append(handler_rate(stack, batches))
+        h, b = statistics.median(hookrelay), statistics.median(bare)
+        print(
+            f"throughput, receiver answering in {delay * 1000:.0f} ms, {batches * 10} webhooks"
+            f" x {ROUNDS} rounds, concurrency {CONCURRENCY} (median):"
+        )
+        print(f"  bare requests.Session().post loop  {b:8.0f} req/s")
+        print(f"  hookrelay handler                  {h:8.0f} webhooks/s")
+        print(f"  ratio handler / bare               {h / b:8.2f}   (target >= 0.85)")
+
+
+def batch_latency(aws: str) -> None:
+    with receiver_process(delay=0.2) as slow_url:
+        sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=aws)
+        secrets = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=aws)
+        slow = build_partner_stack(sqs, secrets, slow_url, post_concurrency=CONCURRENCY, partner_id="slow")
+        single = []
+        session = requests.Session()
+        for _ in range(3):
+            started = time.perf_counter()
+            session.post(slow_url, data=b"{}", timeout=10)
+            single.append(time.perf_counter() - started)
+        batch = [
+            timed_batch(slow, sqs_event([slow.message().to_sqs_body() for _ in range(10)])) for _ in range(3)
+        ]
+        s, w = statistics.median(single), statistics.median(batch)
+        print("one 10-record batch, receiver answering in 200 ms, post concurrency 10 (median of 3):")
+        print(f"  single request                     {s * 1000:8.0f} ms")
+        print(f"  10-record batch                    {w * 1000:8.0f} ms")
+        print(f"  ratio batch / single               {w / s:8.2f}   (target < 2)")
+
+
+def main() -> None:
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
+    )
+    os.environ.update(POWERTOOLS_METRICS_DISABLED="true", AWS_XRAY_SDK_ENABLED="false")
+    _quiet_logging()
+    with moto_process() as aws:
+        for delay in (0.0, 0.02, 0.1):
+            throughput(aws, delay)
+        batch_latency(aws)
+
+
+if __name__ == "__main__":
+    main()

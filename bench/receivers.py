@@ -1,0 +1,61 @@
+"""Partner endpoints for benchmarks, each in its own process so it does not share our GIL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def receiver_process(delay: float = 0.0, status: int = 200) -> Iterator[str]:
+    """Start hookrelay_local.partner_server in a subprocess; yield its URL."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hookrelay_local.partner_server",
+            "--delay",
+            str(delay),
+            "--status",
+            str(status),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield process.stdout.readline().strip()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def moto_process() -> Iterator[str]:
+    """moto's server in its own process (as AWS is: a network service, not our CPU); yield its URL."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(url + "/moto-api/", timeout=1).close()  # noqa: S310 - loopback
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

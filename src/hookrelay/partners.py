@@ -1,0 +1,133 @@
+"""A partner subscription: what the operator asks for, what is stored, and what derives from it.
+
+The function timeout and the queue visibility timeout are not settings: they follow from the post
+concurrency and the HTTP timeouts, so a slow batch can finish and is never delivered twice at once.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from hookrelay import naming
+from hookrelay.errors import UnsafeDestination
+from hookrelay.models import PartnerId, UtcDatetime, utcnow
+from hookrelay.retry import RetryPolicy
+from hookrelay.ssrf import validate_url
+
+BATCH_SIZE = 10
+TIMEOUT_MARGIN_SECONDS = 10
+MAX_FUNCTION_TIMEOUT = 900
+VISIBILITY_FACTOR = 6
+EVENT_TYPE_PATTERN = r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}(\.\*)?)$"
+
+EventType = Annotated[str, StringConstraints(pattern=EVENT_TYPE_PATTERN)]
+
+
+def _url(value: str) -> str:
+    """The URL's shape (scheme, host, no credentials); where it resolves is checked when it is used."""
+    try:
+        validate_url(value)
+    except UnsafeDestination as exc:
+        raise ValueError(exc.message) from exc
+    return value
+
+
+Url = Annotated[str, AfterValidator(_url)]
+
+
+class PartnerStatus(StrEnum):
+    PROVISIONING = "provisioning"
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class DeliveryOptions(BaseModel):
+    """Every setting an operator may choose at create and change with update."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Url = Field(description="where webhooks are POSTed (http or https, a public address)")
+    event_types: list[EventType] = Field(
+        default_factory=list, description="accepted topics ('invoice.paid', 'invoice.*'); empty: all"
+    )
+    reserved_concurrency: int = Field(default=2, ge=2, le=100, description="handler Lambda instances")
+    post_concurrency: int = Field(default=5, ge=1, le=BATCH_SIZE, description="parallel POSTs per batch")
+    connect_timeout: float = Field(default=5.0, gt=0, le=30)
+    read_timeout: float = Field(default=15.0, gt=0, le=60)
+    retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
+    legacy_signature: bool = Field(default=False, description="also send X-Request-Signature-SHA-256")
+
+
+class PartnerCreate(DeliveryOptions):
+    partner_id: PartnerId
+
+    @field_validator("partner_id")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        return naming.check_partner_id(value)
+
+
+class PartnerUpdate(BaseModel):
+    """A partial change; omitted fields keep their values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: Url | None = None
+    event_types: list[EventType] | None = None
+    reserved_concurrency: int | None = Field(default=None, ge=2, le=100)
+    post_concurrency: int | None = Field(default=None, ge=1, le=BATCH_SIZE)
+    connect_timeout: float | None = Field(default=None, gt=0, le=30)
+    read_timeout: float | None = Field(default=None, gt=0, le=60)
+    retry_policy: RetryPolicy | None = None
+    legacy_signature: bool | None = None
+
+    def changes(self) -> dict[str, object]:
+        return self.model_dump(exclude_unset=True, exclude_none=True)
+
+
+class Partner(DeliveryOptions):
+    """A partner as stored in the partners table (never holds a secret)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    partner_id: PartnerId
+    status: PartnerStatus = PartnerStatus.PROVISIONING
+    created_at: UtcDatetime = Field(default_factory=utcnow)
+    updated_at: UtcDatetime = Field(default_factory=utcnow)
+    gone_at: UtcDatetime | None = Field(default=None, description="when the endpoint last answered 410")
+    last_error: str | None = Field(default=None, description="why the last create or update stopped")
+    code_key: str | None = Field(default=None, description="the handler artifact the function runs")
+
+    def options(self) -> DeliveryOptions:
+        return DeliveryOptions.model_validate(self.model_dump(include=set(DeliveryOptions.model_fields)))
+
+    def accepts(self, topic: str) -> bool:
+        """True when ``topic`` matches one of the event types (or none are set)."""
+        if not self.event_types:
+            return True
+        for pattern in self.event_types:
+            if pattern in ("*", topic):
+                return True
+            if pattern.endswith(".*") and topic.startswith(pattern[:-1]):
+                return True
+        return False
+
+    def touched(self, now: datetime | None = None, **changes: object) -> Partner:
+        return self.model_validate({**self.model_dump(), **changes, "updated_at": now or utcnow()})
+
+
+def function_timeout(options: DeliveryOptions) -> int:
+    """Seconds a batch of ten may take: rounds of parallel POSTs, each up to connect + read, plus margin."""
+    rounds = math.ceil(BATCH_SIZE / options.post_concurrency)
+    per_post = options.connect_timeout + options.read_timeout
+    return min(MAX_FUNCTION_TIMEOUT, math.ceil(rounds * per_post) + TIMEOUT_MARGIN_SECONDS)
+
+
+def visibility_timeout(options: DeliveryOptions) -> int:
+    """At least six times the function timeout (AWS's advice for SQS event sources)."""
+    return VISIBILITY_FACTOR * function_timeout(options)

@@ -1,0 +1,53 @@
+"""The provisioner's settings (``HOOKRELAY_*``), and the tags every partner resource carries."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+
+from hookrelay import naming
+from hookrelay.settings import CommonSettings, NetworkNames
+from hookrelay.ssrf import IPNetwork, parse_networks
+
+
+class ProvisionerSettings(CommonSettings):
+    """What the provisioner needs beyond the shared stage settings."""
+
+    artifact_bucket: str | None = Field(default=None, description="default: hookrelay-<stage>-artifacts")
+    handler_runtime: str = "python3.11"
+    handler_memory_mb: int = Field(default=256, ge=128, le=10_240)
+    log_retention_days: int = Field(default=30, ge=1, le=3653, description="never forever")
+    max_receive_count: int = Field(default=5, ge=1, le=1000, description="receives before the DLQ")
+    oldest_message_alarm_seconds: int = Field(default=1800, ge=60)
+    deliveries_ttl_days: int = Field(default=30, ge=1, le=3650)
+    rotation_grace_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    max_event_bytes: int = Field(default=256 * 1024, ge=1024, le=256 * 1024)
+    rollout_pause_seconds: float = Field(default=0.5, ge=0, le=60, description="between partners")
+    role_propagation_attempts: int = Field(default=6, ge=1, le=20)
+    creator: str = Field(default="hookrelay-provisioner", description="the 'creator' tag")
+    allowed_networks: NetworkNames = Field(
+        default=(), description="non-public networks partner URLs may use ('loopback' in the local stack)"
+    )
+
+    @property
+    def networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.allowed_networks)
+
+    @property
+    def bucket(self) -> str:
+        return self.artifact_bucket or naming.artifact_bucket(self.stage)
+
+    def tags(self, partner_id: str) -> dict[str, str]:
+        """Tags on everything a partner owns: operators find and count resources by these."""
+        return {
+            "project": naming.PROJECT,
+            "environment": self.stage,
+            "partner": partner_id,
+            "creator": self.creator,
+        }
+
+
+@lru_cache(maxsize=1)
+def provisioner_settings() -> ProvisionerSettings:
+    return ProvisionerSettings()

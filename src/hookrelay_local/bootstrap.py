@@ -1,0 +1,123 @@
+"""Create, on the embedded AWS, what a deployment creates outside the provisioner.
+
+The shared resources (tables, results queue, alarm topic), the artifact bucket with the handler package
+built by ``chalice package``, and the two functions `chalice deploy` would create with their queue
+mappings: the results recorder (handler app) and the sample receiver's inbox consumer. Idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hookrelay import naming
+from hookrelay.provisioning_clients import Clients, has_code
+from hookrelay.provisioning_lambda import upload_artifact
+from hookrelay.provisioning_queues import find_queue_url, queue_arn
+from hookrelay.provisioning_shared import ensure_shared
+from hookrelay.receiving_dedup import create_dedup_table
+from hookrelay_local.artifacts import build_app_zip
+
+if TYPE_CHECKING:
+    from hookrelay_local.stack import LocalStack
+
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+    ],
+}
+
+
+def bootstrap(stack: LocalStack) -> None:
+    stage = stack.options.stage
+    clients = Clients()
+    shared = ensure_shared(stage, clients)
+    bucket = naming.artifact_bucket(stage)
+    _ignore(lambda: clients.s3.create_bucket(Bucket=bucket), "BucketAlreadyOwnedByYou", "BucketAlreadyExists")
+    upload_artifact(build_app_zip("handler").read_bytes(), bucket, clients)
+    role = _ensure_role(clients)
+    recorder = _ensure_function(
+        clients,
+        f"{naming.prefix(stage)}-record-results",
+        "app.record_results",
+        role,
+        bucket,
+        _upload(clients, bucket, "handler", build_app_zip("handler")),
+        stack.environment(),
+    )
+    _ensure_mapping(clients, recorder, shared.results_queue_arn)
+    inbox_name = stack.environment()["HOOKRELAY_RECEIVER_QUEUE_NAME"]
+    inbox_url = (
+        find_queue_url(inbox_name, clients) or clients.sqs.create_queue(QueueName=inbox_name)["QueueUrl"]
+    )
+    _ignore(
+        lambda: create_dedup_table(stack.environment()["HOOKRELAY_RECEIVER_TABLE"]), "ResourceInUseException"
+    )
+    inbox = _ensure_function(
+        clients,
+        f"{naming.prefix(stage)}-receiver-inbox",
+        "app.inbox",
+        role,
+        bucket,
+        _upload(clients, bucket, "receiver", build_app_zip("receiver")),
+        stack.environment(),
+    )
+    _ensure_mapping(clients, inbox, queue_arn(inbox_url, clients))
+
+
+def _ignore(call: Any, *codes: str) -> None:
+    try:
+        call()
+    except Exception as exc:
+        if not has_code(exc, *codes):
+            raise
+
+
+def _upload(clients: Clients, bucket: str, app: str, package: Path) -> str:
+    key = f"apps/{app}/{package.parent.name}.zip"
+    clients.s3.put_object(Bucket=bucket, Key=key, Body=package.read_bytes())
+    return key
+
+
+def _ensure_role(clients: Clients) -> str:
+    name = "hookrelay-local-apps"
+    try:
+        return str(clients.iam.get_role(RoleName=name)["Role"]["Arn"])
+    except Exception as exc:
+        if not has_code(exc, "NoSuchEntity"):
+            raise
+    created = clients.iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))
+    return str(created["Role"]["Arn"])
+
+
+def _ensure_function(
+    clients: Clients, name: str, handler: str, role: str, bucket: str, key: str, env: dict[str, str]
+) -> str:
+    variables = {k: v for k, v in env.items() if k.startswith("HOOKRELAY_")}
+    try:
+        return str(clients.lambda_.get_function(FunctionName=name)["Configuration"]["FunctionArn"])
+    except Exception as exc:
+        if not has_code(exc, "ResourceNotFoundException"):
+            raise
+    created = clients.lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=role,
+        Handler=handler,
+        Timeout=60,
+        Code={"S3Bucket": bucket, "S3Key": key},
+        Environment={"Variables": variables},
+    )
+    return str(created["FunctionArn"])
+
+
+def _ensure_mapping(clients: Clients, function_arn: str, queue: str) -> None:
+    existing = clients.lambda_.list_event_source_mappings(FunctionName=function_arn).get(
+        "EventSourceMappings", []
+    )
+    if not any(m.get("EventSourceArn") == queue for m in existing):
+        clients.lambda_.create_event_source_mapping(
+            FunctionName=function_arn, EventSourceArn=queue, BatchSize=10, Enabled=True
+        )

@@ -1,0 +1,55 @@
+"""Load the repo's Chalice apps by path and serve their routes on loopback, in this process.
+
+Every app's module is called ``app``; each is loaded under its own module name so several can
+live in one process. Apps read their settings when imported: set the environment first.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_app_module(app_dir: str) -> ModuleType:
+    """Import ``<repo>/<app_dir>/app.py`` as ``hookrelay_app_<app_dir>`` (fresh each call)."""
+    name = "hookrelay_app_" + app_dir.replace("-", "_")
+    path = ROOT / app_dir / "app.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class ServedApp:
+    """A Chalice app's REST routes on http://host:port, through Chalice's own local gateway."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, stage: str = "dev") -> None:
+        from chalice.config import Config
+        from chalice.local import create_local_server
+
+        config = Config(chalice_stage=stage, config_from_disk={})
+        self.server = create_local_server(app, config, host, port)
+        self.server.server.daemon_threads = True
+        self._thread = threading.Thread(target=self.server.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> ServedApp:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server.server_close()

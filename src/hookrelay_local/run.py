@@ -1,0 +1,94 @@
+"""`make run`: start the local stack and show it live until Ctrl-C.
+
+python -m hookrelay_local.run [--aws-port 5000] [--api-port 8000] [--receiver-port 8001] [--no-console]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from hookrelay_local.console import AttemptFeed, Board, poll_depths, render
+from hookrelay_local.stack import LocalStack, StackOptions
+
+LOG_FILE = Path(".hookrelay") / "local.log"
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--aws-port", type=int, default=5000, help="moto's server (the AWS endpoint)")
+    parser.add_argument("--api-port", type=int, default=8000, help="the provisioner's REST API")
+    parser.add_argument("--receiver-port", type=int, default=8001, help="the sample partner endpoint")
+    parser.add_argument("--stage", default="local")
+    parser.add_argument("--no-console", action="store_true", help="plain log lines instead of the live view")
+    return parser.parse_args(argv)
+
+
+def configure_logs(board: Board, to_stdout: bool) -> None:
+    from hookrelay.observability import configure_logging
+
+    configure_logging("local", "INFO")
+    root = logging.getLogger()
+    if not to_stdout:  # the live view owns the terminal; JSON logs go to a file
+        LOG_FILE.parent.mkdir(exist_ok=True)
+        for handler in root.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout:
+                handler.setStream(LOG_FILE.open("a"))
+    root.addHandler(AttemptFeed(board))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    options = StackOptions(
+        host=args.host,
+        aws_port=args.aws_port,
+        api_port=args.api_port,
+        receiver_port=args.receiver_port,
+        stage=args.stage,
+    )
+    board = Board()
+    configure_logs(board, to_stdout=args.no_console)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    print(f"starting hookrelay on {args.host} (first run packages the handler: ~15 s) ...", flush=True)
+    started = time.monotonic()
+    stack = LocalStack(options).start()
+    print(
+        f"ready in {time.monotonic() - started:.1f} s\n"
+        f"  AWS endpoint (moto)     {stack.endpoint}\n"
+        f"  provisioner REST API    {stack.api_url}   (GET /openapi.json)\n"
+        f"  sample receiver         {stack.receiver_url}   (verifies partner '{options.sample_partner}')\n"
+        f"  logs                    {LOG_FILE if not args.no_console else 'stdout'}\n"
+        "Ctrl-C stops everything.",
+        flush=True,
+    )
+    sqs = stack.client("sqs")
+    try:
+        if args.no_console:
+            while not stopping.wait(1):
+                pass
+        else:
+            from rich.live import Live
+
+            header = f"hookrelay local · API {stack.api_url} · AWS {stack.endpoint} · Ctrl-C to stop"
+            with Live(render(board, header), refresh_per_second=2, screen=False) as live:
+                while not stopping.wait(1):
+                    poll_depths(board, sqs, options.stage)
+                    live.update(render(board, header))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("stopping ...", flush=True)
+        stack.stop()
+        print("stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

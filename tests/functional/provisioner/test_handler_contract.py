@@ -1,0 +1,49 @@
+"""The provisioner's contract with the handler, end to end on moto and a real loopback server.
+
+publish -> partner queue -> the handler core, configured from the created function's environment
+and reading the secret from Secrets Manager -> a signed POST -> the results queue -> the attempt log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from hookrelay import naming
+from hookrelay.attempt_log import AttemptLog, list_deliveries, record_attempts
+from hookrelay.dispatch import build_deps, handle_batch
+from hookrelay.models import Outcome
+from hookrelay.provisioning_context import Provisioner
+from hookrelay.publish import PublishRequest, publish_event
+from hookrelay.settings import HandlerSettings
+from hookrelay.signing import verify
+from hookrelay_local.partner_server import PartnerServer
+from tests.support.sqs import drain, sqs_event
+
+from .conftest import STAGE, aws
+
+
+def test_a_published_event_is_delivered_signed_and_logged(
+    ctx: Provisioner, make_partner: Any, partner_server: Callable[..., PartnerServer]
+) -> None:
+    # GIVEN a partner created for a real HTTP server on loopback, and one event published to it
+    server = partner_server()
+    secret = make_partner("acme", url=server.url).secret.get_secret_value()
+    publish_event(ctx, "acme", PublishRequest(topic="invoice.paid", payload={"n": 1}, id="order-1"))
+    function = aws("lambda").get_function(FunctionName=naming.partner_function(STAGE, "acme"))
+    settings = HandlerSettings.from_environment(function["Configuration"]["Environment"]["Variables"])
+    queue_url = aws("sqs").get_queue_url(QueueName=naming.partner_queue(STAGE, "acme"))["QueueUrl"]
+    (message,) = drain(aws("sqs"), queue_url)
+    # WHEN the handler core runs that message with the function's settings
+    deps = build_deps(settings, sqs=aws("sqs"), secretsmanager=aws("secretsmanager"))
+    assert handle_batch(sqs_event([message["Body"]]), deps) == {"batchItemFailures": []}
+    # THEN the partner got one POST that verifies with the secret create returned
+    (received,) = server.requests_snapshot()
+    assert verify(secret, received.headers, received.body).webhook_id == "order-1"
+    # AND the attempt, recorded from the results queue, is the partner's latest delivery
+    results_url = aws("sqs").get_queue_url(QueueName=naming.results_queue(STAGE))["QueueUrl"]
+    bodies = [m["Body"] for m in drain(aws("sqs"), results_url)]
+    log = AttemptLog(STAGE, clients=ctx.clients)
+    record_attempts(sqs_event(bodies), log)
+    (latest,) = list_deliveries(log, "acme").items
+    assert (latest.webhook_id, latest.outcome, latest.status_code) == ("order-1", Outcome.DELIVERED, 200)

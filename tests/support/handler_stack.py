@@ -1,0 +1,101 @@
+"""One partner's delivery resources on moto, ready for hookrelay.dispatch.handle_batch."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from hookrelay import signing
+from hookrelay.dispatch import HandlerDeps, build_deps
+from hookrelay.models import WebhookMessage
+from hookrelay.retry import RetryPolicy
+from hookrelay.settings import HandlerSettings
+from hookrelay.signing_keys import SigningKey, SigningKeys
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+class RecordingSqs:
+    """Delegates to a real client, records every call, and can refuse chosen sends."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.refuse_bodies_containing: list[str] = []
+
+    def send_message(self, **kwargs: Any) -> Any:
+        self.calls.append(("send_message", kwargs))
+        if any(marker in kwargs["MessageBody"] for marker in self.refuse_bodies_containing):
+            from botocore.exceptions import ClientError
+
+            raise ClientError({"Error": {"Code": "ServiceUnavailable"}}, "SendMessage")
+        return self.real.send_message(**kwargs)
+
+    def send_message_batch(self, **kwargs: Any) -> Any:
+        self.calls.append(("send_message_batch", kwargs))
+        return self.real.send_message_batch(**kwargs)
+
+    def sends_to(self, queue_url: str) -> list[dict[str, Any]]:
+        return [k for name, k in self.calls if name == "send_message" and k["QueueUrl"] == queue_url]
+
+
+@dataclass
+class PartnerStack:
+    sqs: RecordingSqs
+    queue_url: str
+    dlq_url: str
+    results_url: str
+    secret: str
+    settings: HandlerSettings
+    deps: HandlerDeps
+    clock_now: list[datetime] = field(default_factory=lambda: [NOW])
+
+    def message(self, **overrides: Any) -> WebhookMessage:
+        fields: dict[str, Any] = {
+            "partner_id": self.settings.partner_id,
+            "topic": "transfer.created",
+            "payload": {"amount": "5.00"},
+            "created_at": NOW,
+        }
+        fields.update(overrides)
+        return WebhookMessage.model_validate(fields)
+
+    def results(self) -> list[dict[str, Any]]:
+        found = []
+        for name, kwargs in self.sqs.calls:
+            if name == "send_message_batch" and kwargs["QueueUrl"] == self.results_url:
+                found += [json.loads(e["MessageBody"]) for e in kwargs["Entries"]]
+        return found
+
+
+def build_partner_stack(
+    raw_sqs: Any, secretsmanager: Any, url: str, partner_id: str = "acme", **settings: Any
+) -> PartnerStack:
+    queue_url = raw_sqs.create_queue(QueueName=f"hookrelay-test-{partner_id}")["QueueUrl"]
+    dlq_url = raw_sqs.create_queue(QueueName=f"hookrelay-test-{partner_id}-dlq")["QueueUrl"]
+    results_url = raw_sqs.create_queue(QueueName="hookrelay-test-results")["QueueUrl"]
+    secret = signing.generate_secret()
+    keys = SigningKeys(keys=[SigningKey(secret=secret, created_at=NOW)])
+    secret_id = f"hookrelay/test/{partner_id}/signing"
+    secretsmanager.create_secret(Name=secret_id, SecretString=keys.to_secret_string())
+    values: dict[str, Any] = {
+        "partner_id": partner_id,
+        "partner_url": url,
+        "queue_url": queue_url,
+        "dead_letter_queue_url": dlq_url,
+        "results_queue_url": results_url,
+        "secret_id": secret_id,
+        "allowed_networks": ("loopback",),
+        "read_timeout": 2.0,
+        "connect_timeout": 2.0,
+        "retry_policy": RetryPolicy(jitter=0),
+    }
+    values.update(settings)
+    handler_settings = HandlerSettings.model_validate(values)
+    sqs = RecordingSqs(raw_sqs)
+    deps = build_deps(handler_settings, sqs=sqs, secretsmanager=secretsmanager)
+    stack = PartnerStack(sqs, queue_url, dlq_url, results_url, secret, handler_settings, deps)
+    deps.clock = lambda: stack.clock_now[0]
+    return stack
