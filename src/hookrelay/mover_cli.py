@@ -14,7 +14,8 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 
@@ -69,8 +70,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, sqs: Any | None = None) -> int:
     args = parser().parse_args(argv)
+    with _logs_to_stderr(logging.INFO if args.verbose else logging.ERROR):
+        return _move(args, sqs)
+
+
+def _move(args: argparse.Namespace, sqs: Any | None) -> int:
     err = Console(stderr=True)
-    _log_to_stderr(logging.INFO if args.verbose else logging.ERROR)
     try:
         request = MoveRequest.model_validate(
             {k: v for k, v in vars(args).items() if k in MoveRequest.model_fields or k == "filter"}
@@ -108,13 +113,22 @@ class _Fields(logging.Formatter):
         return f"{record.levelname} {record.getMessage()} {json.dumps(fields, default=str)}"
 
 
-def _log_to_stderr(level: int) -> None:
+@contextmanager
+def _logs_to_stderr(level: int) -> Iterator[None]:
+    """hookrelay's logs at ``level`` on stderr while the CLI runs; the process's setup is restored."""
     logger = logging.getLogger("hookrelay")
-    if not any(isinstance(h.formatter, _Fields) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(_Fields())
-        logger.addHandler(handler)
+    saved = (logger.level, logger.propagate)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Fields())
+    logger.addHandler(handler)
     logger.setLevel(level)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
 
 
 def _client(args: argparse.Namespace) -> Any:
