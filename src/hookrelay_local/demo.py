@@ -76,10 +76,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run(events: int) -> int:
-    from hookrelay.mover import move_messages
-    from hookrelay.mover_request import MoveRequest
     from rich.console import Console
     from rich.table import Table
+
+    from hookrelay.mover import move_messages
+    from hookrelay.mover_request import MoveRequest
 
     console = Console()
     options = StackOptions(
