@@ -33,9 +33,7 @@ def server() -> Iterator[str]:
 def start_move(url: str, *extra: str) -> subprocess.Popen[str]:
     env = {**os.environ, "AWS_ENDPOINT_URL": url}
     argv = [str(SQS_MV), "source", "dest", "--concurrency", "1", "--no-progress", *extra]
-    return subprocess.Popen(  # noqa: S603 - our own console script
-        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wait_until_moving(sqs: Any, dest: str, process: subprocess.Popen[str]) -> None:

@@ -68,7 +68,7 @@ def test_the_lambda_imports_neither_rich_nor_requests() -> None:
         "import sys; sys.path.insert(0, 'sqs-mv'); import app; "
         "print(sorted({'rich', 'requests'} & {m.split('.')[0] for m in sys.modules}))"
     )
-    out = subprocess.run(  # noqa: S603 - this interpreter
+    out = subprocess.run(
         [sys.executable, "-c", code], cwd=APP_DIR.parent, capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
