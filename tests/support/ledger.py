@@ -19,7 +19,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -156,14 +156,24 @@ class Ledger:
                 tally["lost"] += 1
         return Count(**tally)
 
+    def in_flight(self) -> int:
+        """Messages received and not yet deleted, on every queue the ledger watches."""
+        return sum(p.in_flight for url in [*self.queues, *self.dead_letter_queues] for p in peek(url))
+
     def settle(self, expected: Count, timeout: float = 60.0) -> Count:
-        """Wait until the count is ``expected``, and nothing is left in flight; return it (or fail)."""
+        """Wait until the count is ``expected`` with nothing in flight; return it (or fail)."""
+        return self._wait(lambda count: count == expected, f"never became {expected}", timeout)
+
+    def quiet(self, timeout: float = 60.0) -> Count:
+        """Wait until nothing is queued or in flight (every webhook delivered or dead-lettered); the count."""
+        return self._wait(lambda count: count.queued == 0, "never stopped moving", timeout)
+
+    def _wait(self, done: Callable[[Count], bool], failure: str, timeout: float) -> Count:
         deadline = time.monotonic() + timeout
         while True:
-            count = self.count()
-            busy = any(p.in_flight for parked in self.on_queues().values() for p in parked)
-            if count == expected and not busy:
+            count, busy = self.count(), self.in_flight()
+            if done(count) and not busy:
                 return count
             if time.monotonic() > deadline:
-                raise AssertionError(f"count {count} (in flight: {busy}) never became {expected}")
+                raise AssertionError(f"count {count} ({busy} in flight) {failure}")
             time.sleep(0.1)
