@@ -75,7 +75,7 @@ def test_sqs_mv_killed_mid_redrive_loses_nothing_and_a_second_run_finishes(stack
         partner.publish(REDRIVEN)
         partner.ledger.settle(Count(dead_lettered=REDRIVEN))
         server.behaviour = partner.ledger.partner(always(Reply()))
-        # WHEN an operator redrives the dead-letter queue with sqs-mv --to-origin, and it is SIGKILLed mid-move
+        # WHEN an operator redrives the DLQ with sqs-mv --to-origin, and it is SIGKILLed mid-move
         move = subprocess.Popen(sqs_mv(stack, partner.dead_letter_queue_url), stdout=subprocess.DEVNULL)
         try:
             wait_for(lambda: len(peek(partner.dead_letter_queue_url)) < REDRIVEN, timeout=30, interval=0.005)
