@@ -122,15 +122,14 @@ class Ledger:
         return parked.body
 
     def on_queues(self) -> dict[str, list[Parked]]:
-        found: dict[str, list[Parked]] = {}
-        for url in self.queues:
-            for parked in peek(url):
-                found.setdefault(self.key(parked), []).append(parked)
-        return found
+        return self._index(self.queues)
 
     def dead_letters(self) -> dict[str, list[Parked]]:
+        return self._index(self.dead_letter_queues)
+
+    def _index(self, queue_urls: list[str]) -> dict[str, list[Parked]]:
         found: dict[str, list[Parked]] = {}
-        for url in self.dead_letter_queues:
+        for url in queue_urls:
             for parked in peek(url):
                 found.setdefault(self.key(parked), []).append(parked)
         return found
