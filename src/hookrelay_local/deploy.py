@@ -75,7 +75,9 @@ class Deployment:
         steps: list[tuple[str, Callable[[], None]]] = []
         if "alarm-to-slack" in self.apps:
             secret = self.app_environment("alarm-to-slack").get("HOOKRELAY_SLACK_WEBHOOK_SECRET_ID", "")
-            steps.append((f"check: the Slack webhook secret {secret} exists", lambda: self.check_secret(secret)))
+            steps.append(
+                (f"check: the Slack webhook secret {secret} exists", lambda: self.check_secret(secret))
+            )
         steps += [
             (
                 f"shared resources: tables {naming.partners_table(stage)}, {naming.deliveries_table(stage)}; "
@@ -85,10 +87,15 @@ class Deployment:
             (f"artifact bucket s3://{self.bucket}", self.ensure_bucket),
         ]
         for app in self.apps:
-            steps.append((f"chalice deploy --stage {stage} ({app}/)", lambda app=app: self.chalice_deploy(app)))
+            steps.append(
+                (f"chalice deploy --stage {stage} ({app}/)", lambda app=app: self.chalice_deploy(app))
+            )
             if "on_sqs_message" in (ROOT / app / "app.py").read_text():
                 steps.append(
-                    (f"ReportBatchItemFailures on {app}'s SQS mappings", lambda app=app: self.batch_failures(app))
+                    (
+                        f"ReportBatchItemFailures on {app}'s SQS mappings",
+                        lambda app=app: self.batch_failures(app),
+                    )
                 )
             if app == "handler":
                 steps.append(
@@ -102,7 +109,9 @@ class Deployment:
 
     def ensure_bucket(self) -> None:
         region = self.clients.s3.meta.region_name
-        location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        location = (
+            {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        )
         try:
             self.clients.s3.create_bucket(Bucket=self.bucket, **location)
         except Exception as exc:
@@ -152,7 +161,9 @@ def rollback(bucket: str, key: str, clients: Clients) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hookrelay_local.deploy", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m hookrelay_local.deploy", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--stage", required=True, choices=["dev", "prod"])
     parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
     commands = parser.add_subparsers(dest="command")

@@ -42,6 +42,18 @@ IAM_NAMES = {
     "s3:ListObjectsV2": "s3:ListBucket",
     "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
 }
+# Creating with tags needs the service's tagging permission too.
+TAGGING = {
+    "sqs": "sqs:TagQueue",
+    "iam": "iam:TagRole",
+    "lambda": "lambda:TagResource",
+    "logs": "logs:TagResource",
+    "cloudwatch": "cloudwatch:TagResource",
+    "secretsmanager": "secretsmanager:TagResource",
+    "dynamodb": "dynamodb:TagResource",
+    "s3": "s3:PutBucketTagging",
+    "sns": "sns:TagResource",
+}
 # Calls that make AWS check a second permission: passing a role to Lambda needs iam:PassRole.
 IMPLIED = {
     "lambda:CreateFunction": ("iam:PassRole",),
@@ -124,25 +136,33 @@ def _client_services(tree: ast.AST) -> set[str]:
 
 
 def actions_in(node: ast.AST, local: set[str]) -> set[str]:
-    """The IAM actions of every boto3 client operation called in ``node``."""
+    """The IAM actions of every boto3 client operation used in ``node`` (called, or taken as a value:
+    ``call = client.update_item if ... else client.delete_item``)."""
     found: set[str] = set()
-    for call in _calls(node):
-        method = call.func.attr  # type: ignore[attr-defined]
-        for service in _service_of(call.func.value, local):  # type: ignore[attr-defined]
-            argument = call.args[0].value if call.args and isinstance(call.args[0], ast.Constant) else None
-            if method == "get_waiter" and isinstance(argument, str):
+    tagged = {id(c.func) for c in _calls(node) if any(k.arg in ("Tags", "tags") for k in c.keywords)}
+    named = {
+        id(c.func): c.args[0].value for c in _calls(node) if c.args and isinstance(c.args[0], ast.Constant)
+    }
+    for attribute in (n for n in ast.walk(node) if isinstance(n, ast.Attribute)):
+        for service in _service_of(attribute.value, local):
+            argument = named.get(id(attribute))
+            if attribute.attr == "get_waiter" and isinstance(argument, str):
                 operation = _waiter_operation(service, argument)
-            elif method == "get_paginator" and isinstance(argument, str):
+            elif attribute.attr == "get_paginator" and isinstance(argument, str):
                 operation = operations(service).get(argument)
             else:
-                operation = operations(service).get(method)
+                operation = operations(service).get(attribute.attr)
             if operation is not None:
                 action = IAM_NAMES.get(f"{service}:{operation}", f"{service}:{operation}")
                 found |= {action, *IMPLIED.get(action, ())}
+                if id(attribute) in tagged:
+                    found.add(TAGGING[service])
     return found
 
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
 class CallGraph:
     """Functions of a set of modules, what each may call, and the AWS actions in each body.
 
@@ -227,19 +247,21 @@ class CallGraph:
         return by_action
 
 
+@cache
 def app_graph(app: str) -> CallGraph:
     """The call graph of ``<app>/app.py`` and every hookrelay module it imports, transitively."""
     return CallGraph({"app": ROOT / app / "app.py", **closure([ROOT / app / "app.py"])})
 
 
-def app_actions(app: str, entries: Iterable[str] | None = None) -> dict[str, set[str]]:
+@cache
+def app_actions(app: str, entries: tuple[str, ...] | None = None) -> dict[str, set[str]]:
     """What the app's Lambda functions can call: from the named app.py functions, or from all of them."""
     graph = app_graph(app)
     every = [k for k in graph.defs if k.startswith("app:")]
     return graph.actions([f"app:{e}" for e in entries] if entries is not None else every)
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
@@ -248,17 +270,17 @@ def statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def granted_actions(policy: dict[str, Any]) -> set[str]:
-    return {a for s in statements(policy) for a in _as_list(s["Action"])}
+    return {a for s in statements(policy) for a in as_list(s["Action"])}
 
 
 def allows(policy: dict[str, Any], action: str, resource: str | None = None) -> bool:
     """Whether some statement allows the action (and the resource ARN, if given; IAM wildcards)."""
     for statement in statements(policy):
-        if not any(fnmatch.fnmatchcase(action, a) for a in _as_list(statement["Action"])):
+        if not any(fnmatch.fnmatchcase(action, a) for a in as_list(statement["Action"])):
             continue
         if resource is None or any(
             re.fullmatch(re.escape(r).replace(r"\*", ".*").replace(r"\?", "."), resource)
-            for r in _as_list(statement["Resource"])
+            for r in as_list(statement["Resource"])
         ):
             return True
     return False
