@@ -46,6 +46,7 @@ class Deployment:
     clients: Clients = field(default_factory=Clients)
     run: Runner = run_command
     apps: tuple[str, ...] = ()
+    deployed: Path | None = None  # else chalice's own record of what it deployed, <app>/.chalice/deployed/
 
     def __post_init__(self) -> None:
         if not self.apps:
@@ -128,7 +129,8 @@ class Deployment:
 
     def batch_failures(self, app: str) -> None:
         """Every SQS mapping chalice recorded for the app reports batch item failures."""
-        deployed = ROOT / app / ".chalice" / "deployed" / f"{self.stage}.json"
+        records = self.deployed / app if self.deployed else ROOT / app / ".chalice" / "deployed"
+        deployed = records / f"{self.stage}.json"
         resources = json.loads(deployed.read_text())["resources"] if deployed.exists() else []
         for resource in resources:
             if resource.get("resource_type") == "sqs_event":
