@@ -11,7 +11,7 @@ STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test test-fast config vendor package deploy rollback run demo bench clean
+.PHONY: help install lint format test test-fast config vendor package deploy rollback iam-audit run demo bench clean
 
 help: ## list every target with one line each
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -64,6 +64,11 @@ deploy: $(STAMP) ## deploy shared resources, apps and handler artifact to AWS: m
 rollback: $(STAMP) ## list handler artifacts, or point latest.json at one: make rollback STAGE=prod [KEY=handler/<sha>.zip]
 	$(EXPLICIT_STAGE)
 	$(BIN)/python -m hookrelay_local.deploy --stage $(STAGE) $(if $(KEY),rollback $(KEY),artifacts)
+
+iam-audit: $(STAMP) ## record the AWS calls apps make in the functional tests; check the IAM scan saw each
+	rm -rf build/aws-calls
+	HOOKRELAY_AWS_CALL_LOG=build/aws-calls $(BIN)/python -m pytest -p tests.support.aws_call_log -n 2 -q tests/functional
+	$(BIN)/python -m tests.support.aws_call_log build/aws-calls
 
 run: $(STAMP) ## the whole platform on 127.0.0.1: moto :5000, provisioner API :8000, sample receiver :8001
 	$(BIN)/python -m hookrelay_local.run $(RUN_ARGS)
