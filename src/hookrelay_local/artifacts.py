@@ -78,6 +78,9 @@ def build_app_package(app: str = "handler", stage: str = "dev") -> Path:
             env=env,
             capture_output=True,
         )
+        for older in BUILD.glob(f"{app}-{stage}-*"):  # builds of earlier sources
+            if older != out:
+                shutil.rmtree(older, ignore_errors=True)
     return out
 
 
