@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any, Self
 
 from pydantic import Field, SecretStr, model_validator
@@ -19,7 +18,7 @@ from pydantic import Field, SecretStr, model_validator
 from hookrelay import aws
 from hookrelay.caching import TtlCache
 from hookrelay.errors import DependencyUnavailable, NotFound
-from hookrelay.settings import CommonSettings
+from hookrelay.settings import CommonSettings, cached_settings
 from hookrelay.slack_post import SlackPolicy
 
 
@@ -40,7 +39,7 @@ class AlarmToSlackSettings(CommonSettings):
         return self
 
 
-@lru_cache(maxsize=1)
+@cached_settings
 def alarm_settings() -> AlarmToSlackSettings:
     """The app's settings, read from its environment once."""
     return AlarmToSlackSettings()

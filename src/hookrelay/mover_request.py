@@ -7,13 +7,12 @@ options, validated the same way.
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hookrelay.mover_messages import MessageFilter, parse_filter
-from hookrelay.settings import CommonSettings
+from hookrelay.settings import CommonSettings, cached_settings
 
 SQS_BATCH = 10
 
@@ -105,7 +104,7 @@ class MoverSettings(CommonSettings):
     default_concurrency: int = Field(default=4, ge=1, le=32)
 
 
-@lru_cache(maxsize=1)
+@cached_settings
 def mover_settings() -> MoverSettings:
     return MoverSettings()
 

@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from hookrelay import aws, naming
+from hookrelay.settings import reset_cached_settings
 from hookrelay_local.chalice_apps import ServedApp, load_app_module
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 from hookrelay_local.lambda_runtime import LocalLambdaRuntime, local_client
@@ -101,6 +102,7 @@ class LocalStack:
         self._saved_environment = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)
         aws.reset_clients()
+        reset_cached_settings()  # an earlier stack in this process may have cached another stage
         from hookrelay_local.bootstrap import bootstrap
 
         bootstrap(self)
@@ -140,6 +142,7 @@ class LocalStack:
             else:
                 os.environ[name] = value
         aws.reset_clients()
+        reset_cached_settings()
 
     def __enter__(self) -> LocalStack:
         return self.start()
