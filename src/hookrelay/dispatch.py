@@ -121,14 +121,30 @@ def handle_batch(event: Mapping[str, Any], deps: HandlerDeps) -> dict[str, list[
 
 
 def _guarded(record: SqsRecord, deps: HandlerDeps) -> RecordOutcome:
-    """A crash on one record fails that record alone."""
+    """A crash on one record fails that record alone. On the queue's last receive (SQS would move
+    the message to the DLQ on the next one, with no word why) it is dead-lettered with the error."""
     try:
         return handle_record(record, deps)
-    except Exception:
+    except Exception as exc:
+        last = deps.settings.max_receive_count
+        final = last is not None and record.receive_count >= last
         logger.exception(
-            "record handling failed; it stays on the queue",
-            extra={"message_id": record.message_id, "partner_id": deps.settings.partner_id},
+            "record handling failed; " + ("dead-lettering it" if final else "it stays on the queue"),
+            extra={
+                "message_id": record.message_id,
+                "partner_id": deps.settings.partner_id,
+                "receive_count": record.receive_count,
+            },
         )
+        if final:
+            reason = f"handling failed on all {record.receive_count} receives; last: {type(exc).__name__}"
+            try:
+                _dead_letter(record.body, f"{reason}: {str(exc)[:300]}", deps, deps.clock())
+                return RecordOutcome(
+                    record.message_id, ok=True, metrics={"HandlerErrors": 1, "DeadLettered": 1}
+                )
+            except Exception:
+                logger.exception("could not dead-letter it either; SQS's redrive will")
         return RecordOutcome(record.message_id, ok=False, metrics={"HandlerErrors": 1})
 
 

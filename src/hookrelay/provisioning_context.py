@@ -65,6 +65,7 @@ class Provisioner:
             retry_policy=options.retry_policy,
             legacy_signature=options.legacy_signature,
             allowed_networks=self.settings.allowed_networks,
+            max_receive_count=self.settings.max_receive_count,
         )
         return settings.to_environment()
 

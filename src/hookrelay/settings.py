@@ -69,6 +69,9 @@ class HandlerSettings(CommonSettings):
     allowed_networks: NetworkNames = ()
     response_excerpt_bytes: int = Field(default=2048, ge=0, le=65_536)
     secret_cache_seconds: int = Field(default=300, ge=0, le=3600)
+    max_receive_count: int | None = Field(
+        default=None, ge=1, description="the queue's redrive maxReceiveCount: the last receive dead-letters"
+    )
 
     @property
     def networks(self) -> tuple[IPNetwork, ...]:

@@ -313,3 +313,26 @@ def test_secrets_manager_unavailable_fails_the_records_without_losing_them(stack
     event = sqs_event([stack.message().to_sqs_body()])
     assert failures(handle_batch(event, stack.deps)) == [event["Records"][0]["messageId"]]
     assert (server.count, resent(stack), dead_letters(stack)) == (0, [], [])
+
+
+def test_a_record_that_crashes_on_its_last_receive_is_dead_lettered_with_the_error(
+    stack_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a queue that dead-letters after 3 receives, and a handler that crashes on one message
+    stack, _ = stack_for(max_receive_count=3)
+    from hookrelay import dispatch
+
+    def crash(*args: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(dispatch, "attempt_delivery", crash)
+    event = sqs_event([stack.message().to_sqs_body()])
+    # WHEN it is received a second time: it fails and stays on the queue
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "2"
+    assert failures(handle_batch(event, stack.deps)) == [event["Records"][0]["messageId"]]
+    assert dead_letters(stack) == []
+    # WHEN it is received the third (last) time: it is parked with the error, not left to a silent redrive
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "3"
+    assert failures(handle_batch(event, stack.deps)) == []
+    [(_, attributes)] = dead_letters(stack)
+    assert attributes[REASON_ATTRIBUTE] == "handling failed on all 3 receives; last: RuntimeError: boom"
