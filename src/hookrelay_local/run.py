@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import socket
 import sys
 import threading
 import time
@@ -43,6 +44,15 @@ def configure_logs(board: Board, to_stdout: bool) -> None:
     root.addHandler(AttemptFeed(board))
 
 
+def port_free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     options = StackOptions(
@@ -52,6 +62,21 @@ def main(argv: list[str] | None = None) -> int:
         receiver_port=args.receiver_port,
         stage=args.stage,
     )
+    busy = [
+        f"{name} {port}"
+        for name, port in (
+            ("--aws-port", args.aws_port),
+            ("--api-port", args.api_port),
+            ("--receiver-port", args.receiver_port),
+        )
+        if not port_free(args.host, port)
+    ]
+    if busy:
+        print(
+            f"port in use: {', '.join(busy)}. Choose others, e.g. make run RUN_ARGS='--aws-port 5001'",
+            file=sys.stderr,
+        )
+        return 2
     board = Board()
     configure_logs(board, to_stdout=args.no_console)
     stopping = threading.Event()
