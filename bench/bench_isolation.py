@@ -49,7 +49,8 @@ SLOW = "slow"
 PARTNERS = [SLOW, *(f"fast{n}" for n in range(1, 10))]
 SLOW_DELAY_S = 2.0
 RATE = 20.0  # webhooks published per second, all partners together
-DURATION_S = 30.0  # of steady publishing per scenario
+DURATION_S = 20.0  # of steady publishing per scenario and round
+ROUNDS = 2  # (a), (a') and (b) interleaved, so drift in this machine's load hits each alike
 WARM_UP_S = 5.0
 RESERVED_CONCURRENCY = 2  # per partner: Lambda instances (the provisioner's minimum, AWS's too)
 POST_CONCURRENCY = 1  # per instance: POSTs in parallel within a batch
@@ -67,6 +68,7 @@ class Outcome:
     depths: dict[str, int] = field(default_factory=dict)
     cpu_s: dict[str, float] = field(default_factory=dict)
     wall_s: float = 0.0
+    slow_on_time: int = 0  # slow partner's webhooks received by the time the last healthy one was
 
     def ids(self, healthy: bool) -> set[str]:
         return {p.webhook_id for p in self.published if (p.partner != SLOW) == healthy}
@@ -75,8 +77,18 @@ class Outcome:
         ids = self.ids(healthy=True)
         return sorted(r.latency_s for i, r in self.receipts.items() if i in ids)
 
-    def delivered(self, healthy: bool) -> str:
-        ids = self.ids(healthy)
+    def healthy_split(self) -> tuple[list[float], list[float]]:
+        """(publish call, enqueued -> receipt) of each healthy webhook received: where the time went."""
+        calls, after = [], []
+        for p in self.published:
+            receipt = self.receipts.get(p.webhook_id)
+            if p.partner != SLOW and receipt is not None:
+                calls.append(p.call_s)
+                after.append(receipt.latency_s - p.call_s)
+        return sorted(calls), sorted(after)
+
+    def delivered(self) -> str:
+        ids = self.ids(healthy=True)
         return f"{len(ids & self.receipts.keys())}/{len(ids)}"
 
 
@@ -108,17 +120,22 @@ def run(
     skip_slow: bool = False,
     duration_s: float = DURATION_S,
 ) -> Outcome:
-    """Publish for ``duration_s``, wait for every healthy webhook; then drain the slow partner's backlog."""
+    """Publish for ``duration_s``, wait for every healthy webhook; then drain the slow partner's backlog.
+    Repeated runs of one scenario add up in ``outcome``."""
     receiver.set_delay(SLOW, slow_delay)
     started, cpu, moto_cpu = time.monotonic(), cpu_seconds(), cpu_seconds(MOTO)
     with workers or nullcontext(), monitor:
-        outcome.published = publish_steadily(send, outcome.name, PARTNERS, RATE, duration_s, skip_slow)
+        published = publish_steadily(send, outcome.name, PARTNERS, RATE, duration_s, skip_slow)
+        outcome.published += published
         settle(outcome, receiver, healthy_only=True)
-        outcome.wall_s = time.monotonic() - started
-        outcome.cpu_s = {"this process": cpu_seconds() - cpu, "moto": cpu_seconds(MOTO) - moto_cpu}
-        outcome.depths = monitor.maxima
+        outcome.wall_s += time.monotonic() - started
+        slow_ids = outcome.ids(healthy=False) & {p.webhook_id for p in published}
+        outcome.slow_on_time += len(slow_ids & outcome.receipts.keys())
+        used = {"this process": cpu_seconds() - cpu, "moto": cpu_seconds(MOTO) - moto_cpu}
+        outcome.cpu_s = {k: outcome.cpu_s.get(k, 0.0) + v for k, v in used.items()}
+        outcome.depths = {k: max(outcome.depths.get(k, 0), v) for k, v in monitor.maxima.items()}
         receiver.set_delay(SLOW, 0.0)  # the slow partner's backlog goes before the next scenario
-        settle(Outcome(outcome.name, "", outcome.published, dict(outcome.receipts)), receiver, False)
+        settle(outcome, receiver, healthy_only=False)
     return outcome
 
 
@@ -172,21 +189,25 @@ def report(outcomes: list[Outcome]) -> None:
         p50, p95, p99[o.name] = percentiles(o.healthy_latencies())
         print(
             f"({o.name}) {o.label:46} {p50 * 1000:6.0f}ms {p95 * 1000:6.0f}ms {p99[o.name] * 1000:6.0f}ms"
-            f"  {o.delivered(healthy=True)}"
+            f"  {o.delivered()}"
         )
     print(f"\nratio p99 (b)/(a)  {p99['b'] / p99['a']:6.2f}   target <= 1.5")
     fast_slow = p99["a'"]
     print(f"ratio p99 (b)/(a') {p99['b'] / fast_slow:6.2f}")
     print(f"ratio p99 (c)/(a)  {p99['c'] / p99['a']:6.2f}   head-of-line blocking without isolation")
     print(f"ratio p99 (c)/(b)  {p99['c'] / p99['b']:6.2f}")
-    print("\nper scenario (until the last healthy webhook arrived):")
+    delivery = {o.name: percentiles(o.healthy_split()[1])[2] for o in outcomes}
+    print(f"ratio p99 (b)/(a), enqueued-to-receipt (delivery path) {delivery['b'] / delivery['a']:6.2f}")
+    print("\nper scenario (publish calls until the last healthy webhook arrived):")
     for o in outcomes:
-        calls = statistics.median(p.call_s for p in o.published) * 1000
+        calls, after = (percentiles(v) for v in o.healthy_split())
         cpu = ", ".join(f"{k} {v / o.wall_s:.0%}" for k, v in o.cpu_s.items())
         depth = ", ".join(f"{k} {v}" for k, v in o.depths.items())
         print(
-            f"({o.name}) slow delivered {o.delivered(healthy=False)}; max depth: {depth};"
-            f" publish call p50 {calls:.0f}ms; CPU of a core: {cpu} over {o.wall_s:.0f} s"
+            f"({o.name}) healthy: publish call p50/p99 {calls[0] * 1000:.0f}/{calls[2] * 1000:.0f}ms,"
+            f" enqueued-to-receipt p50/p99 {after[0] * 1000:.0f}/{after[2] * 1000:.0f}ms;"
+            f" slow: {o.slow_on_time}/{len(o.ids(healthy=False))} delivered by then; max depth: {depth};"
+            f" CPU of a core: {cpu} over {o.wall_s:.0f} s"
         )
 
 
@@ -201,20 +222,20 @@ def main() -> None:
         print(f"stack up, {len(PARTNERS)} partners created in {time.monotonic() - started:.0f} s", flush=True)
         # connections, cached secrets, first calls: paid before measuring
         per_partner(stack, receiver, Outcome("warm-up", ""), 0.0, duration_s=WARM_UP_S)
+        a = Outcome("a", "control: no slow partner")
+        a_fast = Outcome("a'", "control: slow partner answers at once")
+        b = Outcome("b", "hookrelay: queue + Lambda per partner")
         scenarios: list[Callable[[], Outcome]] = [
-            lambda: per_partner(
-                stack, receiver, Outcome("a", "control: no slow partner"), 0.0, skip_slow=True
-            ),
-            lambda: per_partner(stack, receiver, Outcome("a'", "control: slow partner answers at once"), 0.0),
-            lambda: per_partner(
-                stack, receiver, Outcome("b", "hookrelay: queue + Lambda per partner"), SLOW_DELAY_S
-            ),
-            lambda: shared_queue(stack, receiver),
-        ]
-        outcomes = []
+            lambda: per_partner(stack, receiver, a, 0.0, skip_slow=True),
+            lambda: per_partner(stack, receiver, a_fast, 0.0),
+            lambda: per_partner(stack, receiver, b, SLOW_DELAY_S),
+        ] * ROUNDS + [lambda: shared_queue(stack, receiver)]
+        outcomes: list[Outcome] = []
         for scenario in scenarios:
-            outcomes.append(scenario())
-            print(f"scenario ({outcomes[-1].name}) done at {time.monotonic() - started:.0f} s", flush=True)
+            outcome = scenario()
+            if outcome not in outcomes:
+                outcomes.append(outcome)
+            print(f"scenario ({outcome.name}) done at {time.monotonic() - started:.0f} s", flush=True)
         print(f"load average (1 min) on {os.cpu_count()} cores: {os.getloadavg()[0]:.1f}\n")
         report(outcomes)
     print(f"\ntotal {time.monotonic() - started:.0f} s")
