@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from unittest import mock
@@ -41,6 +42,8 @@ class _ExternalAws:
 def stack_on(aws_url: str, options: StackOptions) -> Iterator[LocalStack]:
     """The local stack (API, Lambda runtime) on the moto server at ``aws_url``; quiet."""
     from chalice.local import ChaliceRequestHandler
+
+    warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
 
     with (
         mock.patch.object(stack_module, "start_moto_server", return_value=_ExternalAws(aws_url)),
