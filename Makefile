@@ -5,11 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 APPS := handler provisioner receiver alarm-to-slack sqs-mv
+# The apps this checkout has (an app's directory may exist before its app.py does).
+PRESENT_APPS := $(foreach app,$(APPS),$(if $(wildcard $(app)/app.py),$(app)))
 STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test test-fast config vendor package run demo bench bench-isolation clean
+.PHONY: help install lint format test test-fast config vendor package deploy rollback iam-audit run demo bench bench-isolation clean
 
 help: ## list every target with one line each
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -27,7 +29,7 @@ config: $(STAMP) ## render the shared stage settings (.chalice/config.json) into
 	$(BIN)/python tools/render_config.py
 
 vendor: $(STAMP) ## place the core package into each app's vendor/ (what chalice bundles)
-	$(BIN)/python tools/vendor_core.py $(APPS)
+	$(BIN)/python tools/vendor_core.py $(PRESENT_APPS)
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy (strict on the core)
 	$(BIN)/ruff check .
@@ -45,12 +47,28 @@ test: lint ## lint, then the whole test suite (unit, functional on moto, end-to-
 test-fast: $(STAMP) ## the test suite without lint
 	$(BIN)/python -m pytest -n 2 -q
 
-package: vendor config ## chalice package every app offline into build/<app>/ (no credentials needed)
-	@for app in $(APPS); do \
-	  echo "== $$app"; \
-	  (cd $$app && ../$(BIN)/chalice package --stage $(STAGE) ../build/$$app) || exit 1; \
-	  ls -l build/$$app/deployment.zip | awk '{printf "   deployment.zip %.1f KiB\n", $$5/1024}'; \
-	done
+package: config ## chalice package every app offline into build/<app>/ (no credentials needed); prints zip sizes
+	$(BIN)/python -m hookrelay_local.artifacts --stage $(STAGE) $(PRESENT_APPS)
+
+# Stage-changing targets take the stage only from the command line or the environment, never the default.
+EXPLICIT_STAGE = @if [ "$(origin STAGE)" != "command line" ] && [ "$(origin STAGE)" != "environment" ]; then \
+	  echo "$@ needs an explicit stage: make $@ STAGE=dev (or prod); make deploy DRY_RUN=1 STAGE=... shows the plan" >&2; \
+	  exit 2; \
+	fi
+
+deploy: $(STAMP) ## deploy shared resources, apps and handler artifact to AWS: make deploy STAGE=dev|prod [DRY_RUN=1]
+	$(EXPLICIT_STAGE)
+	$(BIN)/python tools/render_config.py
+	$(BIN)/python -m hookrelay_local.deploy --stage $(STAGE) $(if $(DRY_RUN),--dry-run)
+
+rollback: $(STAMP) ## list handler artifacts, or point latest.json at one: make rollback STAGE=prod [KEY=handler/<sha>.zip]
+	$(EXPLICIT_STAGE)
+	$(BIN)/python -m hookrelay_local.deploy --stage $(STAGE) $(if $(KEY),rollback $(KEY),artifacts)
+
+iam-audit: $(STAMP) ## record the AWS calls apps make in the functional tests; check the IAM scan saw each
+	rm -rf build/aws-calls
+	HOOKRELAY_AWS_CALL_LOG=build/aws-calls $(BIN)/python -m pytest -p tests.support.aws_call_log -n 2 -q tests/functional
+	$(BIN)/python -m tests.support.aws_call_log build/aws-calls
 
 run: $(STAMP) ## the whole platform on 127.0.0.1: moto :5000, provisioner API :8000, sample receiver :8001
 	$(BIN)/python -m hookrelay_local.run $(RUN_ARGS)

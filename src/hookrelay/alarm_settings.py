@@ -9,17 +9,16 @@ never logged; a secret value is re-read after ``slack_webhook_cache_seconds`` so
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any, Self
 
 from pydantic import Field, SecretStr, model_validator
 
 from hookrelay import aws
+from hookrelay.caching import TtlCache
 from hookrelay.errors import DependencyUnavailable, NotFound
-from hookrelay.settings import CommonSettings
+from hookrelay.settings import CommonSettings, cached_settings
 from hookrelay.slack_post import SlackPolicy
 
 
@@ -40,7 +39,7 @@ class AlarmToSlackSettings(CommonSettings):
         return self
 
 
-@lru_cache(maxsize=1)
+@cached_settings
 def alarm_settings() -> AlarmToSlackSettings:
     """The app's settings, read from its environment once."""
     return AlarmToSlackSettings()
@@ -80,26 +79,15 @@ class WebhookUrl:
         secretsmanager: Any | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._settings = settings
-        self._client = secretsmanager
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._value: SecretStr | None = settings.slack_webhook_url
-        self._fetched_at = 0.0
+        self._fixed = settings.slack_webhook_url if settings.slack_webhook_secret_id is None else None
+        secret_id = str(settings.slack_webhook_secret_id)
+        self._cache = TtlCache(
+            lambda: read_webhook_url(secret_id, secretsmanager), settings.slack_webhook_cache_seconds, clock
+        )
 
     def get(self) -> SecretStr:
-        secret_id = self._settings.slack_webhook_secret_id
-        if secret_id is None and self._value is not None:
-            return self._value
-        with self._lock:
-            stale = self._clock() - self._fetched_at >= self._settings.slack_webhook_cache_seconds
-            if self._value is None or stale:
-                self._value = read_webhook_url(str(secret_id), self._client)
-                self._fetched_at = self._clock()
-            return self._value
+        return self._fixed if self._fixed is not None else self._cache.get()
 
     def forget(self) -> None:
         """Drop a cached secret value (after Slack refused the URL, say)."""
-        with self._lock:
-            if self._settings.slack_webhook_secret_id is not None:
-                self._value = None
+        self._cache.forget()

@@ -38,6 +38,13 @@ class NotFound(HookrelayError):
     code = "not_found"
 
 
+class PermissionDenied(HookrelayError):
+    """AWS refused the call for lack of permission (AccessDenied): retrying will not help."""
+
+    status_code = 403
+    code = "permission_denied"
+
+
 class Conflict(HookrelayError):
     status_code = 409
     code = "conflict"

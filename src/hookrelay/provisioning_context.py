@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
 from hookrelay import naming
 from hookrelay.errors import InvalidInput
@@ -20,7 +19,7 @@ from hookrelay.provisioning_clients import Clients
 from hookrelay.provisioning_queues import find_queue_url
 from hookrelay.provisioning_settings import ProvisionerSettings, provisioner_settings
 from hookrelay.provisioning_shared import shared_arns
-from hookrelay.settings import HandlerSettings
+from hookrelay.settings import HandlerSettings, cached_settings
 from hookrelay.ssrf import DnsFailure, check_url
 
 
@@ -70,7 +69,7 @@ class Provisioner:
         return settings.to_environment()
 
 
-@lru_cache(maxsize=1)
+@cached_settings
 def provisioner() -> Provisioner:
     """The process-wide provisioner (the apps use this; tests build their own or clear the cache)."""
     return Provisioner(settings=provisioner_settings())

@@ -43,7 +43,6 @@ def policy_document(grants: Grants) -> dict[str, object]:
                 "Action": [
                     "sqs:ReceiveMessage",
                     "sqs:DeleteMessage",
-                    "sqs:ChangeMessageVisibility",
                     "sqs:GetQueueAttributes",
                 ],
                 "Resource": grants.queue_arn,

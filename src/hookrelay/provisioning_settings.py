@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from pydantic import Field
 
 from hookrelay import naming
-from hookrelay.settings import CommonSettings, NetworkNames
+from hookrelay.settings import CommonSettings, NetworkNames, cached_settings
 from hookrelay.ssrf import IPNetwork, parse_networks
 
 
@@ -48,6 +46,6 @@ class ProvisionerSettings(CommonSettings):
         }
 
 
-@lru_cache(maxsize=1)
+@cached_settings
 def provisioner_settings() -> ProvisionerSettings:
     return ProvisionerSettings()

@@ -22,7 +22,7 @@ from hookrelay.errors import Conflict, DependencyUnavailable, InvalidInput, Payl
 from hookrelay.receiving_dedup import ClaimState, DedupTable
 from hookrelay.receiving_inbox import queue_url_for, queue_webhook
 from hookrelay.receiving_secrets import ManagedSecrets, SecretSource, StaticSecrets
-from hookrelay.settings import CommonSettings
+from hookrelay.settings import CommonSettings, cached_settings
 from hookrelay.signing import (
     HEADER_ID,
     HEADER_LEGACY,
@@ -56,7 +56,7 @@ class ReceiverSettings(CommonSettings):
     receiver_partial_batch: bool = False
 
 
-@lru_cache(maxsize=1)
+@cached_settings
 def receiver_settings() -> ReceiverSettings:
     return ReceiverSettings()
 

@@ -8,9 +8,9 @@ No secret is ever part of an environment: the handler gets the *id* of the partn
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -112,7 +112,25 @@ def _decode(raw: str) -> Any:
         return raw
 
 
-@lru_cache(maxsize=1)
+_cached_getters: list[Any] = []
+T = TypeVar("T")
+
+
+def cached_settings(getter: Callable[[], T]) -> Callable[[], T]:
+    """Read settings once per process (``lru_cache``), and register the getter so that
+    :func:`reset_cached_settings` can make every app read its environment again."""
+    cached = lru_cache(maxsize=1)(getter)
+    _cached_getters.append(cached)
+    return cached
+
+
+def reset_cached_settings() -> None:
+    """Forget every cached settings object (the local stack calls this after changing the environment)."""
+    for getter in _cached_getters:
+        getter.cache_clear()
+
+
+@cached_settings
 def handler_settings() -> HandlerSettings:
     """The handler Lambda's settings, read from its environment once."""
     return HandlerSettings()

@@ -8,7 +8,6 @@ after it, only the new one does. The values are ``SecretStr``: they never print 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -17,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from hookrelay import aws
+from hookrelay.caching import TtlCache
 from hookrelay.errors import DependencyUnavailable, NotFound
 from hookrelay.models import UtcDatetime, utcnow
 
@@ -89,7 +89,7 @@ def read_signing_keys(
         raise DependencyUnavailable(f"signing secret {secret_id} is not in the expected form") from exc
 
 
-class CachedSigningKeys:
+class CachedSigningKeys(TtlCache[SigningKeys]):
     """Reads a partner's keys at most once per ``ttl_seconds`` (rotation shows up within the TTL)."""
 
     def __init__(
@@ -101,18 +101,4 @@ class CachedSigningKeys:
         parse: Callable[[str], SigningKeys] = SigningKeys.model_validate_json,
     ) -> None:
         self.secret_id = secret_id
-        self.ttl_seconds = ttl_seconds
-        self._client = secretsmanager
-        self._clock = clock
-        self._parse = parse
-        self._lock = threading.Lock()
-        self._value: SigningKeys | None = None
-        self._fetched_at = 0.0
-
-    def get(self) -> SigningKeys:
-        with self._lock:
-            fresh = self._clock() - self._fetched_at < self.ttl_seconds
-            if self._value is None or not fresh:
-                self._value = read_signing_keys(self.secret_id, self._client, self._parse)
-                self._fetched_at = self._clock()
-            return self._value
+        super().__init__(lambda: read_signing_keys(secret_id, secretsmanager, parse), ttl_seconds, clock)

@@ -1,24 +1,44 @@
-"""Build the handler's Lambda package the way a deployment does (`chalice package`), cached by content.
+"""Build each app's Lambda package the way a deployment does (`chalice package`), cached by content.
 
-The local stack uploads this very zip to the embedded S3, so the partners' functions it creates point
-at the same artifact a real deployment would.
+The local stack uploads the handler's zip to the embedded S3, so the partners' functions it creates point
+at the same artifact a real deployment would; `make package`, `make deploy` and the template tests use
+the same builds. An app with ``.chalice/merge-template.json`` is packaged with ``--merge-template`` (what
+Chalice cannot set itself, such as ReportBatchItemFailures on its SQS mappings).
+
+python -m hookrelay_local.artifacts --stage dev handler provisioner ...   build into build/<app>/, print sizes
 """
 
 from __future__ import annotations
 
+import argparse
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "local"
+MERGE_TEMPLATE = Path(".chalice") / "merge-template.json"
+# Every app, in deployment order: the handler's stack first (the results recorder; its zip is the
+# partners' artifact), then the apps that use what it and the shared resources provide.
+APPS = ("handler", "provisioner", "alarm-to-slack", "sqs-mv", "receiver")
+ZIP_BUDGET_BYTES = 8 * 1024 * 1024
+# Never in a zip: the Lambda runtime provides boto3/botocore; the rest are development tools.
+NOT_BUNDLED = frozenset({"boto3", "botocore", "moto", "rich", "hookrelay_local", "cfnlint", "pytest"})
+CHALICE_RUNTIME = frozenset({"chalice/__init__.py", "chalice/app.py", "chalice/app.pyi"})
 
 
-def _fingerprint(app: str) -> str:
-    digest = hashlib.sha256()
+def present_apps() -> list[str]:
+    """The apps of :data:`APPS` that exist in this checkout (an app may arrive later than its name)."""
+    return [app for app in APPS if (ROOT / app / "app.py").exists()]
+
+
+def _fingerprint(app: str, stage: str) -> str:
+    digest = hashlib.sha256(stage.encode())
     for base in (ROOT / app, ROOT / "src" / "hookrelay"):
         for path in sorted(base.rglob("*")):
             if path.is_file() and "vendor" not in path.parts and "__pycache__" not in path.parts:
@@ -29,27 +49,78 @@ def _fingerprint(app: str) -> str:
     return digest.hexdigest()[:16]
 
 
+def build_app_package(app: str = "handler", stage: str = "dev") -> Path:
+    """Return the directory holding ``<app>``'s deployment.zip and sam.json, packaging only on change.
+
+    Safe to call from parallel test workers: one lock per app serialises vendoring and packaging.
+    """
+    BUILD.mkdir(parents=True, exist_ok=True)
+    out = BUILD / f"{app}-{stage}-{_fingerprint(app, stage)}"
+    with (BUILD / f".{app}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (out / "deployment.zip").exists() and (out / "sam.json").exists():
+            return out
+        subprocess.run(
+            [sys.executable, str(ROOT / "tools" / "vendor_core.py"), app],
+            check=True,
+            cwd=ROOT,
+            capture_output=True,
+        )
+        if out.exists():
+            shutil.rmtree(out)
+        chalice = Path(sys.executable).parent / "chalice"
+        merge = ["--merge-template", str(MERGE_TEMPLATE)] if (ROOT / app / MERGE_TEMPLATE).exists() else []
+        env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
+        subprocess.run(
+            [str(chalice), "package", "--stage", stage, *merge, str(out)],
+            check=True,
+            cwd=ROOT / app,
+            env=env,
+            capture_output=True,
+        )
+        for older in BUILD.glob(f"{app}-{stage}-*"):  # builds of earlier sources
+            if older != out:
+                shutil.rmtree(older, ignore_errors=True)
+    return out
+
+
 def build_app_zip(app: str = "handler", stage: str = "dev") -> Path:
     """Return the path of ``<app>``'s deployment.zip, packaging it only when its sources changed."""
-    target = BUILD / f"{app}-{_fingerprint(app)}" / "deployment.zip"
-    if target.exists():
-        return target
-    subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "vendor_core.py"), app],
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-    )
-    out = target.parent
-    if out.exists():
-        shutil.rmtree(out)
-    chalice = Path(sys.executable).parent / "chalice"
-    env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
-    subprocess.run(
-        [str(chalice), "package", "--stage", stage, str(out)],
-        check=True,
-        cwd=ROOT / app,
-        env=env,
-        capture_output=True,
-    )
-    return target
+    return build_app_package(app, stage) / "deployment.zip"
+
+
+def zip_problems(package: Path) -> list[str]:
+    """What is wrong with a deployment.zip: over budget, or bundling what Lambda or nobody needs."""
+    names = zipfile.ZipFile(package).namelist()
+    problems = [f"{top}/ is bundled" for top in sorted({n.split("/", 1)[0] for n in names} & NOT_BUNDLED)]
+    cli = sorted(n for n in names if n.startswith("chalice/") and n not in CHALICE_RUNTIME)
+    if cli:
+        problems.append(f"the chalice CLI is bundled ({len(cli)} files, e.g. {cli[0]})")
+    size = package.stat().st_size
+    if size > ZIP_BUDGET_BYTES:
+        problems.append(f"{size / 1024:.0f} KiB is over the {ZIP_BUDGET_BYTES / 1024:.0f} KiB budget")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="chalice package each app into build/<app>/ (offline)")
+    parser.add_argument("--stage", required=True)
+    parser.add_argument("apps", nargs="*", help="default: every app present")
+    args = parser.parse_args(argv)
+    failed = False
+    for app in args.apps or present_apps():
+        built = build_app_package(app, args.stage)
+        target = ROOT / "build" / app
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(built, target)
+        package = target / "deployment.zip"
+        problems = zip_problems(package)
+        failed = failed or bool(problems)
+        verdict = "; ".join(problems) if problems else "ok"
+        print(f"{app:<16} {package.stat().st_size / 1024:>8.1f} KiB  {package.relative_to(ROOT)}  {verdict}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

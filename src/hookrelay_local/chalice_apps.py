@@ -7,6 +7,7 @@ live in one process. Apps read their settings when imported: set the environment
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
 import threading
 from pathlib import Path
@@ -14,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+logger = logging.getLogger(__name__)
 
 
 def load_app_module(app_dir: str) -> ModuleType:
@@ -33,11 +35,21 @@ class ServedApp:
     """A Chalice app's REST routes on http://host:port, through Chalice's own local gateway."""
 
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, stage: str = "dev") -> None:
-        from chalice.config import Config
-        from chalice.local import create_local_server
+        import warnings
 
+        from chalice.config import Config
+        from chalice.local import ChaliceRequestHandler, CustomLocalChalice, LocalChalice, LocalDevServer
+
+        class QuietHandler(ChaliceRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # to the log, not stderr
+                logger.debug("%s %s", self.address_string(), format % args)
+
+        # chalice local admits every request to IAM-authorized routes; say so once, not per request
+        warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
         config = Config(chalice_stage=stage, config_from_disk={})
-        self.server = create_local_server(app, config, host, port)
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)  # what create_local_server does
+        app.__class__ = CustomLocalChalice
+        self.server = LocalDevServer(app, config, host, port, handler_cls=QuietHandler)
         self.server.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.server.serve_forever, daemon=True)
 

@@ -32,6 +32,7 @@ class Reply:
     delay: float = 0.0
     hang: bool = False  # accept, read the request, never answer (until the server stops)
     reset: bool = False  # close the connection abruptly instead of answering
+    cut_after: int | None = None  # write only this many bytes of the answer, then reset the connection
 
 
 Behaviour = Callable[[Received], Reply]
@@ -131,16 +132,26 @@ class PartnerServer:
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.reset:
-                    self.connection.setsockopt(
-                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-                    )
-                    self.close_connection = True
+                    self._reset()
                     return
                 head = [f"HTTP/1.1 {reply.status} {self.responses.get(reply.status, ('',))[0]}"]
                 headers = {"Content-Type": "application/json", **reply.headers}
                 headers["Content-Length"] = str(len(reply.body))
                 head += [f"{k}: {v}" for k, v in headers.items()]
-                self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode() + reply.body)
+                answer = ("\r\n".join(head) + "\r\n\r\n").encode() + reply.body
+                if reply.cut_after is not None:
+                    self.wfile.write(answer[: reply.cut_after])
+                    self.wfile.flush()
+                    self._reset()
+                    return
+                self.wfile.write(answer)
+
+            def _reset(self) -> None:
+                """Close with RST (SO_LINGER 0), not FIN: the client sees a connection reset."""
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                )
+                self.close_connection = True
 
             do_PUT = do_POST
 

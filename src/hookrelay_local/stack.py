@@ -19,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from hookrelay import aws, naming
+from hookrelay.settings import reset_cached_settings
 from hookrelay_local.chalice_apps import ServedApp, load_app_module
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 from hookrelay_local.lambda_runtime import LocalLambdaRuntime, local_client
@@ -87,8 +88,9 @@ class LocalStack:
             "HOOKRELAY_ROLLOUT_PAUSE_SECONDS": "0",
             "HOOKRELAY_RECEIVER_SECRET_ID": naming.partner_secret(o.stage, o.sample_partner),
             "HOOKRELAY_RECEIVER_SECRET_CACHE_SECONDS": "5",
-            "HOOKRELAY_RECEIVER_QUEUE_NAME": f"{naming.prefix(o.stage)}-receiver-inbox",
-            "HOOKRELAY_RECEIVER_TABLE": f"{naming.prefix(o.stage)}-receiver-webhooks",
+            # the sample partner's own resources: outside hookrelay's names, as a partner's would be
+            "HOOKRELAY_RECEIVER_QUEUE_NAME": f"sample-receiver-{o.stage}-inbox",
+            "HOOKRELAY_RECEIVER_TABLE": f"sample-receiver-{o.stage}-webhooks",
             "POWERTOOLS_METRICS_DISABLED": "true",
             "AWS_XRAY_SDK_ENABLED": "false",
             "HOOKRELAY_LOCAL_RUNTIME": "1",
@@ -100,6 +102,7 @@ class LocalStack:
         self._saved_environment = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)
         aws.reset_clients()
+        reset_cached_settings()  # an earlier stack in this process may have cached another stage
         from hookrelay_local.bootstrap import bootstrap
 
         bootstrap(self)
@@ -139,6 +142,7 @@ class LocalStack:
             else:
                 os.environ[name] = value
         aws.reset_clients()
+        reset_cached_settings()
 
     def __enter__(self) -> LocalStack:
         return self.start()

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hookrelay.models import WebhookMessage
@@ -76,6 +80,7 @@ def create_partner(
     handler: str = "app.deliver",
     dead_letter_queue_url: str | None = None,
     enabled: bool = True,
+    results_queue_url: str | None = None,
 ) -> Partner:
     """Everything one partner owns; the mapping is created last (so messages sent before wait)."""
     dlq_url = aws.sqs.create_queue(QueueName=f"{partner_id}-dlq")["QueueUrl"]
@@ -100,6 +105,7 @@ def create_partner(
         partner_url=partner_url,
         queue_url=queue_url,
         dead_letter_queue_url=dead_letter_queue_url or dlq_url,
+        results_queue_url=results_queue_url,
         secret_id=secret_arn,
         allowed_networks=("loopback",),
         read_timeout=5,
@@ -201,3 +207,15 @@ def queue_counts(aws: LocalAws, queue_url: str) -> tuple[int, int]:
     return int(attributes["ApproximateNumberOfMessages"]), int(
         attributes["ApproximateNumberOfMessagesNotVisible"]
     )
+
+
+def spawn_runtime(endpoint_url: str, log: Path) -> subprocess.Popen[bytes]:
+    """The runtime's CLI in its own process (output appended to ``log``): a process a test can SIGKILL."""
+    env = {**os.environ, "POWERTOOLS_METRICS_DISABLED": "true"}
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "hookrelay_local.lambda_runtime", "--endpoint-url", endpoint_url],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +14,12 @@ from tests.support.lambda_runtime import (
     create_partner,
     publish,
     queue_counts,
+    spawn_runtime,
     wait_for,
     webhook_ids,
 )
 
 pytestmark = pytest.mark.e2e
-
-
-def spawn_runtime(endpoint_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "POWERTOOLS_METRICS_DISABLED": "true"}
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "hookrelay_local.lambda_runtime", "--endpoint-url", endpoint_url],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
 
 
 def test_sigkill_mid_batch_then_restart_delivers_every_message(

@@ -1,0 +1,202 @@
+"""`make demo`: three partners on the local stack, a few hundred events, a summary table.
+
+- healthy answers at once, slow takes 2 s per request, failing answers 500;
+- every partner gets the same share of events; the healthy partner's latency stays low while the slow
+  partner's queue backs up (its own queue, its own Lambda);
+- the failing partner's webhooks retry on a short demo schedule and land in its dead-letter queue;
+- the partner is "fixed", sqs-mv moves its DLQ back (delivery state reset), everything is delivered;
+- the last line counts events published, delivered, duplicates and lost (must be 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+from collections import Counter
+from typing import Any
+
+import requests
+
+from hookrelay import naming
+from hookrelay_local.partner_server import PartnerServer, Received, Reply
+from hookrelay_local.stack import LocalStack, StackOptions, free_port
+
+DEMO_RETRIES = [1, 2, 4]  # seconds after the first attempt (production default: 15 min ... 72 h)
+
+
+class Partner:
+    def __init__(self, name: str, reply: Reply) -> None:
+        self.name = name
+        self.reply = reply
+        self.published: dict[str, float] = {}
+        self.received: Counter[str] = Counter()
+        self.latencies: list[float] = []
+        self.lock = threading.Lock()
+        self.server = PartnerServer(self.answer, record=False).start()
+
+    def answer(self, request: Received) -> Reply:
+        webhook_id = request.headers.get("webhook-id", "")
+        reply = self.reply
+        if 200 <= reply.status < 300 and reply.delay:
+            time.sleep(reply.delay)
+            reply = Reply(status=reply.status)
+        with self.lock:
+            if 200 <= reply.status < 300:
+                if self.received[webhook_id] == 0 and webhook_id in self.published:
+                    self.latencies.append(time.time() - self.published[webhook_id])
+                self.received[webhook_id] += 1
+        return reply
+
+    def delivered(self) -> int:
+        with self.lock:
+            return sum(1 for webhook_id in self.published if self.received[webhook_id] > 0)
+
+    def duplicates(self) -> int:
+        with self.lock:
+            return sum(max(0, n - 1) for n in self.received.values())
+
+
+def wait(condition: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for {what}")
+        time.sleep(0.5)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+    )
+
+
+def run(events: int) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from hookrelay.mover import move_messages
+    from hookrelay.mover_request import MoveRequest
+
+    console = Console()
+    options = StackOptions(
+        aws_port=free_port(), api_port=free_port(), receiver_port=free_port(), stage="demo"
+    )
+    partners = [
+        Partner("healthy", Reply(status=200)),
+        Partner("slow", Reply(status=200, delay=2.0)),
+        Partner("failing", Reply(status=500)),
+    ]
+    console.print(f"[bold]starting the local stack[/] (stage {options.stage}) ...")
+    with LocalStack(options) as stack:
+        api = stack.api_url
+        for partner in partners:
+            body = {
+                "partner_id": partner.name,
+                "url": partner.server.url,
+                "reserved_concurrency": 2,
+                "post_concurrency": 5,
+                "retry_policy": {"schedule_seconds": DEMO_RETRIES, "jitter": 0},
+            }
+            answer = requests.post(f"{api}/partners", json=body, timeout=60)
+            answer.raise_for_status()
+        console.print(f"created 3 partners; publishing {events} events round-robin ...")
+        session = requests.Session()
+        for i in range(events):
+            partner = partners[i % len(partners)]
+            sent = time.time()
+            answer = session.post(
+                f"{api}/partners/{partner.name}/events",
+                json={"topic": "transfer.created", "payload": {"n": i}},
+                timeout=30,
+            )
+            answer.raise_for_status()
+            partner.published[answer.json()["webhook_id"]] = sent
+        healthy, slow, failing = partners
+        wait(lambda: healthy.delivered() == len(healthy.published), 120, "the healthy partner")
+        console.print(
+            f"healthy partner: all {healthy.delivered()} delivered, "
+            f"p50 {percentile(healthy.latencies, 50):.2f} s, p95 {percentile(healthy.latencies, 95):.2f} s"
+            f" (slow partner so far: {slow.delivered()} of {len(slow.published)})"
+        )
+        sqs = stack.client("sqs")
+        dlq = sqs.get_queue_url(QueueName=naming.partner_dead_letter_queue(options.stage, "failing"))[
+            "QueueUrl"
+        ]
+
+        def dead_letters() -> int:
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessages"]
+            )
+            return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+        wait(lambda: dead_letters() == len(failing.published), 120, "the failing partner's dead letters")
+        parked = dead_letters()
+        console.print(
+            f"failing partner: {parked} webhooks dead-lettered after {1 + len(DEMO_RETRIES)} attempts each"
+        )
+        failing.reply = Reply(status=200)
+        report = move_messages(
+            MoveRequest(source=dlq, to_origin=True, reset_attempts=True, wait_seconds=1), sqs=sqs
+        )
+        console.print(f"partner fixed; sqs-mv moved {report.moved} back to its queue")
+        wait(lambda: failing.delivered() == len(failing.published), 120, "the redriven webhooks")
+        wait(lambda: slow.delivered() == len(slow.published), 300, "the slow partner")
+
+    table = Table(title="hookrelay demo")
+    for column in (
+        "partner",
+        "published",
+        "delivered",
+        "duplicates",
+        "dead-lettered, then redriven",
+        "p50 s",
+        "p95 s",
+        "lost",
+    ):
+        table.add_column(column, justify="left" if column == "partner" else "right")
+    totals = Counter[str]()
+    for partner in partners:
+        lost = len(partner.published) - partner.delivered()
+        row = {
+            "published": len(partner.published),
+            "delivered": partner.delivered(),
+            "duplicates": partner.duplicates(),
+            "lost": lost,
+        }
+        totals.update(row)
+        table.add_row(
+            partner.name,
+            *(str(row[k]) for k in ("published", "delivered", "duplicates")),
+            str(parked if partner is failing else 0),
+            f"{percentile(partner.latencies, 50):.2f}",
+            f"{percentile(partner.latencies, 95):.2f}",
+            str(lost),
+        )
+        partner.server.stop()
+    console.print(table)
+    console.print(
+        f"events published: {totals['published']}, delivered: {totals['delivered']}, "
+        f"duplicates: {totals['duplicates']}, lost: {totals['lost']}"
+    )
+    return 0 if totals["lost"] == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=300, help="events to publish, spread over 3 partners")
+    args = parser.parse_args(argv)
+    from hookrelay_local.console import Board
+    from hookrelay_local.run import LOG_FILE, configure_logs
+
+    configure_logs(Board(), to_stdout=False)
+    print(f"logs: {LOG_FILE}")
+    return run(args.events)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

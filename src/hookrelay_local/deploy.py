@@ -1,0 +1,200 @@
+"""Deploy a stage to AWS: shared resources, every platform app by `chalice deploy`, the handler artifact.
+
+python -m hookrelay_local.deploy --stage dev [--dry-run]      the plan, then each step (make deploy)
+python -m hookrelay_local.deploy --stage dev artifacts        stored handler artifacts, newest first
+python -m hookrelay_local.deploy --stage dev rollback KEY     point handler/latest.json at an older one
+
+Order: the shared resources first (``ensure_shared``: the same idempotent code the local stack uses, so
+there is one definition of them), then the handler app (its results recorder consumes the results
+queue), ReportBatchItemFailures on every SQS mapping `chalice deploy` made (Chalice cannot set it), the
+handler's package uploaded where the provisioner takes it from, then the apps that use all that. The
+receiver is not deployed: partners deploy it (docs/receiver.md). AWS comes from the usual credential
+chain; ``AWS_ENDPOINT_URL`` points it elsewhere (the tests use moto's server).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hookrelay import naming
+from hookrelay.provisioning_clients import Clients, has_code
+from hookrelay.provisioning_lambda import upload_artifact
+from hookrelay.provisioning_shared import ensure_shared
+from hookrelay_local.artifacts import ROOT, build_app_zip, present_apps
+
+# Deployed by `make deploy`, in this order (receiver: see the module docstring).
+PLATFORM_APPS = ("handler", "provisioner", "alarm-to-slack", "sqs-mv")
+RESPONSE_TYPES = ["ReportBatchItemFailures"]
+
+Runner = Callable[[list[str], Path], None]
+
+
+def run_command(command: list[str], cwd: Path) -> None:
+    print(f"   $ (cd {cwd.relative_to(ROOT)} && {' '.join(command)})", flush=True)
+    subprocess.run(command, cwd=cwd, check=True)
+
+
+@dataclass
+class Deployment:
+    stage: str
+    clients: Clients = field(default_factory=Clients)
+    run: Runner = run_command
+    apps: tuple[str, ...] = ()
+    deployed: Path | None = None  # else chalice's own record of what it deployed, <app>/.chalice/deployed/
+
+    def __post_init__(self) -> None:
+        if not self.apps:
+            self.apps = tuple(app for app in PLATFORM_APPS if app in present_apps())
+
+    def app_environment(self, app: str) -> dict[str, str]:
+        """The stage's environment variables in the app's rendered .chalice/config.json."""
+        config = json.loads((ROOT / app / ".chalice" / "config.json").read_text())
+        return dict(config.get("stages", {}).get(self.stage, {}).get("environment_variables", {}))
+
+    @property
+    def bucket(self) -> str:
+        """The provisioner's artifact bucket: its stage setting if the config sets one, else the default."""
+        env = self.app_environment("provisioner")
+        return env.get("HOOKRELAY_ARTIFACT_BUCKET") or naming.artifact_bucket(self.stage)
+
+    def check_secret(self, secret_id: str) -> None:
+        try:
+            self.clients.secretsmanager.describe_secret(SecretId=secret_id)
+        except Exception as exc:
+            if has_code(exc, "ResourceNotFoundException"):
+                raise SystemExit(f"create the secret {secret_id} first (docs/deploy.md)") from exc
+            raise
+
+    def plan(self) -> list[tuple[str, Callable[[], None]]]:
+        stage = self.stage
+        steps: list[tuple[str, Callable[[], None]]] = []
+        if "alarm-to-slack" in self.apps:
+            secret = self.app_environment("alarm-to-slack").get("HOOKRELAY_SLACK_WEBHOOK_SECRET_ID", "")
+            steps.append(
+                (f"check: the Slack webhook secret {secret} exists", lambda: self.check_secret(secret))
+            )
+        steps += [
+            (
+                f"shared resources: tables {naming.partners_table(stage)}, {naming.deliveries_table(stage)}; "
+                f"queue {naming.results_queue(stage)}; topic {naming.alarm_topic(stage)}",
+                lambda: print(f"   {ensure_shared(stage, self.clients)}"),
+            ),
+            (f"artifact bucket s3://{self.bucket}", self.ensure_bucket),
+        ]
+        for app in self.apps:
+            steps.append(
+                (f"chalice deploy --stage {stage} ({app}/)", lambda app=app: self.chalice_deploy(app))
+            )
+            if "on_sqs_message" in (ROOT / app / "app.py").read_text():
+                steps.append(
+                    (
+                        f"ReportBatchItemFailures on {app}'s SQS mappings",
+                        lambda app=app: self.batch_failures(app),
+                    )
+                )
+            if app == "handler":
+                steps.append(
+                    (
+                        f"handler package -> s3://{self.bucket}/handler/<sha256>.zip, "
+                        f"{naming.HANDLER_ARTIFACT_POINTER} points at it",
+                        self.upload_handler,
+                    )
+                )
+        return steps
+
+    def ensure_bucket(self) -> None:
+        region = self.clients.s3.meta.region_name
+        location = (
+            {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        )
+        try:
+            self.clients.s3.create_bucket(Bucket=self.bucket, **location)
+        except Exception as exc:
+            if not has_code(exc, "BucketAlreadyOwnedByYou"):
+                raise
+        block = dict.fromkeys(
+            ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
+        )
+        self.clients.s3.put_public_access_block(Bucket=self.bucket, PublicAccessBlockConfiguration=block)
+
+    def chalice_deploy(self, app: str) -> None:
+        self.run([sys.executable, str(ROOT / "tools" / "vendor_core.py"), app], ROOT)
+        self.run([str(Path(sys.executable).parent / "chalice"), "deploy", "--stage", self.stage], ROOT / app)
+
+    def batch_failures(self, app: str) -> None:
+        """Every SQS mapping chalice recorded for the app reports batch item failures."""
+        records = self.deployed / app if self.deployed else ROOT / app / ".chalice" / "deployed"
+        deployed = records / f"{self.stage}.json"
+        resources = json.loads(deployed.read_text())["resources"] if deployed.exists() else []
+        for resource in resources:
+            if resource.get("resource_type") == "sqs_event":
+                self.clients.lambda_.update_event_source_mapping(
+                    UUID=resource["event_uuid"], FunctionResponseTypes=RESPONSE_TYPES
+                )
+                print(f"   {resource['name']}: {RESPONSE_TYPES[0]} on")
+
+    def upload_handler(self) -> None:
+        key = upload_artifact(build_app_zip("handler", self.stage).read_bytes(), self.bucket, self.clients)
+        print(f"   s3://{self.bucket}/{key}")
+
+
+def artifacts(bucket: str, clients: Clients) -> list[tuple[str, str, bool]]:
+    """(key, last modified, is latest) of each stored handler package, newest first."""
+    pointer = clients.s3.get_object(Bucket=bucket, Key=naming.HANDLER_ARTIFACT_POINTER)
+    latest = json.loads(pointer["Body"].read())["key"]
+    pages = clients.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="handler/")
+    found = [o for page in pages for o in page.get("Contents", []) if o["Key"].endswith(".zip")]
+    found.sort(key=lambda o: o["LastModified"], reverse=True)
+    return [(o["Key"], o["LastModified"].isoformat(), o["Key"] == latest) for o in found]
+
+
+def rollback(bucket: str, key: str, clients: Clients) -> None:
+    """Point handler/latest.json at an artifact already stored (then POST /update-code rolls it out)."""
+    if key not in {k for k, _, _ in artifacts(bucket, clients)}:
+        raise SystemExit(f"s3://{bucket}/{key} is not a stored handler artifact (see the artifacts command)")
+    body = json.dumps({"key": key}).encode()
+    clients.s3.put_object(Bucket=bucket, Key=naming.HANDLER_ARTIFACT_POINTER, Body=body)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m hookrelay_local.deploy", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--stage", required=True, choices=["dev", "prod"])
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("artifacts", help="list the stored handler artifacts, newest first")
+    back = commands.add_parser("rollback", help="point handler/latest.json at a stored artifact")
+    back.add_argument("key", help="handler/<sha256>.zip, from the artifacts command")
+    args = parser.parse_args(argv)
+    deployment = Deployment(stage=args.stage)
+    if args.command == "artifacts":
+        for key, modified, latest in artifacts(deployment.bucket, deployment.clients):
+            print(f"{modified}  {key}{'  <- latest' if latest else ''}")
+        return 0
+    if args.command == "rollback":
+        rollback(deployment.bucket, args.key, deployment.clients)
+        print(f"{naming.HANDLER_ARTIFACT_POINTER} -> {args.key}; now POST /update-code to roll it out")
+        return 0
+    steps = deployment.plan()
+    print(f"Deploying stage {args.stage} ({len(steps)} steps):")
+    for number, (what, _) in enumerate(steps, 1):
+        print(f"{number:>2}. {what}")
+    if args.dry_run:
+        print("dry run: nothing changed")
+        return 0
+    for number, (what, step) in enumerate(steps, 1):
+        print(f"[{number}/{len(steps)}] {what}", flush=True)
+        step()
+    print(f"stage {args.stage} deployed; roll the handler out to partners with POST /update-code")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
