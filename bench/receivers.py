@@ -32,6 +32,14 @@ def receiver_process(delay: float = 0.0, status: int = 200) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+# moto's server as `python -m moto.server` runs it, with event source mappings stored but never acted
+# on by moto (hookrelay_local.embedded_aws): the local Lambda runtime is the poller.
+_MOTO_SERVER = (
+    "from hookrelay_local.embedded_aws import keep_moto_from_consuming; keep_moto_from_consuming(); "
+    "from moto.server import main; main()"
+)
+
+
 @contextmanager
 def moto_process() -> Iterator[str]:
     """moto's server in its own process (as AWS is: a network service, not our CPU); yield its URL."""
@@ -43,7 +51,7 @@ def moto_process() -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-c", _MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
