@@ -1,6 +1,6 @@
 """The isolation benchmark's platform: the local stack on moto in its own process, and 10 partners.
 
-``LocalStack`` starts moto's server in its own process by default; here it gets one already running in
+``LocalStack`` starts moto's server in-process by default; here it is given one already running in
 another process (bench.receivers.moto_process), as AWS is a network service and not our CPU. In-process,
 moto's few milliseconds of Python per call share one GIL with the Lambda runtime and the publisher,
 and under this load that, not the architecture, sets the latency (see docs/isolation-benchmark.md).
@@ -11,45 +11,21 @@ from __future__ import annotations
 import logging
 import os
 import time
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from unittest import mock
+from dataclasses import replace
 
 import requests
 
 from bench.latency_receiver import ReceiverControl
 from hookrelay import naming
-from hookrelay_local import stack as stack_module
 from hookrelay_local.stack import LocalStack, StackOptions
-
-
-class _ExternalAws:
-    """moto's server already running in another process, in the shape LocalStack expects of its own."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-
-    def get_host_and_port(self) -> tuple[str, int]:
-        host, port = self.url.removeprefix("http://").split(":")
-        return host, int(port)
-
-    def stop(self) -> None:
-        """The process is bench.receivers.moto_process's to stop."""
 
 
 @contextmanager
 def stack_on(aws_url: str, options: StackOptions) -> Iterator[LocalStack]:
-    """The local stack (API, Lambda runtime) on the moto server at ``aws_url``; quiet."""
-    from chalice.local import ChaliceRequestHandler
-
-    warnings.filterwarnings("ignore", message="IAMAuthorizer is not a supported in local mode")
-
-    with (
-        mock.patch.object(stack_module, "start_moto_server", return_value=_ExternalAws(aws_url)),
-        mock.patch.object(ChaliceRequestHandler, "log_message"),  # a line per request on stderr
-        LocalStack(options) as stack,
-    ):
+    """The local stack (API, Lambda runtime) on the moto server at ``aws_url``."""
+    with LocalStack(replace(options, aws_endpoint=aws_url)) as stack:
         yield stack
 
 

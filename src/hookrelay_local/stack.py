@@ -43,6 +43,7 @@ class StackOptions:
     sample_partner: str = "demo"  # the partner whose secret the sample receiver verifies with
     retry_schedule: tuple[int, ...] | None = None  # None: each partner's own (Dwolla's by default)
     poll_wait_seconds: int = 1
+    aws_endpoint: str | None = None  # an embedded AWS already running elsewhere (e.g. its own process)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -62,7 +63,7 @@ class LocalStack:
 
     @property
     def endpoint(self) -> str:
-        return endpoint_url(self.moto)
+        return self.options.aws_endpoint or endpoint_url(self.moto)
 
     @property
     def api_url(self) -> str:
@@ -97,7 +98,8 @@ class LocalStack:
         }
 
     def start(self) -> LocalStack:
-        self.moto = start_moto_server(self.options.aws_port, self.options.host)
+        if self.options.aws_endpoint is None:
+            self.moto = start_moto_server(self.options.aws_port, self.options.host)
         environment = self.environment()
         self._saved_environment = {name: os.environ.get(name) for name in environment}
         os.environ.update(environment)
