@@ -14,7 +14,7 @@ from hookrelay.models import DeliveryState, WebhookMessage
 from hookrelay.mover import move_messages
 from hookrelay.mover_request import MoveRequest, StopReason
 from hookrelay.queues import DEAD_LETTERED_AT_ATTRIBUTE, ORIGIN_ATTRIBUTE, REASON_ATTRIBUTE
-from tests.support.mover import FlakySqs, denied, fill, numbers, visible
+from tests.support.mover import AtomicReceives, FlakySqs, denied, fill, numbers, visible
 from tests.support.sqs import drain
 
 
@@ -37,7 +37,7 @@ def test_moves_everything_with_body_and_every_attribute_type(sqs: Any, queues: t
     }
     fill(sqs, source, 25, MessageAttributes=attributes)
     # WHEN they are moved
-    report = move_messages(request("source", concurrency=3), sqs=sqs)
+    report = move_messages(request("source", concurrency=3), sqs=AtomicReceives(sqs))
     # THEN all 25 arrive, byte for byte, with their attributes, and the source is empty
     assert (report.moved, report.failed, report.stop_reason) == (25, 0, StopReason.DRAINED)
     moved = drain(sqs, dest, max_polls=20)
@@ -104,7 +104,7 @@ def test_limit_moves_exactly_that_many_across_workers(sqs: Any, queues: tuple[st
     # GIVEN 40 messages WHEN at most 13 are moved by 4 workers
     source, dest = queues
     fill(sqs, source, 40)
-    report = move_messages(request("source", limit=13, concurrency=4), sqs=sqs)
+    report = move_messages(request("source", limit=13, concurrency=4), sqs=AtomicReceives(sqs))
     # THEN exactly 13 moved and 27 remain, all visible
     assert (report.moved, report.stop_reason) == (13, StopReason.LIMIT)
     assert (visible(sqs, dest), visible(sqs, source)) == (13, 27)

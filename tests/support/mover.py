@@ -76,3 +76,19 @@ class FlakySqs:
 
 def denied(operation: str) -> ClientError:
     return ClientError({"Error": {"Code": "AccessDenied", "Message": "not for you"}}, operation)
+
+
+class AtomicReceives:
+    """Wraps a real client so receives are one at a time, as SQS's are: moto's in-process
+    ReceiveMessage is not atomic, and two threads can be handed the same message at once."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self._lock = threading.Lock()
+
+    def receive_message(self, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._real.receive_message(**kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
