@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     board = Board()
     configure_logs(board, to_stdout=args.no_console)
     stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, even where SIGINT started out ignored
+        signal.signal(signum, lambda *_: stopping.set())
     print(f"starting hookrelay on {args.host} (first run packages the handler: ~15 s) ...", flush=True)
     started = time.monotonic()
     stack = LocalStack(options).start()
