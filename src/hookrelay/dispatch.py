@@ -115,8 +115,15 @@ def handle_batch(event: Mapping[str, Any], deps: HandlerDeps) -> dict[str, list[
         outcomes = [_guarded(record, deps) for record in records]
     else:
         outcomes = list(deps.pool().map(lambda r: _guarded(r, deps), records))
-    deps.results.publish([o.record for o in outcomes if o.record is not None])
-    _emit_metrics(outcomes, deps)
+    # Every record's fate is settled: nothing after this may fail the invocation, or SQS would
+    # deliver webhooks that already arrived a second time.
+    try:
+        deps.results.publish([o.record for o in outcomes if o.record is not None])
+        _emit_metrics(outcomes, deps)
+    except Exception:
+        logger.exception(
+            "attempt records or metrics not published", extra={"partner_id": deps.settings.partner_id}
+        )
     return batch_response([o.message_id for o in outcomes if not o.ok])
 
 

@@ -336,3 +336,19 @@ def test_a_record_that_crashes_on_its_last_receive_is_dead_lettered_with_the_err
     assert failures(handle_batch(event, stack.deps)) == []
     [(_, attributes)] = dead_letters(stack)
     assert attributes[REASON_ATTRIBUTE] == "handling failed on all 3 receives; last: RuntimeError: boom"
+
+
+def test_a_failure_after_delivery_does_not_fail_the_batch(
+    stack_for: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the attempt records cannot be published for an unexpected reason
+    stack, server = stack_for()
+
+    def broken(records: Any) -> int:
+        raise RuntimeError("results publisher bug")
+
+    monkeypatch.setattr(stack.deps.results, "publish", broken)
+    # WHEN a batch is delivered
+    response = handle_batch(sqs_event([stack.message().to_sqs_body()]), stack.deps)
+    # THEN it still succeeds: the delivered webhook is not handed back to SQS to be sent again
+    assert (failures(response), server.count) == ([], 1)
