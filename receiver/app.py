@@ -49,8 +49,9 @@ def webhook() -> Response:
     try:
         accepted = receive(IncomingRequest.from_parts(request.headers, request.raw_body), receiver())
     except HookrelayError as exc:
-        if exc.status_code >= 500:
+        if exc.status_code >= 500:  # the sender is not authenticated yet: no names of our resources
             logger.error("webhook not accepted", extra={"error": exc.code, "reason": exc.message})
+            return _error(exc.status_code, exc.code, "temporarily unavailable; retry later")
         return _error(exc.status_code, exc.code, exc.message)
     except Exception:
         logger.exception("unexpected error receiving a webhook")

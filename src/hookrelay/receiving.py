@@ -191,8 +191,8 @@ def _json_object(body: bytes) -> tuple[str, dict[str, Any]]:
     try:
         text = body.decode("utf-8")
         payload = json.loads(text)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidInput("body is not UTF-8 JSON") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise InvalidInput("body is not UTF-8 JSON (or is nested too deep)") from None
     if not isinstance(payload, dict):
         raise InvalidInput("body is not a JSON object")
     if _NOT_FOR_SQS.search(text):

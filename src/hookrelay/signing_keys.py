@@ -84,9 +84,10 @@ def read_signing_keys(
         raise DependencyUnavailable(f"cannot read signing secret {secret_id}: {aws.error_code(exc)}") from exc
     try:
         return parse(response["SecretString"])
-    except (ValidationError, ValueError, KeyError) as exc:
-        # The error text of a JSON failure could quote the secret: say only where it failed.
-        raise DependencyUnavailable(f"signing secret {secret_id} is not in the expected form") from exc
+    except (ValidationError, ValueError, KeyError):
+        # A validation error quotes its input, the secret: keep it off this error's chain (and so out
+        # of any traceback a caller logs).
+        raise DependencyUnavailable(f"signing secret {secret_id} is not in the expected form") from None
 
 
 class CachedSigningKeys(TtlCache[SigningKeys]):

@@ -182,7 +182,17 @@ def test_signed_body_that_is_not_json_is_400(client: Client, state: SimpleNamesp
     headers = sign([SECRET], "msg_notjson", b"hello")
     response = post(client, b"hello", headers)
     assert response.status_code == 400
-    assert response.json_body == {"error": "invalid_input", "message": "body is not UTF-8 JSON"}
+    assert response.json_body == {
+        "error": "invalid_input",
+        "message": "body is not UTF-8 JSON (or is nested too deep)",
+    }
+    assert queued(state) == []
+
+
+def test_signed_json_nested_too_deep_is_400_not_500(client: Client, state: SimpleNamespace) -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = post(client, body, sign([SECRET], "msg_deep", body))
+    assert (response.status_code, response.json_body["error"]) == (400, "invalid_input")
     assert queued(state) == []
 
 
@@ -248,7 +258,7 @@ def test_queue_failure_is_503_and_the_retry_is_queued(
     assert response.status_code == 503
     assert response.json_body == {
         "error": "dependency_unavailable",
-        "message": "cannot send to hookrelay-receiver-down: AWS.SimpleQueueService.NonExistentQueue",
+        "message": "temporarily unavailable; retry later",
     }
     record = state.dynamodb.get_item(TableName=TABLE, Key={"webhook_id": {"S": headers["webhook-id"]}})
     assert "Item" not in record
@@ -291,7 +301,7 @@ def test_misconfigured_secret_is_503_without_quoting_it(make_app: MakeApp) -> No
     assert response.status_code == 503
     assert response.json_body == {
         "error": "dependency_unavailable",
-        "message": "HOOKRELAY_RECEIVER_SECRETS: secret #1 is not a whsec_ secret of 24 to 64 bytes",
+        "message": "temporarily unavailable; retry later",
     }
 
 
@@ -329,12 +339,16 @@ def test_secrets_from_secrets_manager_accept_only_active_keys(make_app: MakeApp,
     assert post(client, body, headers).status_code == 401
 
 
-def test_missing_secrets_manager_secret_is_503(make_app: MakeApp) -> None:
+def test_missing_secrets_manager_secret_is_503_without_naming_it(
+    make_app: MakeApp, caplog: pytest.LogCaptureFixture
+) -> None:
     client, _ = make_app(HOOKRELAY_RECEIVER_SECRET_ID="acme/none")
     body, headers = webhook([SECRET])
     response = post(client, body, headers)
     assert response.status_code == 503
-    assert response.json_body["message"] == "signing secret acme/none does not exist"
+    # the sender is not authenticated: our resource names stay in our log
+    assert response.json_body["message"] == "temporarily unavailable; retry later"
+    assert [getattr(r, "reason", None) for r in caplog.records] == ["signing secret acme/none does not exist"]
 
 
 def test_inbox_consumer_hands_each_queued_webhook_to_the_processing(

@@ -111,3 +111,22 @@ def test_handler_settings_refuse_out_of_range_values() -> None:
                 "HOOKRELAY_POST_CONCURRENCY": "500",
             }
         )
+
+
+def test_a_malformed_signing_secret_leaves_no_trace_of_itself_on_the_error() -> None:
+    import traceback
+
+    from hookrelay.errors import DependencyUnavailable
+    from hookrelay.signing_keys import read_signing_keys
+
+    secret = "whsec_" + "A" * 43 + "="
+
+    class Client:
+        def get_secret_value(self, SecretId: str) -> dict[str, str]:
+            return {"SecretString": '{"keys": [{"secret": "' + secret + '"}],}'}
+
+    with pytest.raises(DependencyUnavailable) as caught:
+        read_signing_keys("acme/signing", Client())
+    printed = "".join(traceback.format_exception(caught.value))
+    assert "not in the expected form" in printed
+    assert secret[-12:] not in printed
