@@ -186,13 +186,18 @@ class MappingPoller:
         window_ends = time.monotonic() + mapping.batching_window_s
         batch: list[dict[str, Any]] = []
         while len(batch) < wanted and not self._stopping.is_set():
-            response = self._sqs.receive_message(
-                QueueUrl=self._queue(mapping),
-                MaxNumberOfMessages=wanted - len(batch),
-                WaitTimeSeconds=self._options.wait_seconds,
-                MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            )
+            try:
+                response = self._sqs.receive_message(
+                    QueueUrl=self._queue(mapping),
+                    MaxNumberOfMessages=wanted - len(batch),
+                    WaitTimeSeconds=self._options.wait_seconds,
+                    MessageSystemAttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                )
+            except Exception:
+                if batch:  # invoke with what was gathered rather than strand it until it times out
+                    return batch
+                raise
             batch.extend(response.get("Messages", []))
             # Lambda invokes as soon as it has records, unless a batching window asks it to gather.
             if batch and time.monotonic() >= window_ends:
@@ -203,13 +208,13 @@ class MappingPoller:
 
     # -- one batch ---------------------------------------------------------------------------------
 
-    def _run_batch(
+    def _invoke_and_delete(
         self,
         messages: list[dict[str, Any]],
         mapping: MappingConfig,
         function: FunctionConfig,
         invoker: Invoker,
-    ) -> None:
+    ) -> InvocationReport:
         started = time.monotonic()
         ids = tuple(m["MessageId"] for m in messages)
         handles = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
@@ -228,9 +233,29 @@ class MappingPoller:
             error=error,
         )
         self._stats.finished(report, delete_failures)
-        with self._slots:
-            self._in_flight -= 1
-            self._slots.notify_all()
+        return report
+
+    def _run_batch(
+        self,
+        messages: list[dict[str, Any]],
+        mapping: MappingConfig,
+        function: FunctionConfig,
+        invoker: Invoker,
+    ) -> None:
+        try:
+            report = self._invoke_and_delete(messages, mapping, function, invoker)
+        except Exception:
+            # A bug here must not jam the poller: nothing was deleted that was not confirmed, the
+            # messages reappear after the visibility timeout, and the slot is given back below.
+            logger.exception(
+                "batch handling crashed; its messages stay on the queue", extra={"function": function.name}
+            )
+            return
+        finally:
+            with self._slots:
+                self._in_flight -= 1
+                self._slots.notify_all()
+        outcome = report.outcome
         if outcome is not BatchOutcome.SUCCESS:
             logger.info(
                 "batch not fully processed; the rest stays on the queue",

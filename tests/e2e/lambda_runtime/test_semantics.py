@@ -225,3 +225,35 @@ def test_the_queues_redrive_policy_moves_a_failing_message_to_its_dlq(
     dead = local_aws.sqs.receive_message(QueueUrl=partner.dlq_url)["Messages"]
     assert [(m["MessageId"], m["Body"]) for m in dead] == [(message_id, "poison")]
     assert runtime.totals().deleted == 0
+
+
+def test_a_crash_in_the_runtime_itself_keeps_the_messages_and_frees_the_slot(
+    local_aws: LocalAws,
+    run_stub: Callable[[Stub], tuple[LocalLambdaRuntime, Reports]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN a partner with concurrency 2, and a runtime whose deleting crashes on its first two batches
+    from hookrelay_local import lambda_runtime_poller
+
+    partner = create_partner(
+        local_aws, "crash", "http://127.0.0.1:9/x", handler=STUB, visibility_timeout=1, maximum_concurrency=2
+    )
+    real = lambda_runtime_poller.MappingPoller._delete
+    crashes = [2]
+
+    def crashing(self: Any, *args: Any) -> Any:
+        if crashes[0] > 0:
+            crashes[0] -= 1
+            raise RuntimeError("runtime bug")
+        return real(self, *args)
+
+    monkeypatch.setattr(lambda_runtime_poller.MappingPoller, "_delete", crashing)
+    send_bodies(local_aws, partner.queue_url, ["one"])
+    stub = Stub(None)
+    # WHEN the runtime runs
+    _runtime, reports = run_stub(stub)
+    # THEN the message comes back after each crash, and the third batch (both slots were lost to
+    # crashes before the fix) delivers and deletes it
+    wait_for(lambda: len(reports.snapshot()) == 1)
+    assert len(stub.events) == 3
+    assert queue_counts(local_aws, partner.queue_url) == (0, 0)
