@@ -56,10 +56,14 @@ class AttemptLog:
 
     def _mark_gone(self, record: AttemptRecord) -> None:
         partners = PartnerRepository(naming.partners_table(self.stage), self.clients)
-        partner = partners.find(record.partner_id)
-        if partner is not None:
-            partners.put(partner.touched(gone_at=record.at))
-            logger.warning("partner endpoint is gone (410)", extra={"partner_id": record.partner_id})
+        for _ in range(3):  # a concurrent disable/update/delete wins; then read again
+            partner = partners.find(record.partner_id)
+            if partner is None:
+                return  # deleted meanwhile: do not bring it back
+            if partners.replace(partner, partner.touched(gone_at=record.at)):
+                logger.warning("partner endpoint is gone (410)", extra={"partner_id": record.partner_id})
+                return
+        logger.warning("partner kept changing; gone_at not recorded", extra={"partner_id": record.partner_id})
 
 
 def record_attempts(
@@ -95,11 +99,15 @@ class DeliveryPage(BaseModel):
 
 
 def _decode_cursor(cursor: str) -> dict[str, Any]:
+    if not isinstance(cursor, str):
+        raise InvalidInput("cursor is not one this API returned")
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (binascii.Error, ValueError) as exc:
         raise InvalidInput("cursor is not one this API returned") from exc
-    if not isinstance(key, dict):
+    if not isinstance(key, dict) or set(key) != {"partner_id", "sort_key"}:
+        raise InvalidInput("cursor is not one this API returned")
+    if not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()):
         raise InvalidInput("cursor is not one this API returned")
     return key
 

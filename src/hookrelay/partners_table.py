@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from hookrelay.aws import AWS_ERRORS
 from hookrelay.errors import NotFound
 from hookrelay.partners import Partner
-from hookrelay.provisioning_clients import Clients, unavailable
+from hookrelay.provisioning_clients import Clients, has_code, unavailable
 
 
 class PartnerRepository:
@@ -43,6 +43,27 @@ class PartnerRepository:
         except AWS_ERRORS as exc:
             raise unavailable(f"write partner {partner.partner_id}", exc) from exc
         return partner
+
+    def replace(self, old: Partner, new: Partner) -> bool:
+        """Write ``new`` only if the stored item is still ``old``: no lost update, and a partner deleted
+        meanwhile is not brought back. False when it changed (or went) in between."""
+        item = {
+            "partner_id": {"S": new.partner_id},
+            "status": {"S": new.status.value},
+            "doc": {"S": new.model_dump_json()},
+        }
+        try:
+            self.clients.dynamodb.put_item(
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="doc = :old",
+                ExpressionAttributeValues={":old": {"S": old.model_dump_json()}},
+            )
+        except AWS_ERRORS as exc:
+            if has_code(exc, "ConditionalCheckFailedException"):
+                return False
+            raise unavailable(f"write partner {new.partner_id}", exc) from exc
+        return True
 
     def delete(self, partner_id: str) -> bool:
         try:

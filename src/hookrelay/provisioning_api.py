@@ -8,6 +8,7 @@ models and give the same answers. Every bad input becomes a :class:`hookrelay.er
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any, TypeVar
 
@@ -31,6 +32,9 @@ from hookrelay.rollout import RolloutRequest, update_code_everywhere
 
 M = TypeVar("M", bound=BaseModel)
 Answer = tuple[int, dict[str, Any]]
+
+
+logger = logging.getLogger(__name__)
 
 
 class PartnerCreated(Partner):
@@ -78,7 +82,7 @@ def describe(exc: ValidationError) -> str:
 
 
 def check_partner_id(partner_id: str) -> str:
-    if not re.match(PARTNER_ID_PATTERN, partner_id):
+    if not re.fullmatch(PARTNER_ID_PATTERN, partner_id):
         raise InvalidInput(f"partner id {partner_id!r} must be 1-32 of a-z, 0-9 and '-'")
     return partner_id
 
@@ -94,7 +98,7 @@ def _dump(model: BaseModel) -> dict[str, Any]:
 def _limit(raw: str | None) -> int:
     if raw is None:
         return 50
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
         raise InvalidInput("limit must be a whole number from 1 to 100")
     return int(raw)
 
@@ -158,6 +162,9 @@ class Api:
         except HookrelayError as exc:
             status, body = error_answer(exc)
             return {**body, "status": status}
+        except Exception:
+            logger.exception("unexpected failure", extra={"operation": operation})
+            return {"error": "internal_error", "message": "unexpected failure; see the logs", "status": 500}
 
     def _dispatch(self, operation: str, event: dict[str, Any]) -> Answer:
         if operation in ("create", "update_code"):

@@ -6,6 +6,8 @@ requests changes anything, and building the world per case would cost seconds ea
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
@@ -44,6 +46,14 @@ def new(**fields: Any) -> dict[str, Any]:
 def event(**fields: Any) -> dict[str, Any]:
     return {"topic": "invoice.paid", "payload": {}, **fields}
 
+
+def _cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+# cursors shaped by hand, not returned by the API: DynamoDB would refuse them with a 503
+WRONG_TYPE_CURSOR = _cursor({"partner_id": {"S": "acme"}, "sort_key": {"N": "1"}})
+PARTIAL_CURSOR = _cursor({"sort_key": {"S": "x"}})
 
 BAD_INPUTS = [
     # (method, path, body, status, error code, words in the message)
@@ -85,6 +95,10 @@ BAD_INPUTS = [
     ("GET", "/partners/acme/deliveries?limit=0", None, 400, "invalid_input", "limit"),
     ("GET", "/partners/acme/deliveries?limit=x", None, 400, "invalid_input", "limit"),
     ("GET", "/partners/acme/deliveries?cursor=e30", None, 400, "invalid_input", "cursor"),
+    ("GET", f"/partners/acme/deliveries?cursor={WRONG_TYPE_CURSOR}", None, 400, "invalid_input", "cursor"),
+    ("GET", f"/partners/acme/deliveries?cursor={PARTIAL_CURSOR}", None, 400, "invalid_input", "cursor"),
+    ("GET", "/partners/acme/deliveries?limit=%C2%B2", None, 400, "invalid_input", "limit"),
+    ("GET", "/partners/acme%0A", None, 400, "invalid_input", "partner id"),
     ("POST", "/update-code", "{", 400, "invalid_input", "malformed JSON"),
     ("POST", "/update-code", {"partner_ids": "acme"}, 400, "invalid_input", "partner_ids"),
 ]  # fmt: skip

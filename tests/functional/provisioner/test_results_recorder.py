@@ -46,3 +46,21 @@ def test_results_recorder_writes_the_attempt_log(ctx: Provisioner, monkeypatch: 
     # THEN nothing failed and the attempt is in the deliveries table
     assert response.payload == {"batchItemFailures": []}
     assert list_deliveries(log, "acme").items == [record]
+
+
+def test_marking_a_gone_partner_never_overwrites_a_newer_change_nor_revives_a_deleted_one(
+    ctx: Provisioner, make_partner: Any
+) -> None:
+    # GIVEN a partner read by the recorder, then changed by an operator before the recorder writes
+    make_partner("acme")
+    partners = ctx.partners
+    stale = partners.get("acme")
+    partners.put(stale.touched(url="https://hooks.acme.example/v2"))
+    # THEN the stale write is refused and the operator's change stays
+    assert partners.replace(stale, stale.touched(gone_at=stale.created_at)) is False
+    assert str(partners.get("acme").url) == "https://hooks.acme.example/v2"
+    # AND once the partner is deleted, a write based on an old read does not bring it back
+    current = partners.get("acme")
+    partners.delete("acme")
+    assert partners.replace(current, current.touched(gone_at=current.created_at)) is False
+    assert partners.find("acme") is None
