@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 class TtlCache(Generic[T]):
@@ -22,12 +24,23 @@ class TtlCache(Generic[T]):
         self._lock = threading.Lock()
         self._value: T | None = None
         self._loaded_at = 0.0
+        self.retry_seconds = 30.0
 
     def get(self) -> T:
+        """A failed refresh keeps serving the value it has (a Secrets Manager blip must not stop
+        every delivery), and is tried again after ``retry_seconds``; with no value yet it raises."""
         with self._lock:
             if self._value is None or self._clock() - self._loaded_at >= self.ttl_seconds:
-                self._value = self._load()
-                self._loaded_at = self._clock()
+                try:
+                    self._value = self._load()
+                    self._loaded_at = self._clock()
+                except Exception:
+                    if self._value is None:
+                        raise
+                    logger.warning("refresh failed; serving the cached value", exc_info=True)
+                    self._loaded_at = (
+                        self._clock() - self.ttl_seconds + min(self.retry_seconds, self.ttl_seconds)
+                    )
             return self._value
 
     def forget(self) -> None:
