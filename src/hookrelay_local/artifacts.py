@@ -19,6 +19,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "local"
@@ -60,24 +61,13 @@ def build_app_package(app: str = "handler", stage: str = "dev") -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (out / "deployment.zip").exists() and (out / "sam.json").exists():
             return out
-        subprocess.run(
-            [sys.executable, str(ROOT / "tools" / "vendor_core.py"), app],
-            check=True,
-            cwd=ROOT,
-            capture_output=True,
-        )
+        _run(app, [sys.executable, str(ROOT / "tools" / "vendor_core.py"), app], cwd=ROOT)
         if out.exists():
             shutil.rmtree(out)
         chalice = Path(sys.executable).parent / "chalice"
         merge = ["--merge-template", str(MERGE_TEMPLATE)] if (ROOT / app / MERGE_TEMPLATE).exists() else []
         env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1")}
-        subprocess.run(
-            [str(chalice), "package", "--stage", stage, *merge, str(out)],
-            check=True,
-            cwd=ROOT / app,
-            env=env,
-            capture_output=True,
-        )
+        _run(app, [str(chalice), "package", "--stage", stage, *merge, str(out)], cwd=ROOT / app, env=env)
         for older in BUILD.glob(f"{app}-{stage}-*"):  # builds of earlier sources
             if older != out:
                 shutil.rmtree(older, ignore_errors=True)
@@ -124,3 +114,15 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+class BuildFailed(Exception):
+    """Packaging an app failed; the message carries the tool's own output."""
+
+
+def _run(app: str, command: list[str], **kwargs: Any) -> None:
+    """Run a build step; its output is shown only when it fails, and then as the error itself."""
+    result = subprocess.run(command, check=False, capture_output=True, text=True, **kwargs)
+    if result.returncode != 0:
+        output = (result.stderr or result.stdout).strip()[-3000:]
+        raise BuildFailed(f"building {app} failed: {' '.join(command[:3])} ...\n{output}")

@@ -22,11 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hookrelay import naming
+from hookrelay import aws, naming
+from hookrelay.errors import HookrelayError
 from hookrelay.provisioning_clients import Clients, has_code
-from hookrelay.provisioning_lambda import upload_artifact
+from hookrelay.provisioning_lambda import latest_artifact, upload_artifact
 from hookrelay.provisioning_shared import ensure_shared
-from hookrelay_local.artifacts import ROOT, build_app_zip, present_apps
+from hookrelay_local.artifacts import ROOT, BuildFailed, build_app_zip, present_apps
 
 # Deployed by `make deploy`, in this order (receiver: see the module docstring).
 PLATFORM_APPS = ("handler", "provisioner", "alarm-to-slack", "sqs-mv")
@@ -146,8 +147,7 @@ class Deployment:
 
 def artifacts(bucket: str, clients: Clients) -> list[tuple[str, str, bool]]:
     """(key, last modified, is latest) of each stored handler package, newest first."""
-    pointer = clients.s3.get_object(Bucket=bucket, Key=naming.HANDLER_ARTIFACT_POINTER)
-    latest = json.loads(pointer["Body"].read())["key"]
+    latest = latest_artifact(bucket, clients)
     pages = clients.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="handler/")
     found = [o for page in pages for o in page.get("Contents", []) if o["Key"].endswith(".zip")]
     found.sort(key=lambda o: o["LastModified"], reverse=True)
@@ -173,6 +173,15 @@ def main(argv: list[str] | None = None) -> int:
     back = commands.add_parser("rollback", help="point handler/latest.json at a stored artifact")
     back.add_argument("key", help="handler/<sha256>.zip, from the artifacts command")
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except (HookrelayError, BuildFailed, OSError, subprocess.CalledProcessError, *aws.AWS_ERRORS) as exc:
+        message = exc.message if isinstance(exc, HookrelayError) else str(exc)
+        print(f"deploy stopped: {message}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
     deployment = Deployment(stage=args.stage)
     if args.command == "artifacts":
         for key, modified, latest in artifacts(deployment.bucket, deployment.clients):

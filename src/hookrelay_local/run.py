@@ -14,6 +14,7 @@ import threading
 import time
 from pathlib import Path
 
+from hookrelay_local.artifacts import BuildFailed
 from hookrelay_local.console import AttemptFeed, Board, poll_depths, render
 from hookrelay_local.stack import LocalStack, StackOptions
 
@@ -84,7 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, lambda *_: stopping.set())
     print(f"starting hookrelay on {args.host} (first run packages the handler: ~15 s) ...", flush=True)
     started = time.monotonic()
-    stack = LocalStack(options).start()
+    try:
+        stack = LocalStack(options).start()
+    except BuildFailed as exc:
+        print(exc, file=sys.stderr)
+        return 1
     print(
         f"ready in {time.monotonic() - started:.1f} s\n"
         f"  AWS endpoint (moto)     {stack.endpoint}\n"

@@ -183,3 +183,14 @@ def test_rollback_refuses_a_key_that_is_not_a_stored_artifact(moto_env: str) -> 
     with pytest.raises(SystemExit, match="is not a stored handler artifact"):
         main(["--stage", "dev", "rollback", "handler/" + "0" * 64 + ".zip"])
     assert latest_artifact(BUCKET, Clients()) == current
+
+
+def test_listing_artifacts_before_any_upload_is_one_clear_line(
+    moto_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    assert main(["--stage", "dev", "artifacts"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("deploy stopped: cannot read the handler artifact pointer")
+    assert "upload the handler first" in error
+    assert "Traceback" not in error
