@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hookrelay import naming, queues
-from hookrelay.errors import Conflict, InvalidInput, PayloadTooLarge
+from hookrelay.errors import Conflict, DependencyUnavailable, InvalidInput, PayloadTooLarge
 from hookrelay.models import Topic, WebhookId, WebhookMessage, new_webhook_id
 from hookrelay.partners import PartnerStatus
 from hookrelay.provisioning_context import Provisioner
@@ -60,12 +60,37 @@ def publish_event(ctx: Provisioner, partner_id: str, request: PublishRequest) ->
     )
     body = message.to_sqs_body()
     check_size(body, ctx.settings.max_event_bytes)
-    url = find_queue_url(naming.partner_queue(ctx.stage, partner_id), ctx.clients)
+    url = _partner_queue_url(ctx, partner_id)
     if url is None:
         raise Conflict(f"the queue of partner {partner_id!r} is missing: run create again")
-    message_id = queues.send_message(url, body, sqs=ctx.clients.sqs)
+    try:
+        message_id = queues.send_message(url, body, sqs=ctx.clients.sqs)
+    except DependencyUnavailable:
+        _forget_queue_url(url)  # the queue may have been deleted: look it up again next time
+        raise
     logger.info(
         "event published",
         extra={"partner_id": partner_id, "webhook_id": message.id, "topic": message.topic},
     )
     return Published(partner_id=partner_id, webhook_id=message.id, topic=message.topic, message_id=message_id)
+
+
+_queue_urls: dict[tuple[str, str], str] = {}
+
+
+def _partner_queue_url(ctx: Provisioner, partner_id: str) -> str | None:
+    """A partner queue's URL, looked up once per endpoint (it never changes for a queue name)."""
+    name = naming.partner_queue(ctx.stage, partner_id)
+    key = (str(ctx.clients.sqs.meta.endpoint_url), name)
+    if key not in _queue_urls:
+        found = find_queue_url(name, ctx.clients)
+        if found is None:
+            return None
+        _queue_urls[key] = found
+    return _queue_urls[key]
+
+
+def _forget_queue_url(url: str) -> None:
+    for key, cached in list(_queue_urls.items()):
+        if cached == url:
+            _queue_urls.pop(key, None)

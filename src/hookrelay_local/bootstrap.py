@@ -22,6 +22,9 @@ from hookrelay_local.artifacts import build_app_zip
 if TYPE_CHECKING:
     from hookrelay_local.stack import LocalStack
 
+APPS_ROLE = "hookrelay-local-apps"  # the role `chalice deploy` would make for the shared functions
+RECORDER_HANDLER = "app.record_results"
+INBOX_HANDLER = "app.inbox"
 TRUST = {
     "Version": "2012-10-17",
     "Statement": [
@@ -36,15 +39,15 @@ def bootstrap(stack: LocalStack) -> None:
     shared = ensure_shared(stage, clients)
     bucket = naming.artifact_bucket(stage)
     _ignore(lambda: clients.s3.create_bucket(Bucket=bucket), "BucketAlreadyOwnedByYou", "BucketAlreadyExists")
-    upload_artifact(build_app_zip("handler").read_bytes(), bucket, clients)
+    handler_key = upload_artifact(build_app_zip("handler").read_bytes(), bucket, clients)
     role = _ensure_role(clients)
     recorder = _ensure_function(
         clients,
         f"{naming.prefix(stage)}-record-results",
-        "app.record_results",
+        RECORDER_HANDLER,
         role,
         bucket,
-        _upload(clients, bucket, "handler", build_app_zip("handler")),
+        handler_key,
         stack.environment(),
     )
     _ensure_mapping(clients, recorder, shared.results_queue_arn)
@@ -57,8 +60,8 @@ def bootstrap(stack: LocalStack) -> None:
     )
     inbox = _ensure_function(
         clients,
-        f"{naming.prefix(stage)}-receiver-inbox",
-        "app.inbox",
+        f"sample-receiver-{stage}-inbox",
+        INBOX_HANDLER,
         role,
         bucket,
         _upload(clients, bucket, "receiver", build_app_zip("receiver")),
@@ -82,7 +85,7 @@ def _upload(clients: Clients, bucket: str, app: str, package: Path) -> str:
 
 
 def _ensure_role(clients: Clients) -> str:
-    name = "hookrelay-local-apps"
+    name = APPS_ROLE
     try:
         return str(clients.iam.get_role(RoleName=name)["Role"]["Arn"])
     except Exception as exc:

@@ -20,6 +20,7 @@ from typing import Any
 
 from hookrelay import aws, naming
 from hookrelay.settings import reset_cached_settings
+from hookrelay_local.bootstrap import INBOX_HANDLER, RECORDER_HANDLER, bootstrap
 from hookrelay_local.chalice_apps import ServedApp, load_app_module
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 from hookrelay_local.lambda_runtime import LocalLambdaRuntime, local_client
@@ -27,9 +28,6 @@ from hookrelay_local.lambda_runtime_invokers import FunctionConfig
 from hookrelay_local.lambda_runtime_poller import PollerOptions
 
 logger = logging.getLogger(__name__)
-APPS_ROLE = "hookrelay-local-apps"
-RECORDER_HANDLER = "app.record_results"
-INBOX_HANDLER = "app.inbox"
 
 
 @dataclass(frozen=True)
@@ -105,8 +103,6 @@ class LocalStack:
         os.environ.update(environment)
         aws.reset_clients()
         reset_cached_settings()  # an earlier stack in this process may have cached another stage
-        from hookrelay_local.bootstrap import bootstrap
-
         bootstrap(self)
         for name in ("provisioner", "receiver", "handler"):
             self.modules[name] = load_app_module(name)

@@ -129,3 +129,17 @@ def test_status_shows_depths_mapping_function_and_last_delivery(ctx: Provisioner
     assert state.function.version == "$LATEST"
     assert state.last_delivery is not None
     assert state.last_delivery.webhook_id == "msg_1"
+
+
+def test_publishing_looks_the_partner_queue_up_once(ctx: Provisioner, make_partner: Any) -> None:
+    # GIVEN a partner, and every SQS GetQueueUrl counted
+    make_partner("acme")
+    lookups: list[str] = []
+    ctx.clients.sqs.meta.events.register(
+        "before-call.sqs.GetQueueUrl", lambda params, **_: lookups.append(params["QueueName"])
+    )
+    # WHEN three events are published
+    for n in range(3):
+        publish_event(ctx, "acme", PublishRequest(topic="invoice.paid", payload={"n": n}))
+    # THEN the queue URL was asked for at most once (the hot path does not repeat it)
+    assert lookups.count(naming.partner_queue(ctx.stage, "acme")) <= 1
