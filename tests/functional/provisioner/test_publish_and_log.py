@@ -132,14 +132,23 @@ def test_status_shows_depths_mapping_function_and_last_delivery(ctx: Provisioner
 
 
 def test_publishing_looks_the_partner_queue_up_once(ctx: Provisioner, make_partner: Any) -> None:
-    # GIVEN a partner, and every SQS GetQueueUrl counted
+    # GIVEN a partner, no queue URL remembered yet, and every SQS GetQueueUrl counted
+    from hookrelay import publish
+
     make_partner("acme")
+    publish._queue_urls.clear()
     lookups: list[str] = []
-    ctx.clients.sqs.meta.events.register(
-        "before-call.sqs.GetQueueUrl", lambda params, **_: lookups.append(params["QueueName"])
-    )
-    # WHEN three events are published
-    for n in range(3):
-        publish_event(ctx, "acme", PublishRequest(topic="invoice.paid", payload={"n": n}))
-    # THEN the queue URL was asked for at most once (the hot path does not repeat it)
-    assert lookups.count(naming.partner_queue(ctx.stage, "acme")) <= 1
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        lookups.append(str(params.get("QueueName")))
+
+    events = ctx.clients.sqs.meta.events  # the process-wide client: unhook it afterwards
+    events.register("before-parameter-build.sqs.GetQueueUrl", count)
+    try:
+        # WHEN three events are published
+        for n in range(3):
+            publish_event(ctx, "acme", PublishRequest(topic="invoice.paid", payload={"n": n}))
+    finally:
+        events.unregister("before-parameter-build.sqs.GetQueueUrl", count)
+    # THEN the queue URL was asked for once (the hot path does not repeat it)
+    assert lookups.count(naming.partner_queue(ctx.stage, "acme")) == 1
