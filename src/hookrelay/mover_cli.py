@@ -38,6 +38,7 @@ from rich.text import Text
 from hookrelay import aws
 from hookrelay.errors import HookrelayError
 from hookrelay.mover import Mover, prepare_move
+from hookrelay.mover_batch import release
 from hookrelay.mover_queues import approximate_count
 from hookrelay.mover_request import MoveReport, MoveRequest, StopReason, validation_message
 
@@ -90,8 +91,15 @@ def _move(args: argparse.Namespace, sqs: Any | None) -> int:
         return _fail(err, f"{type(exc).__name__}: {exc}")
     stop = threading.Event()
     mover = Mover(plan, client, stop)
-    with _stop_on_signals(stop, err):
-        report = _run(mover, client, err, show=not (args.no_progress or args.json))
+    try:
+        with _stop_on_signals(stop, err):
+            report = _run(mover, client, err, show=not (args.no_progress or args.json))
+    except KeyboardInterrupt:
+        # A second Ctrl-C: abort now, but make the messages this run was holding visible again first
+        # (a batch mid-send may leave one duplicate on the destination; nothing is deleted unsent).
+        stuck = release(client, plan.source.url, list(mover.state.held.values()))
+        err.print(f"[red]aborted[/]; held messages released ({stuck} will reappear after their timeout)")
+        return EXIT_INTERRUPTED
     if args.json:
         print(report.model_dump_json(indent=2))
     else:

@@ -73,3 +73,24 @@ def test_failed_messages_exit_1(sqs: Any, queues: tuple[str, str], capsys: Any) 
     # WHEN moved THEN exit 1, with the failure counted
     assert main(["source", "dest", "--json", "--wait-seconds", "0"], sqs=flaky) == EXIT_FAILED
     assert json.loads(capsys.readouterr().out)["failed"] >= 1
+
+
+def test_a_second_ctrl_c_aborts_but_releases_the_messages_it_held(
+    sqs: Any, queues: tuple[str, str], capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a run that holds one message (received, hidden for 120 s) when the second Ctrl-C comes
+    from hookrelay import mover_cli
+
+    source, dest = queues
+    fill(sqs, source, 1)
+
+    def interrupted(mover: Any, client: Any, err: Any, show: bool) -> Any:
+        [message] = client.receive_message(QueueUrl=source, VisibilityTimeout=120)["Messages"]
+        mover.state.held[message["MessageId"]] = message["ReceiptHandle"]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mover_cli, "_run", interrupted)
+    # WHEN it is aborted THEN it exits 130 and the message is visible on the source again at once
+    assert main(["source", "dest", "--no-progress"], sqs=sqs) == mover_cli.EXIT_INTERRUPTED
+    assert (visible(sqs, source), visible(sqs, dest)) == (1, 0)
+    assert "aborted" in capsys.readouterr().err
