@@ -13,8 +13,8 @@ from typing import Any
 
 from chalice import Chalice
 
-from hookrelay.alarm_forwarding import AlarmDeps, build_deps, forward_notification
-from hookrelay.alarm_settings import alarm_settings
+from hookrelay.alarms.forwarding import AlarmDeps, build_deps, forward_notification
+from hookrelay.alarms.settings import alarm_settings
 from hookrelay.naming import alarm_topic
 from hookrelay.observability import configure_logging, configure_tracing
 

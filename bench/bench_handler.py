@@ -1,6 +1,6 @@
 """Handler throughput and batch latency, each next to a baseline measured in the same run.
 
-1. Webhooks delivered per second by hookrelay.dispatch.handle_batch (10-record batches: parse, sign,
+1. Webhooks delivered per second by hookrelay.delivery.batch.handle_batch (10-record batches: parse, sign,
    POST, classify, attempt records to the results queue, metrics, logs) against a local receiver, next
    to a bare ``requests.Session().post`` loop on 10 threads to the same receiver. The handler gets the
    same 10 connections in two shapes: one instance posting 10 at a time, and two instances (Lambda's
@@ -27,7 +27,7 @@ import boto3
 import requests
 
 from bench.receivers import moto_process, receiver_process
-from hookrelay.dispatch import build_deps, handle_batch
+from hookrelay.delivery.batch import build_deps, handle_batch
 from tests.support.handler_stack import build_partner_stack
 from tests.support.sqs import sqs_event
 

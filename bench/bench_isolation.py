@@ -42,7 +42,7 @@ from bench.receivers import moto_process
 from bench.shared_queue import SharedQueuePool
 from hookrelay import naming
 from hookrelay.settings import HandlerSettings
-from hookrelay_local.lambda_runtime_invokers import DELIVER_HANDLER
+from hookrelay_local.lambda_runtime.invokers import DELIVER_HANDLER
 from hookrelay_local.stack import LocalStack, StackOptions, free_port
 
 SLOW = "slow"

@@ -1,7 +1,7 @@
 """sqs-mv against a one-message-at-a-time baseline, on moto's SQS server on loopback, in the same run.
 
 Baseline (Dwolla's sqs-mv algorithm): receive 10 (short poll), then SendMessage + DeleteMessage per
-message, until the first empty answer. Ours: hookrelay.mover (receive 10 long poll, SendMessageBatch,
+message, until the first empty answer. Ours: hookrelay.mover.engine (receive 10 long poll, SendMessageBatch,
 DeleteMessageBatch of the confirmed entries). Both at the same concurrency, on fresh queues of the
 same depth. Every SQS request made by the move is counted with a botocore event hook (the queue
 lookups included); filling the queues is not. moto's SQS gets slower as a queue gets deeper, so each
@@ -27,8 +27,8 @@ from typing import Any
 
 import boto3
 
-from hookrelay.mover import move_messages
-from hookrelay.mover_request import MoveRequest
+from hookrelay.mover.engine import move_messages
+from hookrelay.mover.request import MoveRequest
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 
 MESSAGES = 300

@@ -3,7 +3,7 @@
 ``publish_steadily`` publishes at a fixed rate (an open loop: event i leaves at start + i / rate,
 whatever the answers' speed, on a pool of threads), half of the events to the first partner and the
 rest round-robin to the others, each payload stamped with its wall-clock publish time. It sends the
-message ``hookrelay.publish`` would enqueue straight to a queue: the same path in every scenario.
+message ``hookrelay.provisioning.publish`` would enqueue straight to a queue: the same path in every scenario.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hookrelay import queues
+from hookrelay.aws import sqs as queues
 from hookrelay.models import WebhookMessage, new_webhook_id
 
 TOPIC = "transfer.created"
@@ -33,7 +33,7 @@ class Published:
 
 
 def via_queue(sqs: Any, queue_of: Mapping[str, str]) -> Send:
-    """Send the message hookrelay.publish would enqueue, straight to the partner's queue in
+    """Send the message hookrelay.provisioning.publish would enqueue, straight to the partner's queue in
     ``queue_of`` (partner -> queue URL; the shared baseline maps every partner to one queue)."""
 
     def send(partner: str, payload: dict[str, Any]) -> str:

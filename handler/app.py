@@ -14,10 +14,10 @@ from chalice import Chalice
 from chalice.app import SQSEvent
 
 from hookrelay import naming
-from hookrelay.attempt_log import AttemptLog, record_attempts
-from hookrelay.dispatch import HandlerDeps, build_deps, handle_batch
+from hookrelay.attempts.log import AttemptLog, record_attempts
+from hookrelay.delivery.batch import HandlerDeps, build_deps, handle_batch
 from hookrelay.observability import configure_logging, configure_tracing
-from hookrelay.provisioning_settings import provisioner_settings
+from hookrelay.provisioning.settings import provisioner_settings
 from hookrelay.settings import handler_settings
 
 app = Chalice(app_name="hookrelay-handler")

@@ -11,9 +11,9 @@ from chalice import Chalice, IAMAuthorizer, Response
 
 from hookrelay.errors import HookrelayError
 from hookrelay.observability import configure_logging
-from hookrelay.openapi import openapi_document
-from hookrelay.provisioning_api import Answer, Api, error_answer
-from hookrelay.provisioning_context import provisioner
+from hookrelay.provisioning.api import Answer, Api, error_answer
+from hookrelay.provisioning.context import provisioner
+from hookrelay.provisioning.openapi import openapi_document
 
 app = Chalice(app_name="hookrelay-provisioner")
 IAM = IAMAuthorizer()  # deployed: callers sign with SigV4; chalice local admits every request

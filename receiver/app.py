@@ -1,6 +1,6 @@
 """hookrelay receiver: what a partner deploys to accept hookrelay webhooks safely.
 
-``POST <HOOKRELAY_RECEIVER_PATH>`` verifies, deduplicates and queues a webhook (hookrelay.receiving);
+``POST <HOOKRELAY_RECEIVER_PATH>`` verifies, deduplicates and queues a webhook (hookrelay.receiving.receive);
 ``inbox`` consumes that queue and hands each webhook to ``process_webhook``: replace it with your own.
 """
 
@@ -13,14 +13,14 @@ from chalice import Chalice, Response
 
 from hookrelay.errors import HookrelayError
 from hookrelay.observability import configure_logging
-from hookrelay.receiving import IncomingRequest, Receiver, build_receiver, receive, receiver_settings
-from hookrelay.receiving_inbox import Processor, consume, log_webhook
+from hookrelay.receiving.inbox import Processor, consume, log_webhook
+from hookrelay.receiving.receive import IncomingRequest, Receiver, build_receiver, receive, receiver_settings
 
 settings = receiver_settings()
 app = Chalice(app_name="hookrelay-receiver")
 logger = logging.getLogger("hookrelay.receiver")
 
-# Your processing: a function taking one hookrelay.receiving_inbox.ReceivedWebhook; raise to retry it.
+# Your processing: a function taking one hookrelay.receiving.inbox.ReceivedWebhook; raise to retry it.
 process_webhook: Processor = log_webhook
 
 _built: dict[str, Receiver] = {}

@@ -1,7 +1,7 @@
 """hookrelay sqs-mv: the mover as a Lambda (``move``), the same engine as the ``sqs-mv`` CLI.
 
 Invoke with ``{"source": "...", "dest": "..." | "to_origin": true, "limit": 100, ...}`` (any
-:class:`hookrelay.mover_request.MoveRequest` field). Returns ``{"ok": true, "report": {...}}``, or
+:class:`hookrelay.mover.request.MoveRequest` field). Returns ``{"ok": true, "report": {...}}``, or
 ``{"ok": false, "error": {"code", "message"}}`` for bad input, a missing queue, no permission, or
 source equal to dest. It stops taking new batches shortly before the Lambda's deadline
 (``stop_reason: "deadline"``): invoke it again to continue.
@@ -16,8 +16,8 @@ from chalice import Chalice
 from pydantic import ValidationError
 
 from hookrelay.errors import HookrelayError
-from hookrelay.mover import move_messages
-from hookrelay.mover_request import MoveRequest, mover_settings, validation_message
+from hookrelay.mover.engine import move_messages
+from hookrelay.mover.request import MoveRequest, mover_settings, validation_message
 from hookrelay.observability import configure_logging, configure_tracing
 
 app = Chalice(app_name="hookrelay-sqs-mv")

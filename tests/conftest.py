@@ -9,7 +9,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from hookrelay import aws
+from hookrelay.aws import clients as aws
 from hookrelay_local.embedded_aws import keep_moto_from_consuming
 from hookrelay_local.partner_server import Behaviour, PartnerServer
 

@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hookrelay import naming
-from hookrelay.provisioning_clients import Clients, has_code
-from hookrelay.provisioning_lambda import upload_artifact
-from hookrelay.provisioning_queues import find_queue_url, queue_arn
-from hookrelay.provisioning_shared import ensure_shared
-from hookrelay.receiving_dedup import create_dedup_table
+from hookrelay.aws.services import Clients, has_code
+from hookrelay.provisioning.resources.function import upload_artifact
+from hookrelay.provisioning.resources.queues import find_queue_url, queue_arn
+from hookrelay.provisioning.resources.shared import ensure_shared
+from hookrelay.receiving.dedup import create_dedup_table
 from hookrelay_local.artifacts import build_app_zip
 
 if TYPE_CHECKING:

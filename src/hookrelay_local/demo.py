@@ -79,8 +79,8 @@ def run(events: int) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from hookrelay.mover import move_messages
-    from hookrelay.mover_request import MoveRequest
+    from hookrelay.mover.engine import move_messages
+    from hookrelay.mover.request import MoveRequest
 
     console = Console()
     options = StackOptions(

@@ -22,11 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hookrelay import aws, naming
+from hookrelay import naming
+from hookrelay.aws import clients as aws
+from hookrelay.aws.services import Clients, has_code
 from hookrelay.errors import HookrelayError
-from hookrelay.provisioning_clients import Clients, has_code
-from hookrelay.provisioning_lambda import latest_artifact, upload_artifact
-from hookrelay.provisioning_shared import ensure_shared
+from hookrelay.provisioning.resources.function import latest_artifact, upload_artifact
+from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay_local.artifacts import ROOT, BuildFailed, build_app_zip, present_apps
 
 # Deployed by `make deploy`, in this order (receiver: see the module docstring).

@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from hookrelay import aws, naming
+from hookrelay import naming
+from hookrelay.aws import clients as aws
 from hookrelay.settings import reset_cached_settings
 from hookrelay_local.bootstrap import INBOX_HANDLER, RECORDER_HANDLER, bootstrap
 from hookrelay_local.chalice_apps import ServedApp, load_app_module
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
-from hookrelay_local.lambda_runtime import LocalLambdaRuntime, local_client
-from hookrelay_local.lambda_runtime_invokers import FunctionConfig
-from hookrelay_local.lambda_runtime_poller import PollerOptions
+from hookrelay_local.lambda_runtime.invokers import FunctionConfig
+from hookrelay_local.lambda_runtime.poller import PollerOptions
+from hookrelay_local.lambda_runtime.runtime import LocalLambdaRuntime, local_client
 
 logger = logging.getLogger(__name__)
 

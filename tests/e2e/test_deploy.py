@@ -15,9 +15,10 @@ import boto3
 import pytest
 import requests
 
-from hookrelay import aws, naming
-from hookrelay.provisioning_clients import Clients
-from hookrelay.provisioning_lambda import latest_artifact, upload_artifact
+from hookrelay import naming
+from hookrelay.aws import clients as aws
+from hookrelay.aws.services import Clients
+from hookrelay.provisioning.resources.function import latest_artifact, upload_artifact
 from hookrelay_local.artifacts import ROOT
 from hookrelay_local.deploy import Deployment, main
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server

@@ -11,7 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from hookrelay import signing
+from hookrelay.signing import standard as signing
 from hookrelay_local.artifacts import build_app_zip, zip_problems
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 from hookrelay_local.partner_server import PartnerServer

@@ -11,9 +11,9 @@ from typing import Any
 import boto3
 import pytest
 
-from hookrelay.provisioning_clients import Clients
-from hookrelay.provisioning_lambda import upload_artifact
-from hookrelay.provisioning_shared import ensure_shared
+from hookrelay.aws.services import Clients
+from hookrelay.provisioning.resources.function import upload_artifact
+from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay_local.artifacts import build_app_zip
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 from tests.support.lambda_sandbox import invoke_packaged

@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 from pydantic import SecretStr
 
+from hookrelay.alarms.slack_post import SlackPolicy, SlackRejected, post_message
 from hookrelay.errors import DependencyUnavailable
-from hookrelay.slack_post import SlackPolicy, SlackRejected, post_message
 from hookrelay_local.partner_server import PartnerServer, Received, Reply, always
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from hookrelay.alarm_logs import recent_error_lines, window
+from hookrelay.alarms.logs import recent_error_lines, window
 from hookrelay.errors import DependencyUnavailable
 from tests.support import alarm_events as ev
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr, ValidationError
 
-from hookrelay.alarm_settings import AlarmToSlackSettings, WebhookUrl, read_webhook_url
+from hookrelay.alarms.settings import AlarmToSlackSettings, WebhookUrl, read_webhook_url
 from hookrelay.errors import DependencyUnavailable, NotFound
 
 URL = "https://hooks.slack.com/services/T000/B000/XXXXXXXX"

@@ -15,7 +15,7 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from hookrelay.alarm_settings import alarm_settings
+from hookrelay.alarms.settings import alarm_settings
 from hookrelay.errors import DependencyUnavailable
 from hookrelay_local.partner_server import PartnerServer, Received, Reply, always
 from tests.support import alarm_events as ev

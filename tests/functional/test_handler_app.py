@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-from hookrelay import signing
 from hookrelay.settings import handler_settings
+from hookrelay.signing import standard as signing
 from hookrelay_local.partner_server import PartnerServer
 from tests.support.handler_stack import build_partner_stack
 from tests.support.sqs import drain, sqs_event

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from hookrelay import signing
-from hookrelay.dispatch import handle_batch
+from hookrelay.aws.sqs import ORIGIN_ATTRIBUTE, REASON_ATTRIBUTE
+from hookrelay.delivery.batch import handle_batch
 from hookrelay.models import DeliveryState, WebhookMessage
-from hookrelay.queues import ORIGIN_ATTRIBUTE, REASON_ATTRIBUTE
+from hookrelay.signing import standard as signing
 from hookrelay_local.partner_server import PartnerServer, Received, Reply, always
 from tests.support.handler_stack import NOW, PartnerStack, build_partner_stack
 from tests.support.sqs import sqs_event
@@ -100,7 +100,7 @@ def test_a_crash_on_one_record_fails_that_record_alone(
 ) -> None:
     stack, server = stack_for()
     good, bad = stack.message(id="msg_good"), stack.message(id="msg_bad")
-    from hookrelay import dispatch
+    from hookrelay.delivery import batch as dispatch
 
     real = dispatch.attempt_delivery
 
@@ -269,7 +269,7 @@ def test_records_are_posted_concurrently_up_to_post_concurrency(stack_for: Any) 
 def test_a_rotating_partner_gets_both_signatures_until_the_old_key_expires(
     stack_for: Any, secretsmanager: Any
 ) -> None:
-    from hookrelay.signing_keys import SigningKey, SigningKeys
+    from hookrelay.signing.keys import SigningKey, SigningKeys
 
     stack, server = stack_for(secret_cache_seconds=0)
     new = signing.generate_secret()
@@ -320,7 +320,7 @@ def test_a_record_that_crashes_on_its_last_receive_is_dead_lettered_with_the_err
 ) -> None:
     # GIVEN a queue that dead-letters after 3 receives, and a handler that crashes on one message
     stack, _ = stack_for(max_receive_count=3)
-    from hookrelay import dispatch
+    from hookrelay.delivery import batch as dispatch
 
     def crash(*args: Any) -> Any:
         raise RuntimeError("boom")

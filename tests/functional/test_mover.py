@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from hookrelay.aws.sqs import DEAD_LETTERED_AT_ATTRIBUTE, ORIGIN_ATTRIBUTE, REASON_ATTRIBUTE
 from hookrelay.errors import InvalidInput, NotFound, PermissionDenied
 from hookrelay.models import DeliveryState, WebhookMessage
-from hookrelay.mover import move_messages
-from hookrelay.mover_request import MoveRequest, StopReason
-from hookrelay.queues import DEAD_LETTERED_AT_ATTRIBUTE, ORIGIN_ATTRIBUTE, REASON_ATTRIBUTE
+from hookrelay.mover.engine import move_messages
+from hookrelay.mover.request import MoveRequest, StopReason
 from tests.support.mover import AtomicReceives, FlakySqs, denied, fill, numbers, visible
 from tests.support.sqs import drain
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hookrelay.mover_cli import EXIT_ERROR, EXIT_FAILED, EXIT_OK, main
+from hookrelay.mover.cli import EXIT_ERROR, EXIT_FAILED, EXIT_OK, main
 from tests.support.mover import FlakySqs, denied, fill, visible
 
 
@@ -79,7 +79,7 @@ def test_a_second_ctrl_c_aborts_but_releases_the_messages_it_held(
     sqs: Any, queues: tuple[str, str], capsys: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a run that holds one message (received, hidden for 120 s) when the second Ctrl-C comes
-    from hookrelay import mover_cli
+    from hookrelay.mover import cli as mover_cli
 
     source, dest = queues
     fill(sqs, source, 1)

@@ -13,10 +13,10 @@ import boto3
 import pytest
 from chalice.test import Client
 
-from hookrelay.receiving_dedup import create_dedup_table
-from hookrelay.receiving_inbox import ReceivedWebhook
-from hookrelay.signing import generate_secret, sign
-from hookrelay.signing_keys import SigningKey, SigningKeys
+from hookrelay.receiving.dedup import create_dedup_table
+from hookrelay.receiving.inbox import ReceivedWebhook
+from hookrelay.signing.keys import SigningKey, SigningKeys
+from hookrelay.signing.standard import generate_secret, sign
 from tests.conftest import REGION
 from tests.support.receiving import RECEIVER_DIR, lambda_records, load_receiver_app, webhook
 from tests.support.sqs import drain
@@ -70,7 +70,7 @@ def queued(state: SimpleNamespace) -> list[dict[str, Any]]:
 
 def test_valid_webhook_is_queued_then_answered_200(client: Client, state: SimpleNamespace) -> None:
     # GIVEN a webhook signed exactly as hookrelay's handler signs it (round trip through
-    # hookrelay.delivery.request_headers, i.e. hookrelay.signing.sign)
+    # hookrelay.delivery.attempt.request_headers, i.e. hookrelay.signing.standard.sign)
     body, headers = webhook([SECRET])
     # WHEN it is posted
     response = post(client, body, headers)

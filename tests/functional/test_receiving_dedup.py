@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 
-from hookrelay.receiving_dedup import Claim, ClaimState, DedupTable, create_dedup_table
+from hookrelay.receiving.dedup import Claim, ClaimState, DedupTable, create_dedup_table
 from tests.conftest import REGION
 
 NOW = 1_800_000_000.0

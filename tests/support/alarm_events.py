@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.models.attachments import BlockAttachment
 from slack_sdk.models.blocks import Block
 
-from hookrelay.alarms import AlarmNotification, parse_notification
+from hookrelay.alarms.notification import AlarmNotification, parse_notification
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 

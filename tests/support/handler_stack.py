@@ -1,4 +1,4 @@
-"""One partner's delivery resources on moto, ready for hookrelay.dispatch.handle_batch."""
+"""One partner's delivery resources on moto, ready for hookrelay.delivery.batch.handle_batch."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from hookrelay import signing
-from hookrelay.dispatch import HandlerDeps, build_deps
+from hookrelay.delivery.batch import HandlerDeps, build_deps
 from hookrelay.models import WebhookMessage
 from hookrelay.retry import RetryPolicy
 from hookrelay.settings import HandlerSettings
-from hookrelay.signing_keys import SigningKey, SigningKeys
+from hookrelay.signing import standard as signing
+from hookrelay.signing.keys import SigningKey, SigningKeys
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

@@ -21,10 +21,10 @@ from typing import Any
 
 from hookrelay.models import WebhookMessage
 from hookrelay.settings import HandlerSettings
-from hookrelay.signing import generate_secret
-from hookrelay.signing_keys import SigningKey, SigningKeys
-from hookrelay_local.lambda_runtime import local_client
-from hookrelay_local.lambda_runtime_stats import InvocationReport
+from hookrelay.signing.keys import SigningKey, SigningKeys
+from hookrelay.signing.standard import generate_secret
+from hookrelay_local.lambda_runtime.runtime import local_client
+from hookrelay_local.lambda_runtime.stats import InvocationReport
 from hookrelay_local.partner_server import PartnerServer
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/hookrelay-local-handler"

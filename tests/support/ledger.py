@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from moto.sqs.models import sqs_backends
 
-from hookrelay.queues import REASON_ATTRIBUTE
+from hookrelay.aws.sqs import REASON_ATTRIBUTE
 from hookrelay_local.partner_server import Behaviour, Received, Reply
 
 STATUS_LINE_BYTES = len(b"HTTP/1.1 200 OK\r\n")

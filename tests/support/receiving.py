@@ -9,9 +9,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from hookrelay.delivery import request_headers
+from hookrelay.delivery.attempt import request_headers
 from hookrelay.models import WebhookMessage
-from hookrelay.receiving import receiver_settings
+from hookrelay.receiving.receive import receiver_settings
 
 RECEIVER_DIR = Path(__file__).resolve().parents[2] / "receiver"
 

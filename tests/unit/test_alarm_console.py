@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hookrelay.alarm_console import alarm_url, log_group_url, partition_of_region
-from hookrelay.alarms import parse_notification
+from hookrelay.alarms.console import alarm_url, log_group_url, partition_of_region
+from hookrelay.alarms.notification import parse_notification
 from tests.support import alarm_events as ev
 
 

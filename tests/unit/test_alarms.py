@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hookrelay.alarms import AlarmShape, AlarmState, parse_notification
+from hookrelay.alarms.notification import AlarmShape, AlarmState, parse_notification
 from hookrelay.errors import InvalidInput
 from tests.support import alarm_events as ev
 

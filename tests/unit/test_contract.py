@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from hookrelay.delivery import Verdict, classify_status
+from hookrelay.delivery.attempt import Verdict, classify_status
 from hookrelay.models import DeliveryState, ErrorKind, WebhookMessage
 from hookrelay.retry import RetryPolicy
 from hookrelay.settings import HandlerSettings
@@ -117,7 +117,7 @@ def test_a_malformed_signing_secret_leaves_no_trace_of_itself_on_the_error() -> 
     import traceback
 
     from hookrelay.errors import DependencyUnavailable
-    from hookrelay.signing_keys import read_signing_keys
+    from hookrelay.signing.keys import read_signing_keys
 
     secret = "whsec_" + "A" * 43 + "="
 

@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from hookrelay.provisioning_iam import Grants, policy_document
+from hookrelay.provisioning.resources.iam import Grants, policy_document
 from tests.support.aws_calls import ROOT, allows, app_actions, app_graph, as_list, granted_actions, statements
 
 STAGES = ("dev", "prod")
 # What each app's Chalice role runs: all of app.py, except the handler, whose `deliver` runs in each
-# partner's own role (hookrelay.provisioning_iam) and whose chalice-deployed copy is never triggered.
+# partner's own role (hookrelay.provisioning.resources.iam); its chalice-deployed copy is never triggered.
 ENTRIES: dict[str, tuple[str, ...] | None] = {
     "handler": ("record_results",),
     "provisioner": None,

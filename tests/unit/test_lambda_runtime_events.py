@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from hookrelay.sqs_events import SqsEvent
-from hookrelay_local.lambda_runtime_events import InvalidBatchResponse, reported_failures, sqs_event
-from hookrelay_local.lambda_runtime_invokers import FunctionConfig
-from hookrelay_local.lambda_runtime_poller import MappingConfig
+from hookrelay.aws.sqs_event import SqsEvent
+from hookrelay_local.lambda_runtime.events import InvalidBatchResponse, reported_failures, sqs_event
+from hookrelay_local.lambda_runtime.invokers import FunctionConfig
+from hookrelay_local.lambda_runtime.poller import MappingConfig
 
 ARN = "arn:aws:sqs:us-east-1:123456789012:acme"
 IDS = ["m1", "m2", "m3"]

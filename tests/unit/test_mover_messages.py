@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from hookrelay.mover_messages import Outgoing, outgoing, pack, parse_filter
-from hookrelay.queues import DEAD_LETTERED_AT_ATTRIBUTE, ORIGIN_ATTRIBUTE, REASON_ATTRIBUTE
+from hookrelay.aws.sqs import DEAD_LETTERED_AT_ATTRIBUTE, ORIGIN_ATTRIBUTE, REASON_ATTRIBUTE
+from hookrelay.mover.messages import Outgoing, outgoing, pack, parse_filter
 
 ORIGIN = "https://sqs.us-east-1.amazonaws.com/123456789012/hookrelay-dev-acme"
 

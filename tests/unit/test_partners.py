@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from hookrelay.partners import DeliveryOptions, Partner, PartnerCreate, function_timeout, visibility_timeout
+from hookrelay.partners.model import (
+    DeliveryOptions,
+    Partner,
+    PartnerCreate,
+    function_timeout,
+    visibility_timeout,
+)
 
 URL = "https://example.com/hook"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hookrelay.provisioning_settings import ProvisionerSettings
+from hookrelay.provisioning.settings import ProvisionerSettings
 
 
 @pytest.mark.parametrize(

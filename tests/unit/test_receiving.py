@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from hookrelay.errors import DependencyUnavailable, InvalidInput
-from hookrelay.receiving import IncomingRequest, Receiver, ReceiverSettings, build_receiver, receive
-from hookrelay.receiving_dedup import Claim, ClaimState
-from hookrelay.receiving_secrets import StaticSecrets
-from hookrelay.signing import generate_secret, sign
+from hookrelay.receiving.dedup import Claim, ClaimState
+from hookrelay.receiving.receive import IncomingRequest, Receiver, ReceiverSettings, build_receiver, receive
+from hookrelay.receiving.secrets import StaticSecrets
+from hookrelay.signing.standard import generate_secret, sign
 
 SECRET = generate_secret()
 BODY = b'{"type":"t","timestamp":"2026-11-23T18:00:00Z","data":{}}'

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hookrelay.receiving_inbox import BatchFailed, ReceivedWebhook, consume, log_webhook
+from hookrelay.receiving.inbox import BatchFailed, ReceivedWebhook, consume, log_webhook
 
 EVENT = Path(__file__).resolve().parents[1] / "events" / "receiver_inbox_sqs.json"
 
@@ -33,7 +33,7 @@ def test_each_webhook_reaches_processing_with_its_attributes() -> None:
 def test_default_processing_logs_the_id_and_type_but_not_the_payload(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="hookrelay.receiving_inbox"):
+    with caplog.at_level(logging.INFO, logger="hookrelay.receiving.inbox"):
         consume(event(slice(0, 1)), log_webhook)
     [record] = caplog.records
     assert (record.getMessage(), record.webhook_id, record.type) == (  # type: ignore[attr-defined]

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from hookrelay.errors import DependencyUnavailable
-from hookrelay.receiving_secrets import ManagedSecrets, StaticSecrets, parse_secrets
-from hookrelay.signing import generate_secret
-from hookrelay.signing_keys import SigningKey, SigningKeys
+from hookrelay.receiving.secrets import ManagedSecrets, StaticSecrets, parse_secrets
+from hookrelay.signing.keys import SigningKey, SigningKeys
+from hookrelay.signing.standard import generate_secret
 
 NEW = generate_secret()
 OLD = generate_secret()

@@ -7,8 +7,8 @@ import base64
 import pytest
 import standardwebhooks
 
-from hookrelay import signing
-from hookrelay.signing import WebhookVerificationError, sign, verify
+from hookrelay.signing import standard as signing
+from hookrelay.signing.standard import WebhookVerificationError, sign, verify
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 NOW = 1_700_000_000

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from standardwebhooks import Webhook
 
-from hookrelay.signing import Verifier, generate_secret, sign
+from hookrelay.signing.standard import Verifier, generate_secret, sign
 
 BODY = json.dumps({"type": "customer.created", "timestamp": "2026-11-23T18:00:00Z", "data": {"n": 1}})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hookrelay.signing import WebhookVerificationError, generate_secret, sign, verify
+from hookrelay.signing.standard import WebhookVerificationError, generate_secret, sign, verify
 
 ARABIC_INDIC_NOW = "\u0661\u0667\u0669\u0665\u0664\u0665\u0666\u0668\u0660\u0660"
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import Case, GenerationMode
 
-from hookrelay.signing import SECRET_PREFIX
+from hookrelay.signing.standard import SECRET_PREFIX
 from hookrelay_local.stack import LocalStack
 
 pytestmark = pytest.mark.e2e

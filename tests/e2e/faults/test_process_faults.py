@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from hookrelay import dispatch
-from hookrelay_local.lambda_runtime import LocalLambdaRuntime, local_client
-from hookrelay_local.lambda_runtime_invokers import DeliverInvoker
+from hookrelay.delivery import batch as dispatch
+from hookrelay_local.lambda_runtime.invokers import DeliverInvoker
+from hookrelay_local.lambda_runtime.runtime import LocalLambdaRuntime, local_client
 from hookrelay_local.partner_server import PartnerServer, Reply, always
 from tests.e2e.lambda_runtime.conftest import local_aws, moto_endpoint, start_runtime
 from tests.support.lambda_runtime import LocalAws, Partner, create_partner, publish, spawn_runtime, wait_for
@@ -130,7 +130,7 @@ def test_results_queue_unavailable_delivery_goes_on_and_attempt_records_are_logg
     sqs.down.set()
     invoker = DeliverInvoker(sqs, local_client("secretsmanager", local_aws.endpoint_url, local_aws.region))
     captured = Captured()
-    results_logger = logging.getLogger("hookrelay.results")
+    results_logger = logging.getLogger("hookrelay.attempts.publisher")
     results_logger.addHandler(captured)
     try:
         # WHEN ten webhooks are delivered during the outage

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
-from hookrelay_local.lambda_runtime import LocalLambdaRuntime
-from hookrelay_local.lambda_runtime_poller import PollerOptions
+from hookrelay_local.lambda_runtime.poller import PollerOptions
+from hookrelay_local.lambda_runtime.runtime import LocalLambdaRuntime
 from tests.support.lambda_runtime import LocalAws
 
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from hookrelay.models import WebhookMessage
-from hookrelay.signing import verify
-from hookrelay_local.lambda_runtime import LocalLambdaRuntime
-from hookrelay_local.lambda_runtime_stats import BatchOutcome
+from hookrelay.signing.standard import verify
+from hookrelay_local.lambda_runtime.runtime import LocalLambdaRuntime
+from hookrelay_local.lambda_runtime.stats import BatchOutcome
 from hookrelay_local.partner_server import Received, Reply
 from tests.support.lambda_runtime import (
     LocalAws,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from hookrelay_local.lambda_runtime import LocalLambdaRuntime
-from hookrelay_local.lambda_runtime_invokers import FunctionConfig
-from hookrelay_local.lambda_runtime_stats import BatchOutcome
+from hookrelay_local.lambda_runtime.invokers import FunctionConfig
+from hookrelay_local.lambda_runtime.runtime import LocalLambdaRuntime
+from hookrelay_local.lambda_runtime.stats import BatchOutcome
 from tests.support.lambda_runtime import (
     LocalAws,
     Reports,
@@ -233,7 +233,7 @@ def test_a_crash_in_the_runtime_itself_keeps_the_messages_and_frees_the_slot(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # GIVEN a partner with concurrency 2, and a runtime whose deleting crashes on its first two batches
-    from hookrelay_local import lambda_runtime_poller
+    from hookrelay_local.lambda_runtime import poller as lambda_runtime_poller
 
     partner = create_partner(
         local_aws, "crash", "http://127.0.0.1:9/x", handler=STUB, visibility_timeout=1, maximum_concurrency=2

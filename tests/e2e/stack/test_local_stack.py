@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from hookrelay import signing
+from hookrelay.signing import standard as signing
 from hookrelay_local.partner_server import PartnerServer, Received, Reply
 from hookrelay_local.stack import LocalStack, StackOptions, free_port
 

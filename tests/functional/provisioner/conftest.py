@@ -16,14 +16,14 @@ import pytest
 from botocore.exceptions import ClientError
 from chalice.test import Client
 
-from hookrelay.partners import PartnerCreate
-from hookrelay.provisioning import Created, create_partner
-from hookrelay.provisioning_api import Api
-from hookrelay.provisioning_clients import Clients
-from hookrelay.provisioning_context import Provisioner
-from hookrelay.provisioning_lambda import upload_artifact as upload_handler_artifact
-from hookrelay.provisioning_settings import ProvisionerSettings
-from hookrelay.provisioning_shared import ensure_shared
+from hookrelay.aws.services import Clients
+from hookrelay.partners.model import PartnerCreate
+from hookrelay.provisioning.api import Api
+from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.lifecycle import Created, create_partner
+from hookrelay.provisioning.resources.function import upload_artifact as upload_handler_artifact
+from hookrelay.provisioning.resources.shared import ensure_shared
+from hookrelay.provisioning.settings import ProvisionerSettings
 
 STAGE = "test"
 REGION = "us-east-1"

@@ -16,7 +16,7 @@ import pytest
 from chalice.test import Client
 from moto import mock_aws
 
-from hookrelay.provisioning_api import Api
+from hookrelay.provisioning.api import Api
 
 from .conftest import URL, build_provisioner
 from .test_api import call

@@ -7,18 +7,18 @@ from datetime import timedelta
 from typing import Any
 
 from hookrelay import naming
-from hookrelay.partners import PartnerStatus, PartnerUpdate
-from hookrelay.provisioning_changes import (
+from hookrelay.partners.model import PartnerStatus, PartnerUpdate
+from hookrelay.provisioning.changes import (
     disable_partner,
     enable_partner,
     rotate_partner_secret,
     update_partner,
 )
-from hookrelay.provisioning_context import Provisioner
-from hookrelay.publish import PublishRequest, publish_event
+from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.publish import PublishRequest, publish_event
 from hookrelay.retry import RetryPolicy
-from hookrelay.signing import sign, verify
-from hookrelay.signing_keys import read_signing_keys
+from hookrelay.signing.keys import read_signing_keys
+from hookrelay.signing.standard import sign, verify
 
 from .conftest import STAGE, aws
 

@@ -9,12 +9,12 @@ import pytest
 
 from hookrelay import naming
 from hookrelay.errors import Conflict, DependencyUnavailable, NotFound
-from hookrelay.partners import PartnerCreate, PartnerStatus
-from hookrelay.provisioning import create_partner, delete_partner
-from hookrelay.provisioning_changes import enable_partner, rotate_partner_secret
-from hookrelay.provisioning_context import Provisioner
-from hookrelay.publish import PublishRequest, publish_event
-from hookrelay.signing_keys import read_signing_keys
+from hookrelay.partners.model import PartnerCreate, PartnerStatus
+from hookrelay.provisioning.changes import enable_partner, rotate_partner_secret
+from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.lifecycle import create_partner, delete_partner
+from hookrelay.provisioning.publish import PublishRequest, publish_event
+from hookrelay.signing.keys import read_signing_keys
 
 from .conftest import STAGE, URL, Failing, aws
 

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 from hookrelay import naming
-from hookrelay.attempt_log import AttemptLog, list_deliveries, record_attempts
-from hookrelay.dispatch import build_deps, handle_batch
+from hookrelay.attempts.log import AttemptLog, list_deliveries, record_attempts
+from hookrelay.delivery.batch import build_deps, handle_batch
 from hookrelay.models import Outcome
-from hookrelay.provisioning_context import Provisioner
-from hookrelay.publish import PublishRequest, publish_event
+from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.publish import PublishRequest, publish_event
 from hookrelay.settings import HandlerSettings
-from hookrelay.signing import verify
+from hookrelay.signing.standard import verify
 from hookrelay_local.partner_server import PartnerServer
 from tests.support.sqs import drain, sqs_event
 

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from hookrelay import naming
-from hookrelay.attempt_log import AttemptLog, list_deliveries, record_attempts
+from hookrelay.attempts.log import AttemptLog, list_deliveries, record_attempts
 from hookrelay.errors import DependencyUnavailable, InvalidInput
 from hookrelay.models import AttemptRecord, Outcome, WebhookMessage
-from hookrelay.provisioning_context import Provisioner
-from hookrelay.provisioning_status import partner_status
-from hookrelay.publish import PublishRequest, publish_event
+from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.publish import PublishRequest, publish_event
+from hookrelay.provisioning.status import partner_status
 from tests.support.sqs import sqs_event
 
 from .conftest import STAGE, URL, Failing, aws
@@ -133,7 +133,7 @@ def test_status_shows_depths_mapping_function_and_last_delivery(ctx: Provisioner
 
 def test_publishing_looks_the_partner_queue_up_once(ctx: Provisioner, make_partner: Any) -> None:
     # GIVEN a partner, no queue URL remembered yet, and every SQS GetQueueUrl counted
-    from hookrelay import publish
+    from hookrelay.provisioning import publish
 
     make_partner("acme")
     publish._queue_urls.clear()

@@ -10,9 +10,9 @@ import pytest
 from chalice.test import Client
 
 from hookrelay import naming
-from hookrelay.attempt_log import AttemptLog, list_deliveries
+from hookrelay.attempts.log import AttemptLog, list_deliveries
 from hookrelay.models import AttemptRecord, Outcome
-from hookrelay.provisioning_context import Provisioner
+from hookrelay.provisioning.context import Provisioner
 from tests.support.sqs import sqs_event
 
 from .conftest import STAGE, URL, load_app

@@ -7,8 +7,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from hookrelay import naming
-from hookrelay.provisioning_context import Provisioner
-from hookrelay.rollout import RolloutRequest, update_code_everywhere
+from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.rollout import RolloutRequest, update_code_everywhere
 
 from .conftest import STAGE, aws, upload_artifact
 

@@ -1,0 +1,122 @@
+"""Forwarding one SNS alarm notification to Slack: parse, enrich, build, post.
+
+A notification that is not a CloudWatch alarm we understand is still posted, as an "unparsed
+notification" with its raw text, and logged. A handler Lambda error alarm going to ALARM carries the
+function's last error lines. Only a failure to post (after the retries in :mod:`hookrelay.alarms.slack_post`)
+raises, so that SNS/Lambda retry the invocation and nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from hookrelay import naming
+from hookrelay.alarms.console import alarm_url, log_group_url
+from hookrelay.alarms.logs import recent_error_lines, window
+from hookrelay.alarms.notification import AlarmNotification, AlarmState, parse_notification
+from hookrelay.alarms.settings import AlarmToSlackSettings, WebhookUrl
+from hookrelay.alarms.slack_message import LogExcerpt, alarm_message, escape, truncate, unparsed_message
+from hookrelay.alarms.slack_post import SlackRejected, build_session, post_message
+from hookrelay.aws import clients as aws
+from hookrelay.errors import DependencyUnavailable, InvalidInput
+
+logger = logging.getLogger(__name__)
+RAW_LOG_CHARS = 4000
+
+
+@dataclass
+class AlarmDeps:
+    """What forwarding needs, built once per container; tests inject their own clients."""
+
+    settings: AlarmToSlackSettings
+    webhook: WebhookUrl
+    session: requests.Session = field(default_factory=build_session)
+    logs: Any | None = None  # a CloudWatch Logs client; default: one for the alarm's region
+
+
+def build_deps(settings: AlarmToSlackSettings, secretsmanager: Any | None = None) -> AlarmDeps:
+    return AlarmDeps(settings=settings, webhook=WebhookUrl(settings, secretsmanager))
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    attempts: int
+    alarm_name: str | None = None
+    state: str | None = None
+    partner_id: str | None = None
+    parsed: bool = True
+
+
+def forward_notification(message: str, deps: AlarmDeps, subject: str | None = None) -> Forwarded:
+    """Post one SNS message to Slack. Raises DependencyUnavailable if Slack would not take it."""
+    try:
+        alarm = parse_notification(message)
+    except InvalidInput as exc:
+        logger.warning(
+            "unparsed notification",
+            extra={"reason": exc.message, "subject": subject, "raw": message[:RAW_LOG_CHARS]},
+        )
+        attempts = _post(unparsed_message(message, exc.message, subject), deps)
+        return Forwarded(attempts=attempts, parsed=False)
+    payload = alarm_message(alarm, alarm_url=alarm_url(alarm), logs=error_log_excerpt(alarm, deps))
+    attempts = _post(payload, deps)
+    logger.info(
+        "alarm forwarded",
+        extra={
+            "alarm_name": alarm.alarm_name,
+            "state": str(alarm.new_state),
+            "shape": str(alarm.shape),
+            "partner_id": alarm.partner_id,
+            "attempts": attempts,
+        },
+    )
+    return Forwarded(attempts, alarm.alarm_name, str(alarm.new_state), alarm.partner_id)
+
+
+def error_log_excerpt(alarm: AlarmNotification, deps: AlarmDeps) -> LogExcerpt | None:
+    """The partner function's recent error lines, for its lambda-errors alarm going to ALARM."""
+    partner = alarm.partner_id
+    lines = deps.settings.error_log_lines
+    if (
+        alarm.kind != "lambda-errors"
+        or partner is None
+        or alarm.new_state is not AlarmState.ALARM
+        or not lines
+    ):
+        return None
+    log_group = naming.partner_log_group(deps.settings.stage, partner)
+    url = log_group_url(alarm.region, log_group, alarm.partition) if alarm.region else None
+    start, end = window(alarm)
+    try:
+        found = recent_error_lines(
+            log_group,
+            start,
+            end,
+            max_lines=lines,
+            max_pages=deps.settings.error_log_pages,
+            logs=deps.logs or aws.client("logs", alarm.region),
+        )
+    except DependencyUnavailable as exc:
+        logger.warning("cannot read error lines", extra={"log_group": log_group, "error": exc.message})
+        return LogExcerpt(log_group=log_group, url=url, error=exc.message)
+    return LogExcerpt(log_group=log_group, lines=found, url=url)
+
+
+def _post(payload: dict[str, Any], deps: AlarmDeps) -> int:
+    policy = deps.settings.slack_policy
+    try:
+        return post_message(deps.webhook.get(), payload, policy=policy, session=deps.session)
+    except SlackRejected as exc:
+        if exc.status != 400:
+            deps.webhook.forget()  # 403/404/410: the URL may have been rotated or revoked
+            raise
+        logger.error(
+            "slack rejected the blocks, posting plain text", extra={"status": exc.status, "body": exc.body}
+        )
+        refused = exc.body
+    text = truncate(f"{payload['text']}\n(Slack refused the full message: {escape(refused, 2000)})", 3000)
+    return post_message(deps.webhook.get(), {"text": text}, policy=policy, session=deps.session)

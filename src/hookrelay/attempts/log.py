@@ -1,0 +1,138 @@
+"""The attempt log: records from the shared results queue, kept in the deliveries table with a TTL.
+
+One item per attempt, keyed by partner and ``<time>#<webhook id>#<attempt>`` so a query reads newest
+first. A record whose outcome is GONE (the endpoint answered 410) also marks the partner ``gone_at``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from hookrelay import naming
+from hookrelay.aws.clients import AWS_ERRORS
+from hookrelay.aws.services import Clients, unavailable
+from hookrelay.aws.sqs_event import SqsEvent, batch_response
+from hookrelay.errors import DependencyUnavailable, HookrelayError, InvalidInput
+from hookrelay.models import AttemptRecord, Outcome
+from hookrelay.partners.table import PartnerRepository
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AttemptLog:
+    stage: str
+    ttl_days: int = 30
+    clients: Clients = field(default_factory=Clients)
+
+    @property
+    def table(self) -> str:
+        return naming.deliveries_table(self.stage)
+
+    def record(self, record: AttemptRecord) -> None:
+        expires = record.at + timedelta(days=self.ttl_days)
+        item = {
+            "partner_id": {"S": record.partner_id},
+            "sort_key": {
+                "S": f"{record.at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{record.webhook_id}#{record.attempt:04d}"
+            },
+            "doc": {"S": record.model_dump_json(exclude_none=True)},
+            "expires_at": {"N": str(int(expires.timestamp()))},
+        }
+        try:
+            self.clients.dynamodb.put_item(TableName=self.table, Item=item)
+        except AWS_ERRORS as exc:
+            raise unavailable(f"record an attempt of {record.partner_id}", exc) from exc
+        if record.outcome is Outcome.GONE:
+            self._mark_gone(record)
+
+    def _mark_gone(self, record: AttemptRecord) -> None:
+        partners = PartnerRepository(naming.partners_table(self.stage), self.clients)
+        for _ in range(3):  # a concurrent disable/update/delete wins; then read again
+            partner = partners.find(record.partner_id)
+            if partner is None:
+                return  # deleted meanwhile: do not bring it back
+            if partners.replace(partner, partner.touched(gone_at=record.at)):
+                logger.warning("partner endpoint is gone (410)", extra={"partner_id": record.partner_id})
+                return
+        logger.warning("partner kept changing; gone_at not recorded", extra={"partner_id": record.partner_id})
+
+
+def record_attempts(
+    event: dict[str, Any], log: AttemptLog, all_or_nothing: bool = False
+) -> dict[str, list[dict[str, str]]]:
+    """Handle a results-queue batch: an unreadable record is dropped (logged), a failed write retried.
+
+    With ``all_or_nothing`` (a mapping without ReportBatchItemFailures, as Chalice makes it), a failed
+    write raises instead, so the whole batch comes back; writes are idempotent puts, so that is safe.
+    """
+    failed: list[str] = []
+    for message in SqsEvent.model_validate(event).records:
+        try:
+            log.record(AttemptRecord.model_validate_json(message.body))
+        except ValidationError as exc:
+            logger.error(
+                "unreadable attempt record dropped",
+                extra={"message_id": message.message_id, "error": str(exc)},
+            )
+        except HookrelayError as exc:
+            logger.error(
+                "attempt not recorded", extra={"message_id": message.message_id, "error": exc.message}
+            )
+            failed.append(message.message_id)
+    if failed and all_or_nothing:
+        raise DependencyUnavailable(f"{len(failed)} attempt records not recorded; the batch will be retried")
+    return batch_response(failed)
+
+
+class DeliveryPage(BaseModel):
+    items: list[AttemptRecord]
+    next_cursor: str | None = None
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    if not isinstance(cursor, str):
+        raise InvalidInput("cursor is not one this API returned")
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput("cursor is not one this API returned") from exc
+    if not isinstance(key, dict) or set(key) != {"partner_id", "sort_key"}:
+        raise InvalidInput("cursor is not one this API returned")
+    if not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()):
+        raise InvalidInput("cursor is not one this API returned")
+    return key
+
+
+def list_deliveries(
+    log: AttemptLog, partner_id: str, limit: int = 50, cursor: str | None = None
+) -> DeliveryPage:
+    """Attempts of one partner, newest first; pass ``next_cursor`` back for the next page."""
+    query: dict[str, Any] = {
+        "TableName": log.table,
+        "KeyConditionExpression": "partner_id = :p",
+        "ExpressionAttributeValues": {":p": {"S": partner_id}},
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if cursor:
+        start = _decode_cursor(cursor)
+        if start.get("partner_id") != {"S": partner_id} or "sort_key" not in start:
+            raise InvalidInput("cursor belongs to another listing")
+        query["ExclusiveStartKey"] = start
+    try:
+        response = log.clients.dynamodb.query(**query)
+    except AWS_ERRORS as exc:
+        raise unavailable(f"read the deliveries of {partner_id}", exc) from exc
+    items = [AttemptRecord.model_validate_json(i["doc"]["S"]) for i in response.get("Items", [])]
+    last = response.get("LastEvaluatedKey")
+    next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
+    return DeliveryPage(items=items, next_cursor=next_cursor)

@@ -1,0 +1,152 @@
+"""One delivery attempt: sign, POST, read a bounded excerpt, classify the answer.
+
+2xx is success. 410 Gone stops retrying. A refused (non-public) destination is permanent. Every other
+status, redirects included (they are never followed), and every timeout, DNS failure and connection
+error is retried. ``Retry-After`` on 429 and 503 is passed on to the retry schedule.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import requests
+
+from hookrelay import USER_AGENT
+from hookrelay.errors import UnsafeDestination
+from hookrelay.models import ErrorKind, WebhookMessage
+from hookrelay.retry import parse_retry_after
+from hookrelay.signing.standard import sign
+from hookrelay.ssrf import DnsFailure
+
+TOPIC_HEADER = "X-Hookrelay-Topic"
+ATTEMPT_HEADER = "X-Hookrelay-Attempt"
+
+
+class Verdict(StrEnum):
+    SUCCESS = "success"
+    RETRY = "retry"
+    GONE = "gone"
+    PERMANENT = "permanent"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how one partner is called."""
+
+    url: str
+    connect_timeout: float = 10.0
+    read_timeout: float = 10.0
+    legacy_signature: bool = False
+    excerpt_bytes: int = 2048
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    verdict: Verdict
+    duration_ms: int
+    status_code: int | None = None
+    excerpt: str | None = None
+    error_kind: ErrorKind | None = None
+    error: str | None = None
+    retry_after: timedelta | None = None
+
+
+def classify_status(status: int) -> tuple[Verdict, ErrorKind | None]:
+    if 200 <= status < 300:
+        return Verdict.SUCCESS, None
+    if status == 410:
+        return Verdict.GONE, ErrorKind.HTTP_STATUS
+    if 300 <= status < 400:
+        return Verdict.RETRY, ErrorKind.REDIRECT
+    return Verdict.RETRY, ErrorKind.HTTP_STATUS
+
+
+def request_headers(
+    message: WebhookMessage,
+    secrets: list[str],
+    body: bytes,
+    attempt: int,
+    timestamp: int,
+    legacy: bool,
+) -> dict[str, str]:
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        TOPIC_HEADER: message.topic,
+        ATTEMPT_HEADER: str(attempt),
+    }
+    headers.update(sign(secrets, message.id, body, timestamp=timestamp, legacy=legacy))
+    return headers
+
+
+def _read_excerpt(response: requests.Response, cap: int) -> str:
+    """Read at most ``cap`` bytes; a body read to its end leaves the connection reusable."""
+    chunks: list[bytes] = []
+    total = 0
+    for chunk in response.iter_content(chunk_size=4096):
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > cap:
+            break
+    return b"".join(chunks)[:cap].decode("utf-8", errors="replace")
+
+
+def attempt_delivery(
+    message: WebhookMessage,
+    endpoint: Endpoint,
+    secrets: list[str],
+    session: requests.Session,
+    now: datetime,
+) -> AttemptResult:
+    """POST ``message`` once. Never raises for anything the partner or the network does."""
+    attempt = message.delivery.attempt + 1
+    body = message.http_body()
+    headers = request_headers(
+        message, secrets, body, attempt, int(now.timestamp()), endpoint.legacy_signature
+    )
+    started = time.perf_counter()
+
+    def elapsed() -> int:
+        return int((time.perf_counter() - started) * 1000)
+
+    try:
+        response = session.post(
+            endpoint.url,
+            data=body,
+            headers=headers,
+            timeout=(endpoint.connect_timeout, endpoint.read_timeout),
+            allow_redirects=False,
+            stream=True,
+        )
+    except UnsafeDestination as exc:
+        return AttemptResult(
+            Verdict.PERMANENT, elapsed(), None, None, ErrorKind.UNSAFE_DESTINATION, exc.message
+        )
+    except DnsFailure as exc:
+        return AttemptResult(Verdict.RETRY, elapsed(), None, None, ErrorKind.DNS, str(exc))
+    except requests.exceptions.SSLError as exc:
+        return AttemptResult(Verdict.RETRY, elapsed(), None, None, ErrorKind.TLS, _short(exc))
+    except requests.exceptions.Timeout as exc:
+        return AttemptResult(Verdict.RETRY, elapsed(), None, None, ErrorKind.TIMEOUT, _short(exc))
+    except requests.exceptions.RequestException as exc:
+        return AttemptResult(Verdict.RETRY, elapsed(), None, None, ErrorKind.CONNECTION, _short(exc))
+    with response:
+        verdict, kind = classify_status(response.status_code)
+        try:
+            excerpt = _read_excerpt(response, endpoint.excerpt_bytes)
+        except requests.exceptions.RequestException as exc:
+            # The status line arrived; a body cut short does not change the partner's answer.
+            excerpt = f"(response body unreadable: {type(exc).__name__})"
+        retry_after = None
+        if response.status_code in (429, 503):
+            retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
+        error = None if verdict is Verdict.SUCCESS else f"HTTP {response.status_code}"
+        return AttemptResult(verdict, elapsed(), response.status_code, excerpt, kind, error, retry_after)
+
+
+def _short(exc: Exception, limit: int = 300) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,110 @@
+"""The three batch calls of a move: send (confirmed entries only), delete, and release.
+
+- :func:`send_confirmed` returns exactly the entries SQS confirmed, retrying the failed entries that
+  were not the sender's fault (and whole-request failures) with a short backoff.
+- :func:`delete_messages` deletes by receipt handle and returns what could not be deleted: those were
+  sent, so they will reappear on the source as duplicates, and are counted as such.
+- :func:`release` makes held messages (skipped, failed, dry run) visible again at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hookrelay.aws import clients as aws
+from hookrelay.aws.sqs import queue_name
+from hookrelay.errors import HookrelayError
+from hookrelay.mover.messages import Outgoing, pack
+from hookrelay.mover.queues import FATAL_CODES, domain_error
+
+logger = logging.getLogger(__name__)
+Sleep = Callable[[float], None]
+
+
+@dataclass
+class SendResult:
+    confirmed: list[Outgoing] = field(default_factory=list)
+    failed: list[tuple[Outgoing, str]] = field(default_factory=list)
+    fatal: HookrelayError | None = None
+    """Why the destination refuses every message (missing queue, no permission), if it does."""
+
+
+def send_confirmed(
+    sqs: Any, dest: str, items: list[Outgoing], attempts: int, sleep: Sleep = time.sleep
+) -> SendResult:
+    result = SendResult()
+    for chunk in pack(items):
+        pending = {str(i): item for i, item in enumerate(chunk)}
+        reason = "not sent"
+        for attempt in range(attempts):
+            if attempt:
+                sleep(0.2 * 2**attempt)
+            entries = [{"Id": key, **item.entry} for key, item in pending.items()]
+            try:
+                response = sqs.send_message_batch(QueueUrl=dest, Entries=entries)
+            except aws.AWS_ERRORS as exc:
+                reason = f"send to {queue_name(dest)}: {aws.error_code(exc)}"
+                if aws.error_code(exc) in FATAL_CODES:
+                    result.fatal = domain_error(exc, dest, "send messages")
+                    reason = result.fatal.message
+                    break
+                continue
+            for sent in response.get("Successful", []):
+                result.confirmed.append(pending.pop(sent["Id"]))
+            for failed in response.get("Failed", []):
+                reason = f"send to {queue_name(dest)}: {failed.get('Code')} {failed.get('Message', '')}"
+                if failed.get("SenderFault"):
+                    result.failed.append((pending.pop(failed["Id"]), reason.strip()))
+            if not pending:
+                break
+        result.failed.extend((item, reason.strip()) for item in pending.values())
+    return result
+
+
+def delete_messages(
+    sqs: Any, queue_url: str, items: list[Outgoing], attempts: int = 3, sleep: Sleep = time.sleep
+) -> list[Outgoing]:
+    """Delete ``items`` from the source; return those that could not be deleted."""
+    left: list[Outgoing] = []
+    for start in range(0, len(items), 10):
+        pending = {str(i): item for i, item in enumerate(items[start : start + 10])}
+        for attempt in range(attempts):
+            if attempt:
+                sleep(0.2 * 2**attempt)
+            entries = [{"Id": key, "ReceiptHandle": item.receipt_handle} for key, item in pending.items()]
+            try:
+                response = sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+            except aws.AWS_ERRORS as exc:
+                logger.warning("delete failed", extra={"queue": queue_url, "code": aws.error_code(exc)})
+                continue
+            for done in response.get("Successful", []):
+                pending.pop(done["Id"], None)
+            if not pending:
+                break
+        left.extend(pending.values())
+    for item in left:
+        logger.error(
+            "sent but not deleted: it will reappear on the source (a duplicate)",
+            extra={"message_id": item.message_id, "queue": queue_url},
+        )
+    return left
+
+
+def release(sqs: Any, queue_url: str, receipt_handles: Iterable[str]) -> int:
+    """Make held messages visible again now; return how many could not be (they return later)."""
+    handles = list(receipt_handles)
+    stuck = 0
+    for start in range(0, len(handles), 10):
+        chunk = handles[start : start + 10]
+        entries = [{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(chunk)]
+        try:
+            response = sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
+            stuck += len(response.get("Failed", []))
+        except aws.AWS_ERRORS as exc:
+            logger.warning("release failed", extra={"queue": queue_url, "code": aws.error_code(exc)})
+            stuck += len(chunk)
+    return stuck

@@ -1,0 +1,208 @@
+"""sqs-mv's engine: move messages between SQS queues, streaming, ten at a time, losing nothing.
+
+Each worker loops: receive up to 10 (long poll) -> SendMessageBatch -> DeleteMessageBatch of exactly
+the entries whose send SQS confirmed. A message is never deleted before its copy exists. Messages that
+are not moved (skipped by a filter, failed, or seen by a dry run) are *held* invisible until the run
+ends, then released, so one run sees each message once and leaves every one of them visible again.
+
+The run stops when the source is drained (an empty long poll while the approximate count is 0, or
+``empty_polls`` empty polls in a row), at the limit, at the deadline, on a fatal error, or when
+``stop`` is set (Ctrl-C); a batch in flight is always finished first.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from hookrelay.aws import clients as aws
+from hookrelay.aws.sqs import ORIGIN_ATTRIBUTE, queue_name
+from hookrelay.errors import HookrelayError, InvalidInput, NotFound, PermissionDenied
+from hookrelay.mover.batch import delete_messages, release, send_confirmed
+from hookrelay.mover.messages import Outgoing, origin_of, outgoing
+from hookrelay.mover.queues import QueueInfo, approximate_count, domain_error, resolve_queue
+from hookrelay.mover.queues import single_source_queue as dlq_source
+from hookrelay.mover.request import MoveReport, MoveRequest, StopReason
+from hookrelay.mover.state import RunState
+
+logger = logging.getLogger(__name__)
+NO_ORIGIN = f"no origin: no {ORIGIN_ATTRIBUTE} attribute, and not exactly one queue uses this DLQ"
+
+
+@dataclass(frozen=True)
+class MovePlan:
+    request: MoveRequest
+    source: QueueInfo
+    dest: QueueInfo | None
+    fallback_origin: str | None = None
+
+
+def prepare_move(request: MoveRequest, sqs: Any | None = None) -> MovePlan:
+    """Resolve the queues; raises NotFound, PermissionDenied, or InvalidInput (source == dest)."""
+    source = resolve_queue(request.source, sqs)
+    dest = resolve_queue(request.dest, sqs) if request.dest else None
+    if dest is not None and dest.arn == source.arn:
+        raise InvalidInput(f"source and dest are the same queue ({source.name})")
+    fallback = dlq_source(source.url, sqs) if request.to_origin else None
+    return MovePlan(request, source, dest, fallback)
+
+
+def move_messages(
+    request: MoveRequest,
+    sqs: Any | None = None,
+    stop: threading.Event | None = None,
+    deadline: float | None = None,
+) -> MoveReport:
+    """Prepare and run a move; ``deadline`` is a time.monotonic() after which no batch starts."""
+    return Mover(prepare_move(request, sqs), sqs, stop, deadline).run()
+
+
+class Mover:
+    def __init__(
+        self,
+        plan: MovePlan,
+        sqs: Any | None = None,
+        stop: threading.Event | None = None,
+        deadline: float | None = None,
+    ) -> None:
+        self.plan, self.request = plan, plan.request
+        self.sqs = sqs or aws.client("sqs")
+        self.stop = stop or threading.Event()
+        self.deadline = deadline
+        dest = plan.dest.name if plan.dest else None
+        self.state = RunState(MoveReport(source=plan.source.name, dest=dest, dry_run=plan.request.dry_run),
+                              plan.request.limit)  # fmt: skip
+        self._refused: dict[str, str] = {}  # destination URL -> why it refuses every message
+        self._started = time.monotonic()
+
+    @property
+    def report(self) -> MoveReport:
+        return self.state.report
+
+    def snapshot(self) -> MoveReport:
+        return self.state.snapshot(self._elapsed())
+
+    def run(self) -> MoveReport:
+        try:
+            with ThreadPoolExecutor(self.request.concurrency, thread_name_prefix="sqs-mv") as pool:
+                for worker in [pool.submit(self._worker) for _ in range(self.request.concurrency)]:
+                    worker.result()
+        finally:
+            release(self.sqs, self.plan.source.url, self.state.held.values())
+        if self.report.stop_reason is None:
+            self.report.stop_reason = StopReason.INTERRUPTED
+        self.report.elapsed_seconds = self._elapsed()
+        logger.info("move finished", extra=self.report.model_dump(mode="json", exclude={"samples"}))
+        return self.report
+
+    def _elapsed(self) -> float:
+        return round(time.monotonic() - self._started, 3)
+
+    def _stopping(self) -> bool:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.state.finish(StopReason.DEADLINE)
+        return self.state.halt.is_set() or self.stop.is_set()
+
+    def _worker(self) -> None:
+        try:
+            while not self._stopping():
+                want = self.state.claim()
+                if want == 0:
+                    time.sleep(0.05)
+                    continue
+                counted = 0
+                try:
+                    messages = self._receive(want)
+                    if messages:
+                        counted = self._process(messages)
+                finally:
+                    self.state.settle(want, counted)
+        except Exception as exc:
+            logger.exception("sqs-mv worker failed")
+            self.state.finish(StopReason.ERROR, f"unexpected error: {type(exc).__name__}: {exc}")
+
+    def _receive(self, want: int) -> list[dict[str, Any]] | None:
+        try:
+            response = self.sqs.receive_message(
+                QueueUrl=self.plan.source.url,
+                MaxNumberOfMessages=want,
+                WaitTimeSeconds=self.request.wait_seconds,
+                VisibilityTimeout=self.request.visibility_timeout,
+                MessageAttributeNames=["All"],
+                MessageSystemAttributeNames=["MessageGroupId", "MessageDeduplicationId"],
+            )
+        except aws.AWS_ERRORS as exc:
+            error = domain_error(exc, self.plan.source.url, "receive messages")
+            errors = self.state.receive_failed()
+            if isinstance(error, NotFound | PermissionDenied) or errors >= 3:
+                self.state.finish(StopReason.ERROR, error)
+            else:
+                time.sleep(0.5 * errors)
+            return None
+        messages: list[dict[str, Any]] = response.get("Messages", [])
+        empty_streak = self.state.received(len(messages))
+        drained = empty_streak >= self.request.empty_polls or (empty_streak and self._left() == 0)
+        if drained:  # several empty long polls in a row, or one while the queue counts none
+            self.state.finish(StopReason.DRAINED)
+        return messages
+
+    def _left(self) -> int | None:
+        try:
+            return approximate_count(self.plan.source.url, self.sqs)
+        except HookrelayError:
+            return None
+
+    def _destination(self, message: dict[str, Any]) -> str | None:
+        if self.plan.dest is not None:
+            return self.plan.dest.url
+        origin = origin_of(message)
+        if origin and queue_name(origin) != self.plan.source.name:
+            return origin
+        return self.plan.fallback_origin
+
+    def _process(self, messages: list[dict[str, Any]]) -> int:
+        """Move one received batch; return how many count against the limit."""
+        request, state, items = self.request, self.state, []
+        for message in messages:
+            message_id, handle = message["MessageId"], message["ReceiptHandle"]
+            if state.rehold(message_id, handle):  # held earlier and visible again: keep holding
+                continue
+            if not all(f.matches(message) for f in request.filters):
+                state.hold(message_id, handle, skipped=True)
+                continue
+            dest = self._destination(message)
+            if dest is None:
+                state.hold(message_id, handle, NO_ORIGIN)
+                continue
+            items.append(outgoing(message, dest, reset_attempts=request.reset_attempts))
+        if request.dry_run:
+            for item in items:
+                state.hold(item.message_id, item.receipt_handle)
+            state.record(items, moved=False)
+            return len(items)
+        counted = 0
+        for dest in dict.fromkeys(item.dest for item in items):
+            counted += self._send(dest, [item for item in items if item.dest == dest])
+        return counted
+
+    def _send(self, dest: str, items: list[Outgoing]) -> int:
+        refused = self._refused.get(dest)
+        if refused is not None:
+            failures = [(item, refused) for item in items]
+            confirmed: list[Outgoing] = []
+        else:
+            result = send_confirmed(self.sqs, dest, items, self.request.send_attempts)
+            failures, confirmed = result.failed, result.confirmed
+            if result.fatal is not None:
+                self._refused[dest] = result.fatal.message
+                if not self.request.to_origin:
+                    self.state.finish(StopReason.ERROR, result.fatal)
+        for item, reason in failures:
+            self.state.hold(item.message_id, item.receipt_handle, reason)
+        self.state.not_deleted(len(delete_messages(self.sqs, self.plan.source.url, confirmed)))
+        self.state.record(confirmed, moved=True)
+        return len(confirmed)

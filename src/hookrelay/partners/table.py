@@ -1,0 +1,88 @@
+"""The partners table (DynamoDB): one item per partner, the :class:`Partner` as a JSON document."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pydantic import ValidationError
+
+from hookrelay.aws.clients import AWS_ERRORS
+from hookrelay.aws.services import Clients, has_code, unavailable
+from hookrelay.errors import NotFound
+from hookrelay.partners.model import Partner
+
+
+class PartnerRepository:
+    def __init__(self, table: str, clients: Clients) -> None:
+        self.table = table
+        self.clients = clients
+
+    def find(self, partner_id: str) -> Partner | None:
+        try:
+            item = self.clients.dynamodb.get_item(
+                TableName=self.table, Key={"partner_id": {"S": partner_id}}, ConsistentRead=True
+            ).get("Item")
+        except AWS_ERRORS as exc:
+            raise unavailable(f"read partner {partner_id}", exc) from exc
+        return None if item is None else Partner.model_validate_json(item["doc"]["S"])
+
+    def get(self, partner_id: str) -> Partner:
+        found = self.find(partner_id)
+        if found is None:
+            raise NotFound(f"partner {partner_id!r} does not exist")
+        return found
+
+    def put(self, partner: Partner) -> Partner:
+        item = {
+            "partner_id": {"S": partner.partner_id},
+            "status": {"S": partner.status.value},
+            "doc": {"S": partner.model_dump_json()},
+        }
+        try:
+            self.clients.dynamodb.put_item(TableName=self.table, Item=item)
+        except AWS_ERRORS as exc:
+            raise unavailable(f"write partner {partner.partner_id}", exc) from exc
+        return partner
+
+    def replace(self, old: Partner, new: Partner) -> bool:
+        """Write ``new`` only if the stored item is still ``old``: no lost update, and a partner deleted
+        meanwhile is not brought back. False when it changed (or went) in between."""
+        item = {
+            "partner_id": {"S": new.partner_id},
+            "status": {"S": new.status.value},
+            "doc": {"S": new.model_dump_json()},
+        }
+        try:
+            self.clients.dynamodb.put_item(
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="doc = :old",
+                ExpressionAttributeValues={":old": {"S": old.model_dump_json()}},
+            )
+        except AWS_ERRORS as exc:
+            if has_code(exc, "ConditionalCheckFailedException"):
+                return False
+            raise unavailable(f"write partner {new.partner_id}", exc) from exc
+        return True
+
+    def delete(self, partner_id: str) -> bool:
+        try:
+            response = self.clients.dynamodb.delete_item(
+                TableName=self.table, Key={"partner_id": {"S": partner_id}}, ReturnValues="ALL_OLD"
+            )
+        except AWS_ERRORS as exc:
+            raise unavailable(f"delete partner {partner_id}", exc) from exc
+        return "Attributes" in response
+
+    def all(self) -> Iterator[Partner]:
+        """Every partner (a scan: the table holds one small item per partner)."""
+        try:
+            pages = self.clients.dynamodb.get_paginator("scan").paginate(TableName=self.table)
+            items = [item for page in pages for item in page.get("Items", [])]
+        except AWS_ERRORS as exc:
+            raise unavailable("list partners", exc) from exc
+        for item in sorted(items, key=lambda i: i["partner_id"]["S"]):
+            try:
+                yield Partner.model_validate_json(item["doc"]["S"])
+            except (ValidationError, KeyError):
+                continue

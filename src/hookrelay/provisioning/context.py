@@ -1,0 +1,76 @@
+"""What every provisioning operation works with: settings, clients, clock, the partners table.
+
+Also the two things several operations compute the same way: whether a partner URL may be used
+(the handler's SSRF policy, applied up front), and the handler Lambda's environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hookrelay import naming
+from hookrelay.aws.services import Clients
+from hookrelay.errors import InvalidInput
+from hookrelay.models import utcnow
+from hookrelay.partners.model import DeliveryOptions
+from hookrelay.partners.table import PartnerRepository
+from hookrelay.provisioning.resources.queues import find_queue_url
+from hookrelay.provisioning.resources.shared import shared_arns
+from hookrelay.provisioning.settings import ProvisionerSettings, provisioner_settings
+from hookrelay.settings import HandlerSettings, cached_settings
+from hookrelay.ssrf import DnsFailure, check_url
+
+
+@dataclass
+class Provisioner:
+    settings: ProvisionerSettings
+    clients: Clients = field(default_factory=Clients)
+    clock: Callable[[], datetime] = utcnow
+
+    @property
+    def stage(self) -> str:
+        return self.settings.stage
+
+    @property
+    def partners(self) -> PartnerRepository:
+        return PartnerRepository(naming.partners_table(self.stage), self.clients)
+
+    def check_destination(self, url: str) -> None:
+        """Refuse a URL the handler would refuse: non-public addresses unless allowed, or no address."""
+        try:
+            check_url(url, self.settings.networks)
+        except DnsFailure as exc:
+            raise InvalidInput(f"url host does not resolve: {exc}") from exc
+
+    def handler_environment(self, partner_id: str, options: DeliveryOptions) -> dict[str, str]:
+        """The partner Lambda's environment: its settings, the secret's *id*, never the secret."""
+        shared = shared_arns(self.stage, self.clients)
+        queue = naming.partner_queue(self.stage, partner_id)
+        dlq = naming.partner_dead_letter_queue(self.stage, partner_id)
+        settings = HandlerSettings(
+            stage=self.stage,
+            log_level=self.settings.log_level,
+            metrics_namespace=self.settings.metrics_namespace,
+            partner_id=partner_id,
+            partner_url=options.url,
+            queue_url=find_queue_url(queue, self.clients) or queue,
+            dead_letter_queue_url=find_queue_url(dlq, self.clients) or dlq,
+            results_queue_url=shared.results_queue_url,
+            secret_id=naming.partner_secret(self.stage, partner_id),
+            post_concurrency=options.post_concurrency,
+            connect_timeout=options.connect_timeout,
+            read_timeout=options.read_timeout,
+            retry_policy=options.retry_policy,
+            legacy_signature=options.legacy_signature,
+            allowed_networks=self.settings.allowed_networks,
+            max_receive_count=self.settings.max_receive_count,
+        )
+        return settings.to_environment()
+
+
+@cached_settings
+def provisioner() -> Provisioner:
+    """The process-wide provisioner (the apps use this; tests build their own or clear the cache)."""
+    return Provisioner(settings=provisioner_settings())

@@ -1,0 +1,147 @@
+"""Create and delete a partner: every resource it owns, each step an idempotent "ensure".
+
+create writes the partner as ``provisioning`` first, then ensures each resource in dependency order
+(secret, queues, log group, role, function, concurrency, mapping, alarms) and marks it ``active``.
+A failure part way leaves the partner ``provisioning`` with the reason in ``last_error``: running
+create again finishes the job (nothing it made blocks it), and delete removes whatever exists.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from pydantic import BaseModel, SecretStr
+
+from hookrelay import naming
+from hookrelay.errors import Conflict, HookrelayError, NotFound
+from hookrelay.partners.model import (
+    Partner,
+    PartnerCreate,
+    PartnerStatus,
+    function_timeout,
+    visibility_timeout,
+)
+from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.resources.function import (
+    FunctionSpec,
+    delete_function,
+    ensure_function,
+    latest_artifact,
+    set_concurrency,
+)
+from hookrelay.provisioning.resources.iam import Grants, delete_role, ensure_role
+from hookrelay.provisioning.resources.mapping import delete_mappings, ensure_mapping
+from hookrelay.provisioning.resources.monitoring import (
+    alarm_definitions,
+    delete_alarms,
+    delete_log_group,
+    ensure_alarms,
+    ensure_log_group,
+)
+from hookrelay.provisioning.resources.queues import delete_queue, ensure_queues
+from hookrelay.provisioning.resources.secrets import delete_secret, ensure_secret
+from hookrelay.provisioning.resources.shared import shared_arns
+
+logger = logging.getLogger(__name__)
+
+
+class Created(BaseModel):
+    partner: Partner
+    secret: SecretStr
+
+
+def create_partner(ctx: Provisioner, request: PartnerCreate) -> Created:
+    """Create (or finish creating) a partner; the secret is returned here and nowhere else."""
+    pid = request.partner_id
+    existing = ctx.partners.find(pid)
+    if existing is not None and existing.status is not PartnerStatus.PROVISIONING:
+        raise Conflict(f"partner {pid!r} already exists: change it with PATCH, or delete it first")
+    ctx.check_destination(request.url)
+    now = ctx.clock()
+    base = {"created_at": existing.created_at} if existing else {"created_at": now}
+    partner = Partner.model_validate({**request.model_dump(), **base, "updated_at": now})
+    ctx.partners.put(partner)
+    try:
+        secret, code_key = _provision(ctx, partner, now)
+    except HookrelayError as exc:
+        ctx.partners.put(partner.touched(ctx.clock(), last_error=exc.message))
+        logger.warning("create stopped part way", extra={"partner_id": pid, "error": exc.message})
+        raise
+    active = ctx.partners.put(
+        partner.touched(ctx.clock(), status=PartnerStatus.ACTIVE, last_error=None, code_key=code_key)
+    )
+    logger.info("partner created", extra={"partner_id": pid})
+    return Created(partner=active, secret=secret)
+
+
+def _provision(ctx: Provisioner, partner: Partner, now: datetime) -> tuple[SecretStr, str]:
+    s, pid, clients = ctx.settings, partner.partner_id, ctx.clients
+    tags = s.tags(pid)
+    shared = shared_arns(s.stage, clients)
+    code_key = latest_artifact(s.bucket, clients)  # before anything is made: nothing to run is no start
+    secret = ensure_secret(naming.partner_secret(s.stage, pid), tags, now, clients)
+    queues = ensure_queues(
+        naming.partner_queue(s.stage, pid),
+        naming.partner_dead_letter_queue(s.stage, pid),
+        visibility_timeout(partner),
+        s.max_receive_count,
+        tags,
+        clients,
+    )
+    log_group_arn = ensure_log_group(
+        naming.partner_log_group(s.stage, pid), s.log_retention_days, tags, clients
+    )
+    grants = Grants(queues.arn, queues.dlq_arn, shared.results_queue_arn, log_group_arn, secret.arn)
+    role_arn = ensure_role(naming.partner_role(s.stage, pid), grants, tags, clients)
+    function = naming.partner_function(s.stage, pid)
+    spec = FunctionSpec(
+        name=function,
+        role_arn=role_arn,
+        bucket=s.bucket,
+        code_key=code_key,
+        timeout=function_timeout(partner),
+        environment=ctx.handler_environment(pid, partner),
+        runtime=s.handler_runtime,
+        memory_mb=s.handler_memory_mb,
+        tags=tags,
+    )
+    ensure_function(spec, clients, attempts=s.role_propagation_attempts)
+    set_concurrency(function, partner.reserved_concurrency, clients)
+    ensure_mapping(function, queues.arn, partner.reserved_concurrency, clients, s.role_propagation_attempts)
+    alarms = alarm_definitions(s.stage, pid, s.oldest_message_alarm_seconds, shared.alarm_topic_arn)
+    ensure_alarms(alarms, tags, clients)
+    return secret.newest, code_key
+
+
+class Deleted(BaseModel):
+    partner_id: str
+    removed: list[str]
+
+
+def delete_partner(ctx: Provisioner, partner_id: str) -> Deleted:
+    """Tear down in dependency order; safe to repeat. NotFound only when nothing at all existed."""
+    stage, clients, pid = ctx.stage, ctx.clients, partner_id
+    function = naming.partner_function(stage, pid)
+    removed = [f"event-source-mapping:{function}"] * delete_mappings(function, clients)
+    if delete_function(function, clients):
+        removed.append(f"function:{function}")
+    removed += [f"alarm:{name}" for name in delete_alarms(stage, pid, clients)]
+    log_group = naming.partner_log_group(stage, pid)
+    if delete_log_group(log_group, clients):
+        removed.append(f"log-group:{log_group}")
+    role = naming.partner_role(stage, pid)
+    if delete_role(role, clients):
+        removed.append(f"role:{role}")
+    for queue in (naming.partner_queue(stage, pid), naming.partner_dead_letter_queue(stage, pid)):
+        if delete_queue(queue, clients):
+            removed.append(f"queue:{queue}")
+    secret = naming.partner_secret(stage, pid)
+    if delete_secret(secret, clients):
+        removed.append(f"secret:{secret}")
+    if ctx.partners.delete(pid):
+        removed.append(f"partner:{pid}")
+    if not removed:
+        raise NotFound(f"partner {pid!r} does not exist")
+    logger.info("partner deleted", extra={"partner_id": pid, "removed": removed})
+    return Deleted(partner_id=pid, removed=removed)

@@ -1,0 +1,97 @@
+"""Publishing: a producer's event for a partner, checked and enqueued on the partner's queue.
+
+The event must be of a type the partner accepts and fit in an SQS message (256 KB). The webhook id
+is the caller's (an idempotency key: the partner sees it as ``webhook-id`` on every attempt) or new.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hookrelay import naming
+from hookrelay.aws import sqs as queues
+from hookrelay.errors import Conflict, DependencyUnavailable, InvalidInput, PayloadTooLarge
+from hookrelay.models import Topic, WebhookId, WebhookMessage, new_webhook_id
+from hookrelay.partners.model import PartnerStatus
+from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.resources.queues import find_queue_url
+
+logger = logging.getLogger(__name__)
+
+
+class EventTypeNotAccepted(InvalidInput):
+    status_code = 422
+    code = "event_type_not_accepted"
+
+
+class PublishRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    topic: Topic = Field(description="the event type, e.g. 'invoice.paid'")
+    payload: dict[str, Any] = Field(description="the event data (the webhook's 'data')")
+    id: WebhookId | None = Field(default=None, description="idempotency key; generated when omitted")
+
+
+class Published(BaseModel):
+    partner_id: str
+    webhook_id: str
+    topic: str
+    message_id: str
+
+
+def check_size(body: str | bytes, limit: int) -> None:
+    size = len(body.encode() if isinstance(body, str) else body)
+    if size > limit:
+        raise PayloadTooLarge(f"event is {size} bytes; the limit is {limit}")
+
+
+def publish_event(ctx: Provisioner, partner_id: str, request: PublishRequest) -> Published:
+    partner = ctx.partners.get(partner_id)
+    if partner.status is PartnerStatus.PROVISIONING:
+        raise Conflict(f"partner {partner_id!r} is not fully created: run create again")
+    if not partner.accepts(request.topic):
+        raise EventTypeNotAccepted(
+            f"partner {partner_id!r} does not accept {request.topic!r}; it accepts {partner.event_types}"
+        )
+    message = WebhookMessage(
+        id=request.id or new_webhook_id(), partner_id=partner_id, topic=request.topic, payload=request.payload
+    )
+    body = message.to_sqs_body()
+    check_size(body, ctx.settings.max_event_bytes)
+    url = _partner_queue_url(ctx, partner_id)
+    if url is None:
+        raise Conflict(f"the queue of partner {partner_id!r} is missing: run create again")
+    try:
+        message_id = queues.send_message(url, body, sqs=ctx.clients.sqs)
+    except DependencyUnavailable:
+        _forget_queue_url(url)  # the queue may have been deleted: look it up again next time
+        raise
+    logger.info(
+        "event published",
+        extra={"partner_id": partner_id, "webhook_id": message.id, "topic": message.topic},
+    )
+    return Published(partner_id=partner_id, webhook_id=message.id, topic=message.topic, message_id=message_id)
+
+
+_queue_urls: dict[tuple[str, str], str] = {}
+
+
+def _partner_queue_url(ctx: Provisioner, partner_id: str) -> str | None:
+    """A partner queue's URL, looked up once per endpoint (it never changes for a queue name)."""
+    name = naming.partner_queue(ctx.stage, partner_id)
+    key = (str(ctx.clients.sqs.meta.endpoint_url), name)
+    if key not in _queue_urls:
+        found = find_queue_url(name, ctx.clients)
+        if found is None:
+            return None
+        _queue_urls[key] = found
+    return _queue_urls[key]
+
+
+def _forget_queue_url(url: str) -> None:
+    for key, cached in list(_queue_urls.items()):
+        if cached == url:
+            _queue_urls.pop(key, None)

@@ -1,0 +1,170 @@
+"""A partner's handler Lambda: the artifact it runs, ensure/reconfigure/update code/delete.
+
+The handler code is the ``chalice package`` zip of ``handler/``, uploaded to the artifact bucket under
+``handler/<sha256>.zip``; ``handler/latest.json`` (``{"key": ...}``) points at the newest one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import WaiterError
+
+from hookrelay import naming
+from hookrelay.aws.clients import AWS_ERRORS
+from hookrelay.aws.services import Clients, has_code, removed, unavailable, while_propagating
+from hookrelay.errors import DependencyUnavailable, NotFound
+
+HANDLER = "app.deliver"
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    role_arn: str
+    bucket: str
+    code_key: str
+    timeout: int
+    environment: dict[str, str]
+    runtime: str
+    memory_mb: int
+    tags: dict[str, str]
+
+    def configuration(self) -> dict[str, Any]:
+        return {
+            "FunctionName": self.name,
+            "Role": self.role_arn,
+            "Handler": HANDLER,
+            "Runtime": self.runtime,
+            "Timeout": self.timeout,
+            "MemorySize": self.memory_mb,
+            "Environment": {"Variables": self.environment},
+            "TracingConfig": {"Mode": "Active"},
+        }
+
+
+def latest_artifact(bucket: str, clients: Clients) -> str:
+    """The S3 key of the newest handler package, from the pointer object."""
+    try:
+        body = clients.s3.get_object(Bucket=bucket, Key=naming.HANDLER_ARTIFACT_POINTER)["Body"].read()
+        return str(json.loads(body)["key"])
+    except AWS_ERRORS as exc:
+        where = f"s3://{bucket}/{naming.HANDLER_ARTIFACT_POINTER}"
+        raise unavailable(
+            f"read the handler artifact pointer {where} (upload the handler first)", exc
+        ) from exc
+    except (ValueError, KeyError) as exc:
+        raise DependencyUnavailable(f"{naming.HANDLER_ARTIFACT_POINTER} has no 'key'") from exc
+
+
+def upload_artifact(package: bytes, bucket: str, clients: Clients) -> str:
+    """Store a handler package as ``handler/<sha256>.zip`` and point ``latest.json`` at it; return the key."""
+    key = naming.handler_artifact_key(hashlib.sha256(package).hexdigest())
+    try:
+        clients.s3.put_object(Bucket=bucket, Key=key, Body=package)
+        pointer = json.dumps({"key": key}).encode()
+        clients.s3.put_object(Bucket=bucket, Key=naming.HANDLER_ARTIFACT_POINTER, Body=pointer)
+    except AWS_ERRORS as exc:
+        raise unavailable(f"upload the handler artifact to s3://{bucket}/{key}", exc) from exc
+    return key
+
+
+def describe_function(name: str, clients: Clients) -> dict[str, Any] | None:
+    try:
+        return dict(clients.lambda_.get_function(FunctionName=name)["Configuration"])
+    except AWS_ERRORS as exc:
+        if has_code(exc, "ResourceNotFoundException"):
+            return None
+        raise unavailable(f"describe function {name}", exc) from exc
+
+
+def ensure_function(spec: FunctionSpec, clients: Clients, attempts: int = 6) -> str:
+    """Create the function, or bring an existing one to this configuration; return its ARN.
+
+    A role made seconds ago may not be assumable yet: creation is retried while it propagates.
+    """
+    if describe_function(spec.name, clients) is not None:
+        return configure_function(spec, clients)
+    code = {"S3Bucket": spec.bucket, "S3Key": spec.code_key}
+    try:
+        created = while_propagating(
+            f"create function {spec.name}",
+            lambda: clients.lambda_.create_function(**spec.configuration(), Code=code, Tags=spec.tags),
+            clients,
+            attempts,
+        )
+    except AWS_ERRORS as exc:
+        if has_code(exc, "ResourceConflictException"):  # made by a concurrent create
+            return configure_function(spec, clients)
+        raise unavailable(f"create function {spec.name}", exc) from exc
+    wait_until_ready(spec.name, clients, "function_active_v2")
+    return str(created["FunctionArn"])
+
+
+def wait_until_ready(name: str, clients: Clients, waiter: str = "function_updated_v2") -> None:
+    """Lambda refuses changes while a function is Pending or an update is in progress: wait it out."""
+    try:
+        clients.lambda_.get_waiter(waiter).wait(
+            FunctionName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 60}
+        )
+    except WaiterError as exc:
+        code = (exc.last_response or {}).get("Error", {}).get("Code")
+        if code == "ResourceNotFoundException":
+            raise NotFound(f"function {name} does not exist") from exc
+        raise DependencyUnavailable(f"function {name} did not become ready: {code or exc}") from exc
+    except AWS_ERRORS as exc:
+        raise unavailable(f"wait for function {name} to be ready", exc) from exc
+
+
+def configure_function(spec: FunctionSpec, clients: Clients) -> str:
+    wait_until_ready(spec.name, clients)
+    try:
+        updated = clients.lambda_.update_function_configuration(**spec.configuration())
+        clients.lambda_.tag_resource(Resource=updated["FunctionArn"], Tags=spec.tags)
+    except AWS_ERRORS as exc:
+        raise unavailable(f"configure function {spec.name}", exc) from exc
+    wait_until_ready(spec.name, clients)
+    return str(updated["FunctionArn"])
+
+
+def set_concurrency(name: str, reserved: int, clients: Clients) -> None:
+    try:
+        clients.lambda_.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
+    except AWS_ERRORS as exc:
+        raise unavailable(f"reserve concurrency for {name}", exc) from exc
+
+
+def update_code(name: str, bucket: str, key: str, clients: Clients) -> str:
+    """Point the function at another artifact; return the new code's SHA-256."""
+    wait_until_ready(name, clients)
+    try:
+        updated = clients.lambda_.update_function_code(FunctionName=name, S3Bucket=bucket, S3Key=key)
+    except AWS_ERRORS as exc:
+        if has_code(exc, "ResourceNotFoundException"):
+            raise NotFound(f"function {name} does not exist") from exc
+        raise unavailable(f"update the code of {name}", exc) from exc
+    return str(updated["CodeSha256"])
+
+
+def delete_function(name: str, clients: Clients) -> bool:
+    return removed(
+        f"delete function {name}",
+        lambda: clients.lambda_.delete_function(FunctionName=name),
+        "ResourceNotFoundException",
+    )
+
+
+def reconfigure(name: str, timeout: int, environment: dict[str, str], clients: Clients) -> None:
+    """Change only what an update may change: the timeout and the handler's settings."""
+    wait_until_ready(name, clients)
+    try:
+        clients.lambda_.update_function_configuration(
+            FunctionName=name, Timeout=timeout, Environment={"Variables": environment}
+        )
+    except AWS_ERRORS as exc:
+        if has_code(exc, "ResourceNotFoundException"):
+            raise NotFound(f"function {name} does not exist: run create again") from exc
+        raise unavailable(f"configure function {name}", exc) from exc

@@ -1,0 +1,118 @@
+"""A partner's SQS queue and dead-letter queue: ensure, reconfigure, measure, purge, delete."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from hookrelay.aws.clients import AWS_ERRORS
+from hookrelay.aws.services import Clients, has_code, unavailable
+from hookrelay.errors import Conflict, DependencyUnavailable
+
+RETENTION_SECONDS = 14 * 86_400
+_MISSING = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+
+
+@dataclass(frozen=True)
+class QueuePair:
+    url: str
+    arn: str
+    dlq_url: str
+    dlq_arn: str
+
+
+def find_queue_url(name: str, clients: Clients) -> str | None:
+    try:
+        return str(clients.sqs.get_queue_url(QueueName=name)["QueueUrl"])
+    except AWS_ERRORS as exc:
+        if has_code(exc, *_MISSING):
+            return None
+        raise unavailable(f"look up queue {name}", exc) from exc
+
+
+def queue_arn(url: str, clients: Clients) -> str:
+    try:
+        attributes = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
+    except AWS_ERRORS as exc:
+        raise unavailable(f"read the ARN of {url}", exc) from exc
+    return str(attributes["Attributes"]["QueueArn"])
+
+
+def _ensure(name: str, attributes: dict[str, str], tags: dict[str, str], clients: Clients) -> str:
+    """Create the queue, or bring an existing one to these attributes and tags."""
+    try:
+        return str(clients.sqs.create_queue(QueueName=name, Attributes=attributes, tags=tags)["QueueUrl"])
+    except AWS_ERRORS as exc:
+        if has_code(exc, "AWS.SimpleQueueService.QueueDeletedRecently", "QueueDeletedRecently"):
+            raise Conflict(
+                f"queue {name} was deleted less than 60 s ago: run create again in a minute"
+            ) from exc
+        if not has_code(exc, "QueueAlreadyExists", "QueueNameExists"):
+            raise unavailable(f"create queue {name}", exc) from exc
+    url = find_queue_url(name, clients)
+    if url is None:
+        raise DependencyUnavailable(f"queue {name} exists but cannot be found")
+    try:
+        clients.sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        clients.sqs.tag_queue(QueueUrl=url, Tags=tags)
+    except AWS_ERRORS as exc:
+        raise unavailable(f"configure queue {name}", exc) from exc
+    return url
+
+
+def ensure_queues(
+    name: str, dlq_name: str, visibility: int, max_receives: int, tags: dict[str, str], clients: Clients
+) -> QueuePair:
+    retention = {"MessageRetentionPeriod": str(RETENTION_SECONDS)}
+    dlq_url = _ensure(dlq_name, retention, tags, clients)
+    dlq_arn = queue_arn(dlq_url, clients)
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives})
+    attributes = {**retention, "VisibilityTimeout": str(visibility), "RedrivePolicy": redrive}
+    url = _ensure(name, attributes, tags, clients)
+    return QueuePair(url=url, arn=queue_arn(url, clients), dlq_url=dlq_url, dlq_arn=dlq_arn)
+
+
+def set_visibility(url: str, seconds: int, clients: Clients) -> None:
+    try:
+        clients.sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": str(seconds)})
+    except AWS_ERRORS as exc:
+        raise unavailable("set the queue visibility timeout", exc) from exc
+
+
+def purge(url: str, clients: Clients) -> None:
+    try:
+        clients.sqs.purge_queue(QueueUrl=url)
+    except AWS_ERRORS as exc:
+        raise unavailable("purge the partner queue", exc) from exc
+
+
+def depths(name: str, clients: Clients) -> dict[str, int] | None:
+    """Visible, in-flight and delayed message counts, or None if the queue does not exist."""
+    url = find_queue_url(name, clients)
+    if url is None:
+        return None
+    wanted = {
+        "ApproximateNumberOfMessages": "visible",
+        "ApproximateNumberOfMessagesNotVisible": "in_flight",
+        "ApproximateNumberOfMessagesDelayed": "delayed",
+    }
+    try:
+        found: dict[str, Any] = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(wanted))
+    except AWS_ERRORS as exc:
+        raise unavailable(f"read the depth of {name}", exc) from exc
+    return {label: int(found["Attributes"].get(key, 0)) for key, label in wanted.items()}
+
+
+def delete_queue(name: str, clients: Clients) -> bool:
+    """Delete a queue if it exists; True when something was removed."""
+    url = find_queue_url(name, clients)
+    if url is None:
+        return False
+    try:
+        clients.sqs.delete_queue(QueueUrl=url)
+    except AWS_ERRORS as exc:
+        if has_code(exc, *_MISSING):
+            return False
+        raise unavailable(f"delete queue {name}", exc) from exc
+    return True

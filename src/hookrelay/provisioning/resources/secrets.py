@@ -1,0 +1,84 @@
+"""A partner's signing secrets in Secrets Manager: create, rotate with a grace period, delete.
+
+Rotation prepends a new key and gives every still-open key an ``expires_at`` of now + grace, so old
+and new both sign until then; keys already expired are pruned on every write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import SecretStr
+
+from hookrelay.aws.clients import AWS_ERRORS
+from hookrelay.aws.services import Clients, has_code, removed, tag_list, unavailable
+from hookrelay.errors import NotFound
+from hookrelay.signing.keys import SigningKey, SigningKeys, read_signing_keys
+from hookrelay.signing.standard import generate_secret
+
+
+@dataclass(frozen=True)
+class StoredSecret:
+    arn: str
+    newest: SecretStr
+
+
+def ensure_secret(name: str, tags: dict[str, str], now: datetime, clients: Clients) -> StoredSecret:
+    """Create the secret with one fresh key, or return the existing one (a re-run of create)."""
+    keys = SigningKeys(keys=[SigningKey(secret=SecretStr(generate_secret()), created_at=now)])
+    try:
+        created = clients.secretsmanager.create_secret(
+            Name=name,
+            SecretString=keys.to_secret_string(),
+            Description="hookrelay partner signing keys",
+            Tags=tag_list(tags),
+        )
+        return StoredSecret(arn=str(created["ARN"]), newest=keys.keys[0].secret)
+    except AWS_ERRORS as exc:
+        if not has_code(exc, "ResourceExistsException"):
+            raise unavailable(f"create secret {name}", exc) from exc
+    existing = read_signing_keys(name, clients.secretsmanager)
+    return StoredSecret(arn=secret_arn(name, clients), newest=existing.keys[0].secret)
+
+
+def secret_arn(name: str, clients: Clients) -> str:
+    try:
+        return str(clients.secretsmanager.describe_secret(SecretId=name)["ARN"])
+    except AWS_ERRORS as exc:
+        if has_code(exc, "ResourceNotFoundException"):
+            raise NotFound(f"secret {name} does not exist") from exc
+        raise unavailable(f"describe secret {name}", exc) from exc
+
+
+def rotated(keys: SigningKeys, new_secret: str, now: datetime, grace: timedelta) -> SigningKeys:
+    """The keys after a rotation: the new one first; open keys retire at now + grace."""
+    kept = keys.without_expired(now).keys
+    retiring = [
+        k.model_copy(update={"expires_at": min(k.expires_at or now + grace, now + grace)}) for k in kept
+    ]
+    return SigningKeys(keys=[SigningKey(secret=SecretStr(new_secret), created_at=now), *retiring])
+
+
+def rotate_secret(name: str, now: datetime, grace: timedelta, clients: Clients) -> SecretStr:
+    """Write a new key; old keys keep signing for ``grace``. Returns the new secret."""
+    new_secret = generate_secret()
+    keys = rotated(read_signing_keys(name, clients.secretsmanager), new_secret, now, grace)
+    try:
+        clients.secretsmanager.put_secret_value(SecretId=name, SecretString=keys.to_secret_string())
+    except AWS_ERRORS as exc:
+        raise unavailable(f"write secret {name}", exc) from exc
+    return SecretStr(new_secret)
+
+
+def delete_secret(name: str, clients: Clients) -> bool:
+    """Delete at once (no recovery window), so a partner of the same id can be created again.
+
+    A forced delete of a missing secret succeeds on AWS, so existence is checked first.
+    """
+
+    def delete() -> None:
+        clients.secretsmanager.describe_secret(SecretId=name)
+        clients.secretsmanager.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+
+    return removed(f"delete secret {name}", delete, "ResourceNotFoundException")

@@ -1,0 +1,76 @@
+"""What every partner shares: the partners and deliveries tables, the results queue, the alarm topic.
+
+Deployed stacks create these once; :func:`ensure_shared` makes them (idempotently) for the local
+stack and the tests, and :func:`shared_arns` finds the ARNs a partner's resources refer to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hookrelay import naming
+from hookrelay.aws.clients import AWS_ERRORS
+from hookrelay.aws.services import Clients, has_code, unavailable
+from hookrelay.errors import DependencyUnavailable
+from hookrelay.provisioning.resources.queues import RETENTION_SECONDS, find_queue_url, queue_arn
+
+TTL_ATTRIBUTE = "expires_at"
+
+
+@dataclass(frozen=True)
+class SharedArns:
+    results_queue_url: str
+    results_queue_arn: str
+    alarm_topic_arn: str
+
+
+def _ensure_table(name: str, key: list[tuple[str, str]], clients: Clients) -> bool:
+    kinds = ("HASH", "RANGE")
+    try:
+        clients.dynamodb.create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": n, "KeyType": kinds[i]} for i, (n, _) in enumerate(key)],
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in key],
+            BillingMode="PAY_PER_REQUEST",
+            Tags=[{"Key": "project", "Value": naming.PROJECT}],
+        )
+    except AWS_ERRORS as exc:
+        if has_code(exc, "ResourceInUseException"):
+            return False
+        raise unavailable(f"create table {name}", exc) from exc
+    clients.dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
+    return True
+
+
+def ensure_shared(stage: str, clients: Clients) -> SharedArns:
+    """Create what is missing of the shared resources; return their ARNs."""
+    _ensure_table(naming.partners_table(stage), [("partner_id", "S")], clients)
+    deliveries = naming.deliveries_table(stage)
+    if _ensure_table(deliveries, [("partner_id", "S"), ("sort_key", "S")], clients):
+        clients.dynamodb.update_time_to_live(
+            TableName=deliveries, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+        )
+    try:
+        clients.sqs.create_queue(
+            QueueName=naming.results_queue(stage),
+            Attributes={"MessageRetentionPeriod": str(RETENTION_SECONDS)},
+            tags={"project": naming.PROJECT},
+        )
+        clients.sns.create_topic(
+            Name=naming.alarm_topic(stage), Tags=[{"Key": "project", "Value": "hookrelay"}]
+        )
+    except AWS_ERRORS as exc:
+        raise unavailable("create the shared results queue and alarm topic", exc) from exc
+    return shared_arns(stage, clients)
+
+
+def shared_arns(stage: str, clients: Clients) -> SharedArns:
+    url = find_queue_url(naming.results_queue(stage), clients)
+    if url is None:
+        raise DependencyUnavailable(f"the shared results queue {naming.results_queue(stage)} does not exist")
+    try:
+        topic = clients.sns.create_topic(Name=naming.alarm_topic(stage))["TopicArn"]  # idempotent lookup
+        arn = queue_arn(url, clients)
+    except AWS_ERRORS as exc:
+        raise unavailable("find the shared alarm topic", exc) from exc
+    return SharedArns(results_queue_url=url, results_queue_arn=arn, alarm_topic_arn=str(topic))

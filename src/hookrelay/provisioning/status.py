@@ -1,0 +1,58 @@
+"""A partner's live state: queue and DLQ depth, mapping state, the function's code, last outcome."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from hookrelay import naming
+from hookrelay.attempts.log import AttemptLog, list_deliveries
+from hookrelay.models import AttemptRecord
+from hookrelay.partners.model import Partner
+from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.resources.function import describe_function
+from hookrelay.provisioning.resources.mapping import find_mapping
+from hookrelay.provisioning.resources.queues import depths
+
+
+class FunctionState(BaseModel):
+    name: str
+    version: str
+    code_sha256: str
+    last_modified: str
+    state: str | None = None
+
+
+class PartnerState(BaseModel):
+    partner: Partner
+    queue: dict[str, int] | None
+    dead_letter_queue: dict[str, int] | None
+    mapping_state: str | None
+    function: FunctionState | None
+    last_delivery: AttemptRecord | None
+
+
+def partner_status(ctx: Provisioner, partner_id: str, log: AttemptLog) -> PartnerState:
+    """Everything an operator looks at first; a missing resource shows as null, not an error."""
+    partner = ctx.partners.get(partner_id)
+    stage, clients = ctx.stage, ctx.clients
+    name = naming.partner_function(stage, partner_id)
+    found = describe_function(name, clients)
+    function = None
+    if found is not None:
+        function = FunctionState(
+            name=name,
+            version=str(found.get("Version", "$LATEST")),
+            code_sha256=str(found.get("CodeSha256", "")),
+            last_modified=str(found.get("LastModified", "")),
+            state=found.get("State"),
+        )
+    mapping = find_mapping(name, None, clients)
+    latest = list_deliveries(log, partner_id, limit=1).items
+    return PartnerState(
+        partner=partner,
+        queue=depths(naming.partner_queue(stage, partner_id), clients),
+        dead_letter_queue=depths(naming.partner_dead_letter_queue(stage, partner_id), clients),
+        mapping_state=None if mapping is None else str(mapping.get("State")),
+        function=function,
+        last_delivery=latest[0] if latest else None,
+    )

@@ -1,0 +1,113 @@
+"""The receiver's inbox queue: how a verified webhook is queued, and the consumer that reads it.
+
+A queued message's body is the webhook body exactly as hookrelay sent it (JSON text); the webhook's id,
+timestamp and type travel as message attributes. The consumer turns each record into a
+:class:`ReceivedWebhook` and hands it to a ``process`` function: :func:`log_webhook` by default, the
+partner's own code once plugged in (see docs/receiver.md). ``process`` raises to have a webhook retried.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from hookrelay.aws import clients as aws
+from hookrelay.aws import sqs as queues
+from hookrelay.aws.sqs_event import SqsEvent, SqsRecord, batch_response
+from hookrelay.errors import DependencyUnavailable, InvalidInput
+
+logger = logging.getLogger(__name__)
+
+ATTR_ID = "WebhookId"
+ATTR_TIMESTAMP = "WebhookTimestamp"
+ATTR_TYPE = "WebhookType"
+
+
+class ReceivedWebhook(BaseModel):
+    """One verified webhook, as the partner's processing sees it."""
+
+    webhook_id: str
+    timestamp: int
+    type: str | None = None
+    payload: dict[str, Any]
+    sqs_message_id: str
+
+    @classmethod
+    def from_record(cls, record: SqsRecord) -> ReceivedWebhook:
+        attributes = {name: value.get("stringValue") for name, value in record.message_attributes.items()}
+        return cls(
+            webhook_id=attributes.get(ATTR_ID),
+            timestamp=attributes.get(ATTR_TIMESTAMP),
+            type=attributes.get(ATTR_TYPE),
+            payload=json.loads(record.body),
+            sqs_message_id=record.message_id,
+        )
+
+
+Processor = Callable[[ReceivedWebhook], None]
+
+
+class BatchFailed(Exception):
+    """Some records failed and partial batch responses are off: the whole batch is retried."""
+
+
+def queue_url_for(queue_name: str, sqs: Any | None = None) -> str:
+    client = sqs or aws.client("sqs")
+    try:
+        return str(client.get_queue_url(QueueName=queue_name)["QueueUrl"])
+    except aws.AWS_ERRORS as exc:
+        raise DependencyUnavailable(f"cannot find queue {queue_name}: {aws.error_code(exc)}") from exc
+
+
+def queue_webhook(
+    queue_url: str, webhook_id: str, timestamp: int, body: str, payload: Mapping[str, Any], sqs: Any
+) -> str:
+    """Send a verified webhook to the inbox; returns the SQS message id once SQS has confirmed it."""
+    kind = payload.get("type")
+    attributes = {ATTR_ID: webhook_id, ATTR_TIMESTAMP: str(timestamp)}
+    if isinstance(kind, str):
+        attributes[ATTR_TYPE] = kind[:256]
+    return queues.send_message(queue_url, body, attributes=attributes, sqs=sqs)
+
+
+def log_webhook(webhook: ReceivedWebhook) -> None:
+    """The default processing: log the webhook (not its payload) and acknowledge it."""
+    logger.info(
+        "webhook received",
+        extra={"webhook_id": webhook.webhook_id, "type": webhook.type, "timestamp": webhook.timestamp},
+    )
+
+
+def consume(event: Mapping[str, Any], process: Processor, partial_batch: bool = False) -> dict[str, Any]:
+    """Process every record of an inbox SQS event.
+
+    With ``partial_batch`` (the event source mapping has ReportBatchItemFailures on) the failed records
+    are returned as ``batchItemFailures``. Without it, returning them would delete them, so any
+    failure raises :class:`BatchFailed` instead and the whole batch comes back.
+    """
+    try:
+        records = SqsEvent.model_validate(event).records
+    except ValidationError as exc:
+        raise InvalidInput(f"not an SQS event: {exc.error_count()} validation errors") from exc
+    failed = [record.message_id for record in records if not _process_one(record, process)]
+    if failed and not partial_batch:
+        raise BatchFailed(f"{len(failed)} of {len(records)} webhooks failed; the batch will be retried")
+    return batch_response(failed)
+
+
+def _process_one(record: SqsRecord, process: Processor) -> bool:
+    try:
+        webhook = ReceivedWebhook.from_record(record)
+    except (ValidationError, ValueError):
+        logger.error("inbox message is not a received webhook", extra={"sqs_message_id": record.message_id})
+        return False
+    try:
+        process(webhook)
+    except Exception:
+        logger.exception("processing a webhook failed", extra={"webhook_id": webhook.webhook_id})
+        return False
+    return True

@@ -1,0 +1,105 @@
+"""A partner's signing secrets, as stored in Secrets Manager, and a cached reader for them.
+
+The secret value is JSON: ``{"keys": [{"secret": "whsec_...", "created_at": ..., "expires_at": ...}]}``,
+newest first. While a secret is being rotated the old key carries an ``expires_at`` and both sign;
+after it, only the new one does. The values are ``SecretStr``: they never print or log.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from hookrelay.aws import clients as aws
+from hookrelay.caching import TtlCache
+from hookrelay.errors import DependencyUnavailable, NotFound
+from hookrelay.models import UtcDatetime, utcnow
+
+
+class SigningKey(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    secret: SecretStr
+    created_at: UtcDatetime = Field(default_factory=utcnow)
+    expires_at: UtcDatetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.expires_at is None or self.expires_at > now
+
+
+class SigningKeys(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    keys: list[SigningKey] = Field(min_length=1)
+
+    def active_secrets(self, now: datetime) -> list[str]:
+        """The secrets that sign right now, newest first (never empty: the newest always signs)."""
+        active = [k.secret.get_secret_value() for k in self.keys if k.active(now)]
+        return active or [self.keys[0].secret.get_secret_value()]
+
+    def to_secret_string(self) -> str:
+        return _dump_with_secrets(self)
+
+    def without_expired(self, now: datetime) -> SigningKeys:
+        kept = [k for k in self.keys if k.active(now)] or self.keys[:1]
+        return SigningKeys(keys=kept)
+
+
+def _dump_with_secrets(keys: SigningKeys) -> str:
+    return json.dumps(
+        {
+            "keys": [
+                {
+                    "secret": k.secret.get_secret_value(),
+                    "created_at": k.created_at.isoformat(),
+                    "expires_at": k.expires_at.isoformat() if k.expires_at else None,
+                }
+                for k in keys.keys
+            ]
+        }
+    )
+
+
+def read_signing_keys(
+    secret_id: str,
+    secretsmanager: Any | None = None,
+    parse: Callable[[str], SigningKeys] = SigningKeys.model_validate_json,
+) -> SigningKeys:
+    """Fetch and parse a partner's keys. Raises NotFound or DependencyUnavailable.
+
+    ``parse`` turns the secret string into keys (raising ``ValueError``); the receiver passes a more
+    lenient one that also takes a plain ``whsec_`` string or a JSON list.
+    """
+    client = secretsmanager or aws.client("secretsmanager")
+    try:
+        response = client.get_secret_value(SecretId=secret_id)
+    except aws.AWS_ERRORS as exc:
+        if aws.error_code(exc) == "ResourceNotFoundException":
+            raise NotFound(f"signing secret {secret_id} does not exist") from exc
+        raise DependencyUnavailable(f"cannot read signing secret {secret_id}: {aws.error_code(exc)}") from exc
+    try:
+        return parse(response["SecretString"])
+    except (ValidationError, ValueError, KeyError):
+        # A validation error quotes its input, the secret: keep it off this error's chain (and so out
+        # of any traceback a caller logs).
+        raise DependencyUnavailable(f"signing secret {secret_id} is not in the expected form") from None
+
+
+class CachedSigningKeys(TtlCache[SigningKeys]):
+    """Reads a partner's keys at most once per ``ttl_seconds`` (rotation shows up within the TTL)."""
+
+    def __init__(
+        self,
+        secret_id: str,
+        ttl_seconds: float = 300,
+        secretsmanager: Any | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        parse: Callable[[str], SigningKeys] = SigningKeys.model_validate_json,
+    ) -> None:
+        self.secret_id = secret_id
+        super().__init__(lambda: read_signing_keys(secret_id, secretsmanager, parse), ttl_seconds, clock)
