@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 
 class HookrelayError(Exception):
     """Base of every error hookrelay raises on purpose."""
@@ -39,10 +41,20 @@ class NotFound(HookrelayError):
 
 
 class PermissionDenied(HookrelayError):
-    """AWS refused the call for lack of permission (AccessDenied): retrying will not help."""
+    """AWS refused the call for lack of permission (AccessDenied): a policy to fix, retrying will not help.
 
-    status_code = 403
+    A 500, not a 403: the caller was allowed in; hookrelay's own role lacks the permission.
+    """
+
+    status_code = 500
     code = "permission_denied"
+
+
+class ConfigurationError(HookrelayError):
+    """AWS refused the request itself (ValidationException, InvalidParameterValue): retrying will not help."""
+
+    status_code = 500
+    code = "configuration_error"
 
 
 class Conflict(HookrelayError):
@@ -61,3 +73,16 @@ class DependencyUnavailable(HookrelayError):
 
     status_code = 503
     code = "dependency_unavailable"
+
+
+def validation_message(exc: ValidationError, limit: int = 3, where: str = "body") -> str:
+    """A one-line account of what failed validation: ``field: problem; ...`` (at most ``limit`` parts).
+
+    Built from each error's location and message only, never its input: a rejected value can be a
+    secret, and pydantic's own ``str(exc)`` quotes it.
+    """
+    parts = []
+    for error in exc.errors()[:limit]:
+        place = ".".join(str(p) for p in error["loc"]) or where
+        parts.append(f"{place}: {str(error['msg']).removeprefix('Value error, ')}")
+    return "; ".join(parts)

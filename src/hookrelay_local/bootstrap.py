@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hookrelay import naming
-from hookrelay.aws.services import Clients, has_code
+from hookrelay.aws.clients import Clients
+from hookrelay.aws.errors import has_code
 from hookrelay.provisioning.resources.function import upload_artifact
 from hookrelay.provisioning.resources.queues import find_queue_url, queue_arn
 from hookrelay.provisioning.resources.shared import ensure_shared

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hookrelay import naming
-from hookrelay.aws import clients as aws
-from hookrelay.aws.services import Clients, has_code
+from hookrelay.aws.clients import Clients
+from hookrelay.aws.errors import AWS_ERRORS, has_code
 from hookrelay.errors import HookrelayError
 from hookrelay.provisioning.resources.function import latest_artifact, upload_artifact
 from hookrelay.provisioning.resources.shared import ensure_shared
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return _run(args)
-    except (HookrelayError, BuildFailed, OSError, subprocess.CalledProcessError, *aws.AWS_ERRORS) as exc:
+    except (HookrelayError, BuildFailed, OSError, subprocess.CalledProcessError, *AWS_ERRORS) as exc:
         message = exc.message if isinstance(exc, HookrelayError) else str(exc)
         print(f"deploy stopped: {message}", file=sys.stderr)
         return 2

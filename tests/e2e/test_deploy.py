@@ -17,7 +17,7 @@ import requests
 
 from hookrelay import naming
 from hookrelay.aws import clients as aws
-from hookrelay.aws.services import Clients
+from hookrelay.aws.clients import Clients
 from hookrelay.provisioning.resources.function import latest_artifact, upload_artifact
 from hookrelay_local.artifacts import ROOT
 from hookrelay_local.deploy import Deployment, main

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from hookrelay.aws.services import Clients
+from hookrelay.aws.clients import Clients
 from hookrelay.provisioning.resources.function import upload_artifact
 from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay_local.artifacts import build_app_zip

@@ -22,7 +22,7 @@ from botocore import xform_name
 
 ROOT = Path(__file__).resolve().parents[2]
 CORE = ROOT / "src"
-# attribute names the code reaches a client of a service through (hookrelay.aws.services.Clients)
+# attribute names the code reaches a client of a service through (hookrelay.aws.clients.Clients)
 SERVICE_ATTRIBUTES = {
     "sqs": "sqs",
     "iam": "iam",

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict
 
 from hookrelay.alarms.notification import AlarmNotification
 from hookrelay.aws import clients as aws
-from hookrelay.errors import DependencyUnavailable
+from hookrelay.aws.errors import AWS_ERRORS, aws_error
 
 logger = logging.getLogger(__name__)
 
@@ -73,8 +73,8 @@ def recent_error_lines(
     for _ in range(max_pages):
         try:
             page = client.filter_log_events(**kwargs)
-        except aws.AWS_ERRORS as exc:
-            raise DependencyUnavailable(f"cannot read {log_group}: {aws.error_code(exc)}") from exc
+        except AWS_ERRORS as exc:
+            raise aws_error(f"read {log_group}", exc) from exc
         for event in page.get("events", []):
             message = str(event.get("message", "")).strip()
             if is_error_line(message):

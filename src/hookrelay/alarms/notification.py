@@ -15,7 +15,7 @@ from enum import StrEnum
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from hookrelay import naming
-from hookrelay.errors import InvalidInput
+from hookrelay.errors import InvalidInput, validation_message
 from hookrelay.models import UtcDatetime
 
 PARTNER_DIMENSIONS = ("QueueName", "FunctionName")
@@ -185,9 +185,8 @@ def parse_notification(message: str) -> AlarmNotification:
     try:
         return AlarmNotification.model_validate_json(message)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "message"
-        raise InvalidInput(f"not a CloudWatch alarm notification: {where}: {first['msg']}") from exc
+        reason = validation_message(exc, limit=1, where="message")
+        raise InvalidInput(f"not a CloudWatch alarm notification: {reason}") from exc
 
 
 def _only(candidates: Iterable[str | None]) -> str | None:

@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, model_validator
 
 from hookrelay.alarms.slack_post import SlackPolicy
 from hookrelay.aws import clients as aws
+from hookrelay.aws.errors import AWS_ERRORS, error_code
 from hookrelay.caching import TtlCache
 from hookrelay.errors import DependencyUnavailable, NotFound
 from hookrelay.settings import CommonSettings, cached_settings
@@ -50,11 +51,11 @@ def read_webhook_url(secret_id: str, secretsmanager: Any | None = None) -> Secre
     client = secretsmanager or aws.client("secretsmanager")
     try:
         value = str(client.get_secret_value(SecretId=secret_id)["SecretString"]).strip()
-    except aws.AWS_ERRORS as exc:
-        if aws.error_code(exc) == "ResourceNotFoundException":
+    except AWS_ERRORS as exc:
+        if error_code(exc) == "ResourceNotFoundException":
             raise NotFound(f"Slack webhook secret {secret_id} does not exist") from exc
         raise DependencyUnavailable(
-            f"cannot read Slack webhook secret {secret_id}: {aws.error_code(exc)}"
+            f"cannot read Slack webhook secret {secret_id}: {error_code(exc)}"
         ) from exc
     except KeyError as exc:
         raise DependencyUnavailable(f"Slack webhook secret {secret_id} has no SecretString") from exc

@@ -1,1 +1,6 @@
-"""TODO"""
+"""Attempts: the record of every delivery attempt, from the handler to the operator.
+
+``publisher`` sends attempt records to the stage-wide results queue (what a partner's handler does);
+``log`` writes them into the deliveries table and reads them back (what the stage-wide recorder and the
+provisioner do). May import the kernel, ``aws`` and ``partners``.
+"""

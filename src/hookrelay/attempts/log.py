@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hookrelay import naming
-from hookrelay.aws.clients import AWS_ERRORS
-from hookrelay.aws.services import Clients, unavailable
+from hookrelay.aws.clients import Clients
+from hookrelay.aws.errors import AWS_ERRORS, aws_error
 from hookrelay.aws.sqs_event import SqsEvent, batch_response
 from hookrelay.errors import DependencyUnavailable, HookrelayError, InvalidInput
 from hookrelay.models import AttemptRecord, Outcome
@@ -50,7 +50,7 @@ class AttemptLog:
         try:
             self.clients.dynamodb.put_item(TableName=self.table, Item=item)
         except AWS_ERRORS as exc:
-            raise unavailable(f"record an attempt of {record.partner_id}", exc) from exc
+            raise aws_error(f"record an attempt of {record.partner_id}", exc) from exc
         if record.outcome is Outcome.GONE:
             self._mark_gone(record)
 
@@ -131,7 +131,7 @@ def list_deliveries(
     try:
         response = log.clients.dynamodb.query(**query)
     except AWS_ERRORS as exc:
-        raise unavailable(f"read the deliveries of {partner_id}", exc) from exc
+        raise aws_error(f"read the deliveries of {partner_id}", exc) from exc
     items = [AttemptRecord.model_validate_json(i["doc"]["S"]) for i in response.get("Items", [])]
     last = response.get("LastEvaluatedKey")
     next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None

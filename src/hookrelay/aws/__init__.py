@@ -1,1 +1,7 @@
-"""TODO"""
+"""AWS, thinly: lazy cached boto3 clients (``clients``), the one botocore-error-to-domain-error
+mapping (``errors``), SQS sends and queue lookups (``sqs``) and the Lambda SQS event as pydantic
+models (``sqs_event``).
+
+Owns nothing stateful beyond the client cache. May import the kernel only (errors, models, naming,
+settings, observability, caching, retry, ssrf) and boto3/botocore.
+"""

@@ -1,19 +1,37 @@
-"""Lazy, cached, injectable boto3 clients.
+"""Lazy, cached, injectable boto3 clients, one per service per process, and :class:`Clients`, a group of them.
 
 The endpoint comes from the standard ``AWS_ENDPOINT_URL`` (and ``AWS_ENDPOINT_URL_<SERVICE>``)
 variables, which botocore reads itself: the same code talks to moto, LocalStack or AWS.
 Functions that call AWS take an optional client argument; when it is omitted they use
-:func:`client`, which creates one on first use and caches it.
+:func:`client`, which creates one on first use and caches it. Code that needs several services takes a
+:class:`Clients`: ``Clients(overrides={"lambda": fake})`` swaps one service (a test injecting a failure,
+the local stack pointing somewhere else), the rest come from :func:`client`; its ``sleep`` is injectable
+so waits cost nothing in tests.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+
+if TYPE_CHECKING:  # type stubs (types-boto3) are a dev dependency; nothing here is imported at run time
+    from types_boto3_cloudwatch import CloudWatchClient
+    from types_boto3_dynamodb import DynamoDBClient
+    from types_boto3_iam import IAMClient
+    from types_boto3_lambda import LambdaClient
+    from types_boto3_logs import CloudWatchLogsClient
+    from types_boto3_s3 import S3Client
+    from types_boto3_secretsmanager import SecretsManagerClient
+    from types_boto3_service_quotas import ServiceQuotasClient
+    from types_boto3_sns import SNSClient
+    from types_boto3_sqs import SQSClient
+    from types_boto3_sts import STSClient
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None], Any] = {}
@@ -27,6 +45,54 @@ CLIENT_CONFIG = Config(
 )
 
 
+@overload
+def client(service: Literal["cloudwatch"], region: str | None = None) -> CloudWatchClient: ...
+
+
+@overload
+def client(service: Literal["dynamodb"], region: str | None = None) -> DynamoDBClient: ...
+
+
+@overload
+def client(service: Literal["iam"], region: str | None = None) -> IAMClient: ...
+
+
+@overload
+def client(service: Literal["lambda"], region: str | None = None) -> LambdaClient: ...
+
+
+@overload
+def client(service: Literal["logs"], region: str | None = None) -> CloudWatchLogsClient: ...
+
+
+@overload
+def client(service: Literal["s3"], region: str | None = None) -> S3Client: ...
+
+
+@overload
+def client(service: Literal["secretsmanager"], region: str | None = None) -> SecretsManagerClient: ...
+
+
+@overload
+def client(service: Literal["service-quotas"], region: str | None = None) -> ServiceQuotasClient: ...
+
+
+@overload
+def client(service: Literal["sns"], region: str | None = None) -> SNSClient: ...
+
+
+@overload
+def client(service: Literal["sqs"], region: str | None = None) -> SQSClient: ...
+
+
+@overload
+def client(service: Literal["sts"], region: str | None = None) -> STSClient: ...
+
+
+@overload
+def client(service: str, region: str | None = None) -> Any: ...
+
+
 def client(service: str, region: str | None = None) -> Any:
     """Return the process-wide client for ``service``, creating it on first use."""
     key = (service, region)
@@ -36,7 +102,8 @@ def client(service: str, region: str | None = None) -> Any:
     with _lock:
         if key not in _clients:
             session = boto3.session.Session()
-            _clients[key] = session.client(service, region_name=region, config=CLIENT_CONFIG)
+            make: Callable[..., Any] = session.client  # one cache for every service: typed by the overloads
+            _clients[key] = make(service, region_name=region, config=CLIENT_CONFIG)
         return _clients[key]
 
 
@@ -46,11 +113,46 @@ def reset_clients() -> None:
         _clients.clear()
 
 
-def error_code(exc: Exception) -> str:
-    """The AWS error code of a botocore exception, or its class name."""
-    if isinstance(exc, ClientError):
-        return str(exc.response.get("Error", {}).get("Code", "ClientError"))
-    return type(exc).__name__
+@dataclass
+class Clients:
+    overrides: dict[str, Any] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
 
+    def get(self, service: str) -> Any:
+        return self.overrides.get(service) or client(service)
 
-AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
+    @property
+    def sqs(self) -> SQSClient:
+        return cast("SQSClient", self.get("sqs"))
+
+    @property
+    def iam(self) -> IAMClient:
+        return cast("IAMClient", self.get("iam"))
+
+    @property
+    def lambda_(self) -> LambdaClient:
+        return cast("LambdaClient", self.get("lambda"))
+
+    @property
+    def logs(self) -> CloudWatchLogsClient:
+        return cast("CloudWatchLogsClient", self.get("logs"))
+
+    @property
+    def cloudwatch(self) -> CloudWatchClient:
+        return cast("CloudWatchClient", self.get("cloudwatch"))
+
+    @property
+    def secretsmanager(self) -> SecretsManagerClient:
+        return cast("SecretsManagerClient", self.get("secretsmanager"))
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        return cast("DynamoDBClient", self.get("dynamodb"))
+
+    @property
+    def s3(self) -> S3Client:
+        return cast("S3Client", self.get("s3"))
+
+    @property
+    def sns(self) -> SNSClient:
+        return cast("SNSClient", self.get("sns"))

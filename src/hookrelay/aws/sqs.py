@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hookrelay.aws import clients as aws
-from hookrelay.errors import DependencyUnavailable
+from hookrelay.aws.errors import AWS_ERRORS, aws_error
+from hookrelay.errors import NotFound
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
+    from types_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 # Message attributes hookrelay sets on what it dead-letters (sqs-mv --to-origin reads ORIGIN_QUEUE).
 REASON_ATTRIBUTE = "HookrelayDeadLetterReason"
@@ -24,7 +29,7 @@ def send_message(
     *,
     delay_seconds: int = 0,
     attributes: Mapping[str, str] | None = None,
-    sqs: Any | None = None,
+    sqs: SQSClient | None = None,
 ) -> str:
     """Send one message and return its id once SQS has confirmed it."""
     client = sqs or aws.client("sqs")
@@ -35,19 +40,48 @@ def send_message(
         kwargs["MessageAttributes"] = string_attributes(attributes)
     try:
         return str(client.send_message(**kwargs)["MessageId"])
-    except aws.AWS_ERRORS as exc:
-        raise DependencyUnavailable(f"cannot send to {queue_name(queue_url)}: {aws.error_code(exc)}") from exc
+    except AWS_ERRORS as exc:
+        raise aws_error(f"send to {queue_name(queue_url)}", exc) from exc
 
 
-def send_batch(queue_url: str, bodies: list[str], sqs: Any | None = None) -> list[int]:
+def send_batch(queue_url: str, bodies: list[str], sqs: SQSClient | None = None) -> list[int]:
     """Send up to 10 bodies in one request; return the indexes that failed."""
     client = sqs or aws.client("sqs")
-    entries = [{"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies)]
+    entries: list[SendMessageBatchRequestEntryTypeDef] = [
+        {"Id": str(i), "MessageBody": body} for i, body in enumerate(bodies)
+    ]
     try:
         response = client.send_message_batch(QueueUrl=queue_url, Entries=entries)
-    except aws.AWS_ERRORS:
+    except AWS_ERRORS:
         return list(range(len(bodies)))
     return sorted(int(failed["Id"]) for failed in response.get("Failed", []))
+
+
+def missing_queue(name: str) -> str:
+    return f"queue {name} does not exist (or is in another account or region)"
+
+
+def queue_url(name: str, sqs: SQSClient | None = None) -> str:
+    """The URL of the queue called ``name``: the one lookup every wing uses. A queue that does not exist
+    is :class:`NotFound`; any other failure the domain error :func:`hookrelay.aws.errors.aws_error` gives.
+    """
+    client = sqs or aws.client("sqs")
+    try:
+        return str(client.get_queue_url(QueueName=name)["QueueUrl"])
+    except AWS_ERRORS as exc:
+        raise aws_error(
+            f"look up queue {name}",
+            exc,
+            missing=f"queue {name} does not exist (or is in another account or region)",
+        ) from exc
+
+
+def find_queue_url(name: str, sqs: SQSClient | None = None) -> str | None:
+    """:func:`queue_url`, or ``None`` when the queue does not exist."""
+    try:
+        return queue_url(name, sqs)
+    except NotFound:
+        return None
 
 
 def queue_name(queue_url: str) -> str:

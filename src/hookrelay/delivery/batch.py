@@ -32,7 +32,7 @@ from hookrelay.aws import sqs as queues
 from hookrelay.aws.sqs_event import SqsEvent, SqsRecord, batch_response
 from hookrelay.delivery.attempt import AttemptResult, Endpoint, Verdict, attempt_delivery
 from hookrelay.delivery.transport import build_session
-from hookrelay.errors import InvalidInput
+from hookrelay.errors import InvalidInput, validation_message
 from hookrelay.models import (
     AttemptRecord,
     DeliveryState,
@@ -162,7 +162,7 @@ def handle_record(record: SqsRecord, deps: HandlerDeps) -> RecordOutcome:
     try:
         message = WebhookMessage.model_validate_json(record.body)
     except ValidationError as exc:
-        reason = f"invalid message: {_validation_summary(exc)}"
+        reason = f"invalid message: {validation_message(exc)}"
         return _poison(record, reason, deps, now)
     if message.partner_id != settings.partner_id:
         reason = f"invalid message: partner_id {message.partner_id!r} on {settings.partner_id}'s queue"
@@ -299,14 +299,6 @@ def _dead_letter(body: str, reason: str, deps: HandlerDeps, now: datetime) -> No
         },
         sqs=deps.sqs,
     )
-
-
-def _validation_summary(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:3]:
-        where = ".".join(str(p) for p in error["loc"]) or "body"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
 
 
 def _emit_metrics(outcomes: list[RecordOutcome], deps: HandlerDeps) -> None:

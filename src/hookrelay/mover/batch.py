@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hookrelay.aws import clients as aws
+from hookrelay.aws.errors import AWS_ERRORS, error_code
 from hookrelay.aws.sqs import queue_name
 from hookrelay.errors import HookrelayError
 from hookrelay.mover.messages import Outgoing, pack
@@ -46,9 +46,9 @@ def send_confirmed(
             entries = [{"Id": key, **item.entry} for key, item in pending.items()]
             try:
                 response = sqs.send_message_batch(QueueUrl=dest, Entries=entries)
-            except aws.AWS_ERRORS as exc:
-                reason = f"send to {queue_name(dest)}: {aws.error_code(exc)}"
-                if aws.error_code(exc) in FATAL_CODES:
+            except AWS_ERRORS as exc:
+                reason = f"send to {queue_name(dest)}: {error_code(exc)}"
+                if error_code(exc) in FATAL_CODES:
                     result.fatal = domain_error(exc, dest, "send messages")
                     reason = result.fatal.message
                     break
@@ -78,8 +78,8 @@ def delete_messages(
             entries = [{"Id": key, "ReceiptHandle": item.receipt_handle} for key, item in pending.items()]
             try:
                 response = sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
-            except aws.AWS_ERRORS as exc:
-                logger.warning("delete failed", extra={"queue": queue_url, "code": aws.error_code(exc)})
+            except AWS_ERRORS as exc:
+                logger.warning("delete failed", extra={"queue": queue_url, "code": error_code(exc)})
                 continue
             for done in response.get("Successful", []):
                 pending.pop(done["Id"], None)
@@ -104,7 +104,7 @@ def release(sqs: Any, queue_url: str, receipt_handles: Iterable[str]) -> int:
         try:
             response = sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
             stuck += len(response.get("Failed", []))
-        except aws.AWS_ERRORS as exc:
-            logger.warning("release failed", extra={"queue": queue_url, "code": aws.error_code(exc)})
+        except AWS_ERRORS as exc:
+            logger.warning("release failed", extra={"queue": queue_url, "code": error_code(exc)})
             stuck += len(chunk)
     return stuck

@@ -36,11 +36,12 @@ from rich.table import Table
 from rich.text import Text
 
 from hookrelay.aws import clients as aws
-from hookrelay.errors import HookrelayError
+from hookrelay.aws.errors import AWS_ERRORS
+from hookrelay.errors import HookrelayError, validation_message
 from hookrelay.mover.batch import release
 from hookrelay.mover.engine import Mover, prepare_move
 from hookrelay.mover.queues import approximate_count
-from hookrelay.mover.request import MoveReport, MoveRequest, StopReason, validation_message
+from hookrelay.mover.request import MoveReport, MoveRequest, StopReason
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 REFRESH_COUNT_SECONDS = 2.0
@@ -87,7 +88,7 @@ def _move(args: argparse.Namespace, sqs: Any | None) -> int:
         return _fail(err, _first_error(exc))
     except HookrelayError as exc:
         return _fail(err, exc.message)
-    except aws.AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         return _fail(err, f"{type(exc).__name__}: {exc}")
     stop = threading.Event()
     mover = Mover(plan, client, stop)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookrelay.aws import clients as aws
+from hookrelay.aws.errors import AWS_ERRORS
 from hookrelay.aws.sqs import ORIGIN_ATTRIBUTE, queue_name
 from hookrelay.errors import HookrelayError, InvalidInput, NotFound, PermissionDenied
 from hookrelay.mover.batch import delete_messages, release, send_confirmed
@@ -135,7 +136,7 @@ class Mover:
                 MessageAttributeNames=["All"],
                 MessageSystemAttributeNames=["MessageGroupId", "MessageDeduplicationId"],
             )
-        except aws.AWS_ERRORS as exc:
+        except AWS_ERRORS as exc:
             error = domain_error(exc, self.plan.source.url, "receive messages")
             errors = self.state.receive_failed()
             if isinstance(error, NotFound | PermissionDenied) or errors >= 3:

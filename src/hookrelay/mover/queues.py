@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookrelay.aws import clients as aws
+from hookrelay.aws.errors import AWS_ERRORS, DENIED_CODES, MISSING_QUEUE_CODES, aws_error
 from hookrelay.aws.sqs import queue_name
-from hookrelay.errors import DependencyUnavailable, HookrelayError, NotFound, PermissionDenied
+from hookrelay.errors import HookrelayError
 
-MISSING_QUEUE_CODES = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
-DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "KMS.AccessDeniedException"})
 FATAL_CODES = MISSING_QUEUE_CODES | DENIED_CODES
 
 
@@ -34,13 +33,12 @@ class QueueInfo:
 
 def domain_error(exc: Exception, queue: str, doing: str) -> HookrelayError:
     """The clear error for a failed call on ``queue`` (a name or URL)."""
-    code = aws.error_code(exc)
     name = queue_name(queue)
-    if code in MISSING_QUEUE_CODES:
-        return NotFound(f"queue {name} does not exist (or is in another account or region)")
-    if code in DENIED_CODES:
-        return PermissionDenied(f"no permission to {doing} on queue {name} ({code})")
-    return DependencyUnavailable(f"cannot {doing} on queue {name}: {code}")
+    return aws_error(
+        f"{doing} on queue {name}",
+        exc,
+        missing=f"queue {name} does not exist (or is in another account or region)",
+    )
 
 
 def resolve_queue(name_or_url: str, sqs: Any | None = None) -> QueueInfo:
@@ -51,7 +49,7 @@ def resolve_queue(name_or_url: str, sqs: Any | None = None) -> QueueInfo:
         if not name_or_url.startswith(("http://", "https://")):
             url = str(client.get_queue_url(QueueName=name_or_url)["QueueUrl"])
         attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
-    except aws.AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         raise domain_error(exc, url, "read attributes") from exc
     return QueueInfo(url=url, arn=str(attributes["QueueArn"]))
 
@@ -62,7 +60,7 @@ def approximate_count(queue_url: str, sqs: Any | None = None) -> int:
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"]
     try:
         attributes = client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
-    except aws.AWS_ERRORS as exc:
+    except AWS_ERRORS as exc:
         raise domain_error(exc, queue_url, "read attributes") from exc
     return sum(int(attributes.get(name, 0)) for name in names)
 
@@ -72,6 +70,6 @@ def single_source_queue(dlq_url: str, sqs: Any | None = None) -> str | None:
     client = sqs or aws.client("sqs")
     try:
         urls = client.list_dead_letter_source_queues(QueueUrl=dlq_url).get("queueUrls", [])
-    except aws.AWS_ERRORS:
+    except AWS_ERRORS:
         return None
     return str(urls[0]) if len(urls) == 1 else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hookrelay.mover.messages import MessageFilter, parse_filter
 from hookrelay.settings import CommonSettings, cached_settings
@@ -107,13 +107,3 @@ class MoverSettings(CommonSettings):
 @cached_settings
 def mover_settings() -> MoverSettings:
     return MoverSettings()
-
-
-def validation_message(exc: ValidationError, limit: int = 3) -> str:
-    """A one-line account of what was wrong with a request: ``field: problem; ...``."""
-    parts = []
-    for error in exc.errors()[:limit]:
-        where = ".".join(str(p) for p in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
-        parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from pydantic import ValidationError
 
-from hookrelay.aws.clients import AWS_ERRORS
-from hookrelay.aws.services import Clients, has_code, unavailable
+from hookrelay.aws.clients import Clients
+from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.errors import NotFound
 from hookrelay.partners.model import Partner
 
@@ -23,7 +23,7 @@ class PartnerRepository:
                 TableName=self.table, Key={"partner_id": {"S": partner_id}}, ConsistentRead=True
             ).get("Item")
         except AWS_ERRORS as exc:
-            raise unavailable(f"read partner {partner_id}", exc) from exc
+            raise aws_error(f"read partner {partner_id}", exc) from exc
         return None if item is None else Partner.model_validate_json(item["doc"]["S"])
 
     def get(self, partner_id: str) -> Partner:
@@ -41,7 +41,7 @@ class PartnerRepository:
         try:
             self.clients.dynamodb.put_item(TableName=self.table, Item=item)
         except AWS_ERRORS as exc:
-            raise unavailable(f"write partner {partner.partner_id}", exc) from exc
+            raise aws_error(f"write partner {partner.partner_id}", exc) from exc
         return partner
 
     def replace(self, old: Partner, new: Partner) -> bool:
@@ -62,7 +62,7 @@ class PartnerRepository:
         except AWS_ERRORS as exc:
             if has_code(exc, "ConditionalCheckFailedException"):
                 return False
-            raise unavailable(f"write partner {new.partner_id}", exc) from exc
+            raise aws_error(f"write partner {new.partner_id}", exc) from exc
         return True
 
     def delete(self, partner_id: str) -> bool:
@@ -71,7 +71,7 @@ class PartnerRepository:
                 TableName=self.table, Key={"partner_id": {"S": partner_id}}, ReturnValues="ALL_OLD"
             )
         except AWS_ERRORS as exc:
-            raise unavailable(f"delete partner {partner_id}", exc) from exc
+            raise aws_error(f"delete partner {partner_id}", exc) from exc
         return "Attributes" in response
 
     def all(self) -> Iterator[Partner]:
@@ -80,7 +80,7 @@ class PartnerRepository:
             pages = self.clients.dynamodb.get_paginator("scan").paginate(TableName=self.table)
             items = [item for page in pages for item in page.get("Items", [])]
         except AWS_ERRORS as exc:
-            raise unavailable("list partners", exc) from exc
+            raise aws_error("list partners", exc) from exc
         for item in sorted(items, key=lambda i: i["partner_id"]["S"]):
             try:
                 yield Partner.model_validate_json(item["doc"]["S"])

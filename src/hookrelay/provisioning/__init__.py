@@ -1,1 +1,7 @@
-"""TODO"""
+"""Provisioning: the control plane. Each partner's resources (``resources``: queues, function, mapping,
+IAM, monitoring, secrets, the stage's shared resources), their lifecycle (``lifecycle``, ``changes``,
+``status``, ``rollout``), publishing (``publish``) and the API over all of it (``api``, ``openapi``).
+
+May import the kernel and the shared services (``aws``, ``signing``, ``partners``, ``attempts``); never
+another app wing (``delivery``, ``receiving``, ``alarms``, ``mover``).
+"""

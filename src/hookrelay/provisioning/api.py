@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from hookrelay.attempts.log import AttemptLog, list_deliveries
-from hookrelay.errors import HookrelayError, InvalidInput
+from hookrelay.errors import HookrelayError, InvalidInput, validation_message
 from hookrelay.models import PARTNER_ID_PATTERN
 from hookrelay.partners.model import Partner, PartnerCreate, PartnerUpdate
 from hookrelay.provisioning.changes import (
@@ -72,13 +72,7 @@ def parse(model: type[M], raw: str | bytes | None, **extra: Any) -> M:
     try:
         return model.model_validate({**body, **extra})
     except ValidationError as exc:
-        raise InvalidInput(describe(exc)) from exc
-
-
-def describe(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "body"
-    return f"{where}: {first['msg']}"
+        raise InvalidInput(validation_message(exc, limit=1)) from exc
 
 
 def check_partner_id(partner_id: str) -> str:

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from hookrelay import naming
-from hookrelay.errors import Conflict, InvalidInput
+from hookrelay.errors import Conflict, InvalidInput, validation_message
 from hookrelay.partners.model import (
     DeliveryOptions,
     Partner,
@@ -61,7 +61,7 @@ def update_partner(ctx: Provisioner, partner_id: str, update: PartnerUpdate) -> 
     try:
         options = DeliveryOptions.model_validate({**partner.options().model_dump(), **changes})
     except ValidationError as exc:
-        raise InvalidInput(f"invalid update: {exc.errors()[0]['msg']}") from exc
+        raise InvalidInput(f"invalid update: {validation_message(exc, limit=1)}") from exc
     if "url" in changes:
         ctx.check_destination(options.url)
     stage, clients = ctx.stage, ctx.clients

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hookrelay import naming
-from hookrelay.aws.services import Clients
+from hookrelay.aws.clients import Clients
 from hookrelay.errors import InvalidInput
 from hookrelay.models import utcnow
 from hookrelay.partners.model import DeliveryOptions

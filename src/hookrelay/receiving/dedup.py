@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from hookrelay.aws import clients as aws
+from hookrelay.aws.errors import AWS_ERRORS, error_code
 from hookrelay.errors import DependencyUnavailable
 
 logger = logging.getLogger(__name__)
@@ -82,10 +83,10 @@ class DedupTable:
                 ExpressionAttributeValues={":now": {"N": str(int(now))}, ":pending": {"S": PENDING}},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except aws.AWS_ERRORS as exc:
-            if aws.error_code(exc) != "ConditionalCheckFailedException":
+        except AWS_ERRORS as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise DependencyUnavailable(
-                    f"cannot record webhook id in {self.table_name}: {aws.error_code(exc)}"
+                    f"cannot record webhook id in {self.table_name}: {error_code(exc)}"
                 ) from exc
             old = getattr(exc, "response", {}).get("Item", {})
             status = old.get("status", {}).get("S")
@@ -127,8 +128,8 @@ class DedupTable:
                 ExpressionAttributeNames={"#status": "status"},
                 **request,
             )
-        except aws.AWS_ERRORS as exc:
-            logger.warning(failure, extra={"webhook_id": claim.webhook_id, "error": aws.error_code(exc)})
+        except AWS_ERRORS as exc:
+            logger.warning(failure, extra={"webhook_id": claim.webhook_id, "error": error_code(exc)})
             return False
         return True
 

@@ -15,10 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from hookrelay.aws import clients as aws
 from hookrelay.aws import sqs as queues
 from hookrelay.aws.sqs_event import SqsEvent, SqsRecord, batch_response
-from hookrelay.errors import DependencyUnavailable, InvalidInput
+from hookrelay.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 
@@ -53,14 +52,6 @@ Processor = Callable[[ReceivedWebhook], None]
 
 class BatchFailed(Exception):
     """Some records failed and partial batch responses are off: the whole batch is retried."""
-
-
-def queue_url_for(queue_name: str, sqs: Any | None = None) -> str:
-    client = sqs or aws.client("sqs")
-    try:
-        return str(client.get_queue_url(QueueName=queue_name)["QueueUrl"])
-    except aws.AWS_ERRORS as exc:
-        raise DependencyUnavailable(f"cannot find queue {queue_name}: {aws.error_code(exc)}") from exc
 
 
 def queue_webhook(

@@ -18,9 +18,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr
 
+from hookrelay.aws import sqs as sqs_ops
 from hookrelay.errors import Conflict, DependencyUnavailable, InvalidInput, PayloadTooLarge, Unauthorized
 from hookrelay.receiving.dedup import ClaimState, DedupTable
-from hookrelay.receiving.inbox import queue_url_for, queue_webhook
+from hookrelay.receiving.inbox import queue_webhook
 from hookrelay.receiving.secrets import ManagedSecrets, SecretSource, StaticSecrets
 from hookrelay.settings import CommonSettings, cached_settings
 from hookrelay.signing.standard import (
@@ -127,7 +128,7 @@ def build_receiver(
     queue_url = (
         (lambda: fixed)
         if fixed
-        else lru_cache(maxsize=1)(lambda: queue_url_for(settings.receiver_queue_name, sqs))
+        else lru_cache(maxsize=1)(lambda: sqs_ops.queue_url(settings.receiver_queue_name, sqs))
     )
     return Receiver(settings, source, dedup, queue_url, sqs)
 

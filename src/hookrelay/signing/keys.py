@@ -16,8 +16,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from hookrelay.aws import clients as aws
+from hookrelay.aws.errors import AWS_ERRORS, aws_error
 from hookrelay.caching import TtlCache
-from hookrelay.errors import DependencyUnavailable, NotFound
+from hookrelay.errors import DependencyUnavailable
 from hookrelay.models import UtcDatetime, utcnow
 
 
@@ -78,10 +79,10 @@ def read_signing_keys(
     client = secretsmanager or aws.client("secretsmanager")
     try:
         response = client.get_secret_value(SecretId=secret_id)
-    except aws.AWS_ERRORS as exc:
-        if aws.error_code(exc) == "ResourceNotFoundException":
-            raise NotFound(f"signing secret {secret_id} does not exist") from exc
-        raise DependencyUnavailable(f"cannot read signing secret {secret_id}: {aws.error_code(exc)}") from exc
+    except AWS_ERRORS as exc:
+        raise aws_error(
+            f"read signing secret {secret_id}", exc, missing=f"signing secret {secret_id} does not exist"
+        ) from exc
     try:
         return parse(response["SecretString"])
     except (ValidationError, ValueError, KeyError):

@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hookrelay.aws import clients as aws
+from hookrelay.aws.errors import AWS_ERRORS, error_code
 from hookrelay_local.lambda_runtime.events import InvalidBatchResponse, reported_failures, sqs_event
 from hookrelay_local.lambda_runtime.invokers import FunctionConfig, Invoker
 from hookrelay_local.lambda_runtime.stats import BatchOutcome, InvocationReport, RuntimeStats
@@ -327,8 +327,8 @@ class MappingPoller:
             try:
                 response = self._sqs.delete_message_batch(QueueUrl=self._queue(mapping), Entries=batch)
                 failed_ids = {by_entry[f["Id"]] for f in response.get("Failed", [])}
-            except aws.AWS_ERRORS as exc:
-                logger.warning("delete failed", extra={"attempt": attempt, "error": aws.error_code(exc)})
+            except AWS_ERRORS as exc:
+                logger.warning("delete failed", extra={"attempt": attempt, "error": error_code(exc)})
                 failed_ids = set(pending)
             pending = {mid: pending[mid] for mid in pending if mid in failed_ids}
             if not pending:

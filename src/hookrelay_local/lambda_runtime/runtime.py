@@ -31,6 +31,7 @@ from typing import Any
 import boto3
 
 from hookrelay.aws import clients as aws
+from hookrelay.aws.errors import AWS_ERRORS, error_code
 from hookrelay.observability import configure_logging
 from hookrelay_local.lambda_runtime.invokers import FunctionConfig, Invoker, default_invokers
 from hookrelay_local.lambda_runtime.poller import MappingConfig, MappingPoller, PollerOptions
@@ -205,10 +206,10 @@ class LocalLambdaRuntime:
         try:
             config = self._lambda.get_function_configuration(FunctionName=function_arn)
             reserved = self._lambda.get_function_concurrency(FunctionName=function_arn)
-        except aws.AWS_ERRORS as exc:
+        except AWS_ERRORS as exc:
             logger.warning(
                 "cannot read the mapped function; not polling",
-                extra={"function_arn": function_arn, "error": aws.error_code(exc)},
+                extra={"function_arn": function_arn, "error": error_code(exc)},
             )
             return None
         return FunctionConfig.from_api(config, reserved.get("ReservedConcurrentExecutions"))

@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 from chalice.test import Client
 
-from hookrelay.aws.services import Clients
+from hookrelay.aws.clients import Clients
 from hookrelay.partners.model import PartnerCreate
 from hookrelay.provisioning.api import Api
 from hookrelay.provisioning.context import Provisioner

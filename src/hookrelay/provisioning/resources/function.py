@@ -14,9 +14,10 @@ from typing import Any
 from botocore.exceptions import WaiterError
 
 from hookrelay import naming
-from hookrelay.aws.clients import AWS_ERRORS
-from hookrelay.aws.services import Clients, has_code, removed, unavailable, while_propagating
+from hookrelay.aws.clients import Clients
+from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.errors import DependencyUnavailable, NotFound
+from hookrelay.provisioning.resources.calls import removed, while_propagating
 
 HANDLER = "app.deliver"
 
@@ -53,9 +54,7 @@ def latest_artifact(bucket: str, clients: Clients) -> str:
         return str(json.loads(body)["key"])
     except AWS_ERRORS as exc:
         where = f"s3://{bucket}/{naming.HANDLER_ARTIFACT_POINTER}"
-        raise unavailable(
-            f"read the handler artifact pointer {where} (upload the handler first)", exc
-        ) from exc
+        raise aws_error(f"read the handler artifact pointer {where} (upload the handler first)", exc) from exc
     except (ValueError, KeyError) as exc:
         raise DependencyUnavailable(f"{naming.HANDLER_ARTIFACT_POINTER} has no 'key'") from exc
 
@@ -68,7 +67,7 @@ def upload_artifact(package: bytes, bucket: str, clients: Clients) -> str:
         pointer = json.dumps({"key": key}).encode()
         clients.s3.put_object(Bucket=bucket, Key=naming.HANDLER_ARTIFACT_POINTER, Body=pointer)
     except AWS_ERRORS as exc:
-        raise unavailable(f"upload the handler artifact to s3://{bucket}/{key}", exc) from exc
+        raise aws_error(f"upload the handler artifact to s3://{bucket}/{key}", exc) from exc
     return key
 
 
@@ -78,7 +77,7 @@ def describe_function(name: str, clients: Clients) -> dict[str, Any] | None:
     except AWS_ERRORS as exc:
         if has_code(exc, "ResourceNotFoundException"):
             return None
-        raise unavailable(f"describe function {name}", exc) from exc
+        raise aws_error(f"describe function {name}", exc) from exc
 
 
 def ensure_function(spec: FunctionSpec, clients: Clients, attempts: int = 6) -> str:
@@ -99,7 +98,7 @@ def ensure_function(spec: FunctionSpec, clients: Clients, attempts: int = 6) -> 
     except AWS_ERRORS as exc:
         if has_code(exc, "ResourceConflictException"):  # made by a concurrent create
             return configure_function(spec, clients)
-        raise unavailable(f"create function {spec.name}", exc) from exc
+        raise aws_error(f"create function {spec.name}", exc) from exc
     wait_until_ready(spec.name, clients, "function_active_v2")
     return str(created["FunctionArn"])
 
@@ -116,7 +115,7 @@ def wait_until_ready(name: str, clients: Clients, waiter: str = "function_update
             raise NotFound(f"function {name} does not exist") from exc
         raise DependencyUnavailable(f"function {name} did not become ready: {code or exc}") from exc
     except AWS_ERRORS as exc:
-        raise unavailable(f"wait for function {name} to be ready", exc) from exc
+        raise aws_error(f"wait for function {name} to be ready", exc) from exc
 
 
 def configure_function(spec: FunctionSpec, clients: Clients) -> str:
@@ -125,7 +124,7 @@ def configure_function(spec: FunctionSpec, clients: Clients) -> str:
         updated = clients.lambda_.update_function_configuration(**spec.configuration())
         clients.lambda_.tag_resource(Resource=updated["FunctionArn"], Tags=spec.tags)
     except AWS_ERRORS as exc:
-        raise unavailable(f"configure function {spec.name}", exc) from exc
+        raise aws_error(f"configure function {spec.name}", exc) from exc
     wait_until_ready(spec.name, clients)
     return str(updated["FunctionArn"])
 
@@ -134,7 +133,7 @@ def set_concurrency(name: str, reserved: int, clients: Clients) -> None:
     try:
         clients.lambda_.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
     except AWS_ERRORS as exc:
-        raise unavailable(f"reserve concurrency for {name}", exc) from exc
+        raise aws_error(f"reserve concurrency for {name}", exc) from exc
 
 
 def update_code(name: str, bucket: str, key: str, clients: Clients) -> str:
@@ -145,7 +144,7 @@ def update_code(name: str, bucket: str, key: str, clients: Clients) -> str:
     except AWS_ERRORS as exc:
         if has_code(exc, "ResourceNotFoundException"):
             raise NotFound(f"function {name} does not exist") from exc
-        raise unavailable(f"update the code of {name}", exc) from exc
+        raise aws_error(f"update the code of {name}", exc) from exc
     return str(updated["CodeSha256"])
 
 
@@ -167,4 +166,4 @@ def reconfigure(name: str, timeout: int, environment: dict[str, str], clients: C
     except AWS_ERRORS as exc:
         if has_code(exc, "ResourceNotFoundException"):
             raise NotFound(f"function {name} does not exist: run create again") from exc
-        raise unavailable(f"configure function {name}", exc) from exc
+        raise aws_error(f"configure function {name}", exc) from exc

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from hookrelay.aws.clients import AWS_ERRORS
-from hookrelay.aws.services import Clients, has_code, removed, tag_list, unavailable
+from hookrelay.aws.clients import Clients
+from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
+from hookrelay.provisioning.resources.calls import removed, tag_list
 
 POLICY_NAME = "hookrelay-handler"
 TRUST_POLICY = {
@@ -86,14 +87,14 @@ def ensure_role(name: str, grants: Grants, tags: dict[str, str], clients: Client
         )["Role"]
     except AWS_ERRORS as exc:
         if not has_code(exc, "EntityAlreadyExists"):
-            raise unavailable(f"create role {name}", exc) from exc
+            raise aws_error(f"create role {name}", exc) from exc
         role = clients.iam.get_role(RoleName=name)["Role"]
     try:
         clients.iam.put_role_policy(
             RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(policy_document(grants))
         )
     except AWS_ERRORS as exc:
-        raise unavailable(f"put the policy of role {name}", exc) from exc
+        raise aws_error(f"put the policy of role {name}", exc) from exc
     return str(role["Arn"])
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from hookrelay.aws.clients import AWS_ERRORS
-from hookrelay.aws.services import Clients, has_code, unavailable, while_propagating
+from hookrelay.aws.clients import Clients
+from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.partners.model import BATCH_SIZE
+from hookrelay.provisioning.resources.calls import while_propagating
 
 MIN_MAXIMUM_CONCURRENCY = 2  # AWS refuses ScalingConfig.MaximumConcurrency below 2
 
@@ -18,7 +19,7 @@ def find_mapping(function_name: str, queue_arn: str | None, clients: Clients) ->
     except AWS_ERRORS as exc:
         if has_code(exc, "ResourceNotFoundException"):
             return None
-        raise unavailable(f"list the mappings of {function_name}", exc) from exc
+        raise aws_error(f"list the mappings of {function_name}", exc) from exc
     for mapping in found.get("EventSourceMappings", []):
         if queue_arn is None or mapping.get("EventSourceArn") == queue_arn:
             return dict(mapping)
@@ -57,7 +58,7 @@ def ensure_mapping(
             attempts,
         )
     except AWS_ERRORS as exc:
-        raise unavailable(f"map the queue to {function_name}", exc) from exc
+        raise aws_error(f"map the queue to {function_name}", exc) from exc
     return str(created["UUID"])
 
 
@@ -69,9 +70,7 @@ def set_enabled(function_name: str, enabled: bool, clients: Clients) -> bool:
     try:
         clients.lambda_.update_event_source_mapping(UUID=existing["UUID"], Enabled=enabled)
     except AWS_ERRORS as exc:
-        raise unavailable(
-            f"{'enable' if enabled else 'disable'} the mapping of {function_name}", exc
-        ) from exc
+        raise aws_error(f"{'enable' if enabled else 'disable'} the mapping of {function_name}", exc) from exc
     return True
 
 
@@ -82,7 +81,7 @@ def delete_mappings(function_name: str, clients: Clients) -> int:
     except AWS_ERRORS as exc:
         if has_code(exc, "ResourceNotFoundException"):
             return 0
-        raise unavailable(f"list the mappings of {function_name}", exc) from exc
+        raise aws_error(f"list the mappings of {function_name}", exc) from exc
     removed = 0
     for mapping in found.get("EventSourceMappings", []):
         if mapping.get("State") == "Deleting":
@@ -92,6 +91,6 @@ def delete_mappings(function_name: str, clients: Clients) -> int:
         except AWS_ERRORS as exc:
             if has_code(exc, "ResourceNotFoundException"):
                 continue
-            raise unavailable(f"delete the mapping of {function_name}", exc) from exc
+            raise aws_error(f"delete the mapping of {function_name}", exc) from exc
         removed += 1
     return removed

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from hookrelay import naming
-from hookrelay.aws.clients import AWS_ERRORS
-from hookrelay.aws.services import Clients, has_code, removed, tag_list, unavailable
+from hookrelay.aws.clients import Clients
+from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
+from hookrelay.provisioning.resources.calls import removed, tag_list
 
 
 def ensure_log_group(name: str, retention_days: int, tags: dict[str, str], clients: Clients) -> str:
@@ -15,12 +16,12 @@ def ensure_log_group(name: str, retention_days: int, tags: dict[str, str], clien
         clients.logs.create_log_group(logGroupName=name, tags=tags)
     except AWS_ERRORS as exc:
         if not has_code(exc, "ResourceAlreadyExistsException"):
-            raise unavailable(f"create log group {name}", exc) from exc
+            raise aws_error(f"create log group {name}", exc) from exc
     try:
         clients.logs.put_retention_policy(logGroupName=name, retentionInDays=retention_days)
         found = clients.logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
     except AWS_ERRORS as exc:
-        raise unavailable(f"set the retention of {name}", exc) from exc
+        raise aws_error(f"set the retention of {name}", exc) from exc
     arn = next(g["arn"] for g in found if g["logGroupName"] == name)
     return str(arn).removesuffix(":*")
 
@@ -87,7 +88,7 @@ def ensure_alarms(definitions: list[dict[str, Any]], tags: dict[str, str], clien
         try:
             clients.cloudwatch.put_metric_alarm(**alarm, Tags=tag_list(tags))
         except AWS_ERRORS as exc:
-            raise unavailable(f"put alarm {alarm['AlarmName']}", exc) from exc
+            raise aws_error(f"put alarm {alarm['AlarmName']}", exc) from exc
 
 
 def delete_alarms(stage: str, partner_id: str, clients: Clients) -> list[str]:
@@ -98,5 +99,5 @@ def delete_alarms(stage: str, partner_id: str, clients: Clients) -> list[str]:
         if existing:
             clients.cloudwatch.delete_alarms(AlarmNames=existing)
     except AWS_ERRORS as exc:
-        raise unavailable(f"delete the alarms of {partner_id}", exc) from exc
+        raise aws_error(f"delete the alarms of {partner_id}", exc) from exc
     return sorted(existing)

@@ -6,12 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from hookrelay.aws.clients import AWS_ERRORS
-from hookrelay.aws.services import Clients, has_code, unavailable
+from hookrelay.aws.clients import Clients
+from hookrelay.aws.errors import AWS_ERRORS, MISSING_QUEUE_CODES, aws_error, has_code
+from hookrelay.aws.sqs import find_queue_url as sqs_queue_url
 from hookrelay.errors import Conflict, DependencyUnavailable
 
 RETENTION_SECONDS = 14 * 86_400
-_MISSING = ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 
 
 @dataclass(frozen=True)
@@ -23,19 +23,14 @@ class QueuePair:
 
 
 def find_queue_url(name: str, clients: Clients) -> str | None:
-    try:
-        return str(clients.sqs.get_queue_url(QueueName=name)["QueueUrl"])
-    except AWS_ERRORS as exc:
-        if has_code(exc, *_MISSING):
-            return None
-        raise unavailable(f"look up queue {name}", exc) from exc
+    return sqs_queue_url(name, clients.sqs)
 
 
 def queue_arn(url: str, clients: Clients) -> str:
     try:
         attributes = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
     except AWS_ERRORS as exc:
-        raise unavailable(f"read the ARN of {url}", exc) from exc
+        raise aws_error(f"read the ARN of {url}", exc) from exc
     return str(attributes["Attributes"]["QueueArn"])
 
 
@@ -49,7 +44,7 @@ def _ensure(name: str, attributes: dict[str, str], tags: dict[str, str], clients
                 f"queue {name} was deleted less than 60 s ago: run create again in a minute"
             ) from exc
         if not has_code(exc, "QueueAlreadyExists", "QueueNameExists"):
-            raise unavailable(f"create queue {name}", exc) from exc
+            raise aws_error(f"create queue {name}", exc) from exc
     url = find_queue_url(name, clients)
     if url is None:
         raise DependencyUnavailable(f"queue {name} exists but cannot be found")
@@ -57,7 +52,7 @@ def _ensure(name: str, attributes: dict[str, str], tags: dict[str, str], clients
         clients.sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
         clients.sqs.tag_queue(QueueUrl=url, Tags=tags)
     except AWS_ERRORS as exc:
-        raise unavailable(f"configure queue {name}", exc) from exc
+        raise aws_error(f"configure queue {name}", exc) from exc
     return url
 
 
@@ -77,14 +72,14 @@ def set_visibility(url: str, seconds: int, clients: Clients) -> None:
     try:
         clients.sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": str(seconds)})
     except AWS_ERRORS as exc:
-        raise unavailable("set the queue visibility timeout", exc) from exc
+        raise aws_error("set the queue visibility timeout", exc) from exc
 
 
 def purge(url: str, clients: Clients) -> None:
     try:
         clients.sqs.purge_queue(QueueUrl=url)
     except AWS_ERRORS as exc:
-        raise unavailable("purge the partner queue", exc) from exc
+        raise aws_error("purge the partner queue", exc) from exc
 
 
 def depths(name: str, clients: Clients) -> dict[str, int] | None:
@@ -100,7 +95,7 @@ def depths(name: str, clients: Clients) -> dict[str, int] | None:
     try:
         found: dict[str, Any] = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(wanted))
     except AWS_ERRORS as exc:
-        raise unavailable(f"read the depth of {name}", exc) from exc
+        raise aws_error(f"read the depth of {name}", exc) from exc
     return {label: int(found["Attributes"].get(key, 0)) for key, label in wanted.items()}
 
 
@@ -112,7 +107,7 @@ def delete_queue(name: str, clients: Clients) -> bool:
     try:
         clients.sqs.delete_queue(QueueUrl=url)
     except AWS_ERRORS as exc:
-        if has_code(exc, *_MISSING):
+        if has_code(exc, *MISSING_QUEUE_CODES):
             return False
-        raise unavailable(f"delete queue {name}", exc) from exc
+        raise aws_error(f"delete queue {name}", exc) from exc
     return True

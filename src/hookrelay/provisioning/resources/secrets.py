@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 
 from pydantic import SecretStr
 
-from hookrelay.aws.clients import AWS_ERRORS
-from hookrelay.aws.services import Clients, has_code, removed, tag_list, unavailable
+from hookrelay.aws.clients import Clients
+from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.errors import NotFound
+from hookrelay.provisioning.resources.calls import removed, tag_list
 from hookrelay.signing.keys import SigningKey, SigningKeys, read_signing_keys
 from hookrelay.signing.standard import generate_secret
 
@@ -37,7 +38,7 @@ def ensure_secret(name: str, tags: dict[str, str], now: datetime, clients: Clien
         return StoredSecret(arn=str(created["ARN"]), newest=keys.keys[0].secret)
     except AWS_ERRORS as exc:
         if not has_code(exc, "ResourceExistsException"):
-            raise unavailable(f"create secret {name}", exc) from exc
+            raise aws_error(f"create secret {name}", exc) from exc
     existing = read_signing_keys(name, clients.secretsmanager)
     return StoredSecret(arn=secret_arn(name, clients), newest=existing.keys[0].secret)
 
@@ -48,7 +49,7 @@ def secret_arn(name: str, clients: Clients) -> str:
     except AWS_ERRORS as exc:
         if has_code(exc, "ResourceNotFoundException"):
             raise NotFound(f"secret {name} does not exist") from exc
-        raise unavailable(f"describe secret {name}", exc) from exc
+        raise aws_error(f"describe secret {name}", exc) from exc
 
 
 def rotated(keys: SigningKeys, new_secret: str, now: datetime, grace: timedelta) -> SigningKeys:
@@ -67,7 +68,7 @@ def rotate_secret(name: str, now: datetime, grace: timedelta, clients: Clients) 
     try:
         clients.secretsmanager.put_secret_value(SecretId=name, SecretString=keys.to_secret_string())
     except AWS_ERRORS as exc:
-        raise unavailable(f"write secret {name}", exc) from exc
+        raise aws_error(f"write secret {name}", exc) from exc
     return SecretStr(new_secret)
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hookrelay import naming
-from hookrelay.aws.clients import AWS_ERRORS
-from hookrelay.aws.services import Clients, has_code, unavailable
+from hookrelay.aws.clients import Clients
+from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.errors import DependencyUnavailable
 from hookrelay.provisioning.resources.queues import RETENTION_SECONDS, find_queue_url, queue_arn
 
@@ -37,7 +37,7 @@ def _ensure_table(name: str, key: list[tuple[str, str]], clients: Clients) -> bo
     except AWS_ERRORS as exc:
         if has_code(exc, "ResourceInUseException"):
             return False
-        raise unavailable(f"create table {name}", exc) from exc
+        raise aws_error(f"create table {name}", exc) from exc
     clients.dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
     return True
 
@@ -60,7 +60,7 @@ def ensure_shared(stage: str, clients: Clients) -> SharedArns:
             Name=naming.alarm_topic(stage), Tags=[{"Key": "project", "Value": "hookrelay"}]
         )
     except AWS_ERRORS as exc:
-        raise unavailable("create the shared results queue and alarm topic", exc) from exc
+        raise aws_error("create the shared results queue and alarm topic", exc) from exc
     return shared_arns(stage, clients)
 
 
@@ -72,5 +72,5 @@ def shared_arns(stage: str, clients: Clients) -> SharedArns:
         topic = clients.sns.create_topic(Name=naming.alarm_topic(stage))["TopicArn"]  # idempotent lookup
         arn = queue_arn(url, clients)
     except AWS_ERRORS as exc:
-        raise unavailable("find the shared alarm topic", exc) from exc
+        raise aws_error("find the shared alarm topic", exc) from exc
     return SharedArns(results_queue_url=url, results_queue_arn=arn, alarm_topic_arn=str(topic))
