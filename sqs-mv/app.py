@@ -15,9 +15,9 @@ from typing import Any
 from chalice import Chalice
 from pydantic import ValidationError
 
-from hookrelay.errors import HookrelayError
+from hookrelay.errors import HookrelayError, validation_message
 from hookrelay.mover.engine import move_messages
-from hookrelay.mover.request import MoveRequest, mover_settings, validation_message
+from hookrelay.mover.request import MoveRequest, mover_settings
 from hookrelay.observability import configure_logging, configure_tracing
 
 app = Chalice(app_name="hookrelay-sqs-mv")
@@ -33,7 +33,7 @@ def move(event: dict[str, Any], context: Any) -> dict[str, Any]:
             {"concurrency": settings.default_concurrency, **event} if isinstance(event, dict) else event
         )
     except ValidationError as exc:
-        return _error("invalid_input", validation_message(exc))
+        return _error("invalid_input", validation_message(exc, where=""))
     deadline = None
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     if callable(remaining_ms):

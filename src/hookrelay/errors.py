@@ -76,7 +76,8 @@ class DependencyUnavailable(HookrelayError):
 
 
 def validation_message(exc: ValidationError, limit: int = 3, where: str = "body") -> str:
-    """A one-line account of what failed validation: ``field: problem; ...`` (at most ``limit`` parts).
+    """A one-line account of what failed validation: ``field: problem; ...`` (at most ``limit`` parts);
+    ``where`` names the place of an error about the whole object ("" for none).
 
     Built from each error's location and message only, never its input: a rejected value can be a
     secret, and pydantic's own ``str(exc)`` quotes it.
@@ -84,5 +85,6 @@ def validation_message(exc: ValidationError, limit: int = 3, where: str = "body"
     parts = []
     for error in exc.errors()[:limit]:
         place = ".".join(str(p) for p in error["loc"]) or where
-        parts.append(f"{place}: {str(error['msg']).removeprefix('Value error, ')}")
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{place}: {message}" if place else message)
     return "; ".join(parts)

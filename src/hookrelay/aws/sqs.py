@@ -61,7 +61,7 @@ def missing_queue(name: str) -> str:
     return f"queue {name} does not exist (or is in another account or region)"
 
 
-def queue_url(name: str, sqs: SQSClient | None = None) -> str:
+def lookup_queue_url(name: str, sqs: SQSClient | None = None) -> str:
     """The URL of the queue called ``name``: the one lookup every wing uses. A queue that does not exist
     is :class:`NotFound`; any other failure the domain error :func:`hookrelay.aws.errors.aws_error` gives.
     """
@@ -77,9 +77,9 @@ def queue_url(name: str, sqs: SQSClient | None = None) -> str:
 
 
 def find_queue_url(name: str, sqs: SQSClient | None = None) -> str | None:
-    """:func:`queue_url`, or ``None`` when the queue does not exist."""
+    """:func:`lookup_queue_url`, or ``None`` when the queue does not exist."""
     try:
-        return queue_url(name, sqs)
+        return lookup_queue_url(name, sqs)
     except NotFound:
         return None
 

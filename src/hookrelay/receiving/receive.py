@@ -128,7 +128,7 @@ def build_receiver(
     queue_url = (
         (lambda: fixed)
         if fixed
-        else lru_cache(maxsize=1)(lambda: sqs_ops.queue_url(settings.receiver_queue_name, sqs))
+        else lru_cache(maxsize=1)(lambda: sqs_ops.lookup_queue_url(settings.receiver_queue_name, sqs))
     )
     return Receiver(settings, source, dedup, queue_url, sqs)
 
