@@ -2,7 +2,8 @@
 
 The shared resources (tables, results queue, alarm topic), the artifact bucket with the handler package
 built by ``chalice package``, and the two functions `chalice deploy` would create with their queue
-mappings: the results recorder (handler app) and the sample receiver's inbox consumer. Idempotent.
+mappings: the results recorder (provisioner app; ReportBatchItemFailures on, as a deployment sets it)
+and the sample receiver's inbox consumer. Idempotent.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from hookrelay_local.stack import LocalStack
 
 APPS_ROLE = "hookrelay-local-apps"  # the role `chalice deploy` would make for the shared functions
-RECORDER_HANDLER = "app.record_results"
+RECORDER_APP, RECORDER_HANDLER = "provisioner", "app.record_results"
 INBOX_HANDLER = "app.inbox"
 TRUST = {
     "Version": "2012-10-17",
@@ -40,7 +41,7 @@ def bootstrap(stack: LocalStack) -> None:
     shared = ensure_shared(stage, clients)
     bucket = naming.artifact_bucket(stage)
     _ignore(lambda: clients.s3.create_bucket(Bucket=bucket), "BucketAlreadyOwnedByYou", "BucketAlreadyExists")
-    handler_key = upload_artifact(build_app_zip("handler").read_bytes(), bucket, clients)
+    upload_artifact(build_app_zip("handler").read_bytes(), bucket, clients)
     role = _ensure_role(clients)
     recorder = _ensure_function(
         clients,
@@ -48,10 +49,10 @@ def bootstrap(stack: LocalStack) -> None:
         RECORDER_HANDLER,
         role,
         bucket,
-        handler_key,
+        _upload(clients, bucket, RECORDER_APP, build_app_zip(RECORDER_APP)),
         stack.environment(),
     )
-    _ensure_mapping(clients, recorder, shared.results_queue_arn)
+    _ensure_mapping(clients, recorder, shared.results_queue_arn, report_item_failures=True)
     inbox_name = stack.environment()["HOOKRELAY_RECEIVER_QUEUE_NAME"]
     inbox_url = (
         find_queue_url(inbox_name, clients) or clients.sqs.create_queue(QueueName=inbox_name)["QueueUrl"]
@@ -117,11 +118,17 @@ def _ensure_function(
     return str(created["FunctionArn"])
 
 
-def _ensure_mapping(clients: Clients, function_arn: str, queue: str) -> None:
+def _ensure_mapping(
+    clients: Clients, function_arn: str, queue: str, *, report_item_failures: bool = False
+) -> None:
     existing = clients.lambda_.list_event_source_mappings(FunctionName=function_arn).get(
         "EventSourceMappings", []
     )
     if not any(m.get("EventSourceArn") == queue for m in existing):
         clients.lambda_.create_event_source_mapping(
-            FunctionName=function_arn, EventSourceArn=queue, BatchSize=10, Enabled=True
+            FunctionName=function_arn,
+            EventSourceArn=queue,
+            BatchSize=10,
+            Enabled=True,
+            FunctionResponseTypes=["ReportBatchItemFailures"] if report_item_failures else [],
         )

@@ -1,14 +1,15 @@
-"""Deploy a stage to AWS: shared resources, every platform app by `chalice deploy`, the handler artifact.
+"""Deploy a stage to AWS: shared resources, the handler artifact, every platform app by `chalice deploy`.
 
 python -m hookrelay_local.deploy --stage dev [--dry-run]      the plan, then each step (make deploy)
 python -m hookrelay_local.deploy --stage dev artifacts        stored handler artifacts, newest first
 python -m hookrelay_local.deploy --stage dev rollback KEY     point handler/latest.json at an older one
 
 Order: the shared resources first (``ensure_shared``: the same idempotent code the local stack uses, so
-there is one definition of them), then the handler app (its results recorder consumes the results
-queue), ReportBatchItemFailures on every SQS mapping `chalice deploy` made (Chalice cannot set it), the
-handler's package uploaded where the provisioner takes it from, then the apps that use all that. The
-receiver is not deployed: partners deploy it (docs/receiver.md). AWS comes from the usual credential
+there is one definition of them), then the handler's package (`chalice package`) uploaded where the
+provisioner takes it from (the handler app is never `chalice deploy`ed: it runs only as each partner's
+function), then the apps that use all that, each followed by ReportBatchItemFailures on every SQS
+mapping `chalice deploy` made for it (Chalice cannot set it; the provisioner's results recorder has
+one). The receiver is not deployed: partners deploy it (docs/receiver.md). AWS comes from the usual credential
 chain; ``AWS_ENDPOINT_URL`` points it elsewhere (the tests use moto's server).
 """
 
@@ -30,8 +31,8 @@ from hookrelay.provisioning.resources.function import latest_artifact, upload_ar
 from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay_local.artifacts import ROOT, BuildFailed, build_app_zip, present_apps
 
-# Deployed by `make deploy`, in this order (receiver: see the module docstring).
-PLATFORM_APPS = ("handler", "provisioner", "alarm-to-slack", "sqs-mv")
+# Deployed by `make deploy`, in this order, after the handler artifact (receiver: see the module docstring).
+PLATFORM_APPS = ("provisioner", "alarm-to-slack", "sqs-mv")
 RESPONSE_TYPES = ["ReportBatchItemFailures"]
 
 Runner = Callable[[list[str], Path], None]
@@ -88,6 +89,11 @@ class Deployment:
                 lambda: print(f"   {ensure_shared(stage, self.clients)}"),
             ),
             (f"artifact bucket s3://{self.bucket}", self.ensure_bucket),
+            (
+                f"handler package -> s3://{self.bucket}/handler/<sha256>.zip, "
+                f"{naming.HANDLER_ARTIFACT_POINTER} points at it",
+                self.upload_handler,
+            ),
         ]
         for app in self.apps:
             steps.append(
@@ -98,14 +104,6 @@ class Deployment:
                     (
                         f"ReportBatchItemFailures on {app}'s SQS mappings",
                         lambda app=app: self.batch_failures(app),
-                    )
-                )
-            if app == "handler":
-                steps.append(
-                    (
-                        f"handler package -> s3://{self.bucket}/handler/<sha256>.zip, "
-                        f"{naming.HANDLER_ARTIFACT_POINTER} points at it",
-                        self.upload_handler,
                     )
                 )
         return steps

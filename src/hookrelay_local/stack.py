@@ -21,7 +21,7 @@ from typing import Any
 from hookrelay import naming
 from hookrelay.aws import clients as aws
 from hookrelay.settings import reset_cached_settings
-from hookrelay_local.bootstrap import INBOX_HANDLER, RECORDER_HANDLER, bootstrap
+from hookrelay_local.bootstrap import INBOX_HANDLER, RECORDER_APP, RECORDER_HANDLER, bootstrap
 from hookrelay_local.chalice_apps import ServedApp, load_app_module
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 from hookrelay_local.lambda_runtime.invokers import FunctionConfig
@@ -112,7 +112,7 @@ class LocalStack:
             ServedApp(self.modules["receiver"].app, self.options.host, self.options.receiver_port).start(),
         ]
         invokers = {
-            RECORDER_HANDLER: self._chalice_invoker("handler", "record_results"),
+            RECORDER_HANDLER: self._chalice_invoker(RECORDER_APP, "record_results"),
             INBOX_HANDLER: self._chalice_invoker("receiver", "inbox"),
         }
         options = PollerOptions(region=self.options.region, wait_seconds=self.options.poll_wait_seconds)

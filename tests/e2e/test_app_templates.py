@@ -72,10 +72,11 @@ def test_every_sqs_event_source_reports_batch_item_failures(packages: dict[str, 
         for event_name, event in function["Properties"].get("Events", {}).items()
         if event["Type"] == "SQS"
     }
-    # the handler's results recorder and the receiver's inbox at least
-    assert {"handler:RecordResults:RecordResultsSqsEventSource", "receiver:Inbox:InboxSqsEventSource"} <= set(
-        sources
-    )
+    # the provisioner's results recorder and the receiver's inbox at least
+    assert {
+        "provisioner:RecordResults:RecordResultsSqsEventSource",
+        "receiver:Inbox:InboxSqsEventSource",
+    } <= set(sources)
     without = {k for k, p in sources.items() if p.get("FunctionResponseTypes") != ["ReportBatchItemFailures"]}
     assert without == set()
 

@@ -42,7 +42,8 @@ def test_make_deploy_refuses_to_run_without_an_explicit_stage() -> None:
 def test_make_deploy_dry_run_prints_the_plan_in_dependency_order() -> None:
     # WHEN the plan for prod is asked for
     result = make("deploy", "STAGE=prod", "DRY_RUN=1")
-    # THEN shared resources come first, then the handler, its artifact, then the apps that use them
+    # THEN shared resources come first, then the handler's artifact (the handler app itself is never
+    # chalice-deployed), then the apps that use them, the recorder's mapping made to report failures
     assert result.returncode == 0, result.stderr
     steps = [
         line.split(". ", 1)[1]
@@ -54,11 +55,10 @@ def test_make_deploy_dry_run_prints_the_plan_in_dependency_order() -> None:
         "shared resources: tables hookrelay-prod-partners, hookrelay-prod-deliveries; "
         "queue hookrelay-prod-results; topic hookrelay-prod-alarms",
         "artifact bucket s3://hookrelay-prod-artifacts",
-        "chalice deploy --stage prod (handler/)",
-        "ReportBatchItemFailures on handler's SQS mappings",
         "handler package -> s3://hookrelay-prod-artifacts/handler/<sha256>.zip, "
         "handler/latest.json points at it",
         "chalice deploy --stage prod (provisioner/)",
+        "ReportBatchItemFailures on provisioner's SQS mappings",
         "chalice deploy --stage prod (alarm-to-slack/)",
     ]
     if (ROOT / "sqs-mv" / "app.py").exists():
@@ -86,12 +86,12 @@ def moto_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 def results_mapping(url: str) -> str:
-    """What `chalice deploy` of the handler makes: the recorder and its results-queue mapping."""
+    """What `chalice deploy` of the provisioner makes: the recorder and its results-queue mapping."""
     lam = boto3.client("lambda", endpoint_url=url)
     iam = boto3.client("iam", endpoint_url=url)
-    role = iam.create_role(RoleName="hookrelay-handler-dev", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    role = iam.create_role(RoleName="hookrelay-provisioner-dev", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam.create_function(
-        FunctionName="hookrelay-handler-dev-record_results",
+        FunctionName="hookrelay-provisioner-dev-record_results",
         Runtime="python3.11",
         Role=role,
         Handler="app.record_results",
@@ -99,7 +99,7 @@ def results_mapping(url: str) -> str:
     )
     queue = f"arn:aws:sqs:us-east-1:123456789012:{naming.results_queue('dev')}"
     mapping = lam.create_event_source_mapping(
-        FunctionName="hookrelay-handler-dev-record_results", EventSourceArn=queue, BatchSize=10
+        FunctionName="hookrelay-provisioner-dev-record_results", EventSourceArn=queue, BatchSize=10
     )
     return str(mapping["UUID"])
 
@@ -113,7 +113,7 @@ def test_deploy_creates_what_the_handler_needs_and_uploads_its_artifact(
 
     def chalice(command: list[str], cwd: Path) -> None:
         commands.append((Path(command[1]).name if "vendor_core" in command[1] else command[1], cwd.name))
-        if command[1:2] == ["deploy"] and cwd.name == "handler":
+        if command[1:2] == ["deploy"] and cwd.name == "provisioner":
             uuid = results_mapping(moto_env)
             record = {
                 "resources": [
@@ -124,8 +124,8 @@ def test_deploy_creates_what_the_handler_needs_and_uploads_its_artifact(
                     }
                 ]
             }
-            (tmp_path / "handler").mkdir()
-            (tmp_path / "handler" / "dev.json").write_text(json.dumps(record))
+            (tmp_path / "provisioner").mkdir()
+            (tmp_path / "provisioner" / "dev.json").write_text(json.dumps(record))
 
     deployment = Deployment(stage="dev", run=chalice, deployed=tmp_path)
     # WHEN every step of the plan runs
@@ -134,7 +134,7 @@ def test_deploy_creates_what_the_handler_needs_and_uploads_its_artifact(
     # THEN the apps were vendored and deployed in order
     assert [c for c in commands if c[0] == "deploy"] == [
         ("deploy", app)
-        for app in ("handler", "provisioner", "alarm-to-slack", "sqs-mv")
+        for app in ("provisioner", "alarm-to-slack", "sqs-mv")
         if (ROOT / app / "app.py").exists()
     ]
     # AND the shared resources exist

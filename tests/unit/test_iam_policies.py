@@ -20,9 +20,10 @@ from tests.support.aws_calls import ROOT, allows, app_actions, app_graph, as_lis
 
 STAGES = ("dev", "prod")
 # What each app's Chalice role runs: all of app.py, except the handler, whose `deliver` runs in each
-# partner's own role (hookrelay.provisioning.resources.iam); its chalice-deployed copy is never triggered.
+# partner's own role (hookrelay.provisioning.resources.iam): its Chalice role runs nothing (the handler
+# app is packaged, never chalice-deployed; the results recorder is the provisioner's).
 ENTRIES: dict[str, tuple[str, ...] | None] = {
-    "handler": ("record_results",),
+    "handler": (),
     "provisioner": None,
     "receiver": None,
     "alarm-to-slack": None,
@@ -33,14 +34,20 @@ ENTRIES: dict[str, tuple[str, ...] | None] = {
 RUNTIME = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
 TRACING = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 SQS_TRIGGER = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
-SQS_CONSUMERS = {"handler", "receiver"}
+SQS_CONSUMERS = {"provisioner", "receiver"}
 # What the scan finds without a real call path (it matches methods by name), and why.
+QUEUE_URL_ATTRIBUTE = (
+    "the .queue_url attribute (HandlerSettings, ResultsPublisher) matches aws.sqs.queue_url; deliver "
+    "gets every queue URL from its environment"
+)
 NOT_CALLED = {
     "handler": {
-        "secretsmanager:GetSecretValue": "a dict's .get() on the recorder's path matches "
-        "CachedSigningKeys.get",
+        "secretsmanager:GetSecretValue": "a dict's .get() in module-level code matches CachedSigningKeys.get "
+        "(the handler's Chalice role runs no function)",
+        "sqs:GetQueueUrl": QUEUE_URL_ATTRIBUTE,
     },
     "deliver": {
+        "sqs:GetQueueUrl": QUEUE_URL_ATTRIBUTE,
         "dynamodb:GetItem": "the attempt's .record attribute matches AttemptLog.record (the handler "
         "publishes attempts to the results queue; the recorder writes the table)",
         "dynamodb:PutItem": "as above",
@@ -62,12 +69,13 @@ STAR_WITH_CONDITION = {
 # Calls with the resource each must reach in dev (and must not in prod).
 RESOURCES = {
     "handler": [
-        ("dynamodb:PutItem", "arn:aws:dynamodb:us-east-1:123456789012:table/hookrelay-{stage}-deliveries"),
-        ("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/hookrelay-{stage}-partners"),
-        ("sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-results"),
         ("logs:PutLogEvents", "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/hookrelay-handler-{stage}-x:*"),
     ],
     "provisioner": [
+        # the results recorder: attempts into the deliveries table, gone partners marked
+        ("dynamodb:PutItem", "arn:aws:dynamodb:us-east-1:123456789012:table/hookrelay-{stage}-deliveries"),
+        ("dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/hookrelay-{stage}-partners"),
+        ("sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-results"),
         ("lambda:CreateFunction", "arn:aws:lambda:us-east-1:123456789012:function:hookrelay-{stage}-acme"),
         ("iam:PassRole", "arn:aws:iam::123456789012:role/hookrelay-{stage}-acme-handler"),
         ("iam:CreateRole", "arn:aws:iam::123456789012:role/hookrelay-{stage}-acme-handler"),
@@ -198,7 +206,7 @@ def test_each_call_reaches_its_own_stages_resources_only(app: str) -> None:
 
 
 def test_the_handler_entry_points_are_all_assigned_a_role() -> None:
-    # GIVEN the functions handler/app.py deploys: record_results (the Chalice role), deliver (partners')
+    # GIVEN the functions handler/app.py registers: deliver only (run in each partner's own role)
     functions = {k.split(":")[1]: f for k, f in app_graph("handler").defs.items() if k.startswith("app:")}
     # WHEN we take those Chalice registers (decorated @app.<something>(...))
     registered = {
@@ -209,8 +217,8 @@ def test_the_handler_entry_points_are_all_assigned_a_role() -> None:
         and isinstance(d.func, ast.Attribute)
         and ast.unparse(d.func.value) == "app"
     }
-    # THEN they are exactly the two this test module assigns a role
-    assert registered == {"record_results", "deliver"}
+    # THEN deliver is the only one (the results recorder is the provisioner's)
+    assert registered == {"deliver"}
 
 
 def test_a_partners_role_allows_what_deliver_calls_and_nothing_more() -> None:

@@ -20,7 +20,7 @@ from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error
 from hookrelay.aws.sqs_event import SqsEvent, batch_response
-from hookrelay.errors import DependencyUnavailable, HookrelayError, InvalidInput
+from hookrelay.errors import HookrelayError, InvalidInput
 from hookrelay.models import AttemptRecord, Outcome
 from hookrelay.partners.table import PartnerRepository
 
@@ -66,14 +66,10 @@ class AttemptLog:
         logger.warning("partner kept changing; gone_at not recorded", extra={"partner_id": record.partner_id})
 
 
-def record_attempts(
-    event: dict[str, Any], log: AttemptLog, all_or_nothing: bool = False
-) -> dict[str, list[dict[str, str]]]:
-    """Handle a results-queue batch: an unreadable record is dropped (logged), a failed write retried.
-
-    With ``all_or_nothing`` (a mapping without ReportBatchItemFailures, as Chalice makes it), a failed
-    write raises instead, so the whole batch comes back; writes are idempotent puts, so that is safe.
-    """
+def record_attempts(event: dict[str, Any], log: AttemptLog) -> dict[str, list[dict[str, str]]]:
+    """Handle a results-queue batch: an unreadable record is dropped (logged), a failed write reported
+    as a batch item failure, so SQS retries that record alone (the mapping has ReportBatchItemFailures
+    on; writes are idempotent puts, so a retry never doubles an attempt)."""
     failed: list[str] = []
     for message in SqsEvent.model_validate(event).records:
         try:
@@ -88,8 +84,6 @@ def record_attempts(
                 "attempt not recorded", extra={"message_id": message.message_id, "error": exc.message}
             )
             failed.append(message.message_id)
-    if failed and all_or_nothing:
-        raise DependencyUnavailable(f"{len(failed)} attempt records not recorded; the batch will be retried")
     return batch_response(failed)
 
 

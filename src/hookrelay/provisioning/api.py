@@ -1,8 +1,9 @@
 """The provisioner's API, independent of Chalice: raw input in, (status, JSON) out.
 
-The REST routes and the per-operation Lambda functions both call these, so both parse the same
-models and give the same answers. Every bad input becomes a :class:`hookrelay.errors.InvalidInput`
-(or NotFound, Conflict, PayloadTooLarge) with a message; the app maps those to 4xx JSON.
+The REST routes and the per-operation Lambda functions both call :meth:`Api.call` with an entry of
+:data:`hookrelay.provisioning.operations.OPERATIONS`, so both parse the same models and give the same
+answers. Every bad input becomes a :class:`hookrelay.errors.InvalidInput` (or NotFound, Conflict,
+PayloadTooLarge) with a message; :func:`error_answer` makes any domain error its status and JSON body.
 """
 
 from __future__ import annotations
@@ -10,49 +11,23 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from hookrelay.attempts.log import AttemptLog, list_deliveries
 from hookrelay.errors import HookrelayError, InvalidInput, validation_message
 from hookrelay.models import PARTNER_ID_PATTERN
-from hookrelay.partners.model import Partner, PartnerCreate, PartnerUpdate
-from hookrelay.provisioning.changes import (
-    disable_partner,
-    enable_partner,
-    rotate_partner_secret,
-    update_partner,
-)
 from hookrelay.provisioning.context import Provisioner
-from hookrelay.provisioning.lifecycle import create_partner, delete_partner
-from hookrelay.provisioning.publish import PublishRequest, check_size, publish_event
-from hookrelay.provisioning.rollout import RolloutRequest, update_code_everywhere
-from hookrelay.provisioning.status import partner_status
+from hookrelay.provisioning.operations import BY_NAME, Call, Operation
+from hookrelay.provisioning.publish import check_size
 
 M = TypeVar("M", bound=BaseModel)
 Answer = tuple[int, dict[str, Any]]
-
+Raw = str | bytes | None
+UNEXPECTED = {"error": "internal_error", "message": "unexpected failure; see the logs"}
 
 logger = logging.getLogger(__name__)
-
-
-class PartnerCreated(Partner):
-    secret: str
-
-
-class PartnerList(BaseModel):
-    items: list[Partner]
-
-
-class SecretRotated(BaseModel):
-    partner_id: str
-    secret: str
-    previous_expires_at: str
-
-
-class DisableRequest(BaseModel):
-    purge: bool = False
 
 
 class ErrorBody(BaseModel):
@@ -60,7 +35,7 @@ class ErrorBody(BaseModel):
     message: str
 
 
-def parse(model: type[M], raw: str | bytes | None, **extra: Any) -> M:
+def parse(model: type[M], raw: Raw, **extra: Any) -> M:
     """Validate a JSON object body (empty means ``{}``) plus ``extra`` fields (path parameters)."""
     text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw or ""
     try:
@@ -82,102 +57,51 @@ def check_partner_id(partner_id: str) -> str:
 
 
 def error_answer(exc: HookrelayError) -> Answer:
+    """A domain error as (status, body): 4xx for the caller's mistakes, 503 for a failing dependency,
+    500 ``permission_denied`` / ``configuration_error`` when AWS refuses hookrelay's own role or request."""
     return exc.status_code, ErrorBody(error=exc.code, message=exc.message).model_dump()
 
 
-def _dump(model: BaseModel) -> dict[str, Any]:
-    return model.model_dump(mode="json")
-
-
-def _limit(raw: str | None) -> int:
-    if raw is None:
-        return 50
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 100:
-        raise InvalidInput("limit must be a whole number from 1 to 100")
-    return int(raw)
-
-
 class Api:
-    """One method per operation; path parameters are checked here, bodies parsed into models."""
+    """Runs one operation of the table: the raw body checked and parsed, the partner id checked."""
 
     def __init__(self, ctx: Provisioner) -> None:
         self.ctx = ctx
-        self.log = AttemptLog(ctx.stage, ctx.settings.deliveries_ttl_days, ctx.clients)
 
-    def create(self, raw: str | bytes | None) -> Answer:
-        created = create_partner(self.ctx, parse(PartnerCreate, raw))
-        secret = created.secret.get_secret_value()
-        return 201, _dump(PartnerCreated(**created.partner.model_dump(), secret=secret))
+    def call(
+        self, operation: Operation, partner_id: str | None, raw: Raw, query: Mapping[str, Any]
+    ) -> Answer:
+        """Domain errors propagate (the caller makes them answers with :func:`error_answer`)."""
+        if operation.body_limit:
+            check_size(raw or b"", self.ctx.settings.max_event_bytes)
+        body = None if operation.request is None else parse(operation.request, raw)
+        checked = "" if partner_id is None else check_partner_id(partner_id)
+        answer = operation.run(self.ctx, Call(partner_id=checked, body=body, query=query))
+        return operation.status, answer.model_dump(mode="json")
 
-    def list(self) -> Answer:
-        return 200, _dump(PartnerList(items=list(self.ctx.partners.all())))
-
-    def status(self, partner_id: str) -> Answer:
-        return 200, _dump(partner_status(self.ctx, check_partner_id(partner_id), self.log))
-
-    def update(self, partner_id: str, raw: str | bytes | None) -> Answer:
-        update = parse(PartnerUpdate, raw)
-        return 200, _dump(update_partner(self.ctx, check_partner_id(partner_id), update))
-
-    def delete(self, partner_id: str) -> Answer:
-        return 200, _dump(delete_partner(self.ctx, check_partner_id(partner_id)))
-
-    def disable(self, partner_id: str, raw: str | bytes | None) -> Answer:
-        purge = parse(DisableRequest, raw).purge
-        return 200, _dump(disable_partner(self.ctx, check_partner_id(partner_id), purge_queue=purge))
-
-    def enable(self, partner_id: str) -> Answer:
-        return 200, _dump(enable_partner(self.ctx, check_partner_id(partner_id)))
-
-    def rotate_secret(self, partner_id: str) -> Answer:
-        rotated = rotate_partner_secret(self.ctx, check_partner_id(partner_id))
-        revealed = SecretRotated(**{**rotated.model_dump(), "secret": rotated.secret.get_secret_value()})
-        return 200, _dump(revealed)
-
-    def publish(self, partner_id: str, raw: str | bytes | None) -> Answer:
-        check_size(raw or b"", self.ctx.settings.max_event_bytes)
-        request = parse(PublishRequest, raw)
-        return 202, _dump(publish_event(self.ctx, check_partner_id(partner_id), request))
-
-    def deliveries(self, partner_id: str, limit: str | None = None, cursor: str | None = None) -> Answer:
-        check_partner_id(partner_id)
-        self.ctx.partners.get(partner_id)
-        return 200, _dump(list_deliveries(self.log, partner_id, _limit(limit), cursor))
-
-    def update_code(self, raw: str | bytes | None) -> Answer:
-        return 200, _dump(update_code_everywhere(self.ctx, parse(RolloutRequest, raw)))
-
-    def invoke(self, operation: str, event: Any) -> dict[str, Any]:
-        """A Lambda invocation: the event is the body plus ``partner_id``; errors come back as JSON."""
+    def answer(
+        self, operation: Operation, partner_id: str | None, raw: Raw, query: Mapping[str, Any]
+    ) -> Answer:
+        """:meth:`call`, every failure an answer: a domain error its own, anything else a bare 500."""
         try:
-            if not isinstance(event, dict):
-                raise InvalidInput("the event must be a JSON object")
-            return self._dispatch(operation, dict(event))[1]
+            return self.call(operation, partner_id, raw, query)
         except HookrelayError as exc:
-            status, body = error_answer(exc)
-            return {**body, "status": status}
+            return error_answer(exc)
         except Exception:
-            logger.exception("unexpected failure", extra={"operation": operation})
-            return {"error": "internal_error", "message": "unexpected failure; see the logs", "status": 500}
+            logger.exception("unexpected failure", extra={"operation": operation.name})
+            return 500, dict(UNEXPECTED)
 
-    def _dispatch(self, operation: str, event: dict[str, Any]) -> Answer:
-        if operation in ("create", "update_code"):
-            raw = json.dumps(event)
-            return self.create(raw) if operation == "create" else self.update_code(raw)
-        partner_id = check_partner_id(str(event.pop("partner_id", "")))
-        raw = json.dumps(event)
-        simple = {
-            "delete": self.delete,
-            "enable": self.enable,
-            "rotate_secret": self.rotate_secret,
-            "status": self.status,
-        }
-        with_body = {"update": self.update, "disable": self.disable, "publish": self.publish}
-        if operation in simple:
-            return simple[operation](partner_id)
-        if operation in with_body:
-            return with_body[operation](partner_id, raw)
-        if operation == "deliveries":
-            limit, cursor = event.get("limit"), event.get("cursor")
-            return self.deliveries(partner_id, None if limit is None else str(limit), cursor)
-        raise InvalidInput(f"unknown operation {operation!r}")
+    def invoke(self, name: str, event: Any) -> dict[str, Any]:
+        """A Lambda invocation: the event is the body plus ``partner_id`` (and the query parameters, as
+        ``limit`` for deliveries); errors come back as their JSON body plus ``status``."""
+        operation = BY_NAME.get(name)
+        if operation is None:
+            status, body = error_answer(InvalidInput(f"unknown operation {name!r}"))
+        elif not isinstance(event, dict):
+            status, body = error_answer(InvalidInput("the event must be a JSON object"))
+        else:
+            event = dict(event)
+            partner_id = str(event.pop("partner_id", "")) if operation.partner_path else None
+            query = {q.name: event.pop(q.name) for q in operation.query if event.get(q.name) is not None}
+            status, body = self.answer(operation, partner_id, json.dumps(event), query)
+        return body if status < 400 else {**body, "status": status}

@@ -16,6 +16,7 @@ from hookrelay.errors import InvalidInput
 from hookrelay.models import utcnow
 from hookrelay.partners.model import DeliveryOptions
 from hookrelay.partners.table import PartnerRepository
+from hookrelay.provisioning.publish import EventPublisher
 from hookrelay.provisioning.resources.queues import find_queue_url
 from hookrelay.provisioning.resources.shared import shared_arns
 from hookrelay.provisioning.settings import ProvisionerSettings, provisioner_settings
@@ -36,6 +37,10 @@ class Provisioner:
     @property
     def partners(self) -> PartnerRepository:
         return PartnerRepository(naming.partners_table(self.stage), self.clients)
+
+    @property
+    def publisher(self) -> EventPublisher:
+        return EventPublisher(self.stage, self.partners, self.clients.sqs, self.settings.max_event_bytes)
 
     def check_destination(self, url: str) -> None:
         """Refuse a URL the handler would refuse: non-public addresses unless allowed, or no address."""

@@ -2,12 +2,15 @@
 
 The event must be of a type the partner accepts and fit in an SQS message (256 KB). The webhook id
 is the caller's (an idempotency key: the partner sees it as ``webhook-id`` on every attempt) or new.
+An :class:`EventPublisher` needs the stage, the partners table and an SQS client, nothing of the
+provisioning context, so any Lambda holding those can publish (the provisioner builds one per call).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,8 +19,10 @@ from hookrelay.aws import sqs as queues
 from hookrelay.errors import Conflict, DependencyUnavailable, InvalidInput, PayloadTooLarge
 from hookrelay.models import Topic, WebhookId, WebhookMessage, new_webhook_id
 from hookrelay.partners.model import PartnerStatus
-from hookrelay.provisioning.context import Provisioner
-from hookrelay.provisioning.resources.queues import find_queue_url
+from hookrelay.partners.table import PartnerRepository
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
 
@@ -48,47 +53,60 @@ def check_size(body: str | bytes, limit: int) -> None:
         raise PayloadTooLarge(f"event is {size} bytes; the limit is {limit}")
 
 
-def publish_event(ctx: Provisioner, partner_id: str, request: PublishRequest) -> Published:
-    partner = ctx.partners.get(partner_id)
-    if partner.status is PartnerStatus.PROVISIONING:
-        raise Conflict(f"partner {partner_id!r} is not fully created: run create again")
-    if not partner.accepts(request.topic):
-        raise EventTypeNotAccepted(
-            f"partner {partner_id!r} does not accept {request.topic!r}; it accepts {partner.event_types}"
+MAX_EVENT_BYTES = 256 * 1024  # an SQS message
+
+
+@dataclass(frozen=True)
+class EventPublisher:
+    stage: str
+    partners: PartnerRepository
+    sqs: SQSClient
+    max_event_bytes: int = MAX_EVENT_BYTES
+
+    def publish(self, partner_id: str, request: PublishRequest) -> Published:
+        """Enqueue the event on the partner's queue, once SQS confirms it; refuse what it would not take."""
+        partner = self.partners.get(partner_id)
+        if partner.status is PartnerStatus.PROVISIONING:
+            raise Conflict(f"partner {partner_id!r} is not fully created: run create again")
+        if not partner.accepts(request.topic):
+            raise EventTypeNotAccepted(
+                f"partner {partner_id!r} does not accept {request.topic!r}; it accepts {partner.event_types}"
+            )
+        message = WebhookMessage(
+            id=request.id or new_webhook_id(),
+            partner_id=partner_id,
+            topic=request.topic,
+            payload=request.payload,
         )
-    message = WebhookMessage(
-        id=request.id or new_webhook_id(), partner_id=partner_id, topic=request.topic, payload=request.payload
-    )
-    body = message.to_sqs_body()
-    check_size(body, ctx.settings.max_event_bytes)
-    url = _partner_queue_url(ctx, partner_id)
-    if url is None:
-        raise Conflict(f"the queue of partner {partner_id!r} is missing: run create again")
-    try:
-        message_id = queues.send_message(url, body, sqs=ctx.clients.sqs)
-    except DependencyUnavailable:
-        _forget_queue_url(url)  # the queue may have been deleted: look it up again next time
-        raise
-    logger.info(
-        "event published",
-        extra={"partner_id": partner_id, "webhook_id": message.id, "topic": message.topic},
-    )
-    return Published(partner_id=partner_id, webhook_id=message.id, topic=message.topic, message_id=message_id)
+        body = message.to_sqs_body()
+        check_size(body, self.max_event_bytes)
+        url = self._queue_url(partner_id)
+        try:
+            message_id = queues.send_message(url, body, sqs=self.sqs)
+        except DependencyUnavailable:
+            _forget_queue_url(url)  # the queue may have been deleted: look it up again next time
+            raise
+        logger.info(
+            "event published",
+            extra={"partner_id": partner_id, "webhook_id": message.id, "topic": message.topic},
+        )
+        return Published(
+            partner_id=partner_id, webhook_id=message.id, topic=message.topic, message_id=message_id
+        )
+
+    def _queue_url(self, partner_id: str) -> str:
+        """A partner queue's URL, looked up once per endpoint (it never changes for a queue name)."""
+        name = naming.partner_queue(self.stage, partner_id)
+        key = (str(self.sqs.meta.endpoint_url), name)
+        if key not in _queue_urls:
+            found = queues.find_queue_url(name, self.sqs)
+            if found is None:
+                raise Conflict(f"the queue of partner {partner_id!r} is missing: run create again")
+            _queue_urls[key] = found
+        return _queue_urls[key]
 
 
 _queue_urls: dict[tuple[str, str], str] = {}
-
-
-def _partner_queue_url(ctx: Provisioner, partner_id: str) -> str | None:
-    """A partner queue's URL, looked up once per endpoint (it never changes for a queue name)."""
-    name = naming.partner_queue(ctx.stage, partner_id)
-    key = (str(ctx.clients.sqs.meta.endpoint_url), name)
-    if key not in _queue_urls:
-        found = find_queue_url(name, ctx.clients)
-        if found is None:
-            return None
-        _queue_urls[key] = found
-    return _queue_urls[key]
 
 
 def _forget_queue_url(url: str) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pydantic import Field
 
 from hookrelay import naming
-from hookrelay.settings import CommonSettings, NetworkNames, cached_settings
+from hookrelay.attempts.settings import AttemptsSettings
+from hookrelay.settings import NetworkNames, cached_settings
 from hookrelay.ssrf import IPNetwork, parse_networks
 
 
-class ProvisionerSettings(CommonSettings):
-    """What the provisioner needs beyond the shared stage settings."""
+class ProvisionerSettings(AttemptsSettings):
+    """What the provisioner needs beyond the shared stage settings (and the attempt log's TTL)."""
 
     artifact_bucket: str | None = Field(default=None, description="default: hookrelay-<stage>-artifacts")
     handler_runtime: str = "python3.11"
@@ -18,7 +19,6 @@ class ProvisionerSettings(CommonSettings):
     log_retention_days: int = Field(default=30, ge=1, le=3653, description="never forever")
     max_receive_count: int = Field(default=5, ge=1, le=1000, description="receives before the DLQ")
     oldest_message_alarm_seconds: int = Field(default=1800, ge=60)
-    deliveries_ttl_days: int = Field(default=30, ge=1, le=3650)
     rotation_grace_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     max_event_bytes: int = Field(default=256 * 1024, ge=1024, le=256 * 1024)
     rollout_pause_seconds: float = Field(default=0.5, ge=0, le=60, description="between partners")

@@ -15,7 +15,7 @@ from hookrelay.provisioning.changes import (
     update_partner,
 )
 from hookrelay.provisioning.context import Provisioner
-from hookrelay.provisioning.publish import PublishRequest, publish_event
+from hookrelay.provisioning.publish import PublishRequest
 from hookrelay.retry import RetryPolicy
 from hookrelay.signing.keys import read_signing_keys
 from hookrelay.signing.standard import sign, verify
@@ -40,7 +40,7 @@ def test_disable_stops_the_mapping_and_keeps_every_message(ctx: Provisioner, mak
     # GIVEN a partner with three events queued
     make_partner("acme")
     for n in range(3):
-        publish_event(ctx, "acme", PublishRequest(topic="invoice.paid", payload={"n": n}))
+        ctx.publisher.publish("acme", PublishRequest(topic="invoice.paid", payload={"n": n}))
     # WHEN it is disabled
     disabled = disable_partner(ctx, "acme")
     # THEN the mapping is disabled, the partner says so, and the three messages are still queued
@@ -52,7 +52,7 @@ def test_disable_stops_the_mapping_and_keeps_every_message(ctx: Provisioner, mak
 def test_disable_with_purge_empties_the_queue(ctx: Provisioner, make_partner: Any) -> None:
     # GIVEN a partner with one event queued, WHEN disabled with purge, THEN the queue is empty
     make_partner("acme")
-    publish_event(ctx, "acme", PublishRequest(topic="invoice.paid", payload={}))
+    ctx.publisher.publish("acme", PublishRequest(topic="invoice.paid", payload={}))
     disable_partner(ctx, "acme", purge_queue=True)
     assert queued("acme") == 0
 

@@ -13,7 +13,7 @@ from hookrelay.partners.model import PartnerCreate, PartnerStatus
 from hookrelay.provisioning.changes import enable_partner, rotate_partner_secret
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.lifecycle import create_partner, delete_partner
-from hookrelay.provisioning.publish import PublishRequest, publish_event
+from hookrelay.provisioning.publish import PublishRequest
 from hookrelay.signing.keys import read_signing_keys
 
 from .conftest import STAGE, URL, Failing, aws
@@ -203,7 +203,7 @@ def test_a_half_created_partner_refuses_changes_until_create_finishes(ctx: Provi
     # WHEN it is enabled, published to or rotated, THEN Conflict says to run create again
     for change in (
         lambda: enable_partner(ctx, "acme"),
-        lambda: publish_event(ctx, "acme", PublishRequest(topic="t", payload={})),
+        lambda: ctx.publisher.publish("acme", PublishRequest(topic="t", payload={})),
         lambda: rotate_partner_secret(ctx, "acme"),
     ):
         with pytest.raises(Conflict, match="run create again"):

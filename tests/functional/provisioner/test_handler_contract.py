@@ -14,7 +14,7 @@ from hookrelay.attempts.log import AttemptLog, list_deliveries, record_attempts
 from hookrelay.delivery.batch import build_deps, handle_batch
 from hookrelay.models import Outcome
 from hookrelay.provisioning.context import Provisioner
-from hookrelay.provisioning.publish import PublishRequest, publish_event
+from hookrelay.provisioning.publish import PublishRequest
 from hookrelay.settings import HandlerSettings
 from hookrelay.signing.standard import verify
 from hookrelay_local.partner_server import PartnerServer
@@ -29,7 +29,7 @@ def test_a_published_event_is_delivered_signed_and_logged(
     # GIVEN a partner created for a real HTTP server on loopback, and one event published to it
     server = partner_server()
     secret = make_partner("acme", url=server.url).secret.get_secret_value()
-    publish_event(ctx, "acme", PublishRequest(topic="invoice.paid", payload={"n": 1}, id="order-1"))
+    ctx.publisher.publish("acme", PublishRequest(topic="invoice.paid", payload={"n": 1}, id="order-1"))
     function = aws("lambda").get_function(FunctionName=naming.partner_function(STAGE, "acme"))
     settings = HandlerSettings.from_environment(function["Configuration"]["Environment"]["Variables"])
     queue_url = aws("sqs").get_queue_url(QueueName=naming.partner_queue(STAGE, "acme"))["QueueUrl"]

@@ -10,10 +10,12 @@ import pytest
 
 from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog, list_deliveries, record_attempts
-from hookrelay.errors import DependencyUnavailable, InvalidInput
+from hookrelay.aws.clients import Clients
+from hookrelay.errors import InvalidInput
 from hookrelay.models import AttemptRecord, Outcome, WebhookMessage
+from hookrelay.partners.table import PartnerRepository
 from hookrelay.provisioning.context import Provisioner
-from hookrelay.provisioning.publish import PublishRequest, publish_event
+from hookrelay.provisioning.publish import EventPublisher, PublishRequest
 from hookrelay.provisioning.status import partner_status
 from tests.support.sqs import sqs_event
 
@@ -32,9 +34,14 @@ def attempt(n: int, outcome: Outcome = Outcome.DELIVERED, partner_id: str = "acm
 def test_publish_enqueues_a_webhook_message_with_the_callers_id(ctx: Provisioner, make_partner: Any) -> None:
     # GIVEN a partner accepting invoice.* events
     make_partner("acme", event_types=["invoice.*"])
-    # WHEN an invoice.paid event is published with an idempotency key
-    published = publish_event(
-        ctx, "acme", PublishRequest(topic="invoice.paid", payload={"a": 1}, id="order-7")
+    # WHEN an invoice.paid event is published with an idempotency key, by a publisher holding only the
+    # partners table and an SQS client (no provisioning context)
+    partners = PartnerRepository(
+        naming.partners_table(STAGE), Clients(overrides={"dynamodb": aws("dynamodb")})
+    )
+    publisher = EventPublisher(STAGE, partners, aws("sqs"))
+    published = publisher.publish(
+        "acme", PublishRequest(topic="invoice.paid", payload={"a": 1}, id="order-7")
     )
     # THEN one WebhookMessage with that id waits on the partner queue
     sqs = aws("sqs")
@@ -94,18 +101,6 @@ def test_recorder_drops_unreadable_records_and_retries_failed_writes(
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
 
 
-def test_without_partial_batch_responses_a_failed_write_fails_the_batch(
-    ctx: Provisioner, make_partner: Any
-) -> None:
-    # GIVEN a recorder whose mapping cannot report partial failures, and a table write failing once
-    make_partner("acme")
-    ctx.clients.overrides["dynamodb"] = Failing(aws("dynamodb"), "put_item")
-    event = sqs_event([attempt(1).model_dump_json()])
-    # WHEN the batch is handled, THEN it raises so that SQS delivers the whole batch again
-    with pytest.raises(DependencyUnavailable, match="1 attempt records not recorded"):
-        record_attempts(event, AttemptLog(STAGE, clients=ctx.clients), all_or_nothing=True)
-
-
 def test_a_cursor_from_elsewhere_is_refused(ctx: Provisioner) -> None:
     # GIVEN a cursor that is not base64 JSON, WHEN it is used, THEN InvalidInput
     with pytest.raises(InvalidInput, match="cursor"):
@@ -116,7 +111,7 @@ def test_status_shows_depths_mapping_function_and_last_delivery(ctx: Provisioner
     # GIVEN a partner with two queued events and one recorded attempt
     make_partner("acme")
     for n in range(2):
-        publish_event(ctx, "acme", PublishRequest(topic="t", payload={"n": n}))
+        ctx.publisher.publish("acme", PublishRequest(topic="t", payload={"n": n}))
     log = AttemptLog(STAGE, clients=ctx.clients)
     record_attempts(sqs_event([attempt(1).model_dump_json()]), log)
     # WHEN its status is read
@@ -147,7 +142,7 @@ def test_publishing_looks_the_partner_queue_up_once(ctx: Provisioner, make_partn
     try:
         # WHEN three events are published
         for n in range(3):
-            publish_event(ctx, "acme", PublishRequest(topic="invoice.paid", payload={"n": n}))
+            ctx.publisher.publish("acme", PublishRequest(topic="invoice.paid", payload={"n": n}))
     finally:
         events.unregister("before-parameter-build.sqs.GetQueueUrl", count)
     # THEN the queue URL was asked for once (the hot path does not repeat it)

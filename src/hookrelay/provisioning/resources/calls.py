@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
+
+if TYPE_CHECKING:
+    from types_boto3_iam.type_defs import TagTypeDef
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -44,6 +47,6 @@ def removed(what: str, call: Callable[[], object], *missing: str) -> bool:
     return True
 
 
-def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
-    """Tags in the ``[{"Key", "Value"}]`` form IAM, CloudWatch and Secrets Manager take."""
+def tag_list(tags: dict[str, str]) -> list[TagTypeDef]:
+    """Tags in the ``[{"Key", "Value"}]`` form IAM and CloudWatch take (the same TypedDict in both stubs)."""
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import WaiterError
 
@@ -19,7 +19,12 @@ from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.errors import DependencyUnavailable, NotFound
 from hookrelay.provisioning.resources.calls import removed, while_propagating
 
+if TYPE_CHECKING:
+    from types_boto3_lambda.type_defs import FunctionCodeTypeDef
+
 HANDLER = "app.deliver"
+# The stub types get_waiter per name: the two waits a change needs.
+Waiter = Literal["function_active_v2", "function_updated_v2"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ def ensure_function(spec: FunctionSpec, clients: Clients, attempts: int = 6) -> 
     """
     if describe_function(spec.name, clients) is not None:
         return configure_function(spec, clients)
-    code = {"S3Bucket": spec.bucket, "S3Key": spec.code_key}
+    code: FunctionCodeTypeDef = {"S3Bucket": spec.bucket, "S3Key": spec.code_key}
     try:
         created = while_propagating(
             f"create function {spec.name}",
@@ -103,7 +108,7 @@ def ensure_function(spec: FunctionSpec, clients: Clients, attempts: int = 6) -> 
     return str(created["FunctionArn"])
 
 
-def wait_until_ready(name: str, clients: Clients, waiter: str = "function_updated_v2") -> None:
+def wait_until_ready(name: str, clients: Clients, waiter: Waiter = "function_updated_v2") -> None:
     """Lambda refuses changes while a function is Pending or an update is in progress: wait it out."""
     try:
         clients.lambda_.get_waiter(waiter).wait(

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, MISSING_QUEUE_CODES, aws_error, has_code
 from hookrelay.aws.sqs import find_queue_url as sqs_queue_url
 from hookrelay.errors import Conflict, DependencyUnavailable
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.literals import QueueAttributeNameType
 
 RETENTION_SECONDS = 14 * 86_400
 
@@ -34,7 +37,9 @@ def queue_arn(url: str, clients: Clients) -> str:
     return str(attributes["Attributes"]["QueueArn"])
 
 
-def _ensure(name: str, attributes: dict[str, str], tags: dict[str, str], clients: Clients) -> str:
+def _ensure(
+    name: str, attributes: dict[QueueAttributeNameType, str], tags: dict[str, str], clients: Clients
+) -> str:
     """Create the queue, or bring an existing one to these attributes and tags."""
     try:
         return str(clients.sqs.create_queue(QueueName=name, Attributes=attributes, tags=tags)["QueueUrl"])
@@ -59,11 +64,15 @@ def _ensure(name: str, attributes: dict[str, str], tags: dict[str, str], clients
 def ensure_queues(
     name: str, dlq_name: str, visibility: int, max_receives: int, tags: dict[str, str], clients: Clients
 ) -> QueuePair:
-    retention = {"MessageRetentionPeriod": str(RETENTION_SECONDS)}
+    retention: dict[QueueAttributeNameType, str] = {"MessageRetentionPeriod": str(RETENTION_SECONDS)}
     dlq_url = _ensure(dlq_name, retention, tags, clients)
     dlq_arn = queue_arn(dlq_url, clients)
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives})
-    attributes = {**retention, "VisibilityTimeout": str(visibility), "RedrivePolicy": redrive}
+    attributes: dict[QueueAttributeNameType, str] = {
+        **retention,
+        "VisibilityTimeout": str(visibility),
+        "RedrivePolicy": redrive,
+    }
     url = _ensure(name, attributes, tags, clients)
     return QueuePair(url=url, arn=queue_arn(url, clients), dlq_url=dlq_url, dlq_arn=dlq_arn)
 
@@ -87,13 +96,13 @@ def depths(name: str, clients: Clients) -> dict[str, int] | None:
     url = find_queue_url(name, clients)
     if url is None:
         return None
-    wanted = {
+    wanted: dict[QueueAttributeNameType, str] = {
         "ApproximateNumberOfMessages": "visible",
         "ApproximateNumberOfMessagesNotVisible": "in_flight",
         "ApproximateNumberOfMessagesDelayed": "delayed",
     }
     try:
-        found: dict[str, Any] = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(wanted))
+        found = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(wanted))
     except AWS_ERRORS as exc:
         raise aws_error(f"read the depth of {name}", exc) from exc
     return {label: int(found["Attributes"].get(key, 0)) for key, label in wanted.items()}

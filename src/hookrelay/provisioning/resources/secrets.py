@@ -8,21 +8,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.errors import NotFound
-from hookrelay.provisioning.resources.calls import removed, tag_list
+from hookrelay.provisioning.resources.calls import removed
 from hookrelay.signing.keys import SigningKey, SigningKeys, read_signing_keys
 from hookrelay.signing.standard import generate_secret
+
+if TYPE_CHECKING:
+    from types_boto3_secretsmanager.type_defs import TagTypeDef
 
 
 @dataclass(frozen=True)
 class StoredSecret:
     arn: str
     newest: SecretStr
+
+
+def _tags(tags: dict[str, str]) -> list[TagTypeDef]:
+    """Secrets Manager's own Tag shape (Key and Value optional in its stub)."""
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
 
 def ensure_secret(name: str, tags: dict[str, str], now: datetime, clients: Clients) -> StoredSecret:
@@ -33,7 +42,7 @@ def ensure_secret(name: str, tags: dict[str, str], now: datetime, clients: Clien
             Name=name,
             SecretString=keys.to_secret_string(),
             Description="hookrelay partner signing keys",
-            Tags=tag_list(tags),
+            Tags=_tags(tags),
         )
         return StoredSecret(arn=str(created["ARN"]), newest=keys.keys[0].secret)
     except AWS_ERRORS as exc:

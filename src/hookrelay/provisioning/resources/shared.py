@@ -7,12 +7,16 @@ stack and the tests, and :func:`shared_arns` finds the ARNs a partner's resource
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.errors import DependencyUnavailable
 from hookrelay.provisioning.resources.queues import RETENTION_SECONDS, find_queue_url, queue_arn
+
+if TYPE_CHECKING:
+    from types_boto3_dynamodb.literals import KeyTypeType, ScalarAttributeTypeType
 
 TTL_ATTRIBUTE = "expires_at"
 
@@ -24,8 +28,8 @@ class SharedArns:
     alarm_topic_arn: str
 
 
-def _ensure_table(name: str, key: list[tuple[str, str]], clients: Clients) -> bool:
-    kinds = ("HASH", "RANGE")
+def _ensure_table(name: str, key: list[tuple[str, ScalarAttributeTypeType]], clients: Clients) -> bool:
+    kinds: tuple[KeyTypeType, KeyTypeType] = ("HASH", "RANGE")
     try:
         clients.dynamodb.create_table(
             TableName=name,

@@ -1,0 +1,184 @@
+"""THE table of the provisioner's operations: one entry each drives its REST route, its Lambda function
+(``app.<name>``), :class:`hookrelay.provisioning.api.Api`'s dispatch and the OpenAPI document.
+
+An entry names the operation, its method and path (``{id}`` is the partner id), the request model its
+body is parsed into (or none: the body is ignored), the answer model, the success status, the error
+statuses it may answer, and ``run``: a few lines from the parsed :class:`Call` to the core function.
+Adding an operation is one entry here plus its core function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from hookrelay.attempts.log import AttemptLog, DeliveryPage, list_deliveries
+from hookrelay.errors import InvalidInput
+from hookrelay.partners.model import Partner, PartnerCreate, PartnerUpdate
+from hookrelay.provisioning.changes import (
+    disable_partner,
+    enable_partner,
+    rotate_partner_secret,
+    update_partner,
+)
+from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.lifecycle import Deleted, create_partner, delete_partner
+from hookrelay.provisioning.publish import Published, PublishRequest
+from hookrelay.provisioning.rollout import Rollout, RolloutRequest, update_code_everywhere
+from hookrelay.provisioning.status import PartnerState, partner_status
+
+M = TypeVar("M", bound=BaseModel)
+
+# Every operation may answer these: bad input, a failing AWS dependency (503, retryable), and AWS refusing
+# hookrelay's own role or request (PermissionDenied, ConfigurationError: 500, not retryable).
+COMMON_ERRORS = (400, 500, 503)
+PARTNER_ERRORS = (*COMMON_ERRORS, 404, 409)
+
+
+class PartnerCreated(Partner):
+    secret: str
+
+
+class PartnerList(BaseModel):
+    items: list[Partner]
+
+
+class SecretRotated(BaseModel):
+    partner_id: str
+    secret: str
+    previous_expires_at: str
+
+
+class DisableRequest(BaseModel):
+    purge: bool = False
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request, parsed: the path's partner id (checked), the body as the request model, the query."""
+
+    partner_id: str = ""
+    body: BaseModel | None = None
+    query: Mapping[str, Any] = field(default_factory=dict)
+
+    def parsed(self, model: type[M]) -> M:
+        if not isinstance(self.body, model):
+            raise TypeError(f"expected a {model.__name__} body, got {type(self.body).__name__}")
+        return self.body
+
+
+@dataclass(frozen=True)
+class QueryParameter:
+    name: str
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str  # the Lambda function (handler app.<name>) and the OpenAPI operationId
+    method: str
+    path: str
+    summary: str
+    answer: type[BaseModel]
+    run: Callable[[Provisioner, Call], BaseModel]
+    request: type[BaseModel] | None = None
+    status: int = 200
+    errors: tuple[int, ...] = PARTNER_ERRORS
+    query: tuple[QueryParameter, ...] = ()
+    body_limit: bool = False  # the raw body may be at most settings.max_event_bytes (413)
+    body_required: bool = False
+
+    @property
+    def partner_path(self) -> bool:
+        return "{id}" in self.path
+
+
+def _limit(raw: Any) -> int:
+    text = None if raw is None else str(raw)
+    if text is None:
+        return 50
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 100:
+        raise InvalidInput("limit must be a whole number from 1 to 100")
+    return int(text)
+
+
+def _create(ctx: Provisioner, call: Call) -> BaseModel:
+    created = create_partner(ctx, call.parsed(PartnerCreate))
+    secret = created.secret.get_secret_value()
+    return PartnerCreated(**created.partner.model_dump(), secret=secret)
+
+
+def _rotate(ctx: Provisioner, call: Call) -> BaseModel:
+    rotated = rotate_partner_secret(ctx, call.partner_id)
+    return SecretRotated(**{**rotated.model_dump(), "secret": rotated.secret.get_secret_value()})
+
+
+def _deliveries(ctx: Provisioner, call: Call) -> DeliveryPage:
+    ctx.partners.get(call.partner_id)
+    limit = _limit(call.query.get("limit"))
+    return list_deliveries(
+        AttemptLog(ctx.stage, clients=ctx.clients), call.partner_id, limit, call.query.get("cursor")
+    )
+
+
+def _publish(ctx: Provisioner, call: Call) -> BaseModel:
+    return ctx.publisher.publish(call.partner_id, call.parsed(PublishRequest))
+
+
+PAGE = (
+    QueryParameter("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
+    QueryParameter("cursor", {"type": "string"}),
+)
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "create", "POST", "/partners", "Create a partner (returns its secret, once)", PartnerCreated, _create,
+        request=PartnerCreate, status=201, body_required=True, errors=(*COMMON_ERRORS, 409),
+    ),
+    Operation(
+        "list_partners", "GET", "/partners", "List partners", PartnerList,
+        lambda ctx, call: PartnerList(items=list(ctx.partners.all())), errors=COMMON_ERRORS,
+    ),
+    Operation(
+        "status", "GET", "/partners/{id}", "A partner and its live status", PartnerState,
+        lambda ctx, call: partner_status(ctx, call.partner_id, AttemptLog(ctx.stage, clients=ctx.clients)),
+    ),
+    Operation(
+        "update", "PATCH", "/partners/{id}", "Change delivery options", Partner,
+        lambda ctx, call: update_partner(ctx, call.partner_id, call.parsed(PartnerUpdate)),
+        request=PartnerUpdate,
+    ),
+    Operation(
+        "delete", "DELETE", "/partners/{id}", "Delete a partner and everything it owns", Deleted,
+        lambda ctx, call: delete_partner(ctx, call.partner_id),
+    ),
+    Operation(
+        "disable", "POST", "/partners/{id}/disable", "Stop delivering, keep messages", Partner,
+        lambda ctx, call: disable_partner(ctx, call.partner_id, call.parsed(DisableRequest).purge),
+        request=DisableRequest,
+    ),
+    Operation(
+        "enable", "POST", "/partners/{id}/enable", "Resume delivering", Partner,
+        lambda ctx, call: enable_partner(ctx, call.partner_id),
+    ),
+    Operation(
+        "rotate_secret", "POST", "/partners/{id}/rotate-secret",
+        "New secret; the old signs for a grace period", SecretRotated, _rotate,
+    ),
+    Operation(
+        "publish", "POST", "/partners/{id}/events", "Publish an event to the partner", Published, _publish,
+        request=PublishRequest, status=202, body_limit=True, errors=(*PARTNER_ERRORS, 413, 422),
+    ),
+    Operation(
+        "deliveries", "GET", "/partners/{id}/deliveries", "Delivery attempts, newest first", DeliveryPage,
+        _deliveries, query=PAGE,
+    ),
+    Operation(
+        "update_code", "POST", "/update-code", "Move handlers to the newest artifact", Rollout,
+        lambda ctx, call: update_code_everywhere(ctx, call.parsed(RolloutRequest)),
+        request=RolloutRequest, errors=(*COMMON_ERRORS, 404),
+    ),
+)  # fmt: skip
+BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}
