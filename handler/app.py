@@ -15,7 +15,8 @@ from chalice.app import SQSEvent
 
 from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog, record_attempts
-from hookrelay.delivery.batch import HandlerDeps, build_deps, handle_batch
+from hookrelay.delivery.batch import handle_batch
+from hookrelay.delivery.deps import HandlerDeps, build_deps
 from hookrelay.observability import configure_logging, configure_tracing
 from hookrelay.provisioning.settings import provisioner_settings
 from hookrelay.settings import handler_settings
