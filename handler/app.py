@@ -17,7 +17,7 @@ from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog, record_attempts
 from hookrelay.delivery.batch import handle_batch
 from hookrelay.delivery.deps import HandlerDeps, build_deps
-from hookrelay.observability import configure_logging, configure_tracing
+from hookrelay.observability import configure_logging, configure_tracing, invocation
 from hookrelay.provisioning.settings import provisioner_settings
 from hookrelay.settings import handler_settings
 
@@ -35,7 +35,8 @@ def deps() -> HandlerDeps:
 
 @app.lambda_function(name="deliver")
 def deliver(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle_batch(event, deps())
+    with invocation(context):
+        return handle_batch(event, deps())
 
 
 @lru_cache(maxsize=1)
