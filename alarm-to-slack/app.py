@@ -16,7 +16,7 @@ from chalice import Chalice
 from hookrelay.alarms.forwarding import AlarmDeps, build_deps, forward_notification
 from hookrelay.alarms.settings import alarm_settings
 from hookrelay.naming import alarm_topic
-from hookrelay.observability import configure_logging, configure_tracing
+from hookrelay.observability import configure_logging, configure_tracing, invocation
 
 app = Chalice(app_name="hookrelay-alarm-to-slack")
 
@@ -36,5 +36,6 @@ def deps() -> AlarmDeps:
 
 @app.on_sns_message(topic=alarm_topic(STAGE), name="forward")
 def forward(event: Any) -> dict[str, Any]:
-    result = forward_notification(event.message, deps(), subject=event.subject)
+    with invocation(event.context):
+        result = forward_notification(event.message, deps(), subject=event.subject)
     return {"attempts": result.attempts, "parsed": result.parsed, "alarm_name": result.alarm_name}

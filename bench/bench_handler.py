@@ -27,7 +27,8 @@ import boto3
 import requests
 
 from bench.receivers import moto_process, receiver_process
-from hookrelay.delivery.batch import build_deps, handle_batch
+from hookrelay.delivery.batch import handle_batch
+from hookrelay.delivery.deps import build_deps
 from tests.support.handler_stack import build_partner_stack
 from tests.support.sqs import sqs_event
 

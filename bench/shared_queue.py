@@ -3,7 +3,7 @@
 As in the architecture the Dwolla talk started from: every partner's webhooks wait in a single SQS
 queue, and ``workers`` threads each receive a batch (up to 10), deliver its records with
 ``post_concurrency`` parallel POSTs, and delete what succeeded. Delivery is hookrelay's own record
-handler (:func:`hookrelay.delivery.batch.handle_record`: sign, POST, classify, settle) with each partner's
+handler (:func:`hookrelay.delivery.batch.handle_record`: sign, POST, decide, settle) with each partner's
 settings, and the attempt records go to the results queue, so the work per webhook is the same as
 in a partner's Lambda; only the queueing differs.
 """
@@ -19,7 +19,9 @@ from typing import Any
 
 from hookrelay.attempts.publisher import ResultsPublisher
 from hookrelay.aws.sqs_event import SqsEvent
-from hookrelay.delivery.batch import HandlerDeps, RecordOutcome, handle_record
+from hookrelay.delivery.batch import handle_record
+from hookrelay.delivery.deps import HandlerDeps
+from hookrelay.delivery.report import RecordOutcome
 from hookrelay.delivery.transport import build_session
 from hookrelay.settings import HandlerSettings
 from hookrelay.signing.keys import CachedSigningKeys

@@ -13,8 +13,9 @@ from typing import Any
 
 from chalice import Chalice
 
-from hookrelay.delivery.batch import HandlerDeps, build_deps, handle_batch
-from hookrelay.observability import configure_logging, configure_tracing
+from hookrelay.delivery.batch import handle_batch
+from hookrelay.delivery.deps import HandlerDeps, build_deps
+from hookrelay.observability import configure_logging, configure_tracing, invocation
 from hookrelay.settings import handler_settings
 
 app = Chalice(app_name="hookrelay-handler")
@@ -31,4 +32,5 @@ def deps() -> HandlerDeps:
 
 @app.lambda_function(name="deliver")
 def deliver(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handle_batch(event, deps())
+    with invocation(context):
+        return handle_batch(event, deps())

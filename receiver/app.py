@@ -12,7 +12,7 @@ from typing import Any
 from chalice import Chalice, Response
 
 from hookrelay.errors import HookrelayError
-from hookrelay.observability import configure_logging
+from hookrelay.observability import configure_logging, invocation
 from hookrelay.receiving.inbox import Processor, consume, log_webhook
 from hookrelay.receiving.receive import IncomingRequest, Receiver, build_receiver, receive, receiver_settings
 
@@ -46,6 +46,11 @@ def _error(status: int, code: str, message: str) -> Response:
 @app.route(settings.receiver_path, methods=["POST"], content_types=["*/*"])
 def webhook() -> Response:
     request = app.current_request
+    with invocation(app.lambda_context):
+        return _webhook(request)
+
+
+def _webhook(request: Any) -> Response:
     try:
         accepted = receive(IncomingRequest.from_parts(request.headers, request.raw_body), receiver())
     except HookrelayError as exc:
@@ -62,4 +67,5 @@ def webhook() -> Response:
 @app.on_sqs_message(queue=settings.receiver_queue_name, batch_size=10)
 def inbox(event: Any) -> dict[str, Any]:
     configure_logging("receiver", settings.log_level)
-    return consume(event.to_dict(), process_webhook, partial_batch=settings.receiver_partial_batch)
+    with invocation(event.context):
+        return consume(event.to_dict(), process_webhook, partial_batch=settings.receiver_partial_batch)

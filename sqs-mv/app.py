@@ -18,13 +18,18 @@ from pydantic import ValidationError
 from hookrelay.errors import HookrelayError, validation_message
 from hookrelay.mover.engine import move_messages
 from hookrelay.mover.request import MoveRequest, mover_settings
-from hookrelay.observability import configure_logging, configure_tracing
+from hookrelay.observability import configure_logging, configure_tracing, invocation
 
 app = Chalice(app_name="hookrelay-sqs-mv")
 
 
 @app.lambda_function(name="move")
 def move(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    with invocation(context):
+        return _move(event, context)
+
+
+def _move(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = mover_settings()
     configure_logging("sqs-mv", settings.log_level)
     configure_tracing(("botocore",))

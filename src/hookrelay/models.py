@@ -67,7 +67,13 @@ class ErrorKind(StrEnum):
 
 
 class LastResult(BaseModel):
-    """The short record of the latest attempt, kept in the message's delivery state."""
+    """The short record of the latest attempt, kept in the message's delivery state.
+
+    The base of every attempt model: :class:`AttemptAnswer` adds what the endpoint took and said,
+    ``delivery.attempt.AttemptResult`` the verdict, :class:`AttemptRecord` whose attempt it was and its
+    outcome. Each is made from another with :meth:`last_result` / :meth:`AttemptAnswer.answer_fields`,
+    never by copying fields one by one.
+    """
 
     model_config = ConfigDict(extra="ignore")
 
@@ -76,6 +82,10 @@ class LastResult(BaseModel):
     status_code: int | None = None
     error_kind: ErrorKind | None = None
     error: str | None = None
+
+    def last_result(self) -> LastResult:
+        """Just this attempt's summary (a subclass's own fields dropped), as the message carries it."""
+        return LastResult.model_construct(**{name: getattr(self, name) for name in LastResult.model_fields})
 
 
 class DeliveryState(BaseModel):
@@ -125,19 +135,23 @@ class _Envelope(BaseModel):
     data: dict[str, Any]
 
 
-class AttemptRecord(BaseModel):
+class AttemptAnswer(LastResult):
+    """An attempt and what came back: its summary, how long it took and the start of the response."""
+
+    duration_ms: int | None = None
+    response_excerpt: str | None = None
+
+    def answer_fields(self) -> dict[str, Any]:
+        """The fields every attempt model shares, as keyword arguments for another of them."""
+        return {name: getattr(self, name) for name in AttemptAnswer.model_fields}
+
+
+class AttemptRecord(AttemptAnswer):
     """One delivery attempt, as published to the shared results queue. Never holds a secret."""
 
     webhook_id: str
     partner_id: str
     topic: str | None = None
-    attempt: int
     url: str
-    at: UtcDatetime
     outcome: Outcome
-    status_code: int | None = None
-    duration_ms: int | None = None
-    response_excerpt: str | None = None
-    error_kind: ErrorKind | None = None
-    error: str | None = None
     next_attempt_at: UtcDatetime | None = None

@@ -1,7 +1,11 @@
 """Logs, metrics and traces, configured once per app.
 
 - Logs: JSON lines (Powertools' formatter on the root logger); modules log through
-  ``logging.getLogger(__name__)`` and pass high-cardinality fields with ``extra=``.
+  ``logging.getLogger(__name__)`` and pass high-cardinality fields with ``extra=``. Inside
+  ``with invocation(context):`` (each app's Lambda entry point) every line also carries
+  ``aws_request_id`` and ``cold_start`` (true on a function's first invocation in this process). The
+  fields live in a context variable, so concurrent invocations in one process (the local runtime) do
+  not mix; a thread that should carry them runs in ``contextvars.copy_context()``.
 - Metrics: CloudWatch Embedded Metric Format via Powertools' ``EphemeralMetrics`` (no state shared
   between partners running in one process, as they do in the local stack).
 - Traces: aws-xray-sdk, patched in only inside Lambda; elsewhere the SDK is switched off, silently.
@@ -9,16 +13,45 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 _configured: set[str] = set()
+_invocation: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "hookrelay_invocation", default=None
+)
+_warm: set[str] = set()
+
+
+@contextmanager
+def invocation(context: Any) -> Iterator[dict[str, Any]]:
+    """Within, every JSON log line carries the Lambda ``context``'s request id and the cold-start flag."""
+    function = str(getattr(context, "function_name", "") or "")
+    fields = {"aws_request_id": getattr(context, "aws_request_id", None), "cold_start": function not in _warm}
+    _warm.add(function)
+    token = _invocation.set(fields)
+    try:
+        yield fields
+    finally:
+        _invocation.reset(token)
+
+
+class _InvocationFields(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        fields = _invocation.get()
+        if fields:
+            for name, value in fields.items():
+                setattr(record, name, value)
+        return True
 
 
 def in_lambda() -> bool:
@@ -31,6 +64,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         return
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(LambdaPowertoolsFormatter(service=service))
+    handler.addFilter(_InvocationFields())
     root = logging.getLogger()
     for existing in list(root.handlers):
         # Lambda's bootstrap handler (plain text) would print every line twice; other handlers

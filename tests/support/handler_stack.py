@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from hookrelay.delivery.batch import HandlerDeps, build_deps
+from hookrelay.delivery.deps import HandlerDeps, build_deps
 from hookrelay.models import WebhookMessage
 from hookrelay.retry import RetryPolicy
 from hookrelay.settings import HandlerSettings

@@ -8,17 +8,20 @@ entries) are logged in full, as JSON, where CloudWatch Logs keeps them, and coun
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hookrelay.aws.sqs import send_batch
 from hookrelay.models import AttemptRecord
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
 SQS_BATCH = 10
 
 
 class ResultsPublisher:
-    def __init__(self, queue_url: str | None, sqs: Any | None = None) -> None:
+    def __init__(self, queue_url: str | None, sqs: SQSClient | None = None) -> None:
         self.queue_url = queue_url
         self._sqs = sqs
 

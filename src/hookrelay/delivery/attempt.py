@@ -8,15 +8,17 @@ error is retried. ``Retry-After`` on 429 and 503 is passed on to the retry sched
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 import requests
+from pydantic import ConfigDict
 
 from hookrelay import USER_AGENT
 from hookrelay.errors import UnsafeDestination
-from hookrelay.models import ErrorKind, WebhookMessage
+from hookrelay.models import AttemptAnswer, ErrorKind, WebhookMessage
 from hookrelay.retry import parse_retry_after
 from hookrelay.signing.standard import sign
 from hookrelay.ssrf import DnsFailure
@@ -43,14 +45,14 @@ class Endpoint:
     excerpt_bytes: int = 2048
 
 
-@dataclass(frozen=True)
-class AttemptResult:
+class AttemptResult(AttemptAnswer):
+    """One attempt as :func:`attempt_delivery` saw it: the shared attempt fields, the verdict, and a
+    ``Retry-After`` the partner asked for (on 429 and 503)."""
+
+    model_config = ConfigDict(frozen=True)
+
     verdict: Verdict
     duration_ms: int
-    status_code: int | None = None
-    excerpt: str | None = None
-    error_kind: ErrorKind | None = None
-    error: str | None = None
     retry_after: timedelta | None = None
 
 
@@ -109,8 +111,25 @@ def attempt_delivery(
     )
     started = time.perf_counter()
 
-    def elapsed() -> int:
-        return int((time.perf_counter() - started) * 1000)
+    def result(
+        verdict: Verdict,
+        kind: ErrorKind | None,
+        error: str | None,
+        status_code: int | None = None,
+        excerpt: str | None = None,
+        retry_after: timedelta | None = None,
+    ) -> AttemptResult:
+        return AttemptResult(
+            attempt=attempt,
+            at=now,
+            verdict=verdict,
+            duration_ms=int((time.perf_counter() - started) * 1000),
+            status_code=status_code,
+            response_excerpt=excerpt,
+            error_kind=kind,
+            error=error,
+            retry_after=retry_after,
+        )
 
     try:
         response = session.post(
@@ -122,29 +141,34 @@ def attempt_delivery(
             stream=True,
         )
     except UnsafeDestination as exc:
-        return AttemptResult(
-            Verdict.PERMANENT, elapsed(), None, None, ErrorKind.UNSAFE_DESTINATION, exc.message
-        )
+        return result(Verdict.PERMANENT, ErrorKind.UNSAFE_DESTINATION, exc.message)
     except DnsFailure as exc:
-        return AttemptResult(Verdict.RETRY, elapsed(), None, None, ErrorKind.DNS, str(exc))
+        return result(Verdict.RETRY, ErrorKind.DNS, str(exc))
     except requests.exceptions.SSLError as exc:
-        return AttemptResult(Verdict.RETRY, elapsed(), None, None, ErrorKind.TLS, _short(exc))
+        return result(Verdict.RETRY, ErrorKind.TLS, _short(exc))
     except requests.exceptions.Timeout as exc:
-        return AttemptResult(Verdict.RETRY, elapsed(), None, None, ErrorKind.TIMEOUT, _short(exc))
+        return result(Verdict.RETRY, ErrorKind.TIMEOUT, _short(exc))
     except requests.exceptions.RequestException as exc:
-        return AttemptResult(Verdict.RETRY, elapsed(), None, None, ErrorKind.CONNECTION, _short(exc))
+        return result(Verdict.RETRY, ErrorKind.CONNECTION, _short(exc))
     with response:
-        verdict, kind = classify_status(response.status_code)
-        try:
-            excerpt = _read_excerpt(response, endpoint.excerpt_bytes)
-        except requests.exceptions.RequestException as exc:
-            # The status line arrived; a body cut short does not change the partner's answer.
-            excerpt = f"(response body unreadable: {type(exc).__name__})"
-        retry_after = None
-        if response.status_code in (429, 503):
-            retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
-        error = None if verdict is Verdict.SUCCESS else f"HTTP {response.status_code}"
-        return AttemptResult(verdict, elapsed(), response.status_code, excerpt, kind, error, retry_after)
+        return _answered(response, endpoint.excerpt_bytes, now, result)
+
+
+def _answered(
+    response: requests.Response, cap: int, now: datetime, result: Callable[..., AttemptResult]
+) -> AttemptResult:
+    """The partner answered: classify the status, keep an excerpt and any ``Retry-After``."""
+    verdict, kind = classify_status(response.status_code)
+    try:
+        excerpt = _read_excerpt(response, cap)
+    except requests.exceptions.RequestException as exc:
+        # The status line arrived; a body cut short does not change the partner's answer.
+        excerpt = f"(response body unreadable: {type(exc).__name__})"
+    retry_after = None
+    if response.status_code in (429, 503):
+        retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
+    error = None if verdict is Verdict.SUCCESS else f"HTTP {response.status_code}"
+    return result(verdict, kind, error, response.status_code, excerpt, retry_after)
 
 
 def _short(exc: Exception, limit: int = 300) -> str:

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
@@ -20,6 +20,9 @@ from hookrelay.aws.errors import AWS_ERRORS, aws_error
 from hookrelay.caching import TtlCache
 from hookrelay.errors import DependencyUnavailable
 from hookrelay.models import UtcDatetime, utcnow
+
+if TYPE_CHECKING:
+    from types_boto3_secretsmanager import SecretsManagerClient
 
 
 class SigningKey(BaseModel):
@@ -68,7 +71,7 @@ def _dump_with_secrets(keys: SigningKeys) -> str:
 
 def read_signing_keys(
     secret_id: str,
-    secretsmanager: Any | None = None,
+    secretsmanager: SecretsManagerClient | None = None,
     parse: Callable[[str], SigningKeys] = SigningKeys.model_validate_json,
 ) -> SigningKeys:
     """Fetch and parse a partner's keys. Raises NotFound or DependencyUnavailable.
@@ -98,7 +101,7 @@ class CachedSigningKeys(TtlCache[SigningKeys]):
         self,
         secret_id: str,
         ttl_seconds: float = 300,
-        secretsmanager: Any | None = None,
+        secretsmanager: SecretsManagerClient | None = None,
         clock: Callable[[], float] = time.monotonic,
         parse: Callable[[str], SigningKeys] = SigningKeys.model_validate_json,
     ) -> None:

@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hookrelay.delivery.batch import HandlerDeps, build_deps, handle_batch
+from hookrelay.delivery.batch import handle_batch
+from hookrelay.delivery.deps import HandlerDeps, build_deps
 from hookrelay.settings import HandlerSettings
 
 DELIVER_HANDLER = "app.deliver"

@@ -11,7 +11,8 @@ from typing import Any
 
 from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog, list_deliveries, record_attempts
-from hookrelay.delivery.batch import build_deps, handle_batch
+from hookrelay.delivery.batch import handle_batch
+from hookrelay.delivery.deps import build_deps
 from hookrelay.models import Outcome
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.publish import PublishRequest

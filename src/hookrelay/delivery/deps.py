@@ -1,0 +1,77 @@
+"""What one partner's handler needs, built once per container (or per partner, in the local runtime).
+
+:func:`build_deps` turns a partner's :class:`~hookrelay.settings.HandlerSettings` into a pooled HTTP
+session pinned by the SSRF guard, the cached signing keys, the results publisher and the SQS client. The
+clock and the random source are fields, so tests can fix them.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import requests
+
+from hookrelay.attempts.publisher import ResultsPublisher
+from hookrelay.delivery.attempt import Endpoint
+from hookrelay.delivery.transport import build_session
+from hookrelay.models import utcnow
+from hookrelay.settings import HandlerSettings
+from hookrelay.signing.keys import CachedSigningKeys
+
+if TYPE_CHECKING:
+    from types_boto3_secretsmanager import SecretsManagerClient
+    from types_boto3_sqs import SQSClient
+
+
+@dataclass
+class HandlerDeps:
+    """Everything one partner's handler needs; built once per container (or per local partner)."""
+
+    settings: HandlerSettings
+    session: requests.Session
+    keys: CachedSigningKeys
+    results: ResultsPublisher
+    sqs: SQSClient | None = None
+    clock: Callable[[], datetime] = utcnow
+    rand: Callable[[], float] = random.random
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+
+    def pool(self) -> ThreadPoolExecutor:
+        """The delivery threads, started once per container (not once per batch)."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                max_workers=self.settings.post_concurrency, thread_name_prefix="deliver"
+            )
+        return self._pool
+
+    @property
+    def endpoint(self) -> Endpoint:
+        s = self.settings
+        return Endpoint(
+            url=s.partner_url,
+            connect_timeout=s.connect_timeout,
+            read_timeout=s.read_timeout,
+            legacy_signature=s.legacy_signature,
+            excerpt_bytes=s.response_excerpt_bytes,
+        )
+
+
+def build_deps(
+    settings: HandlerSettings,
+    sqs: SQSClient | None = None,
+    secretsmanager: SecretsManagerClient | None = None,
+) -> HandlerDeps:
+    return HandlerDeps(
+        settings=settings,
+        session=build_session(settings.networks, pool_size=settings.post_concurrency),
+        keys=CachedSigningKeys(
+            settings.secret_id, settings.secret_cache_seconds, secretsmanager=secretsmanager
+        ),
+        results=ResultsPublisher(settings.results_queue_url, sqs),
+        sqs=sqs,
+    )
