@@ -245,7 +245,7 @@ def test_no_permission_to_send_stops_the_move_and_deletes_nothing(sqs: Any, queu
     report = move_messages(request("source", concurrency=1), sqs=flaky)
     # THEN it stops at the first batch with a clear reason, and every message is back on the source
     assert (report.stop_reason, report.fatal, report.moved) == (StopReason.ERROR, "permission_denied", 0)
-    assert report.errors == ["no permission to send messages on queue dest (AccessDenied)"]
+    assert report.errors == ["no permission to send messages on queue dest (AccessDenied: not for you)"]
     assert flaky.deleted_handles == []
     assert numbers(sqs, source) == list(range(15))
 

@@ -62,7 +62,7 @@ def test_no_permission_exits_2_with_one_line(sqs: Any, queues: tuple[str, str], 
     code = main(["source", "dest", "--json"], sqs=Denied(sqs, lambda call, entries: {}))
     assert code == EXIT_ERROR
     assert capsys.readouterr().err == (
-        "sqs-mv: error: no permission to receive messages on queue source (AccessDenied)\n"
+        "sqs-mv: error: no permission to receive messages on queue source (AccessDenied: not for you)\n"
     )
 
 

@@ -69,11 +69,7 @@ def queue_url(name: str, sqs: SQSClient | None = None) -> str:
     try:
         return str(client.get_queue_url(QueueName=name)["QueueUrl"])
     except AWS_ERRORS as exc:
-        raise aws_error(
-            f"look up queue {name}",
-            exc,
-            missing=f"queue {name} does not exist (or is in another account or region)",
-        ) from exc
+        raise aws_error(f"look up queue {name}", exc, missing=missing_queue(name)) from exc
 
 
 def find_queue_url(name: str, sqs: SQSClient | None = None) -> str | None:

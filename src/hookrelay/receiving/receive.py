@@ -14,11 +14,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, SecretStr
 
 from hookrelay.aws import sqs as sqs_ops
+from hookrelay.aws.clients import INTERACTIVE_CONFIG, Clients
 from hookrelay.errors import Conflict, DependencyUnavailable, InvalidInput, PayloadTooLarge, Unauthorized
 from hookrelay.receiving.dedup import ClaimState, DedupTable
 from hookrelay.receiving.inbox import queue_webhook
@@ -32,6 +33,9 @@ from hookrelay.signing.standard import (
     Verifier,
     WebhookVerificationError,
 )
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
 
@@ -91,18 +95,17 @@ class Receiver:
     secrets: SecretSource
     dedup: DedupTable
     queue_url: Callable[[], str]
-    sqs: Any | None = None
+    sqs: SQSClient
     clock: Callable[[], float] = time.time
 
 
-def build_receiver(
-    settings: ReceiverSettings,
-    *,
-    sqs: Any | None = None,
-    dynamodb: Any | None = None,
-    secretsmanager: Any | None = None,
-) -> Receiver:
-    """Wire a receiver from settings; pass clients to talk to another endpoint (moto, the local stack)."""
+def build_receiver(settings: ReceiverSettings, clients: Clients | None = None) -> Receiver:
+    """Wire a receiver from settings (on the first request, not at import).
+
+    ``clients``: to talk to another endpoint (moto, the local stack). By default every client has the
+    short timeouts of :data:`hookrelay.aws.clients.INTERACTIVE_CONFIG`: a sender waits on each call.
+    """
+    clients = clients or Clients(config=INTERACTIVE_CONFIG)
     source: SecretSource
     if settings.receiver_secrets is not None and settings.receiver_secret_id is None:
         try:
@@ -111,7 +114,7 @@ def build_receiver(
             raise DependencyUnavailable(f"HOOKRELAY_RECEIVER_SECRETS: {exc}") from None
     elif settings.receiver_secret_id is not None and settings.receiver_secrets is None:
         source = ManagedSecrets(
-            settings.receiver_secret_id, settings.receiver_secret_cache_seconds, secretsmanager
+            settings.receiver_secret_id, settings.receiver_secret_cache_seconds, clients.secretsmanager
         )
     else:
         raise DependencyUnavailable(
@@ -122,8 +125,9 @@ def build_receiver(
         settings.receiver_table,
         settings.receiver_lease_seconds,
         settings.receiver_dedup_ttl_seconds,
-        dynamodb,
+        clients.dynamodb,
     )
+    sqs = clients.sqs
     fixed = settings.receiver_queue_url
     queue_url = (
         (lambda: fixed)

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydantic import ValidationError
 
@@ -64,22 +62,18 @@ class StaticSecrets:
         return self._keys.active_secrets(datetime.now(UTC))
 
 
-class ManagedSecrets:
-    """Secrets read from Secrets Manager, cached for ``ttl_seconds``."""
+class ManagedSecrets(CachedSigningKeys):
+    """Secrets read from Secrets Manager (in any accepted form), cached for ``ttl_seconds``.
 
-    def __init__(
-        self,
-        secret_id: str,
-        ttl_seconds: float = 300,
-        secretsmanager: Any | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.secret_id = secret_id
-        self._cache = CachedSigningKeys(secret_id, ttl_seconds, secretsmanager, clock, parse_secrets)
+    Built by :func:`hookrelay.receiving.receive.build_receiver` with the receiver's short-timeout client.
+    """
+
+    def parse(self, text: str) -> SigningKeys:
+        return parse_secrets(text)
 
     def secrets(self) -> list[str]:
         try:
-            keys = self._cache.get()
+            keys = self.get()
         except NotFound as exc:
             # For the sender this is our outage, not its mistake: answer retryable.
             raise DependencyUnavailable(exc.message) from exc
