@@ -61,12 +61,15 @@ def missing_queue(name: str) -> str:
     return f"queue {name} does not exist (or is in another account or region)"
 
 
-def queue_url(name: str, sqs: SQSClient | None = None) -> str:
-    """The URL of the queue called ``name``: the one lookup every wing uses. A queue that does not exist
-    is :class:`NotFound`; any other failure the domain error :func:`hookrelay.aws.errors.aws_error` gives.
+def queue_url(name: str, sqs: SQSClient | None = None, *, owner: str | None = None) -> str:
+    """The URL of the queue called ``name`` (in account ``owner``, default the caller's): the one lookup
+    every wing uses. A queue that does not exist is :class:`NotFound`; any other failure the domain error
+    :func:`hookrelay.aws.errors.aws_error` gives.
     """
     client = sqs or aws.client("sqs")
     try:
+        if owner:
+            return str(client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=owner)["QueueUrl"])
         return str(client.get_queue_url(QueueName=name)["QueueUrl"])
     except AWS_ERRORS as exc:
         raise aws_error(f"look up queue {name}", exc, missing=missing_queue(name)) from exc
