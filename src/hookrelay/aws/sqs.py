@@ -23,6 +23,17 @@ def string_attributes(values: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return {k: {"DataType": "String", "StringValue": v} for k, v in values.items() if v}
 
 
+def string_attribute(attributes: Mapping[str, Any], name: str) -> str | None:
+    """A message attribute's string value, in either shape SQS hands it over: ``ReceiveMessage``'s
+    (``{"StringValue": ...}``) or a Lambda event record's (``{"stringValue": ...}``). None when absent.
+    """
+    attribute = attributes.get(name)
+    if not isinstance(attribute, Mapping):
+        return None
+    value = attribute.get("StringValue", attribute.get("stringValue"))
+    return value if isinstance(value, str) else None
+
+
 def send_message(
     queue_url: str,
     body: str,

@@ -52,11 +52,11 @@ class ReceivedWebhook(BaseModel):
 
     @classmethod
     def from_record(cls, record: SqsRecord) -> ReceivedWebhook:
-        attributes = {name: value.get("stringValue") for name, value in record.message_attributes.items()}
+        attributes = record.message_attributes
         return cls(
-            webhook_id=attributes.get(ATTR_ID),
-            timestamp=attributes.get(ATTR_TIMESTAMP),
-            type=attributes.get(ATTR_TYPE),
+            webhook_id=queues.string_attribute(attributes, ATTR_ID),
+            timestamp=queues.string_attribute(attributes, ATTR_TIMESTAMP),
+            type=queues.string_attribute(attributes, ATTR_TYPE),
             payload=json.loads(record.body),
             sqs_message_id=record.message_id,
         )
