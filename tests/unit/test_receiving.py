@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from hookrelay.aws import clients as aws
 from hookrelay.errors import DependencyUnavailable, InvalidInput
 from hookrelay.receiving.dedup import Claim, ClaimState
 from hookrelay.receiving.receive import IncomingRequest, Receiver, ReceiverSettings, build_receiver, receive
@@ -133,6 +134,7 @@ def test_a_path_with_parameters_is_refused() -> None:
 
 def test_the_receivers_clients_fail_fast_enough_for_api_gateway() -> None:
     # GIVEN a receiver built from settings alone (as receiver/app.py builds it on the first request)
+    aws.reset_clients()
     receiver = build_receiver(
         ReceiverSettings(receiver_secret_id="acme/signing", receiver_queue_url="https://sqs.example/1/inbox")
     )
@@ -140,7 +142,7 @@ def test_the_receivers_clients_fail_fast_enough_for_api_gateway() -> None:
     secrets = receiver.secrets
     assert isinstance(secrets, ManagedSecrets)
     configs = {
-        "sqs": receiver.sqs.meta.config,
+        "sqs": receiver.queue_client.meta.config,
         "dynamodb": receiver.dedup.client.meta.config,
         "secretsmanager": secrets.client.meta.config,
     }

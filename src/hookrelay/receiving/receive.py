@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, SecretStr
 
+from hookrelay.aws import clients as aws
 from hookrelay.aws import sqs as sqs_ops
-from hookrelay.aws.clients import INTERACTIVE_CONFIG, Clients
 from hookrelay.errors import Conflict, DependencyUnavailable, InvalidInput, PayloadTooLarge, Unauthorized
 from hookrelay.receiving.dedup import ClaimState, DedupTable
 from hookrelay.receiving.inbox import queue_webhook
@@ -35,6 +35,8 @@ from hookrelay.signing.standard import (
 )
 
 if TYPE_CHECKING:
+    from types_boto3_dynamodb import DynamoDBClient
+    from types_boto3_secretsmanager import SecretsManagerClient
     from types_boto3_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
@@ -95,17 +97,28 @@ class Receiver:
     secrets: SecretSource
     dedup: DedupTable
     queue_url: Callable[[], str]
-    sqs: SQSClient
+    sqs: SQSClient | None = None
     clock: Callable[[], float] = time.time
 
+    @property
+    def queue_client(self) -> SQSClient:
+        """The injected client, else one with short timeouts (created on first use, not at build)."""
+        return self.sqs or aws.client("sqs", config=aws.INTERACTIVE_CONFIG)
 
-def build_receiver(settings: ReceiverSettings, clients: Clients | None = None) -> Receiver:
-    """Wire a receiver from settings (on the first request, not at import).
 
-    ``clients``: to talk to another endpoint (moto, the local stack). By default every client has the
-    short timeouts of :data:`hookrelay.aws.clients.INTERACTIVE_CONFIG`: a sender waits on each call.
+def build_receiver(
+    settings: ReceiverSettings,
+    *,
+    sqs: SQSClient | None = None,
+    dynamodb: DynamoDBClient | None = None,
+    secretsmanager: SecretsManagerClient | None = None,
+) -> Receiver:
+    """Wire a receiver from settings; pass clients to talk to another endpoint (moto, the local stack).
+
+    A client not passed is created on first use with the short timeouts of
+    :data:`hookrelay.aws.clients.INTERACTIVE_CONFIG` (a sender waits on every call); a request refused
+    before it needs AWS (a bad signature) creates none.
     """
-    clients = clients or Clients(config=INTERACTIVE_CONFIG)
     source: SecretSource
     if settings.receiver_secrets is not None and settings.receiver_secret_id is None:
         try:
@@ -114,7 +127,7 @@ def build_receiver(settings: ReceiverSettings, clients: Clients | None = None) -
             raise DependencyUnavailable(f"HOOKRELAY_RECEIVER_SECRETS: {exc}") from None
     elif settings.receiver_secret_id is not None and settings.receiver_secrets is None:
         source = ManagedSecrets(
-            settings.receiver_secret_id, settings.receiver_secret_cache_seconds, clients.secretsmanager
+            settings.receiver_secret_id, settings.receiver_secret_cache_seconds, secretsmanager
         )
     else:
         raise DependencyUnavailable(
@@ -125,16 +138,18 @@ def build_receiver(settings: ReceiverSettings, clients: Clients | None = None) -
         settings.receiver_table,
         settings.receiver_lease_seconds,
         settings.receiver_dedup_ttl_seconds,
-        clients.dynamodb,
+        dynamodb,
     )
-    sqs = clients.sqs
     fixed = settings.receiver_queue_url
     queue_url = (
         (lambda: fixed)
         if fixed
-        else lru_cache(maxsize=1)(lambda: sqs_ops.queue_url(settings.receiver_queue_name, sqs))
+        else lru_cache(maxsize=1)(
+            lambda: sqs_ops.queue_url(settings.receiver_queue_name, receiver.queue_client)
+        )
     )
-    return Receiver(settings, source, dedup, queue_url, sqs)
+    receiver = Receiver(settings, source, dedup, queue_url, sqs)
+    return receiver
 
 
 def receive(request: IncomingRequest, receiver: Receiver) -> Accepted:
@@ -169,7 +184,12 @@ def receive(request: IncomingRequest, receiver: Receiver) -> Accepted:
         raise Conflict(f"webhook {verified.webhook_id} is being received by another request; retry later")
     try:
         message_id = queue_webhook(
-            receiver.queue_url(), verified.webhook_id, verified.timestamp, text, payload, receiver.sqs
+            receiver.queue_url(),
+            verified.webhook_id,
+            verified.timestamp,
+            text,
+            payload,
+            receiver.queue_client,
         )
     except BaseException:
         receiver.dedup.release(claim)

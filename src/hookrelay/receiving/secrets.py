@@ -16,13 +16,17 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import ValidationError
 
+from hookrelay.aws import clients as aws
 from hookrelay.errors import DependencyUnavailable, NotFound
 from hookrelay.signing.keys import CachedSigningKeys, SigningKey, SigningKeys
 from hookrelay.signing.standard import WebhookVerificationError, secret_key
+
+if TYPE_CHECKING:
+    from types_boto3_secretsmanager import SecretsManagerClient
 
 
 class SecretSource(Protocol):
@@ -67,6 +71,10 @@ class ManagedSecrets(CachedSigningKeys):
 
     Built by :func:`hookrelay.receiving.receive.build_receiver` with the receiver's short-timeout client.
     """
+
+    @property
+    def client(self) -> SecretsManagerClient:
+        return self._secretsmanager or aws.client("secretsmanager", config=aws.INTERACTIVE_CONFIG)
 
     def parse(self, text: str) -> SigningKeys:
         return parse_secrets(text)
