@@ -154,7 +154,7 @@ def _fail(err: Console, message: str) -> int:
 
 
 def _first_error(exc: Exception) -> str:
-    return validation_message(exc, limit=1) if isinstance(exc, ValidationError) else str(exc)
+    return validation_message(exc, limit=1, where="request") if isinstance(exc, ValidationError) else str(exc)
 
 
 class _Rate(ProgressColumn):
