@@ -38,7 +38,7 @@ def _move(event: dict[str, Any], context: Any) -> dict[str, Any]:
             {"concurrency": settings.default_concurrency, **event} if isinstance(event, dict) else event
         )
     except ValidationError as exc:
-        return _error("invalid_input", validation_message(exc, where=""))
+        return _error("invalid_input", validation_message(exc, where="request"))
     deadline = None
     remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     if callable(remaining_ms):

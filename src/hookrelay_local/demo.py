@@ -21,6 +21,7 @@ from typing import Any
 import requests
 
 from hookrelay import naming
+from hookrelay.aws.sqs import lookup_queue_url
 from hookrelay_local.partner_server import PartnerServer, Received, Reply
 from hookrelay_local.stack import LocalStack, StackOptions, free_port
 
@@ -124,9 +125,7 @@ def run(events: int) -> int:
             f" (slow partner so far: {slow.delivered()} of {len(slow.published)})"
         )
         sqs = stack.client("sqs")
-        dlq = sqs.get_queue_url(QueueName=naming.partner_dead_letter_queue(options.stage, "failing"))[
-            "QueueUrl"
-        ]
+        dlq = lookup_queue_url(naming.partner_dead_letter_queue(options.stage, "failing"), sqs)
 
         def dead_letters() -> int:
             attributes = sqs.get_queue_attributes(

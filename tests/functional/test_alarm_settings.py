@@ -41,7 +41,10 @@ def test_a_secret_without_a_url_is_refused_without_quoting_it(secretsmanager: An
     secretsmanager.create_secret(Name="hookrelay/dev/slack-webhook", SecretString='{"token": "xoxb-secret"}')
     with pytest.raises(DependencyUnavailable) as caught:
         read_webhook_url("hookrelay/dev/slack-webhook")
-    expected = "Slack webhook secret hookrelay/dev/slack-webhook is JSON without a 'url' key"
+    expected = (
+        "Slack webhook secret hookrelay/dev/slack-webhook is not in the expected form:"
+        " JSON without a 'url' key"
+    )
     assert caught.value.message == expected
 
 

@@ -46,7 +46,7 @@ def test_moves_up_to_the_limit(lambda_client: Client, sqs: Any, queues: tuple[st
 @pytest.mark.parametrize(
     ("event", "code", "message"),
     [
-        ({"source": "source"}, "invalid_input", "give exactly one of dest or to_origin"),
+        ({"source": "source"}, "invalid_input", "request: give exactly one of dest or to_origin"),
         ({"source": "source", "dest": "dest", "limit": "many"}, "invalid_input", "limit: Input should be"),
         ({"source": "source", "dest": "dest", "speed": 3}, "invalid_input", "speed: Extra inputs are not"),
         ({"source": "source", "dest": "gone"}, "not_found", "queue gone does not exist"),

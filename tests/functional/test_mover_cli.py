@@ -40,7 +40,7 @@ def test_the_table_summary_names_the_counts(sqs: Any, queues: tuple[str, str], c
     [
         (["source", "missing"], "sqs-mv: error: queue missing does not exist (or is in another account"),
         (["source", "source"], "sqs-mv: error: source and dest are the same queue (source)"),
-        (["source"], "sqs-mv: error: give exactly one of dest or to_origin"),
+        (["source"], "sqs-mv: error: request: give exactly one of dest or to_origin"),
         (["source", "dest", "--limit", "0"], "sqs-mv: error: limit: Input should be greater than or equal"),
         (["source", "dest", "--filter", "partner"], "sqs-mv: error: filter: bad filter 'partner': use "),
     ],

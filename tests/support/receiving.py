@@ -12,6 +12,7 @@ from typing import Any
 from hookrelay.delivery.attempt import request_headers
 from hookrelay.models import WebhookMessage
 from hookrelay.receiving.receive import receiver_settings
+from hookrelay_local.lambda_runtime.events import sqs_event
 
 RECEIVER_DIR = Path(__file__).resolve().parents[2] / "receiver"
 
@@ -43,22 +44,5 @@ def load_receiver_app() -> ModuleType:
 
 
 def lambda_records(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """A Lambda SQS event made of messages received with boto3 (attributes in the Lambda shape)."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {
-                    name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
-                    for name, value in m.get("MessageAttributes", {}).items()
-                },
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:hookrelay-receiver-inbox",
-                "awsRegion": "us-east-1",
-            }
-            for m in messages
-        ]
-    }
+    """A Lambda SQS event made of messages received with boto3 (built as the local Lambda runtime does)."""
+    return sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:hookrelay-receiver-inbox", "us-east-1")

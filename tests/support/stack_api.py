@@ -9,6 +9,7 @@ from typing import Any
 import requests
 
 from hookrelay import naming
+from hookrelay.aws.sqs import lookup_queue_url
 from hookrelay_local.stack import LocalStack
 from tests.support.ledger import Ledger
 
@@ -64,7 +65,7 @@ def create_partner(
     assert created.status_code == 201, created.text
     sqs = stack.client("sqs")
     stage = stack.options.stage
-    queue_url = sqs.get_queue_url(QueueName=naming.partner_queue(stage, partner_id))["QueueUrl"]
-    dlq_url = sqs.get_queue_url(QueueName=naming.partner_dead_letter_queue(stage, partner_id))["QueueUrl"]
-    ledger = Ledger([queue_url], [dlq_url], read_timeout=float(options.get("read_timeout", 15.0)))
-    return StackPartner(stack, partner_id, created.json()["secret"], queue_url, dlq_url, ledger)
+    queue = lookup_queue_url(naming.partner_queue(stage, partner_id), sqs)
+    dlq_url = lookup_queue_url(naming.partner_dead_letter_queue(stage, partner_id), sqs)
+    ledger = Ledger([queue], [dlq_url], read_timeout=float(options.get("read_timeout", 15.0)))
+    return StackPartner(stack, partner_id, created.json()["secret"], queue, dlq_url, ledger)

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
+from hookrelay.aws import clients as aws
 from hookrelay.errors import DependencyUnavailable, InvalidInput
 from hookrelay.receiving.dedup import Claim, ClaimState
 from hookrelay.receiving.receive import IncomingRequest, Receiver, ReceiverSettings, build_receiver, receive
-from hookrelay.receiving.secrets import StaticSecrets
+from hookrelay.receiving.secrets import ManagedSecrets, StaticSecrets
 from hookrelay.signing.standard import generate_secret, sign
 
 SECRET = generate_secret()
@@ -129,3 +130,24 @@ def test_a_path_with_parameters_is_refused() -> None:
     # The route's view takes no arguments: a "{param}" path would fail every request.
     with pytest.raises(ValueError, match="receiver_path"):
         ReceiverSettings(receiver_path="/hooks/{partner}")
+
+
+def test_the_receivers_clients_fail_fast_enough_for_api_gateway() -> None:
+    # GIVEN a receiver built from settings alone (as receiver/app.py builds it on the first request)
+    aws.reset_clients()
+    receiver = build_receiver(
+        ReceiverSettings(receiver_secret_id="acme/signing", receiver_queue_url="https://sqs.example/1/inbox")
+    )
+    # WHEN the clients it calls AWS with are inspected
+    secrets = receiver.secrets
+    assert isinstance(secrets, ManagedSecrets)
+    configs = {
+        "sqs": receiver.queue_client.meta.config,
+        "dynamodb": receiver.dedup.client.meta.config,
+        "secretsmanager": secrets.client.meta.config,
+    }
+    # THEN each has 1 s to connect, 3 s to read and 2 tries in all (not botocore's 60 s and 5 tries):
+    # a call gives up within ~8 s, under API Gateway's 29 s and the 30 s dedup lease
+    for service, config in configs.items():
+        assert (config.connect_timeout, config.read_timeout) == (1, 3), service
+        assert config.retries == {"total_max_attempts": 2, "mode": "standard"}, service

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from hookrelay.errors import InvalidInput
 from hookrelay.receiving.inbox import BatchFailed, ReceivedWebhook, consume, log_webhook
 
 EVENT = Path(__file__).resolve().parents[1] / "events" / "receiver_inbox_sqs.json"
@@ -63,3 +64,43 @@ def test_without_partial_batch_a_failure_fails_the_whole_batch() -> None:
     # Returning batchItemFailures to a mapping without ReportBatchItemFailures would delete them all.
     with pytest.raises(BatchFailed, match="1 of 3 webhooks failed"):
         consume(event(), lambda webhook: None)
+
+
+def _poisoned(record: dict[str, Any], mutate: str) -> dict[str, Any]:
+    """A copy of ``record`` broken in one way a queue can deliver (or a hand-built event can hold)."""
+    broken = json.loads(json.dumps(record))
+    broken["messageId"] = f"poison-{mutate}"
+    if mutate == "deep-json":
+        broken["body"] = "[" * 100_000 + "]" * 100_000  # json.loads raises RecursionError
+    elif mutate == "attribute-not-an-object":
+        broken["messageAttributes"]["WebhookId"] = "msg_x"  # .get on a str
+    elif mutate == "no-body":
+        del broken["body"]
+    elif mutate == "attributes-a-list":
+        broken["messageAttributes"] = ["WebhookId"]
+    return broken
+
+
+@pytest.mark.parametrize("mutate", ["deep-json", "attribute-not-an-object", "no-body", "attributes-a-list"])
+def test_with_partial_batch_an_unparseable_record_fails_alone(mutate: str) -> None:
+    # GIVEN a good webhook followed by one record broken in a way the parser never expected
+    (good,) = event(slice(0, 1))["Records"]
+    seen: list[ReceivedWebhook] = []
+    # WHEN consumed with ReportBatchItemFailures on
+    answer = consume({"Records": [good, _poisoned(good, mutate)]}, seen.append, partial_batch=True)
+    # THEN only the broken record comes back, and the good one was processed
+    assert answer == {"batchItemFailures": [{"itemIdentifier": f"poison-{mutate}"}]}
+    assert [w.webhook_id for w in seen] == ["msg_first"]
+
+
+def test_a_record_without_a_message_id_sends_the_whole_batch_back() -> None:
+    # GIVEN a record that cannot be reported (no messageId) WHEN consumed THEN nothing is acknowledged
+    (good,) = event(slice(0, 1))["Records"]
+    anonymous = {k: v for k, v in good.items() if k != "messageId"}
+    with pytest.raises(InvalidInput, match="a record has no messageId"):
+        consume({"Records": [good, anonymous]}, lambda webhook: None, partial_batch=True)
+
+
+def test_an_event_without_records_is_invalid_input() -> None:
+    with pytest.raises(InvalidInput, match="not an SQS event: no Records list"):
+        consume({"records": []}, lambda webhook: None, partial_batch=True)

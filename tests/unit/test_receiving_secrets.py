@@ -86,4 +86,8 @@ def test_a_managed_secret_in_no_accepted_form_is_unavailable_not_quoted() -> Non
     source = ManagedSecrets("acme/signing", 300, FakeSecretsManager("whsec_c2hvcnQ="))
     with pytest.raises(DependencyUnavailable) as caught:
         source.secrets()
-    assert caught.value.message == "signing secret acme/signing is not in the expected form"
+    assert caught.value.message == (
+        "signing secret acme/signing is not in the expected form:"
+        " secret #1 is not a whsec_ secret of 24 to 64 bytes"
+    )
+    assert "c2hvcnQ" not in caught.value.message

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -24,6 +24,10 @@ from hookrelay.alarms.slack_post import SlackRejected, build_session, post_messa
 from hookrelay.aws import clients as aws
 from hookrelay.errors import DependencyUnavailable, InvalidInput
 
+if TYPE_CHECKING:
+    from types_boto3_logs import CloudWatchLogsClient
+    from types_boto3_secretsmanager import SecretsManagerClient
+
 logger = logging.getLogger(__name__)
 RAW_LOG_CHARS = 4000
 
@@ -35,10 +39,12 @@ class AlarmDeps:
     settings: AlarmToSlackSettings
     webhook: WebhookUrl
     session: requests.Session = field(default_factory=build_session)
-    logs: Any | None = None  # a CloudWatch Logs client; default: one for the alarm's region
+    logs: CloudWatchLogsClient | None = None  # default: a client for the alarm's region
 
 
-def build_deps(settings: AlarmToSlackSettings, secretsmanager: Any | None = None) -> AlarmDeps:
+def build_deps(
+    settings: AlarmToSlackSettings, secretsmanager: SecretsManagerClient | None = None
+) -> AlarmDeps:
     return AlarmDeps(settings=settings, webhook=WebhookUrl(settings, secretsmanager))
 
 

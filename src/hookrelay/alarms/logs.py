@@ -13,13 +13,17 @@ from __future__ import annotations
 import logging
 from collections import deque
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from hookrelay.alarms.notification import AlarmNotification
 from hookrelay.aws import clients as aws
 from hookrelay.aws.errors import AWS_ERRORS, aws_error
+
+if TYPE_CHECKING:
+    from types_boto3_logs import CloudWatchLogsClient
+    from types_boto3_logs.type_defs import FilterLogEventsRequestTypeDef
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +62,11 @@ def recent_error_lines(
     *,
     max_lines: int = 5,
     max_pages: int = 3,
-    logs: Any | None = None,
+    logs: CloudWatchLogsClient | None = None,
 ) -> list[LogLine]:
     """The newest ``max_lines`` error lines of ``log_group`` between ``start`` and ``end``, oldest first."""
     client = logs or aws.client("logs")
-    kwargs: dict[str, Any] = {
+    kwargs: FilterLogEventsRequestTypeDef = {
         "logGroupName": log_group,
         "startTime": int(start.timestamp() * 1000),
         "endTime": int(end.timestamp() * 1000),

@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any, Self
+from typing import TYPE_CHECKING, Self
 
 from pydantic import Field, SecretStr, model_validator
 
 from hookrelay.alarms.slack_post import SlackPolicy
-from hookrelay.aws import clients as aws
-from hookrelay.aws.errors import AWS_ERRORS, error_code
-from hookrelay.caching import TtlCache
-from hookrelay.errors import DependencyUnavailable, NotFound
+from hookrelay.aws.secrets import CachedSecret, read_secret
 from hookrelay.settings import CommonSettings, cached_settings
+
+if TYPE_CHECKING:
+    from types_boto3_secretsmanager import SecretsManagerClient
 
 
 class AlarmToSlackSettings(CommonSettings):
@@ -46,29 +46,29 @@ def alarm_settings() -> AlarmToSlackSettings:
     return AlarmToSlackSettings()
 
 
-def read_webhook_url(secret_id: str, secretsmanager: Any | None = None) -> SecretStr:
-    """The webhook URL stored in a secret. Raises NotFound or DependencyUnavailable (never quoting it)."""
-    client = secretsmanager or aws.client("secretsmanager")
-    try:
-        value = str(client.get_secret_value(SecretId=secret_id)["SecretString"]).strip()
-    except AWS_ERRORS as exc:
-        if error_code(exc) == "ResourceNotFoundException":
-            raise NotFound(f"Slack webhook secret {secret_id} does not exist") from exc
-        raise DependencyUnavailable(
-            f"cannot read Slack webhook secret {secret_id}: {error_code(exc)}"
-        ) from exc
-    except KeyError as exc:
-        raise DependencyUnavailable(f"Slack webhook secret {secret_id} has no SecretString") from exc
+def parse_webhook_url(text: str) -> SecretStr:
+    """The URL itself, or JSON with a ``url`` key. Raises ValueError (never quoting the value)."""
+    value = text.strip()
     if value.startswith("{"):
         try:
             value = str(json.loads(value)["url"]).strip()
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DependencyUnavailable(
-                f"Slack webhook secret {secret_id} is JSON without a 'url' key"
-            ) from exc
+        except (ValueError, KeyError, TypeError):
+            raise ValueError("JSON without a 'url' key") from None
     if not value.startswith(("https://", "http://")):
-        raise DependencyUnavailable(f"Slack webhook secret {secret_id} does not hold an http(s) URL")
+        raise ValueError("not an http(s) URL")
     return SecretStr(value)
+
+
+class CachedWebhookUrl(CachedSecret[SecretStr]):
+    what = "Slack webhook secret"
+
+    def parse(self, text: str) -> SecretStr:
+        return parse_webhook_url(text)
+
+
+def read_webhook_url(secret_id: str, secretsmanager: SecretsManagerClient | None = None) -> SecretStr:
+    """The webhook URL stored in a secret. Raises NotFound or DependencyUnavailable (never quoting it)."""
+    return read_secret(secret_id, CachedWebhookUrl.what, parse_webhook_url, secretsmanager)
 
 
 class WebhookUrl:
@@ -77,14 +77,12 @@ class WebhookUrl:
     def __init__(
         self,
         settings: AlarmToSlackSettings,
-        secretsmanager: Any | None = None,
+        secretsmanager: SecretsManagerClient | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fixed = settings.slack_webhook_url if settings.slack_webhook_secret_id is None else None
         secret_id = str(settings.slack_webhook_secret_id)
-        self._cache = TtlCache(
-            lambda: read_webhook_url(secret_id, secretsmanager), settings.slack_webhook_cache_seconds, clock
-        )
+        self._cache = CachedWebhookUrl(secret_id, settings.slack_webhook_cache_seconds, secretsmanager, clock)
 
     def get(self) -> SecretStr:
         return self._fixed if self._fixed is not None else self._cache.get()

@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # type stubs (types-boto3) are a dev dependency; nothing here
     from types_boto3_sts import STSClient
 
 _lock = threading.Lock()
-_clients: dict[tuple[str, str | None], Any] = {}
+_clients: dict[tuple[str, str | None, Config], Any] = {}
 
 # Adaptive retries absorb throttling; short connect timeout so a dead endpoint fails fast.
 CLIENT_CONFIG = Config(
@@ -44,58 +44,85 @@ CLIENT_CONFIG = Config(
     max_pool_connections=50,
 )
 
-
-@overload
-def client(service: Literal["cloudwatch"], region: str | None = None) -> CloudWatchClient: ...
-
-
-@overload
-def client(service: Literal["dynamodb"], region: str | None = None) -> DynamoDBClient: ...
-
-
-@overload
-def client(service: Literal["iam"], region: str | None = None) -> IAMClient: ...
+# For calls made while an HTTP caller waits (the receiver, behind API Gateway's 29 s and its own 30 s
+# dedup lease): fail in seconds, not minutes. At most 2 tries of (1 s connect + 3 s read) per call, so
+# the receiver's claim, send and complete stay under ~25 s even when every one of them times out.
+INTERACTIVE_CONFIG = Config(
+    retries={"total_max_attempts": 2, "mode": "standard"},
+    connect_timeout=1,
+    read_timeout=3,
+    max_pool_connections=10,
+)
 
 
 @overload
-def client(service: Literal["lambda"], region: str | None = None) -> LambdaClient: ...
+def client(
+    service: Literal["cloudwatch"], region: str | None = None, config: Config | None = None
+) -> CloudWatchClient: ...
 
 
 @overload
-def client(service: Literal["logs"], region: str | None = None) -> CloudWatchLogsClient: ...
+def client(
+    service: Literal["dynamodb"], region: str | None = None, config: Config | None = None
+) -> DynamoDBClient: ...
 
 
 @overload
-def client(service: Literal["s3"], region: str | None = None) -> S3Client: ...
+def client(service: Literal["iam"], region: str | None = None, config: Config | None = None) -> IAMClient: ...
 
 
 @overload
-def client(service: Literal["secretsmanager"], region: str | None = None) -> SecretsManagerClient: ...
+def client(
+    service: Literal["lambda"], region: str | None = None, config: Config | None = None
+) -> LambdaClient: ...
 
 
 @overload
-def client(service: Literal["service-quotas"], region: str | None = None) -> ServiceQuotasClient: ...
+def client(
+    service: Literal["logs"], region: str | None = None, config: Config | None = None
+) -> CloudWatchLogsClient: ...
 
 
 @overload
-def client(service: Literal["sns"], region: str | None = None) -> SNSClient: ...
+def client(service: Literal["s3"], region: str | None = None, config: Config | None = None) -> S3Client: ...
 
 
 @overload
-def client(service: Literal["sqs"], region: str | None = None) -> SQSClient: ...
+def client(
+    service: Literal["secretsmanager"], region: str | None = None, config: Config | None = None
+) -> SecretsManagerClient: ...
 
 
 @overload
-def client(service: Literal["sts"], region: str | None = None) -> STSClient: ...
+def client(
+    service: Literal["service-quotas"], region: str | None = None, config: Config | None = None
+) -> ServiceQuotasClient: ...
 
 
 @overload
-def client(service: str, region: str | None = None) -> Any: ...
+def client(service: Literal["sns"], region: str | None = None, config: Config | None = None) -> SNSClient: ...
 
 
-def client(service: str, region: str | None = None) -> Any:
-    """Return the process-wide client for ``service``, creating it on first use."""
-    key = (service, region)
+@overload
+def client(service: Literal["sqs"], region: str | None = None, config: Config | None = None) -> SQSClient: ...
+
+
+@overload
+def client(service: Literal["sts"], region: str | None = None, config: Config | None = None) -> STSClient: ...
+
+
+@overload
+def client(service: str, region: str | None = None, config: Config | None = None) -> Any: ...
+
+
+def client(service: str, region: str | None = None, config: Config | None = None) -> Any:
+    """Return the process-wide client for ``service``, creating it on first use.
+
+    ``config``: a botocore ``Config`` other than :data:`CLIENT_CONFIG` (the receiver's short timeouts);
+    one client is cached per (service, region, config object), so pass a module-level constant.
+    """
+    config = config or CLIENT_CONFIG
+    key = (service, region, config)  # Config hashes by identity; the key keeps it alive
     found = _clients.get(key)
     if found is not None:
         return found
@@ -103,7 +130,7 @@ def client(service: str, region: str | None = None) -> Any:
         if key not in _clients:
             session = boto3.session.Session()
             make: Callable[..., Any] = session.client  # one cache for every service: typed by the overloads
-            _clients[key] = make(service, region_name=region, config=CLIENT_CONFIG)
+            _clients[key] = make(service, region_name=region, config=config)
         return _clients[key]
 
 
@@ -117,9 +144,11 @@ def reset_clients() -> None:
 class Clients:
     overrides: dict[str, Any] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep
+    config: Config | None = None
+    """The botocore config of the clients not overridden (default :data:`CLIENT_CONFIG`)."""
 
     def get(self, service: str) -> Any:
-        return self.overrides.get(service) or client(service)
+        return self.overrides.get(service) or client(service, config=self.config)
 
     @property
     def sqs(self) -> SQSClient:

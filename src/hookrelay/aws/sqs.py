@@ -23,6 +23,17 @@ def string_attributes(values: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return {k: {"DataType": "String", "StringValue": v} for k, v in values.items() if v}
 
 
+def string_attribute(attributes: Mapping[str, Any], name: str) -> str | None:
+    """A message attribute's string value, in either shape SQS hands it over: ``ReceiveMessage``'s
+    (``{"StringValue": ...}``) or a Lambda event record's (``{"stringValue": ...}``). None when absent.
+    """
+    attribute = attributes.get(name)
+    if not isinstance(attribute, Mapping):
+        return None
+    value = attribute.get("StringValue", attribute.get("stringValue"))
+    return value if isinstance(value, str) else None
+
+
 def send_message(
     queue_url: str,
     body: str,
@@ -61,19 +72,18 @@ def missing_queue(name: str) -> str:
     return f"queue {name} does not exist (or is in another account or region)"
 
 
-def lookup_queue_url(name: str, sqs: SQSClient | None = None) -> str:
-    """The URL of the queue called ``name``: the one lookup every wing uses. A queue that does not exist
-    is :class:`NotFound`; any other failure the domain error :func:`hookrelay.aws.errors.aws_error` gives.
+def lookup_queue_url(name: str, sqs: SQSClient | None = None, *, owner: str | None = None) -> str:
+    """The URL of the queue called ``name`` (in account ``owner``, default the caller's): the one lookup
+    every wing uses. A queue that does not exist is :class:`NotFound`; any other failure the domain error
+    :func:`hookrelay.aws.errors.aws_error` gives.
     """
     client = sqs or aws.client("sqs")
     try:
+        if owner:
+            return str(client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=owner)["QueueUrl"])
         return str(client.get_queue_url(QueueName=name)["QueueUrl"])
     except AWS_ERRORS as exc:
-        raise aws_error(
-            f"look up queue {name}",
-            exc,
-            missing=f"queue {name} does not exist (or is in another account or region)",
-        ) from exc
+        raise aws_error(f"look up queue {name}", exc, missing=missing_queue(name)) from exc
 
 
 def find_queue_url(name: str, sqs: SQSClient | None = None) -> str | None:

@@ -13,13 +13,21 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from hookrelay.aws.errors import AWS_ERRORS, error_code
 from hookrelay.aws.sqs import queue_name
 from hookrelay.errors import HookrelayError
 from hookrelay.mover.messages import Outgoing, pack
-from hookrelay.mover.queues import FATAL_CODES, domain_error
+from hookrelay.mover.queues import domain_error, is_fatal
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
+    from types_boto3_sqs.type_defs import (
+        ChangeMessageVisibilityBatchRequestEntryTypeDef,
+        DeleteMessageBatchRequestEntryTypeDef,
+        SendMessageBatchRequestEntryTypeDef,
+    )
 
 logger = logging.getLogger(__name__)
 Sleep = Callable[[float], None]
@@ -33,24 +41,32 @@ class SendResult:
     """Why the destination refuses every message (missing queue, no permission), if it does."""
 
 
+def backoff(attempts: int, sleep: Sleep, base: float = 0.2) -> Iterable[int]:
+    """``range(attempts)``, sleeping ``base * 2**attempt`` before every attempt but the first."""
+    for attempt in range(attempts):
+        if attempt:
+            sleep(base * 2**attempt)
+        yield attempt
+
+
 def send_confirmed(
-    sqs: Any, dest: str, items: list[Outgoing], attempts: int, sleep: Sleep = time.sleep
+    sqs: SQSClient, dest: str, items: list[Outgoing], attempts: int, sleep: Sleep = time.sleep
 ) -> SendResult:
     result = SendResult()
     for chunk in pack(items):
         pending = {str(i): item for i, item in enumerate(chunk)}
         reason = "not sent"
-        for attempt in range(attempts):
-            if attempt:
-                sleep(0.2 * 2**attempt)
+        for _ in backoff(attempts, sleep):
             entries = [{"Id": key, **item.entry} for key, item in pending.items()]
             try:
-                response = sqs.send_message_batch(QueueUrl=dest, Entries=entries)
+                response = sqs.send_message_batch(
+                    QueueUrl=dest, Entries=cast("list[SendMessageBatchRequestEntryTypeDef]", entries)
+                )
             except AWS_ERRORS as exc:
-                reason = f"send to {queue_name(dest)}: {error_code(exc)}"
-                if error_code(exc) in FATAL_CODES:
-                    result.fatal = domain_error(exc, dest, "send messages")
-                    reason = result.fatal.message
+                error = domain_error(exc, dest, "send messages")
+                reason = error.message
+                if is_fatal(error):
+                    result.fatal = error
                     break
                 continue
             for sent in response.get("Successful", []):
@@ -66,16 +82,16 @@ def send_confirmed(
 
 
 def delete_messages(
-    sqs: Any, queue_url: str, items: list[Outgoing], attempts: int = 3, sleep: Sleep = time.sleep
+    sqs: SQSClient, queue_url: str, items: list[Outgoing], attempts: int = 3, sleep: Sleep = time.sleep
 ) -> list[Outgoing]:
     """Delete ``items`` from the source; return those that could not be deleted."""
     left: list[Outgoing] = []
     for start in range(0, len(items), 10):
         pending = {str(i): item for i, item in enumerate(items[start : start + 10])}
-        for attempt in range(attempts):
-            if attempt:
-                sleep(0.2 * 2**attempt)
-            entries = [{"Id": key, "ReceiptHandle": item.receipt_handle} for key, item in pending.items()]
+        for _ in backoff(attempts, sleep):
+            entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
+                {"Id": key, "ReceiptHandle": item.receipt_handle} for key, item in pending.items()
+            ]
             try:
                 response = sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
             except AWS_ERRORS as exc:
@@ -94,13 +110,15 @@ def delete_messages(
     return left
 
 
-def release(sqs: Any, queue_url: str, receipt_handles: Iterable[str]) -> int:
+def release(sqs: SQSClient, queue_url: str, receipt_handles: Iterable[str]) -> int:
     """Make held messages visible again now; return how many could not be (they return later)."""
     handles = list(receipt_handles)
     stuck = 0
     for start in range(0, len(handles), 10):
         chunk = handles[start : start + 10]
-        entries = [{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(chunk)]
+        entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
+            {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(chunk)
+        ]
         try:
             response = sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
             stuck += len(response.get("Failed", []))

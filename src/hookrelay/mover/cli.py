@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from pydantic import ValidationError
@@ -36,12 +36,15 @@ from rich.table import Table
 from rich.text import Text
 
 from hookrelay.aws import clients as aws
-from hookrelay.aws.errors import AWS_ERRORS
+from hookrelay.aws.errors import AWS_ERRORS, aws_error
 from hookrelay.errors import HookrelayError, validation_message
 from hookrelay.mover.batch import release
 from hookrelay.mover.engine import Mover, prepare_move
 from hookrelay.mover.queues import approximate_count
 from hookrelay.mover.request import MoveReport, MoveRequest, StopReason
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 REFRESH_COUNT_SECONDS = 2.0
@@ -70,13 +73,13 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None, sqs: Any | None = None) -> int:
+def main(argv: Sequence[str] | None = None, sqs: SQSClient | None = None) -> int:
     args = parser().parse_args(argv)
     with _logs_to_stderr(logging.INFO if args.verbose else logging.ERROR):
         return _move(args, sqs)
 
 
-def _move(args: argparse.Namespace, sqs: Any | None) -> int:
+def _move(args: argparse.Namespace, sqs: SQSClient | None) -> int:
     err = Console(stderr=True)
     try:
         request = MoveRequest.model_validate(
@@ -88,8 +91,8 @@ def _move(args: argparse.Namespace, sqs: Any | None) -> int:
         return _fail(err, _first_error(exc))
     except HookrelayError as exc:
         return _fail(err, exc.message)
-    except AWS_ERRORS as exc:
-        return _fail(err, f"{type(exc).__name__}: {exc}")
+    except AWS_ERRORS as exc:  # creating the client: a missing profile, no region (botocore says which)
+        return _fail(err, f"{aws_error('connect to SQS', exc).message} ({exc})")
     stop = threading.Event()
     mover = Mover(plan, client, stop)
     try:
@@ -140,7 +143,7 @@ def _logs_to_stderr(level: int) -> Iterator[None]:
         logger.propagate = saved[1]
 
 
-def _client(args: argparse.Namespace) -> Any:
+def _client(args: argparse.Namespace) -> SQSClient:
     session = boto3.session.Session(profile_name=args.profile, region_name=args.region)
     return session.client("sqs", endpoint_url=args.endpoint_url, config=aws.CLIENT_CONFIG)
 
@@ -151,7 +154,7 @@ def _fail(err: Console, message: str) -> int:
 
 
 def _first_error(exc: Exception) -> str:
-    return validation_message(exc, limit=1, where="") if isinstance(exc, ValidationError) else str(exc)
+    return validation_message(exc, limit=1, where="request") if isinstance(exc, ValidationError) else str(exc)
 
 
 class _Rate(ProgressColumn):
@@ -159,7 +162,7 @@ class _Rate(ProgressColumn):
         return Text(f"{task.speed:,.0f} msg/s" if task.speed else "", style="cyan")
 
 
-def _run(mover: Mover, sqs: Any, err: Console, show: bool) -> MoveReport:
+def _run(mover: Mover, sqs: SQSClient, err: Console, show: bool) -> MoveReport:
     thread = threading.Thread(target=mover.run, name="sqs-mv", daemon=True)
     request = mover.request
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), _Rate())
@@ -184,7 +187,7 @@ def _run(mover: Mover, sqs: Any, err: Console, show: bool) -> MoveReport:
     return mover.report
 
 
-def _left(queue_url: str, sqs: Any) -> int | None:
+def _left(queue_url: str, sqs: SQSClient) -> int | None:
     try:
         return approximate_count(queue_url, sqs)
     except HookrelayError:

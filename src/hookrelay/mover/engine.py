@@ -17,18 +17,21 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from hookrelay.aws import clients as aws
 from hookrelay.aws.errors import AWS_ERRORS
 from hookrelay.aws.sqs import ORIGIN_ATTRIBUTE, queue_name
-from hookrelay.errors import HookrelayError, InvalidInput, NotFound, PermissionDenied
+from hookrelay.errors import HookrelayError, InvalidInput
 from hookrelay.mover.batch import delete_messages, release, send_confirmed
 from hookrelay.mover.messages import Outgoing, origin_of, outgoing
-from hookrelay.mover.queues import QueueInfo, approximate_count, domain_error, resolve_queue
+from hookrelay.mover.queues import QueueInfo, approximate_count, domain_error, is_fatal, resolve_queue
 from hookrelay.mover.queues import single_source_queue as dlq_source
 from hookrelay.mover.request import MoveReport, MoveRequest, StopReason
 from hookrelay.mover.state import RunState
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
 NO_ORIGIN = f"no origin: no {ORIGIN_ATTRIBUTE} attribute, and not exactly one queue uses this DLQ"
@@ -42,7 +45,7 @@ class MovePlan:
     fallback_origin: str | None = None
 
 
-def prepare_move(request: MoveRequest, sqs: Any | None = None) -> MovePlan:
+def prepare_move(request: MoveRequest, sqs: SQSClient | None = None) -> MovePlan:
     """Resolve the queues; raises NotFound, PermissionDenied, or InvalidInput (source == dest)."""
     source = resolve_queue(request.source, sqs)
     dest = resolve_queue(request.dest, sqs) if request.dest else None
@@ -54,7 +57,7 @@ def prepare_move(request: MoveRequest, sqs: Any | None = None) -> MovePlan:
 
 def move_messages(
     request: MoveRequest,
-    sqs: Any | None = None,
+    sqs: SQSClient | None = None,
     stop: threading.Event | None = None,
     deadline: float | None = None,
 ) -> MoveReport:
@@ -66,7 +69,7 @@ class Mover:
     def __init__(
         self,
         plan: MovePlan,
-        sqs: Any | None = None,
+        sqs: SQSClient | None = None,
         stop: threading.Event | None = None,
         deadline: float | None = None,
     ) -> None:
@@ -139,12 +142,13 @@ class Mover:
         except AWS_ERRORS as exc:
             error = domain_error(exc, self.plan.source.url, "receive messages")
             errors = self.state.receive_failed()
-            if isinstance(error, NotFound | PermissionDenied) or errors >= 3:
+            if is_fatal(error) or errors >= 3:
                 self.state.finish(StopReason.ERROR, error)
             else:
                 time.sleep(0.5 * errors)
             return None
-        messages: list[dict[str, Any]] = response.get("Messages", [])
+        # The mover reads messages as plain dicts (filters, tests and the CLI's samples build them too).
+        messages = cast("list[dict[str, Any]]", response.get("Messages", []))
         empty_streak = self.state.received(len(messages))
         drained = empty_streak >= self.request.empty_polls or (empty_streak and self._left() == 0)
         if drained:  # several empty long polls in a row, or one while the queue counts none

@@ -17,7 +17,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from hookrelay.aws.sqs import DEAD_LETTERED_AT_ATTRIBUTE, ORIGIN_ATTRIBUTE, REASON_ATTRIBUTE, queue_name
+from hookrelay.aws.sqs import (
+    DEAD_LETTERED_AT_ATTRIBUTE,
+    ORIGIN_ATTRIBUTE,
+    REASON_ATTRIBUTE,
+    queue_name,
+    string_attribute,
+)
 from hookrelay.models import DeliveryState, WebhookMessage
 
 DEAD_LETTER_ATTRIBUTES = frozenset({REASON_ATTRIBUTE, ORIGIN_ATTRIBUTE, DEAD_LETTERED_AT_ATTRIBUTE})
@@ -41,8 +47,7 @@ class MessageFilter(BaseModel):
     def _lookup(self, message: dict[str, Any]) -> str | None:
         kind, _, path = self.target.partition(".")
         if kind == "attr":
-            attribute = message.get("MessageAttributes", {}).get(path)
-            return None if attribute is None else attribute.get("StringValue")
+            return string_attribute(message.get("MessageAttributes", {}), path)
         if not path:
             return str(message["Body"])
         try:
@@ -116,14 +121,12 @@ def outgoing(message: dict[str, Any], dest: str, *, reset_attempts: bool) -> Out
 
 def origin_of(message: dict[str, Any]) -> str | None:
     """The origin queue URL hookrelay wrote on a dead-lettered message, if any."""
-    attribute = message.get("MessageAttributes", {}).get(ORIGIN_ATTRIBUTE, {})
-    value = attribute.get("StringValue")
-    return str(value) if value else None
+    return string_attribute(message.get("MessageAttributes", {}), ORIGIN_ATTRIBUTE) or None
 
 
 def _is_origin(attributes: dict[str, Any], dest: str) -> bool:
-    origin = attributes.get(ORIGIN_ATTRIBUTE, {}).get("StringValue")
-    return bool(origin) and queue_name(origin) == queue_name(dest)
+    origin = string_attribute(attributes, ORIGIN_ATTRIBUTE)
+    return origin is not None and origin != "" and queue_name(origin) == queue_name(dest)
 
 
 def pack(items: list[Outgoing], max_bytes: int = 262_144) -> list[list[Outgoing]]:

@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, SecretStr
 
+from hookrelay.aws import clients as aws
 from hookrelay.aws import sqs as sqs_ops
 from hookrelay.errors import Conflict, DependencyUnavailable, InvalidInput, PayloadTooLarge, Unauthorized
 from hookrelay.receiving.dedup import ClaimState, DedupTable
@@ -32,6 +33,11 @@ from hookrelay.signing.standard import (
     Verifier,
     WebhookVerificationError,
 )
+
+if TYPE_CHECKING:
+    from types_boto3_dynamodb import DynamoDBClient
+    from types_boto3_secretsmanager import SecretsManagerClient
+    from types_boto3_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
 
@@ -91,18 +97,28 @@ class Receiver:
     secrets: SecretSource
     dedup: DedupTable
     queue_url: Callable[[], str]
-    sqs: Any | None = None
+    sqs: SQSClient | None = None
     clock: Callable[[], float] = time.time
+
+    @property
+    def queue_client(self) -> SQSClient:
+        """The injected client, else one with short timeouts (created on first use, not at build)."""
+        return self.sqs or aws.client("sqs", config=aws.INTERACTIVE_CONFIG)
 
 
 def build_receiver(
     settings: ReceiverSettings,
     *,
-    sqs: Any | None = None,
-    dynamodb: Any | None = None,
-    secretsmanager: Any | None = None,
+    sqs: SQSClient | None = None,
+    dynamodb: DynamoDBClient | None = None,
+    secretsmanager: SecretsManagerClient | None = None,
 ) -> Receiver:
-    """Wire a receiver from settings; pass clients to talk to another endpoint (moto, the local stack)."""
+    """Wire a receiver from settings; pass clients to talk to another endpoint (moto, the local stack).
+
+    A client not passed is created on first use with the short timeouts of
+    :data:`hookrelay.aws.clients.INTERACTIVE_CONFIG` (a sender waits on every call); a request refused
+    before it needs AWS (a bad signature) creates none.
+    """
     source: SecretSource
     if settings.receiver_secrets is not None and settings.receiver_secret_id is None:
         try:
@@ -128,9 +144,12 @@ def build_receiver(
     queue_url = (
         (lambda: fixed)
         if fixed
-        else lru_cache(maxsize=1)(lambda: sqs_ops.lookup_queue_url(settings.receiver_queue_name, sqs))
+        else lru_cache(maxsize=1)(
+            lambda: sqs_ops.lookup_queue_url(settings.receiver_queue_name, receiver.queue_client)
+        )
     )
-    return Receiver(settings, source, dedup, queue_url, sqs)
+    receiver = Receiver(settings, source, dedup, queue_url, sqs)
+    return receiver
 
 
 def receive(request: IncomingRequest, receiver: Receiver) -> Accepted:
@@ -165,7 +184,12 @@ def receive(request: IncomingRequest, receiver: Receiver) -> Accepted:
         raise Conflict(f"webhook {verified.webhook_id} is being received by another request; retry later")
     try:
         message_id = queue_webhook(
-            receiver.queue_url(), verified.webhook_id, verified.timestamp, text, payload, receiver.sqs
+            receiver.queue_url(),
+            verified.webhook_id,
+            verified.timestamp,
+            text,
+            payload,
+            receiver.queue_client,
         )
     except BaseException:
         receiver.dedup.release(claim)

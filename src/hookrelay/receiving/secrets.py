@@ -15,16 +15,18 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import ValidationError
 
+from hookrelay.aws import clients as aws
 from hookrelay.errors import DependencyUnavailable, NotFound
 from hookrelay.signing.keys import CachedSigningKeys, SigningKey, SigningKeys
 from hookrelay.signing.standard import WebhookVerificationError, secret_key
+
+if TYPE_CHECKING:
+    from types_boto3_secretsmanager import SecretsManagerClient
 
 
 class SecretSource(Protocol):
@@ -64,22 +66,22 @@ class StaticSecrets:
         return self._keys.active_secrets(datetime.now(UTC))
 
 
-class ManagedSecrets:
-    """Secrets read from Secrets Manager, cached for ``ttl_seconds``."""
+class ManagedSecrets(CachedSigningKeys):
+    """Secrets read from Secrets Manager (in any accepted form), cached for ``ttl_seconds``.
 
-    def __init__(
-        self,
-        secret_id: str,
-        ttl_seconds: float = 300,
-        secretsmanager: Any | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.secret_id = secret_id
-        self._cache = CachedSigningKeys(secret_id, ttl_seconds, secretsmanager, clock, parse_secrets)
+    Built by :func:`hookrelay.receiving.receive.build_receiver` with the receiver's short-timeout client.
+    """
+
+    @property
+    def client(self) -> SecretsManagerClient:
+        return self._secretsmanager or aws.client("secretsmanager", config=aws.INTERACTIVE_CONFIG)
+
+    def parse(self, text: str) -> SigningKeys:
+        return parse_secrets(text)
 
     def secrets(self) -> list[str]:
         try:
-            keys = self._cache.get()
+            keys = self.get()
         except NotFound as exc:
             # For the sender this is our outage, not its mistake: answer retryable.
             raise DependencyUnavailable(exc.message) from exc

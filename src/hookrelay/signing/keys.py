@@ -8,17 +8,12 @@ after it, only the new one does. The values are ``SecretStr``: they never print 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from hookrelay.aws import clients as aws
-from hookrelay.aws.errors import AWS_ERRORS, aws_error
-from hookrelay.caching import TtlCache
-from hookrelay.errors import DependencyUnavailable
+from hookrelay.aws.secrets import CachedSecret, read_secret
 from hookrelay.models import UtcDatetime, utcnow
 
 if TYPE_CHECKING:
@@ -69,41 +64,15 @@ def _dump_with_secrets(keys: SigningKeys) -> str:
     )
 
 
-def read_signing_keys(
-    secret_id: str,
-    secretsmanager: SecretsManagerClient | None = None,
-    parse: Callable[[str], SigningKeys] = SigningKeys.model_validate_json,
-) -> SigningKeys:
-    """Fetch and parse a partner's keys. Raises NotFound or DependencyUnavailable.
-
-    ``parse`` turns the secret string into keys (raising ``ValueError``); the receiver passes a more
-    lenient one that also takes a plain ``whsec_`` string or a JSON list.
-    """
-    client = secretsmanager or aws.client("secretsmanager")
-    try:
-        response = client.get_secret_value(SecretId=secret_id)
-    except AWS_ERRORS as exc:
-        raise aws_error(
-            f"read signing secret {secret_id}", exc, missing=f"signing secret {secret_id} does not exist"
-        ) from exc
-    try:
-        return parse(response["SecretString"])
-    except (ValidationError, ValueError, KeyError):
-        # A validation error quotes its input, the secret: keep it off this error's chain (and so out
-        # of any traceback a caller logs).
-        raise DependencyUnavailable(f"signing secret {secret_id} is not in the expected form") from None
+def read_signing_keys(secret_id: str, secretsmanager: SecretsManagerClient | None = None) -> SigningKeys:
+    """Fetch and parse a partner's keys. Raises NotFound or DependencyUnavailable (never quoting them)."""
+    return read_secret(secret_id, CachedSigningKeys.what, SigningKeys.model_validate_json, secretsmanager)
 
 
-class CachedSigningKeys(TtlCache[SigningKeys]):
+class CachedSigningKeys(CachedSecret[SigningKeys]):
     """Reads a partner's keys at most once per ``ttl_seconds`` (rotation shows up within the TTL)."""
 
-    def __init__(
-        self,
-        secret_id: str,
-        ttl_seconds: float = 300,
-        secretsmanager: SecretsManagerClient | None = None,
-        clock: Callable[[], float] = time.monotonic,
-        parse: Callable[[str], SigningKeys] = SigningKeys.model_validate_json,
-    ) -> None:
-        self.secret_id = secret_id
-        super().__init__(lambda: read_signing_keys(secret_id, secretsmanager, parse), ttl_seconds, clock)
+    what = "signing secret"
+
+    def parse(self, text: str) -> SigningKeys:
+        return SigningKeys.model_validate_json(text)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookrelay.aws.errors import AWS_ERRORS, error_code
+from hookrelay.aws.sqs import lookup_queue_url
 from hookrelay_local.lambda_runtime.events import InvalidBatchResponse, reported_failures, sqs_event
 from hookrelay_local.lambda_runtime.invokers import FunctionConfig, Invoker
 from hookrelay_local.lambda_runtime.stats import BatchOutcome, InvocationReport, RuntimeStats
@@ -176,9 +177,7 @@ class MappingPoller:
     def _queue(self, mapping: MappingConfig) -> str:
         if self._queue_url is None:
             _arn, _aws, _sqs, _region, account, name = mapping.queue_arn.split(":", 5)
-            self._queue_url = self._sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)[
-                "QueueUrl"
-            ]
+            self._queue_url = lookup_queue_url(name, self._sqs, owner=account)
         return self._queue_url
 
     def _receive(self, mapping: MappingConfig) -> list[dict[str, Any]]:
