@@ -15,9 +15,9 @@ from typing import Any
 from chalice import Chalice
 from pydantic import ValidationError
 
-from hookrelay.errors import HookrelayError
+from hookrelay.errors import HookrelayError, validation_message
 from hookrelay.mover.engine import move_messages
-from hookrelay.mover.request import MoveRequest, mover_settings, validation_message
+from hookrelay.mover.request import MoveRequest, mover_settings
 from hookrelay.observability import configure_logging, configure_tracing
 
 app = Chalice(app_name="hookrelay-sqs-mv")
