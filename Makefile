@@ -28,12 +28,13 @@ install: $(STAMP) ## create .venv and install the core package (editable) with e
 config: $(STAMP) ## render the shared stage settings (.chalice/config.json) into each app
 	$(BIN)/python tools/render_config.py
 
-vendor: $(STAMP) ## place the core package into each app's vendor/ (what chalice bundles)
+vendor: $(STAMP) ## place into each app's vendor/ the core modules its app.py imports (what chalice bundles)
 	$(BIN)/python tools/vendor_core.py $(PRESENT_APPS)
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy (strict on the core)
+lint: $(STAMP) ## ruff (lint + format check), import contracts (pyproject.toml), mypy (strict on the core)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo --no-cache
 	$(BIN)/mypy
 	$(BIN)/python tools/render_config.py --check
 

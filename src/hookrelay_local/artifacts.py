@@ -40,13 +40,18 @@ def present_apps() -> list[str]:
 
 def _fingerprint(app: str, stage: str) -> str:
     digest = hashlib.sha256(stage.encode())
-    for base in (ROOT / app, ROOT / "src" / "hookrelay"):
-        for path in sorted(base.rglob("*")):
-            if path.is_file() and "vendor" not in path.parts and "__pycache__" not in path.parts:
-                if ".chalice" in path.parts and "deployments" in path.parts:
-                    continue
-                digest.update(str(path.relative_to(ROOT)).encode())
-                digest.update(path.read_bytes())
+    # what goes into the zip, and the tool that chooses which core modules do
+    sources = [
+        *(ROOT / app).rglob("*"),
+        *(ROOT / "src" / "hookrelay").rglob("*"),
+        ROOT / "tools" / "vendor_core.py",
+    ]
+    for path in sorted(sources):
+        if path.is_file() and "vendor" not in path.parts and "__pycache__" not in path.parts:
+            if ".chalice" in path.parts and "deployments" in path.parts:
+                continue
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -112,10 +117,6 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 class BuildFailed(Exception):
     """Packaging an app failed; the message carries the tool's own output."""
 
@@ -126,3 +127,7 @@ def _run(app: str, command: list[str], **kwargs: Any) -> None:
     if result.returncode != 0:
         output = (result.stderr or result.stdout).strip()[-3000:]
         raise BuildFailed(f"building {app} failed: {' '.join(command[:3])} ...\n{output}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

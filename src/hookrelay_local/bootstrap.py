@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
@@ -20,9 +20,6 @@ from hookrelay.provisioning.resources.queues import find_queue_url, queue_arn
 from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay.receiving.dedup import create_dedup_table
 from hookrelay_local.artifacts import build_app_zip
-
-if TYPE_CHECKING:
-    from hookrelay_local.stack import LocalStack
 
 APPS_ROLE = "hookrelay-local-apps"  # the role `chalice deploy` would make for the shared functions
 RECORDER_APP, RECORDER_HANDLER = "provisioner", "app.record_results"
@@ -35,7 +32,22 @@ TRUST = {
 }
 
 
-def bootstrap(stack: LocalStack) -> None:
+class _Options(Protocol):
+    @property
+    def stage(self) -> str: ...
+
+
+class Stack(Protocol):
+    """What bootstrapping reads of the local stack (hookrelay_local.stack.LocalStack, which imports this
+    module: a Protocol here keeps the arrow one way)."""
+
+    @property
+    def options(self) -> _Options: ...
+
+    def environment(self) -> dict[str, str]: ...
+
+
+def bootstrap(stack: Stack) -> None:
     stage = stack.options.stage
     clients = Clients()
     shared = ensure_shared(stage, clients)
