@@ -127,13 +127,14 @@ def measure(partners: int) -> Figures:
             while len(runtime.active_mappings()) < partners:
                 time.sleep(0.2)
             time.sleep(SETTLE_S)
-            lambda_calls = _count(runtime._discovery.lambda_)
-            receives = _count(runtime._sqs)
+            lambda_calls = _count(runtime.lambda_client)
+            receives = _count(runtime.sqs_client)
             cpu, moto, wall = time.process_time(), _moto_cpu_s(url), time.monotonic()
             time.sleep(SECONDS)
             cpu, moto, wall = time.process_time() - cpu, _moto_cpu_s(url) - moto, time.monotonic() - wall
             ticks = max(1, lambda_calls["ListEventSourceMappings"])  # one listing per tick
             threads, rss = threading.active_count(), _rss_mb()
+            lambda_calls, receives = Counter(lambda_calls), Counter(receives)  # the window's only
             first = _first_pickup_s(url, runtime, invoked)
         finally:
             runtime.stop(timeout_s=5)

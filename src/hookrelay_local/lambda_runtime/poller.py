@@ -1,5 +1,10 @@
 """One event source mapping's poller: receive a batch, invoke the function, delete what succeeded.
 
+One thread per mapping, blocked in a 20 s long poll while the queue is empty (an idle partner costs
+one ReceiveMessage per 20 s and no CPU in between; a message sent wakes the long poll at once). A stop
+does not wait for that long poll: what it receives after the stop is not invoked and reappears after
+the visibility timeout. A queue that does not exist stops the poller (``queue_gone``) without retrying.
+
 Lambda's SQS semantics, as honoured here:
 
 - A batch is at most ``BatchSize`` messages (capped at 10: one ReceiveMessage), gathered for up to

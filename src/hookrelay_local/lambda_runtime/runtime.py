@@ -1,28 +1,29 @@
 """The local Lambda runtime: runs the SQS-triggered functions stored in the embedded AWS (moto).
 
 moto stores functions and event source mappings but never runs them (see embedded_aws). This runtime
-reads them through the Lambda API every ``discovery_interval_s``: a new enabled SQS mapping gets a
-:class:`~hookrelay_local.lambda_runtime.poller.MappingPoller`; a disabled or deleted one is stopped
-(its batches in flight finish); a changed function (code, environment, timeout, reserved concurrency)
-or mapping applies to the next batch. Functions run in-process through an invoker chosen by their
-``Handler`` (see lambda_runtime_invokers).
+reads them through the Lambda API every ``discovery_interval_s`` at a cost that does not grow with
+the partners (see discovery): a new enabled SQS mapping gets a
+:class:`~hookrelay_local.lambda_runtime.poller.MappingPoller` at once; a disabled or deleted one is
+stopped (its batches in flight finish); a changed mapping applies on the next tick, a changed function
+(code, environment, timeout, reserved concurrency) after the next function sweep. A mapping whose
+queue is gone (QueueDoesNotExist) is stopped with one log line and tried again only when the mapping
+changes or after ``gone_retry_s``. Functions run in-process through an invoker chosen by their
+``Handler`` (see invokers). All pollers share one SQS client whose pool fits them all.
 
     runtime = LocalLambdaRuntime("http://127.0.0.1:5000").start()
     ...
     runtime.counters()   # {function name: FunctionCounters}
     runtime.stop()
 
-Command line (runs until SIGINT or SIGTERM):
+Command line (``__main__``; runs until SIGINT or SIGTERM):
 
     python -m hookrelay_local.lambda_runtime --endpoint-url http://127.0.0.1:5000 [--region us-east-1]
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,7 +33,6 @@ import boto3
 from botocore.config import Config
 
 from hookrelay.aws import clients as aws
-from hookrelay.observability import configure_logging
 from hookrelay_local.lambda_runtime.discovery import Discovery, Wanted
 from hookrelay_local.lambda_runtime.invokers import FunctionConfig, Invoker, default_invokers
 from hookrelay_local.lambda_runtime.poller import MappingConfig, MappingPoller, PollerOptions
@@ -131,6 +131,16 @@ class LocalLambdaRuntime:
             logger.warning("stopped with batches still in flight; their messages stay on the queue")
         return finished
 
+    @property
+    def lambda_client(self) -> Any:
+        """The Lambda client discovery reads through (a bench or test may count its calls)."""
+        return self._discovery.lambda_
+
+    @property
+    def sqs_client(self) -> Any:
+        """The SQS client every poller receives and deletes through, and the handlers send through."""
+        return self._sqs
+
     def counters(self) -> dict[str, FunctionCounters]:
         """Counters per function name (a snapshot)."""
         return self.stats.snapshot()
@@ -213,39 +223,3 @@ class LocalLambdaRuntime:
             return True
         del self._gone[uuid]
         return False
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m hookrelay_local.lambda_runtime",
-        description="Run the SQS-triggered Lambda functions stored in a moto server, until SIGINT/SIGTERM.",
-    )
-    parser.add_argument("--endpoint-url", default="http://127.0.0.1:5000", help="the embedded AWS endpoint")
-    parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-    parser.add_argument("--discovery-interval", type=float, default=1.0, help="seconds between API reads")
-    parser.add_argument("--default-concurrency", type=int, default=5, help="batches in flight per mapping")
-    parser.add_argument("--log-level", default="INFO")
-    args = parser.parse_args(argv)
-
-    os.environ.setdefault("HOOKRELAY_LOCAL_RUNTIME", "1")
-    configure_logging("lambda-runtime", args.log_level)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    runtime = LocalLambdaRuntime(
-        args.endpoint_url,
-        args.region,
-        discovery_interval_s=args.discovery_interval,
-        options=PollerOptions(region=args.region, default_concurrency=args.default_concurrency),
-    ).start()
-    logger.info("local Lambda runtime started", extra={"endpoint_url": args.endpoint_url})
-    while not stop.wait(0.5):
-        pass
-    finished = runtime.stop()
-    totals = runtime.totals()
-    logger.info("local Lambda runtime stopped", extra={"finished": finished, **vars(totals)})
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

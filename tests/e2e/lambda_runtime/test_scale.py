@@ -28,7 +28,7 @@ def count_lambda_calls(runtime: LocalLambdaRuntime) -> Counter[str]:
     def record(model: Any, **_: Any) -> None:
         calls[model.name] += 1
 
-    runtime._discovery.lambda_.meta.events.register("before-call.lambda", record)
+    runtime.lambda_client.meta.events.register("before-call.lambda", record)
     return calls
 
 
