@@ -41,7 +41,7 @@ class StackOptions:
     region: str = "us-east-1"
     sample_partner: str = "demo"  # the partner whose secret the sample receiver verifies with
     retry_schedule: tuple[int, ...] | None = None  # None: each partner's own (Dwolla's by default)
-    poll_wait_seconds: int = 1
+    poll_wait_seconds: int = 20  # an idle partner costs one ReceiveMessage per this long
     aws_endpoint: str | None = None  # an embedded AWS already running elsewhere (e.g. its own process)
 
 

@@ -1,5 +1,10 @@
 """One event source mapping's poller: receive a batch, invoke the function, delete what succeeded.
 
+One thread per mapping, blocked in a 20 s long poll while the queue is empty (an idle partner costs
+one ReceiveMessage per 20 s and no CPU in between; a message sent wakes the long poll at once). A stop
+does not wait for that long poll: what it receives after the stop is not invoked and reappears after
+the visibility timeout. A queue that does not exist stops the poller (``queue_gone``) without retrying.
+
 Lambda's SQS semantics, as honoured here:
 
 - A batch is at most ``BatchSize`` messages (capped at 10: one ReceiveMessage), gathered for up to
@@ -33,6 +38,7 @@ from hookrelay_local.lambda_runtime.stats import BatchOutcome, InvocationReport,
 logger = logging.getLogger(__name__)
 
 SQS_MAX_BATCH = 10
+QUEUE_GONE = frozenset({"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"})
 
 
 @dataclass(frozen=True)
@@ -69,7 +75,7 @@ class MappingConfig:
 @dataclass(frozen=True)
 class PollerOptions:
     region: str = "us-east-1"
-    wait_seconds: int = 1  # long-poll length: how promptly a stop is noticed
+    wait_seconds: int = 20  # long-poll length: an idle poller makes one ReceiveMessage per this long
     default_concurrency: int = 5  # Lambda starts SQS mappings with five concurrent pollers
     error_backoff_s: float = 1.0
 
@@ -98,6 +104,7 @@ class MappingPoller:
         self._stopping = threading.Event()
         self._slots = threading.Condition()
         self._in_flight = 0
+        self.queue_gone = False  # the queue does not exist: this poller stopped itself
         self._thread = threading.Thread(target=self._run, name=f"poll-{function.name}", daemon=True)
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -119,12 +126,15 @@ class MappingPoller:
             self._slots.notify_all()
 
     def join(self, deadline: float) -> bool:
-        """Wait until the poll thread ended and no batch is in flight, or ``deadline`` (monotonic)."""
-        self._thread.join(max(0.0, deadline - time.monotonic()))
+        """Wait until no batch is in flight, or ``deadline`` (monotonic); True if none is.
+
+        A long poll still open is not waited for: whatever it receives after the stop is not invoked
+        and reappears after the queue's visibility timeout (as after a crash).
+        """
         with self._slots:
             while self._in_flight and time.monotonic() < deadline:
                 self._slots.wait(max(0.0, deadline - time.monotonic()))
-            return not self._thread.is_alive() and self._in_flight == 0
+            return self._in_flight == 0
 
     @property
     def done(self) -> bool:
@@ -150,6 +160,12 @@ class MappingPoller:
             try:
                 messages = self._receive(mapping)
             except Exception as exc:
+                if self._stopping.is_set():
+                    return
+                if error_code(exc) in QUEUE_GONE:  # the runtime says so once and stops asking
+                    self.queue_gone = True
+                    self.stop()
+                    return
                 logger.warning(
                     "cannot receive; retrying",
                     extra={
@@ -162,6 +178,8 @@ class MappingPoller:
                 continue
             if not messages:
                 continue
+            if self._stopping.is_set():
+                return  # received during the last long poll: left to the visibility timeout
             with self._slots:
                 # The function as it is now: an update that landed during the long poll applies.
                 function, invoker = self.function, self.invoker

@@ -1,54 +1,59 @@
 """The local Lambda runtime: runs the SQS-triggered functions stored in the embedded AWS (moto).
 
 moto stores functions and event source mappings but never runs them (see embedded_aws). This runtime
-reads them through the Lambda API every ``discovery_interval_s``: a new enabled SQS mapping gets a
-:class:`~hookrelay_local.lambda_runtime.poller.MappingPoller`; a disabled or deleted one is stopped
-(its batches in flight finish); a changed function (code, environment, timeout, reserved concurrency)
-or mapping applies to the next batch. Functions run in-process through an invoker chosen by their
-``Handler`` (see lambda_runtime_invokers).
+reads them through the Lambda API every ``discovery_interval_s`` at a cost that does not grow with
+the partners (see discovery): a new enabled SQS mapping gets a
+:class:`~hookrelay_local.lambda_runtime.poller.MappingPoller` at once; a disabled or deleted one is
+stopped (its batches in flight finish); a changed mapping applies on the next tick, a changed function
+(code, environment, timeout, reserved concurrency) after the next function sweep. A mapping whose
+queue is gone (QueueDoesNotExist) is stopped with one log line and tried again only when the mapping
+changes or after ``gone_retry_s``. Functions run in-process through an invoker chosen by their
+``Handler`` (see invokers). All pollers share one SQS client whose pool fits them all.
 
     runtime = LocalLambdaRuntime("http://127.0.0.1:5000").start()
     ...
     runtime.counters()   # {function name: FunctionCounters}
     runtime.stop()
 
-Command line (runs until SIGINT or SIGTERM):
+Command line (``__main__``; runs until SIGINT or SIGTERM):
 
     python -m hookrelay_local.lambda_runtime --endpoint-url http://127.0.0.1:5000 [--region us-east-1]
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
-import signal
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from hookrelay.aws import clients as aws
-from hookrelay.aws.errors import AWS_ERRORS, error_code
-from hookrelay.observability import configure_logging
+from hookrelay_local.lambda_runtime.discovery import Discovery, Wanted
 from hookrelay_local.lambda_runtime.invokers import FunctionConfig, Invoker, default_invokers
 from hookrelay_local.lambda_runtime.poller import MappingConfig, MappingPoller, PollerOptions
 from hookrelay_local.lambda_runtime.stats import FunctionCounters, InvocationReport, RuntimeStats
 
 logger = logging.getLogger(__name__)
 
+POLL_POOL_CONNECTIONS = 10_000  # connections are opened on demand: this is a ceiling, not a cost
+
 
 _session_lock = threading.Lock()
 _session: list[boto3.session.Session] = []
 
 
-def local_client(service: str, endpoint_url: str, region: str) -> Any:
+def local_client(service: str, endpoint_url: str, region: str, pool: int | None = None) -> Any:
     """A client for the embedded AWS (moto accepts any credentials; tests' fakes are used if set).
 
     One shared boto3 session: it loads each service model once (a fresh session costs ~0.2 s a client).
+    ``pool`` sets the client's connection pool size (default: the house's 50).
     """
+    config = aws.CLIENT_CONFIG if pool is None else aws.CLIENT_CONFIG.merge(Config(max_pool_connections=pool))
     with _session_lock:
         if not _session:
             _session.append(boto3.session.Session())
@@ -58,7 +63,7 @@ def local_client(service: str, endpoint_url: str, region: str) -> Any:
             endpoint_url=endpoint_url,
             aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID") or "testing",
             aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY") or "testing",
-            config=aws.CLIENT_CONFIG,
+            config=config,
         )
 
 
@@ -74,11 +79,14 @@ class LocalLambdaRuntime:
         on_invocation: Callable[[InvocationReport], None] | None = None,
         discovery_interval_s: float = 1.0,
         options: PollerOptions | None = None,
+        function_sweep_every: int = 5,
+        gone_retry_s: float = 60.0,
     ) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
-        self._lambda = local_client("lambda", endpoint_url, region)
-        self._sqs = local_client("sqs", endpoint_url, region)
+        # Every poller holds one long poll open, its batches delete and the handlers send: one pool big
+        # enough for all of them, so connections are reused and never discarded as overflow.
+        self._sqs = local_client("sqs", endpoint_url, region, pool=POLL_POOL_CONNECTIONS)
         self.invokers: dict[str, Invoker] = {
             **default_invokers(self._sqs, local_client("secretsmanager", endpoint_url, region)),
             **(invokers or {}),
@@ -89,7 +97,12 @@ class LocalLambdaRuntime:
         self.stats = RuntimeStats()
         self._pollers: dict[str, MappingPoller] = {}
         self._retired: list[MappingPoller] = []
-        self._unsupported: set[str] = set()
+        self._discovery = Discovery(
+            local_client("lambda", endpoint_url, region), self.invokers, function_sweep_every
+        )
+        self.gone_retry_s = gone_retry_s
+        self._gone: dict[str, tuple[MappingConfig, float]] = {}  # queue gone: mapping, when
+        self._gone_said: set[str] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._discover_forever, name="lambda-discovery", daemon=True)
@@ -117,6 +130,16 @@ class LocalLambdaRuntime:
         if not finished:
             logger.warning("stopped with batches still in flight; their messages stay on the queue")
         return finished
+
+    @property
+    def lambda_client(self) -> Any:
+        """The Lambda client discovery reads through (a bench or test may count its calls)."""
+        return self._discovery.lambda_
+
+    @property
+    def sqs_client(self) -> Any:
+        """The SQS client every poller receives and deletes through, and the handlers send through."""
+        return self._sqs
 
     def counters(self) -> dict[str, FunctionCounters]:
         """Counters per function name (a snapshot)."""
@@ -148,104 +171,55 @@ class LocalLambdaRuntime:
             self.discover()
 
     def discover(self) -> None:
-        """One round: start, update and stop pollers to match the Lambda API."""
+        """One round: start, update and stop pollers to match the Lambda API (O(1) calls, see discovery)."""
         try:
-            mappings = [MappingConfig.from_api(m) for m in self._list_mappings()]
+            wanted = self._discovery.wanted()
         except Exception as exc:
             logger.warning("cannot list event source mappings", extra={"error": repr(exc)})
             return
-        wanted: dict[str, tuple[MappingConfig, FunctionConfig, Invoker]] = {}
-        for mapping in mappings:
-            if not mapping.enabled or ":sqs:" not in mapping.queue_arn:
-                continue
-            function = self._function(mapping.function_arn)
-            if function is None:
-                continue
-            invoker = self.invokers.get(function.handler)
-            if invoker is None:
-                if mapping.uuid not in self._unsupported:
-                    self._unsupported.add(mapping.uuid)
-                    logger.warning(
-                        "no local invoker for this handler; its queue is not polled",
-                        extra={"function": function.name, "handler": function.handler},
-                    )
-                continue
-            wanted[mapping.uuid] = (mapping, function, invoker)
         with self._lock:
             if self._stopping.is_set():
                 return
             self._apply(wanted)
 
-    def _apply(self, wanted: dict[str, tuple[MappingConfig, FunctionConfig, Invoker]]) -> None:
-        for uuid in [u for u in self._pollers if u not in wanted]:
+    def _apply(self, wanted: Wanted) -> None:
+        for uuid in [u for u in self._pollers if u not in wanted or self._pollers[u].queue_gone]:
             retired = self._pollers.pop(uuid)
             retired.stop()
             self._retired.append(retired)
-            logger.info(
-                "mapping disabled or deleted: polling stopped", extra={"function": retired.function.name}
-            )
+            if retired.queue_gone:
+                self._gone[uuid] = (retired.mapping, time.monotonic())
+                if uuid not in self._gone_said:  # one line, however often it is tried again
+                    self._gone_said.add(uuid)
+                    logger.warning(
+                        "queue does not exist: polling stopped",
+                        extra={"function": retired.function.name, "queue_arn": retired.mapping.queue_arn},
+                    )
+            else:
+                logger.info(
+                    "mapping disabled or deleted: polling stopped", extra={"function": retired.function.name}
+                )
+        for uuid in [u for u in self._gone if u not in wanted]:
+            del self._gone[uuid]
+        self._gone_said &= set(wanted)
         for uuid, (mapping, function, invoker) in wanted.items():
             poller = self._pollers.get(uuid)
-            if poller is None:
+            if poller is None and not self._parked(uuid, mapping):
                 self._pollers[uuid] = MappingPoller(
                     mapping, function, invoker, self._sqs, self.stats, self.options, self.on_invocation
                 ).start()
                 logger.info("polling", extra={"function": function.name, "queue_arn": mapping.queue_arn})
-            elif (poller.mapping, poller.function) != (mapping, function):
+            elif poller is not None and (poller.mapping, poller.function) != (mapping, function):
                 poller.update(mapping, function, invoker)
                 logger.info("mapping or function changed", extra={"function": function.name})
         self._retired = [p for p in self._retired if not p.done]
 
-    def _list_mappings(self) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        for page in self._lambda.get_paginator("list_event_source_mappings").paginate():
-            found.extend(page.get("EventSourceMappings", []))
-        return found
-
-    def _function(self, function_arn: str) -> FunctionConfig | None:
-        try:
-            config = self._lambda.get_function_configuration(FunctionName=function_arn)
-            reserved = self._lambda.get_function_concurrency(FunctionName=function_arn)
-        except AWS_ERRORS as exc:
-            logger.warning(
-                "cannot read the mapped function; not polling",
-                extra={"function_arn": function_arn, "error": error_code(exc)},
-            )
-            return None
-        return FunctionConfig.from_api(config, reserved.get("ReservedConcurrentExecutions"))
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m hookrelay_local.lambda_runtime",
-        description="Run the SQS-triggered Lambda functions stored in a moto server, until SIGINT/SIGTERM.",
-    )
-    parser.add_argument("--endpoint-url", default="http://127.0.0.1:5000", help="the embedded AWS endpoint")
-    parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-    parser.add_argument("--discovery-interval", type=float, default=1.0, help="seconds between API reads")
-    parser.add_argument("--default-concurrency", type=int, default=5, help="batches in flight per mapping")
-    parser.add_argument("--log-level", default="INFO")
-    args = parser.parse_args(argv)
-
-    os.environ.setdefault("HOOKRELAY_LOCAL_RUNTIME", "1")
-    configure_logging("lambda-runtime", args.log_level)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    runtime = LocalLambdaRuntime(
-        args.endpoint_url,
-        args.region,
-        discovery_interval_s=args.discovery_interval,
-        options=PollerOptions(region=args.region, default_concurrency=args.default_concurrency),
-    ).start()
-    logger.info("local Lambda runtime started", extra={"endpoint_url": args.endpoint_url})
-    while not stop.wait(0.5):
-        pass
-    finished = runtime.stop()
-    totals = runtime.totals()
-    logger.info("local Lambda runtime stopped", extra={"finished": finished, **vars(totals)})
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    def _parked(self, uuid: str, mapping: MappingConfig) -> bool:
+        """A mapping whose queue is gone is tried again only when it changes, or after a while."""
+        gone = self._gone.get(uuid)
+        if gone is None:
+            return False
+        if gone[0] == mapping and time.monotonic() - gone[1] < self.gone_retry_s:
+            return True
+        del self._gone[uuid]
+        return False

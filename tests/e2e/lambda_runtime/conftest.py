@@ -34,9 +34,8 @@ def start_runtime(local_aws: LocalAws) -> Iterator[Callable[..., LocalLambdaRunt
     started: list[LocalLambdaRuntime] = []
 
     def start(**kwargs: Any) -> LocalLambdaRuntime:
-        runtime = LocalLambdaRuntime(
-            local_aws.endpoint_url, discovery_interval_s=0.2, options=PollerOptions(wait_seconds=1), **kwargs
-        ).start()
+        settings = {"discovery_interval_s": 0.2, "options": PollerOptions(wait_seconds=1), **kwargs}
+        runtime = LocalLambdaRuntime(local_aws.endpoint_url, **settings).start()
         started.append(runtime)
         return runtime
 
