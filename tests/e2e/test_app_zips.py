@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from hookrelay_local.artifacts import ROOT, build_app_zip, present_apps
+from hookrelay_local.artifacts import build_app_zip, present_apps
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +38,6 @@ ABSENT = {
 RECEIVER_BUDGET_BYTES = int(3.8 * 1024 * 1024)  # 3.82 MiB when every app carried the whole core
 # The handler still imports the stage-wide results recorder (provisioning.settings) until it moves to
 # the provisioner app; from then on (no `record_results` in handler/app.py) its assertion holds strictly.
-RECORDER_IN_HANDLER = "record_results" in (ROOT / "handler" / "app.py").read_text()
 
 
 def names(app: str) -> list[str]:
@@ -55,20 +54,7 @@ def present(paths: set[str], absent: set[str]) -> set[str]:
     return {a for a in absent if a in paths or any(p.startswith(a + "/") for p in paths)}
 
 
-@pytest.mark.parametrize(
-    "app",
-    [
-        pytest.param(
-            app,
-            marks=pytest.mark.xfail(
-                app == "handler" and RECORDER_IN_HANDLER,
-                reason="the results recorder (provisioning.settings) still lives in handler/app.py",
-                strict=True,
-            ),
-        )
-        for app in present_apps()
-    ],
-)
+@pytest.mark.parametrize("app", present_apps())
 def test_an_app_zip_holds_no_other_wing(app: str) -> None:
     # GIVEN an app's packaged zip WHEN its core files are listed THEN no other wing's code is among them
     paths = core_paths(app)
