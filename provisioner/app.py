@@ -17,7 +17,7 @@ from chalice.app import SQSEvent
 from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog, record_attempts
 from hookrelay.attempts.settings import attempts_settings
-from hookrelay.observability import configure_logging
+from hookrelay.observability import configure_logging, invocation
 from hookrelay.provisioning.api import Api
 from hookrelay.provisioning.context import provisioner
 from hookrelay.provisioning.openapi import openapi_document
@@ -47,7 +47,8 @@ def _route(op: Operation) -> Callable[..., Response]:
     def view(**params: str) -> Response:
         request = app.current_request
         query = request.query_params or {}
-        status, body = api().answer(op, params.get("id"), request.raw_body, query)
+        with invocation(app.lambda_context):
+            status, body = api().answer(op, params.get("id"), request.raw_body, query)
         return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
     view.__name__ = view.__qualname__ = f"route_{op.name}"
@@ -58,7 +59,8 @@ def _function(op: Operation) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     """The Lambda function ``app.<name>``: the event is the body plus ``partner_id``."""
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        return api().invoke(op.name, event)
+        with invocation(context):
+            return api().invoke(op.name, event)
 
     handler.__name__ = handler.__qualname__ = op.name
     return app.lambda_function(name=op.name)(handler)
@@ -80,4 +82,5 @@ def attempt_log() -> AttemptLog:
 # a record that cannot be written comes back alone, the rest of its batch is done.
 @app.on_sqs_message(queue=naming.results_queue(attempts_settings().stage), batch_size=10)
 def record_results(event: SQSEvent) -> dict[str, Any]:
-    return record_attempts(event.to_dict(), attempt_log())
+    with invocation(event.context):
+        return record_attempts(event.to_dict(), attempt_log())
