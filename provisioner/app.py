@@ -12,13 +12,13 @@ from functools import lru_cache
 from typing import Any
 
 from chalice import Chalice, IAMAuthorizer, Response
-from chalice.app import SQSEvent
+from chalice.app import Request, SQSEvent
 
 from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog, record_attempts
 from hookrelay.attempts.settings import attempts_settings
 from hookrelay.observability import configure_logging, invocation
-from hookrelay.provisioning.api import Api
+from hookrelay.provisioning.api import Api, framework_answer
 from hookrelay.provisioning.context import provisioner
 from hookrelay.provisioning.openapi import openapi_document
 from hookrelay.provisioning.operations import OPERATIONS, Operation
@@ -39,6 +39,18 @@ def api() -> Api:
 @app.route("/openapi.json", methods=["GET"])
 def get_openapi() -> dict[str, Any]:
     return openapi_document()
+
+
+@app.middleware("http")
+def our_error_shape(request: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Chalice's own 405 (unknown method) and 415 (unknown body type) answers in our error shape."""
+    response = get_response(request)
+    allow = response.headers.get("Allow")
+    hint = f"allowed: {allow}" if allow else "send application/json"
+    body = framework_answer(response.status_code, response.body, hint)
+    if body is not None:
+        response.body, response.headers["Content-Type"] = body, "application/json"
+    return response
 
 
 def _route(op: Operation) -> Callable[..., Response]:

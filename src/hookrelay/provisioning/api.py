@@ -26,6 +26,9 @@ M = TypeVar("M", bound=BaseModel)
 Answer = tuple[int, dict[str, Any]]
 Raw = str | bytes | None
 UNEXPECTED = {"error": "internal_error", "message": "unexpected failure; see the logs"}
+# Chalice answers a method a path lacks (405, with Allow) and a body type a route does not take (415)
+# itself, as {"Code": ..., "Message": ...}: our codes for those, and what to say after Chalice's message.
+FRAMEWORK_ERRORS = {405: "method_not_allowed", 415: "unsupported_media_type"}
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +63,16 @@ def error_answer(exc: HookrelayError) -> Answer:
     """A domain error as (status, body): 4xx for the caller's mistakes, 503 for a failing dependency,
     500 ``permission_denied`` / ``configuration_error`` when AWS refuses hookrelay's own role or request."""
     return exc.status_code, ErrorBody(error=exc.code, message=exc.message).model_dump()
+
+
+def framework_answer(status: int, body: Any, hint: str) -> dict[str, Any] | None:
+    """Chalice's own error answer (``{"Code", "Message"}``, status 405 or 415) in our shape, with ``hint``
+    (what is allowed) after its message; None for any other answer (ours stay as they are)."""
+    code = FRAMEWORK_ERRORS.get(status)
+    if code is None or not isinstance(body, dict) or set(body) != {"Code", "Message"}:
+        return None
+    message = str(body["Message"])
+    return ErrorBody(error=code, message=f"{message[:1].lower()}{message[1:]}; {hint}").model_dump()
 
 
 class Api:

@@ -55,13 +55,19 @@ def enable_partner(ctx: Provisioner, partner_id: str) -> Partner:
 
 
 def update_partner(ctx: Provisioner, partner_id: str, update: PartnerUpdate) -> Partner:
-    """Apply new options to the live function, its concurrency, its mapping and its queue."""
+    """Apply new options to the live function, its concurrency, its mapping and its queue.
+
+    An update that changes nothing (``{}``, or every value equal to the current one) is a no-op: the
+    partner comes back unchanged and no AWS resource is written."""
     partner = _live(ctx, partner_id)
     changes = update.changes()
     try:
         options = DeliveryOptions.model_validate({**partner.options().model_dump(), **changes})
     except ValidationError as exc:
         raise InvalidInput(f"invalid update: {validation_message(exc, limit=1)}") from exc
+    if options == partner.options():
+        logger.info("partner update changes nothing", extra={"partner_id": partner_id})
+        return partner
     if "url" in changes:
         ctx.check_destination(options.url)
     stage, clients = ctx.stage, ctx.clients

@@ -19,6 +19,7 @@ ERRORS = {
     404: "unknown partner",
     409: "conflict",
     413: "event too large",
+    415: "unsupported media type (unsupported_media_type): send application/json",
     422: "event type not accepted",
     500: "AWS refused hookrelay's own role or request (permission_denied, configuration_error): "
     "retrying will not help",

@@ -33,8 +33,9 @@ from hookrelay.provisioning.status import PartnerState, partner_status
 M = TypeVar("M", bound=BaseModel)
 
 # Every operation may answer these: bad input, a failing AWS dependency (503, retryable), and AWS refusing
-# hookrelay's own role or request (PermissionDenied, ConfigurationError: 500, not retryable).
-COMMON_ERRORS = (400, 500, 503)
+# hookrelay's own role or request (PermissionDenied, ConfigurationError: 500, not retryable), and over REST a
+# body type other than JSON (415 unsupported_media_type; see api.framework_answer).
+COMMON_ERRORS = (400, 415, 500, 503)
 PARTNER_ERRORS = (*COMMON_ERRORS, 404, 409)
 
 
