@@ -31,6 +31,7 @@ from typing import Any
 
 from hookrelay.aws.errors import AWS_ERRORS, error_code
 from hookrelay.aws.sqs import lookup_queue_url
+from hookrelay.errors import NotFound
 from hookrelay_local.lambda_runtime.events import InvalidBatchResponse, reported_failures, sqs_event
 from hookrelay_local.lambda_runtime.invokers import FunctionConfig, Invoker
 from hookrelay_local.lambda_runtime.stats import BatchOutcome, InvocationReport, RuntimeStats
@@ -162,7 +163,8 @@ class MappingPoller:
             except Exception as exc:
                 if self._stopping.is_set():
                     return
-                if error_code(exc) in QUEUE_GONE:  # the runtime says so once and stops asking
+                # the runtime says so once and stops asking (NotFound: the URL lookup found no queue)
+                if isinstance(exc, NotFound) or error_code(exc) in QUEUE_GONE:
                     self.queue_gone = True
                     self.stop()
                     return
