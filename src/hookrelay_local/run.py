@@ -7,18 +7,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import socket
 import sys
-import threading
 import time
 from pathlib import Path
 
 from hookrelay_local.artifacts import BuildFailed
 from hookrelay_local.console import AttemptFeed, Board, poll_depths, render
+from hookrelay_local.shutdown import Stopper
 from hookrelay_local.stack import LocalStack, StackOptions
 
 LOG_FILE = Path(".hookrelay") / "local.log"
+STOP_GRACE_S = 9.0  # a signal ends the process within this, even when the graceful stop hangs
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -46,9 +46,16 @@ def configure_logs(board: Board, to_stdout: bool) -> None:
 
 
 def port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now, probed the way moto's and Chalice's servers bind.
+
+    Both set SO_REUSEADDR (``allow_reuse_address``), so a port whose last connections linger in
+    TIME_WAIT after a stop is free to them; a probe without it says "in use" for about a minute.
+    """
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
+            probe.listen()
         except OSError:
             return False
     return True
@@ -80,18 +87,35 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     board = Board()
     configure_logs(board, to_stdout=args.no_console)
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, even where SIGINT started out ignored
-        signal.signal(signum, lambda *_: stopping.set())
+    with Stopper(grace_s=STOP_GRACE_S) as stopper:
+        return serve(LocalStack(options), args, board, stopper)
+
+
+def serve(stack: LocalStack, args: argparse.Namespace, board: Board, stopper: Stopper) -> int:
+    """Start the stack, show it until SIGINT/SIGTERM, stop it (the stopper ends a stop that hangs)."""
     print(f"starting hookrelay on {args.host} (first run packages the handler: ~15 s) ...", flush=True)
     started = time.monotonic()
     try:
-        stack = LocalStack(options).start()
+        stack.start()
+        stopper.started()
+        print(f"ready in {time.monotonic() - started:.1f} s", flush=True)
+        show(stack, args, board, stopper)
     except BuildFailed as exc:
         print(exc, file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # a signal while starting: what has started is stopped below
+        pass
+    finally:
+        print("stopping ...", flush=True)
+        stack.stop()
+        print("stopped.", flush=True)
+    return 0
+
+
+def show(stack: LocalStack, args: argparse.Namespace, board: Board, stopper: Stopper) -> None:
+    """Print where everything is, then the live view (or nothing: logs on stdout) until a signal."""
+    options = stack.options
     print(
-        f"ready in {time.monotonic() - started:.1f} s\n"
         f"  AWS endpoint (moto)     {stack.endpoint}\n"
         f"  provisioner REST API    {stack.api_url}   (GET /openapi.json)\n"
         f"  sample receiver         {stack.receiver_url}   (verifies partner '{options.sample_partner}')\n"
@@ -99,26 +123,17 @@ def main(argv: list[str] | None = None) -> int:
         "Ctrl-C stops everything.",
         flush=True,
     )
-    sqs = stack.client("sqs")
-    try:
-        if args.no_console:
-            while not stopping.wait(1):
-                pass
-        else:
-            from rich.live import Live
+    if args.no_console:
+        stopper.requested.wait()
+        return
+    from rich.live import Live
 
-            header = f"hookrelay local · API {stack.api_url} · AWS {stack.endpoint} · Ctrl-C to stop"
-            with Live(render(board, header), refresh_per_second=2, screen=False) as live:
-                while not stopping.wait(1):
-                    poll_depths(board, sqs, options.stage)
-                    live.update(render(board, header))
-    except KeyboardInterrupt:
-        pass
-    finally:
-        print("stopping ...", flush=True)
-        stack.stop()
-        print("stopped.", flush=True)
-    return 0
+    sqs = stack.client("sqs")
+    header = f"hookrelay local · API {stack.api_url} · AWS {stack.endpoint} · Ctrl-C to stop"
+    with Live(render(board, header), refresh_per_second=2, screen=False) as live:
+        while not stopper.requested.wait(1):
+            poll_depths(board, sqs, options.stage)
+            live.update(render(board, header))
 
 
 if __name__ == "__main__":
