@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from hookrelay import naming
 from hookrelay.aws import sqs as queues
-from hookrelay.errors import Conflict, DependencyUnavailable, InvalidInput, PayloadTooLarge
+from hookrelay.errors import Conflict, HookrelayError, InvalidInput, PayloadTooLarge
 from hookrelay.models import Topic, WebhookId, WebhookMessage, new_webhook_id
 from hookrelay.partners.model import PartnerStatus
 from hookrelay.partners.table import PartnerRepository
@@ -83,7 +83,7 @@ class EventPublisher:
         url = self._queue_url(partner_id)
         try:
             message_id = queues.send_message(url, body, sqs=self.sqs)
-        except DependencyUnavailable:
+        except HookrelayError:  # whatever aws_error made of it (a deleted queue is not always a 503)
             _forget_queue_url(url)  # the queue may have been deleted: look it up again next time
             raise
         logger.info(

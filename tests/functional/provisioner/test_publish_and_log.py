@@ -147,3 +147,30 @@ def test_publishing_looks_the_partner_queue_up_once(ctx: Provisioner, make_partn
         events.unregister("before-parameter-build.sqs.GetQueueUrl", count)
     # THEN the queue URL was asked for once (the hot path does not repeat it)
     assert lookups.count(naming.partner_queue(ctx.stage, "acme")) == 1
+
+
+def test_a_send_refused_for_any_reason_forgets_the_queue_url(ctx: Provisioner, make_partner: Any) -> None:
+    # GIVEN a partner whose queue URL is remembered, and an SQS that refuses the next send (AccessDenied)
+    from botocore.exceptions import ClientError
+
+    from hookrelay.errors import PermissionDenied
+    from hookrelay.provisioning import publish
+
+    make_partner("acme")
+    publish._queue_urls.clear()
+    ctx.publisher.publish("acme", PublishRequest(topic="invoice.paid", payload={}))
+    assert len(publish._queue_urls) == 1
+
+    def refuse(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "SendMessage")
+
+    events = ctx.clients.sqs.meta.events
+    events.register("before-call.sqs.SendMessage", refuse)
+    try:
+        # WHEN a publish is refused
+        with pytest.raises(PermissionDenied):
+            ctx.publisher.publish("acme", PublishRequest(topic="invoice.paid", payload={}))
+    finally:
+        events.unregister("before-call.sqs.SendMessage", refuse)
+    # THEN the URL is forgotten: the next publish looks the queue up again
+    assert publish._queue_urls == {}
