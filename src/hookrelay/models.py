@@ -9,7 +9,7 @@ attempt, sent as the ``webhook-id`` header.
 from __future__ import annotations
 
 import secrets as _secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -18,6 +18,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 PARTNER_ID_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$"
 WEBHOOK_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 TOPIC_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+# A message is due this long before its time: SQS delays are whole seconds, rounded to the nearest.
+DUE_TOLERANCE = timedelta(seconds=0.5)
 
 PartnerId = Annotated[str, StringConstraints(pattern=PARTNER_ID_PATTERN)]
 WebhookId = Annotated[str, StringConstraints(pattern=WEBHOOK_ID_PATTERN)]
@@ -101,7 +103,8 @@ class DeliveryState(BaseModel):
     last_result: LastResult | None = None
 
     def is_due(self, now: datetime) -> bool:
-        return self.next_attempt_at is None or self.next_attempt_at <= now
+        """Due from :data:`DUE_TOLERANCE` before ``next_attempt_at`` (SQS delays are whole seconds)."""
+        return self.next_attempt_at is None or self.next_attempt_at <= now + DUE_TOLERANCE
 
 
 class WebhookMessage(BaseModel):

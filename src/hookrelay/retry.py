@@ -1,9 +1,14 @@
 """The retry schedule: when the next attempt of a failed webhook is due, and when to give up.
 
 By default Dwolla's: retries 1 to 8 at 15 min, 1 h, 3 h, 6 h, 12 h, 24 h, 48 h and 72 h *after the
-first attempt*, each with a little jitter. A ``Retry-After`` from a 429 or 503 is honoured within
-bounds: the next attempt is never earlier than the partner asked (up to ``max_retry_after_seconds``),
-nor earlier than the schedule.
+first attempt*, each with a little jitter. A retry is also never sooner than the schedule's gap after
+the attempt that failed: an attempt made late (a slow answer, a paused partner, SQS's whole-second
+delays) pushes the next one out, so a late retry never fires the rest of the schedule at once.
+A ``Retry-After`` from a 429 or 503 is honoured within bounds: the next attempt is never earlier than
+the partner asked (up to ``max_retry_after_seconds``), nor earlier than the schedule.
+
+SQS delays are whole seconds: :func:`sqs_delay_seconds` rounds to the nearest second, so a message can
+come back up to half a second before it is due; :data:`hookrelay.models.DUE_TOLERANCE` counts it due.
 """
 
 from __future__ import annotations
@@ -68,13 +73,15 @@ def next_attempt(
     retry_after: timedelta | None = None,
     rand: Callable[[], float] = random.random,
 ) -> Decision:
-    """Decide after ``attempt`` (1-based) failed: give up, or retry at a time."""
+    """Decide after ``attempt`` (1-based), made at ``now``, failed: give up, or retry at a time: the
+    schedule's offset from ``first_attempt_at``, but at least the schedule's gap after ``now``."""
     if attempt >= policy.max_attempts:
         return Decision(give_up=True)
     offset = policy.schedule_seconds[attempt - 1]
     previous = policy.schedule_seconds[attempt - 2] if attempt >= 2 else 0
     gap = max(offset - previous, 0)
-    due = first_attempt_at + timedelta(seconds=offset + gap * policy.jitter * rand())
+    scheduled = max(first_attempt_at + timedelta(seconds=offset), now + timedelta(seconds=gap))
+    due = scheduled + timedelta(seconds=gap * policy.jitter * rand())
     if retry_after is not None:
         bounded = min(retry_after, timedelta(seconds=policy.max_retry_after_seconds))
         due = max(due, now + bounded)
@@ -98,8 +105,9 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
 
 
 def sqs_delay_seconds(due: datetime | None, now: datetime) -> int:
-    """The SQS DelaySeconds that brings a message back at ``due`` or, if later, after 15 minutes."""
+    """The SQS DelaySeconds (whole, rounded to the nearest) that brings a message back at ``due`` or, if
+    later, after 15 minutes (the handler defers it again until it is due)."""
     if due is None:
         return 0
     remaining = (due - now).total_seconds()
-    return int(min(max(remaining, 0), SQS_MAX_DELAY_SECONDS) + 0.999)
+    return int(min(max(remaining, 0), SQS_MAX_DELAY_SECONDS) + 0.5)

@@ -73,9 +73,18 @@ def test_a_valid_body_of_this_partner_is_admitted() -> None:
         (None, None),
         (NOW - timedelta(seconds=1), None),
         (NOW, None),
+        (NOW + timedelta(seconds=0.5), None),
+        (NOW + timedelta(seconds=0.6), DeferUntil(NOW + timedelta(seconds=0.6))),
         (NOW + timedelta(hours=2), DeferUntil(NOW + timedelta(hours=2))),
     ],
-    ids=["never-scheduled", "overdue", "due-now", "not-yet-due"],
+    ids=[
+        "never-scheduled",
+        "overdue",
+        "due-now",
+        "half-a-second-early",
+        "more-than-half-early",
+        "not-yet-due",
+    ],
 )
 def test_before_an_attempt_only_a_message_not_yet_due_is_deferred(
     next_at: datetime | None, expected: DeferUntil | None
@@ -114,10 +123,11 @@ REFUSED = AttemptResult(
             SECOND_FAILURE,
             DeliveryState(attempt=1, first_attempt_at=FIRST),
             0.5,
-            # retry 2 is 3600 s after the first attempt, plus half of 10 % of the 2700 s gap
+            # retry 2 is 3600 s after the first attempt, but attempt 2 was made at 3600 s (late): so the
+            # 2700 s gap after it (6300 s), plus half of 10 % of that gap
             RetryAt(
-                FIRST + timedelta(seconds=3735),
-                after(2, FIRST, SECOND_FAILURE, FIRST + timedelta(seconds=3735)),
+                FIRST + timedelta(seconds=6435),
+                after(2, FIRST, SECOND_FAILURE, FIRST + timedelta(seconds=6435)),
             ),
         ),
         (

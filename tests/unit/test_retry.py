@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -57,9 +58,33 @@ def test_an_empty_schedule_means_one_attempt_only() -> None:
     assert next_attempt(RetryPolicy(schedule_seconds=()), 1, T0, now=T0).give_up
 
 
-def test_a_late_attempt_is_never_scheduled_in_the_past() -> None:
+def test_a_late_attempt_is_never_scheduled_in_the_past_and_keeps_its_gap() -> None:
+    # GIVEN attempt 1 made a day after the first attempt's time (its retry 1 is at 15 min)
     late = T0 + timedelta(days=1)
-    assert next_attempt(RetryPolicy(jitter=0), 1, T0, now=late).next_attempt_at == late
+    # THEN retry 1 is a whole gap (15 min) after that late attempt, not at once
+    assert next_attempt(RetryPolicy(jitter=0), 1, T0, now=late).next_attempt_at == late + timedelta(
+        minutes=15
+    )
+
+
+def test_a_late_retry_pushes_the_next_one_a_whole_gap_out() -> None:
+    # GIVEN retry 1 (attempt 2, due at 15 min) made at 50 min: retry 2's offset is 1 h, its gap 45 min
+    decision = next_attempt(RetryPolicy(jitter=0), 2, T0, now=T0 + timedelta(minutes=50))
+    # THEN retry 2 is at 1 h 35 min (45 min after the late attempt), not at 1 h (10 min after it)
+    assert decision.next_attempt_at == T0 + timedelta(hours=1, minutes=35)
+
+
+def test_a_short_schedule_whose_attempts_run_late_never_bunches() -> None:
+    # GIVEN the schedule 1, 2, 4 s and every attempt made 0.9 s after it was due (SQS's whole seconds)
+    policy = RetryPolicy(schedule_seconds=(1, 2, 4), jitter=0)
+    attempts = [T0]
+    for attempt in (1, 2, 3):
+        due = next_attempt(policy, attempt, T0, now=attempts[-1]).next_attempt_at
+        assert due is not None
+        attempts.append(due + timedelta(seconds=0.9))
+    # THEN consecutive attempts are at least the schedule's gaps (1, 1, 2 s) apart, never at once
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(attempts)]
+    assert gaps == [1.9, 1.9, 2.9]
 
 
 def test_retry_after_longer_than_the_schedule_is_honoured() -> None:
@@ -97,9 +122,11 @@ def test_parse_retry_after(header: str | None, expected: timedelta | None) -> No
 
 @pytest.mark.parametrize(
     ("due_in", "delay"),
-    [(None, 0), (-5, 0), (0.2, 1), (30, 30), (900, 900), (7200, 900)],
+    [(None, 0), (-5, 0), (0.2, 0), (0.5, 1), (1.4, 1), (1.6, 2), (30, 30), (900, 900), (7200, 900)],
 )
-def test_sqs_delay_is_capped_at_fifteen_minutes(due_in: float | None, delay: int) -> None:
+def test_sqs_delay_is_the_nearest_whole_second_capped_at_fifteen_minutes(
+    due_in: float | None, delay: int
+) -> None:
     due = None if due_in is None else T0 + timedelta(seconds=due_in)
     assert sqs_delay_seconds(due, T0) == delay
 

@@ -3,6 +3,7 @@ retry, or dead-lettered with its reason. Never lost. Each case: one partner, cre
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections import Counter
@@ -63,6 +64,28 @@ def test_500s_exhaust_the_retries_into_the_dead_letter_queue_while_healthy_webho
         )
         assert partner.ledger.reasons() == {"retries exhausted after 3 attempts; last: HTTP 500": 3}
         assert sorted(partner.ledger.attempts[i] for i in ids) == [1, 1, 1, 3, 3, 3]
+
+
+def test_a_short_retry_schedule_keeps_its_gaps_between_attempts(stack: LocalStack) -> None:
+    # GIVEN a partner that always answers 500, with retries 1, 2 and 4 s after the first attempt
+    seen: list[float] = []
+
+    def behaviour(request: Received) -> Reply:
+        seen.append(request.at)
+        return Reply(status=500, body=b"boom")
+
+    with PartnerServer() as server:
+        partner = create_partner(
+            stack, "f-gaps", server.url, retry_policy={"schedule_seconds": [1, 2, 4], "jitter": 0}
+        )
+        server.behaviour = partner.ledger.partner(behaviour)
+        # WHEN one event is published
+        partner.publish(1)
+        # THEN its four attempts are the schedule's gaps (1, 1, 2 s) apart, each within 0.5 s: none bunch
+        assert partner.ledger.settle(Count(dead_lettered=1)) == Count(dead_lettered=1)
+    gaps = [b - a for a, b in itertools.pairwise(seen)]
+    assert len(gaps) == 3
+    assert all(abs(gap - want) <= 0.5 for gap, want in zip(gaps, (1, 1, 2), strict=True)), gaps
 
 
 def test_a_read_timeout_is_retried_and_the_next_attempt_delivers(stack: LocalStack) -> None:
