@@ -47,6 +47,11 @@ def partner_role(stage: str, partner_id: str) -> str:
     return f"{prefix(stage)}-{partner_id}-handler"
 
 
+def shared_handler_role(stage: str) -> str:
+    """The stage's one handler role (``handler_role=shared``): named like the reserved partner "partners"."""
+    return partner_role(stage, "partners")
+
+
 def partner_log_group(stage: str, partner_id: str) -> str:
     return f"/aws/lambda/{partner_function(stage, partner_id)}"
 
@@ -59,6 +64,11 @@ def partner_alarm(stage: str, partner_id: str, kind: str) -> str:
     if kind not in ALARM_KINDS:
         raise ValueError(f"unknown alarm kind {kind!r}")
     return f"{prefix(stage)}-{partner_id}-{kind}"
+
+
+def stage_alarm(stage: str, kind: str) -> str:
+    """A stage-wide alarm over every partner (named like the reserved partner "partners", so no partner's)."""
+    return partner_alarm(stage, "partners", kind)
 
 
 def results_queue(stage: str) -> str:
