@@ -97,6 +97,10 @@ RESOURCES = {
             "arn:aws:secretsmanager:us-east-1:1:secret:hookrelay/{stage}/slack-webhook-Ab",
         ),
         ("logs:FilterLogEvents", "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/hookrelay-{stage}-acme:*"),
+        (
+            "cloudwatch:DescribeAlarmContributors",
+            "arn:aws:cloudwatch:us-east-1:1:alarm:hookrelay-{stage}-partners-dlq-depth",
+        ),
     ],
     "sqs-mv": [
         ("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-acme"),
