@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from hookrelay import naming
@@ -90,3 +93,21 @@ def test_per_partner_mode_makes_no_shared_role(ctx: Provisioner) -> None:
     create_partner(ctx, PartnerCreate(partner_id="acme", url=URL))
     assert role_of("acme") == naming.partner_role(STAGE, "acme")
     assert roles() == [naming.partner_role(STAGE, "acme")]
+
+
+def test_post_partners_in_shared_mode_with_own_alarms(ctx: Provisioner, http: Any) -> None:
+    # GIVEN a stage sharing one handler role, with acme listed for its own alarms
+    ctx.settings = ctx.settings.model_copy(update={"handler_role": "shared", "partner_alarms": ("acme",)})
+    # WHEN acme is created over the API
+    response = http.http.post(
+        "/partners",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps({"partner_id": "acme", "url": URL}),
+    )
+    # THEN it runs as the shared role and has its own three alarms
+    assert response.status_code == 201
+    assert role_of("acme") == SHARED_ROLE
+    found = aws("cloudwatch").describe_alarms(AlarmNamePrefix=f"{naming.prefix(STAGE)}-acme-")["MetricAlarms"]
+    assert sorted(a["AlarmName"] for a in found) == sorted(
+        naming.partner_alarm(STAGE, "acme", kind) for kind in naming.ALARM_KINDS
+    )
