@@ -56,6 +56,16 @@ class ProvisionerSettings(AttemptsSettings):
         """CloudWatch alarms one more partner costs, unless listed in ``partner_alarms`` (then 3)."""
         return 0
 
+    @property
+    def stage_roles(self) -> int:
+        """IAM roles the stage has once, whatever its partners (the shared handler role)."""
+        return 1 - self.roles_per_partner
+
+    @property
+    def stage_alarms(self) -> int:
+        """Metrics Insights alarms the stage has once (their own quota: 200 per account and region)."""
+        return len(naming.ALARM_KINDS)
+
     def alarms_of(self, partner_id: str) -> int:
         """The alarms this partner gets of its own."""
         return len(naming.ALARM_KINDS) if partner_id in self.partner_alarms else self.alarms_per_partner
