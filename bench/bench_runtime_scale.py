@@ -7,8 +7,8 @@ polls every partner and has settled, it is measured while idle for ``SECONDS``:
 
 - its CPU (``time.process_time``, this process: the runtime is all that runs here) and moto's
   (``/proc/<pid>/stat``), in % of one core;
-- the Lambda API calls per discovery tick and the SQS ReceiveMessage calls per second (botocore
-  ``before-call`` hooks);
+- the Lambda API calls per discovery tick (botocore ``before-call`` hooks) and the SQS ReceiveMessage
+  calls per second (the runtime's lean receiver counts them);
 - threads and resident memory;
 - then one more partner is created and sent one message: seconds until its first invocation.
 
@@ -128,13 +128,13 @@ def measure(partners: int) -> Figures:
                 time.sleep(0.2)
             time.sleep(SETTLE_S)
             lambda_calls = _count(runtime.lambda_client)
-            receives = _count(runtime.sqs_client)
+            receives = runtime.receiver.calls
             cpu, moto, wall = time.process_time(), _moto_cpu_s(url), time.monotonic()
             time.sleep(SECONDS)
             cpu, moto, wall = time.process_time() - cpu, _moto_cpu_s(url) - moto, time.monotonic() - wall
             ticks = max(1, lambda_calls["ListEventSourceMappings"])  # one listing per tick
             threads, rss = threading.active_count(), _rss_mb()
-            lambda_calls, receives = Counter(lambda_calls), Counter(receives)  # the window's only
+            lambda_calls, receives = Counter(lambda_calls), runtime.receiver.calls - receives  # the window's
             first = _first_pickup_s(url, runtime, invoked)
         finally:
             runtime.stop(timeout_s=5)
@@ -144,7 +144,7 @@ def measure(partners: int) -> Figures:
         moto_cpu=100 * moto / wall,
         lambda_calls_per_tick=sum(lambda_calls.values()) / ticks,
         lambda_calls=", ".join(f"{op} {n}" for op, n in sorted(lambda_calls.items())),
-        receives_per_s=receives["ReceiveMessage"] / wall,
+        receives_per_s=receives / wall,
         threads=threads,
         rss_mb=rss,
         first_pickup_s=first,
