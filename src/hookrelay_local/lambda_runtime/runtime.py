@@ -36,6 +36,7 @@ from botocore.credentials import Credentials
 from hookrelay.aws import clients as aws
 from hookrelay_local.lambda_runtime.discovery import Discovery, Wanted
 from hookrelay_local.lambda_runtime.invokers import FunctionConfig, Invoker, default_invokers
+from hookrelay_local.lambda_runtime.listing import listing_lambda_client
 from hookrelay_local.lambda_runtime.poller import MappingConfig, MappingPoller, PollerOptions
 from hookrelay_local.lambda_runtime.receive import LeanReceiver
 from hookrelay_local.lambda_runtime.stats import FunctionCounters, InvocationReport, RuntimeStats
@@ -108,9 +109,9 @@ class LocalLambdaRuntime:
         self.stats = RuntimeStats()
         self._pollers: dict[str, MappingPoller] = {}
         self._retired: list[MappingPoller] = []
-        self._discovery = Discovery(
-            local_client("lambda", endpoint_url, region), self.invokers, function_sweep_every
-        )
+        credentials = local_credentials()
+        lambda_ = listing_lambda_client(endpoint_url, region, credentials.access_key, credentials.secret_key)
+        self._discovery = Discovery(lambda_, self.invokers, function_sweep_every)
         self.gone_retry_s = gone_retry_s
         self._gone: dict[str, tuple[MappingConfig, float]] = {}  # queue gone: mapping, when
         self._gone_said: set[str] = set()
