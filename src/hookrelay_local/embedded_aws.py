@@ -4,6 +4,10 @@ moto runs SQS event source mappings itself, inside ``SendMessage``: without Dock
 function (the code never runs) and deletes the messages as if they were processed. hookrelay's local
 Lambda runtime is the poller, so :func:`keep_moto_from_consuming` leaves the mappings stored (they
 are listed, described and updated as on AWS) but never acted on by moto.
+
+It also keeps a mapping made (or updated) against an alias pointing at the alias, as AWS does: moto
+stores the version the alias points at that moment (``<function>:1``), so a mapping on ``:live``
+would never follow the alias to a new version.
 """
 
 from __future__ import annotations
@@ -38,7 +42,37 @@ def keep_moto_from_consuming() -> None:
             self.lambda_event_source_mappings = _StoredNotRun()
 
         models.Queue.__init__ = init  # type: ignore[method-assign]
+        _keep_alias_in_mappings()
         _applied = True
+
+
+def _alias_arn(backend: Any, function_name: str) -> str | None:
+    """The alias ARN a mapping's FunctionName names (``name:alias`` or an alias ARN), else None."""
+    name, _, qualifier = function_name.rsplit(":function:", 1)[-1].partition(":")
+    if not qualifier or qualifier.isdigit() or qualifier == "$LATEST":
+        return None
+    return f"arn:aws:lambda:{backend.region_name}:{backend.account_id}:function:{name}:{qualifier}"
+
+
+def _keep_alias_in_mappings() -> None:
+    from moto.awslambda.models import LambdaBackend
+
+    create, update = LambdaBackend.create_event_source_mapping, LambdaBackend.update_event_source_mapping
+
+    def create_keeping_alias(self: Any, spec: dict[str, Any]) -> Any:
+        given = spec.get("FunctionName", "")
+        mapping = create(self, spec)
+        mapping.function_arn = _alias_arn(self, given) or mapping.function_arn
+        return mapping
+
+    def update_keeping_alias(self: Any, uuid: str, spec: dict[str, Any]) -> Any:
+        mapping = update(self, uuid, spec)
+        if mapping is not None and "FunctionName" in spec:
+            mapping.function_arn = _alias_arn(self, spec["FunctionName"]) or mapping.function_arn
+        return mapping
+
+    LambdaBackend.create_event_source_mapping = create_keeping_alias  # type: ignore[method-assign]
+    LambdaBackend.update_event_source_mapping = update_keeping_alias  # type: ignore[method-assign]
 
 
 def start_moto_server(port: int = 0, host: str = "127.0.0.1") -> Any:

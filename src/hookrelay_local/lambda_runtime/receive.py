@@ -33,6 +33,16 @@ CONTENT_TYPE = "application/x-amz-json-1.0"
 TARGET = "AmazonSQS.ReceiveMessage"
 CONNECT_TIMEOUT_S = 5.0
 READ_MARGIN_S = 10.0  # a long poll of W seconds is given W + this to answer
+# As botocore's standard mode: connection errors (e.g. a listen backlog full when 1,000 long polls
+# start at once) and 5xx answers are retried with jittered backoff, 5 attempts in all.
+RETRIES = urllib3.Retry(
+    total=4,
+    backoff_factor=0.1,
+    backoff_jitter=0.1,
+    status_forcelist=(500, 502, 503, 504),
+    allowed_methods=None,  # POST too: a lost receive only delays its messages by the visibility timeout
+    raise_on_status=False,
+)
 
 
 class LeanReceiver:
@@ -41,7 +51,7 @@ class LeanReceiver:
     def __init__(self, endpoint_url: str, region: str, credentials: Credentials, pool: int) -> None:
         self._url = endpoint_url.rstrip("/") + "/"
         self._signer = SigV4Auth(credentials, "sqs", region)
-        self._http = urllib3.PoolManager(num_pools=4, maxsize=pool, retries=False)
+        self._http = urllib3.PoolManager(num_pools=4, maxsize=pool, retries=RETRIES)
         self._lock = threading.Lock()
         self.calls = 0  # ReceiveMessage requests sent so far (a bench or test may count them)
 

@@ -5,10 +5,12 @@ reads them through the Lambda API every ``discovery_interval_s`` at a cost that 
 the partners (see discovery): a new enabled SQS mapping gets a
 :class:`~hookrelay_local.lambda_runtime.poller.MappingPoller` at once; a disabled or deleted one is
 stopped (its batches in flight finish); a changed mapping applies on the next tick, a changed function
-(code, environment, timeout, reserved concurrency) after the next function sweep. A mapping whose
-queue is gone (QueueDoesNotExist) is stopped with one log line and tried again only when the mapping
-changes or after ``gone_retry_s``. Functions run in-process through an invoker chosen by their
-``Handler`` (see invokers). All pollers share one SQS client whose pool fits them all.
+(code, environment, timeout) after the next function sweep, a concurrency-only change when its
+turn to be re-read comes (``rereads_per_tick``); an alias-qualified mapping runs the alias's version.
+A mapping whose queue is gone (QueueDoesNotExist) is stopped with one log line and tried again only
+when the mapping changes or after ``gone_retry_s``. Functions run in-process through an invoker
+chosen by their ``Handler`` (see invokers). All pollers share one SQS client whose pool fits them all,
+and receive through one lean receiver (see receive).
 
     runtime = LocalLambdaRuntime("http://127.0.0.1:5000").start()
     ...
@@ -92,6 +94,7 @@ class LocalLambdaRuntime:
         options: PollerOptions | None = None,
         function_sweep_every: int = 5,
         gone_retry_s: float = 60.0,
+        rereads_per_tick: int = 2,
     ) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
@@ -111,7 +114,7 @@ class LocalLambdaRuntime:
         self._retired: list[MappingPoller] = []
         credentials = local_credentials()
         lambda_ = listing_lambda_client(endpoint_url, region, credentials.access_key, credentials.secret_key)
-        self._discovery = Discovery(lambda_, self.invokers, function_sweep_every)
+        self._discovery = Discovery(lambda_, self.invokers, function_sweep_every, rereads_per_tick)
         self.gone_retry_s = gone_retry_s
         self._gone: dict[str, tuple[MappingConfig, float]] = {}  # queue gone: mapping, when
         self._gone_said: set[str] = set()
