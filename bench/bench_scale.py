@@ -1,0 +1,187 @@
+"""`make bench-scale`: the whole local stack at N = 10, 100 and 1,000 partners (issue 13, item 9).
+
+For each N, on a fresh moto server in its own process (bench.receivers.moto_process, as AWS is a network
+service and not our CPU) and a fresh local stack in THIS process (provisioner REST API, Lambda runtime,
+results recorder: ``LocalStack`` with ``aws_endpoint``), with one idle sink HTTP server on 127.0.0.1 as
+every partner's URL:
+
+1. create N partners through ``POST /partners``, from ``BENCH_SCALE_CLIENTS`` (4) API clients at once:
+   seconds per partner (wall time / N: the fleet's rate) and AWS calls per create;
+2. wait until the runtime polls every partner, then idle ``BENCH_SCALE_SECONDS`` (30): this process's
+   CPU (the stack: API, runtime, recorder, the idle sink) and moto's, in % of one core; RSS of both;
+3. publish one webhook to every partner (``POST /partners/{id}/events``, same clients): p99 of
+   publish-to-receipt at the sink;
+4. update-code over every partner (a new artifact is uploaded first, so every function really moves):
+   seconds and AWS calls per partner. The synchronous 200 answer and the 202 + ``GET /rollouts/{id}``
+   contract are both followed;
+5. delete a sample of ``min(N, BENCH_SCALE_DELETES)`` (50) partners: seconds and AWS calls per delete.
+
+AWS calls are botocore calls made in this process outside the runtime's own threads (bench.scale_tools).
+Prints one line per N and the issue's summary line; asserts nothing about timings.
+``BENCH_SCALE_NS=10,100`` runs the quick sizes only.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import statistics
+import time
+import zipfile
+from dataclasses import dataclass, replace
+
+from bench.isolation_stack import quiet_logging
+from bench.receivers import moto_process
+from bench.scale_tools import Api, AwsCalls, Sink, moto_pid, process_cpu_s, rss_mb
+from hookrelay import naming
+from hookrelay.aws.clients import Clients
+from hookrelay.provisioning.resources.function import latest_artifact, upload_artifact
+from hookrelay_local.stack import LocalStack, StackOptions, free_port
+
+SIZES = [int(n) for n in os.environ.get("BENCH_SCALE_NS", "10,100,1000").split(",")]
+SECONDS = float(os.environ.get("BENCH_SCALE_SECONDS", "30"))
+CLIENTS = int(os.environ.get("BENCH_SCALE_CLIENTS", "4"))
+DELETES = int(os.environ.get("BENCH_SCALE_DELETES", "50"))
+SETTLE_S = 5.0
+STAGE = "bench"
+
+
+@dataclass(frozen=True)
+class Step:
+    seconds: float  # per partner
+    calls: float  # AWS calls per partner
+
+
+@dataclass(frozen=True)
+class Figures:
+    partners: int
+    create: Step
+    update_code: Step
+    delete: Step
+    cpu: float  # % of a core: the stack's process while idle
+    moto_cpu: float
+    rss_mb: float
+    moto_rss_mb: float
+    p99_ms: float
+    rollout: str
+
+
+def timed(calls: AwsCalls, count: int, run: object) -> Step:
+    """Run ``run()`` (a callable); its wall time and counted AWS calls, per one of ``count``."""
+    before, started = calls.total(), time.monotonic()
+    run()  # type: ignore[operator]
+    return Step((time.monotonic() - started) / count, (calls.total() - before) / count)
+
+
+def wait_polled(stack: LocalStack, ids: list[str], timeout_s: float) -> None:
+    names = {naming.partner_function(STAGE, p) for p in ids}
+    assert stack.runtime is not None
+    deadline = time.monotonic() + timeout_s
+    while not names <= stack.runtime.polling():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(names - stack.runtime.polling())} partners not polled")
+        time.sleep(0.5)
+
+
+def idle(moto: int) -> tuple[float, float]:
+    """(this process's CPU, moto's) in % of a core over SECONDS of idling."""
+    cpu, moto_cpu, wall = process_cpu_s(), process_cpu_s(moto), time.monotonic()
+    time.sleep(SECONDS)
+    wall = time.monotonic() - wall
+    return 100 * (process_cpu_s() - cpu) / wall, 100 * (process_cpu_s(moto) - moto_cpu) / wall
+
+
+def p99_ms(api: Api, sink: Sink, ids: list[str]) -> float:
+    """Publish one webhook to every partner; p99 of publish-to-receipt at the sink, in ms."""
+    sent: dict[str, float] = {}
+
+    def publish(partner_id: str) -> None:
+        started = time.time()
+        body = {"topic": "bench.scale", "payload": {}}
+        answer = api.call("POST", f"/partners/{partner_id}/events", body, ok=(200, 202))
+        sent[answer["webhook_id"]] = started
+
+    api.parallel(publish, ids)
+    deadline = time.monotonic() + 120
+    while sink.count(sent) < len(sent) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    latencies = [1000 * (sink.arrived[w] - t) for w, t in sent.items() if w in sink.arrived]
+    if len(latencies) < len(sent):
+        print(f"  ({len(sent) - len(latencies)} webhooks not received within 120 s)", flush=True)
+    return statistics.quantiles(latencies, n=100, method="inclusive")[98] if len(latencies) > 1 else 0.0
+
+
+def new_artifact() -> None:
+    """Upload the current handler package with one file added, so update-code moves every function."""
+    clients = Clients()
+    bucket = naming.artifact_bucket(STAGE)
+    package = clients.s3.get_object(Bucket=bucket, Key=latest_artifact(bucket, clients))["Body"].read()
+    buffer = io.BytesIO(package)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("bench_scale_marker.txt", str(time.time()))
+    upload_artifact(buffer.getvalue(), bucket, clients)
+
+
+def measure(partners: int, options: StackOptions) -> Figures:
+    ids = [f"s{i:04d}" for i in range(partners)]
+    sink, calls, api_clients = Sink(), AwsCalls(), min(CLIENTS, partners)
+    with moto_process() as url, LocalStack(replace(options, aws_endpoint=url)) as stack, calls.counting():
+        api = Api(stack.api_url, api_clients)
+
+        def create(partner_id: str) -> None:
+            api.call("POST", "/partners", {"partner_id": partner_id, "url": sink.server.url})
+
+        create_step = timed(calls, partners, lambda: api.parallel(create, ids))
+        wait_polled(stack, ids, 60)
+        time.sleep(SETTLE_S)
+        moto = moto_pid(url)
+        cpu, moto_cpu = idle(moto)
+        rss, moto_rss = rss_mb(), rss_mb(moto)
+        p99 = p99_ms(api, sink, ids)
+        new_artifact()
+        rollout: dict[str, object] = {}
+        update_step = timed(calls, partners, lambda: rollout.update(api.update_code()))
+        sample = ids[: min(partners, DELETES)]
+        delete_step = timed(
+            calls, len(sample), lambda: api.parallel(lambda p: api.call("DELETE", f"/partners/{p}"), sample)
+        )
+    sink.server.stop()
+    summary = ", ".join(f"{k} {rollout[k]}" for k in ("succeeded", "failed", "skipped") if k in rollout)
+    return Figures(
+        partners, create_step, update_step, delete_step, cpu, moto_cpu, rss, moto_rss, p99, summary
+    )
+
+
+def main() -> None:
+    quiet_logging()
+    logging.getLogger("hookrelay_local").setLevel(logging.WARNING)
+    print(
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; {CLIENTS} API clients at once; "
+        f"idle {SECONDS:g} s; deletes sampled ({DELETES} at most)",
+        flush=True,
+    )
+    options = StackOptions(api_port=free_port(), receiver_port=free_port(), stage=STAGE)
+    results = []
+    for partners in SIZES:
+        f = measure(partners, options)
+        results.append(f)
+        print(
+            f"N={f.partners:>5}: create {f.create.seconds:.3f} s/partner ({f.create.calls:.1f} AWS calls); "
+            f"update-code {f.update_code.seconds:.3f} s/partner "
+            f"({f.update_code.calls:.1f} calls; {f.rollout}); "
+            f"delete {f.delete.seconds:.3f} s ({f.delete.calls:.1f} calls); idle CPU {f.cpu:.1f}% "
+            f"(moto {f.moto_cpu:.1f}%); RSS {f.rss_mb:.0f} MB (moto {f.moto_rss_mb:.0f} MB); "
+            f"p99 {f.p99_ms:.0f} ms; load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+    base, top = results[0], results[-1]
+    print(
+        f"scale: {top.partners} partners; create {top.create.seconds:.3f} s/partner "
+        f"({top.create.seconds / base.create.seconds:.2f}x of N={base.partners}); "
+        f"update-code {top.update_code.seconds:.3f} s; idle CPU {top.cpu:.1f}%; p99 {top.p99_ms:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
