@@ -5,8 +5,9 @@ service and not our CPU) and a fresh local stack in THIS process (provisioner RE
 results recorder: ``LocalStack`` with ``aws_endpoint``), with one idle sink HTTP server on 127.0.0.1 as
 every partner's URL:
 
-1. create N partners through ``POST /partners``, from ``BENCH_SCALE_CLIENTS`` (4) API clients at once:
-   seconds per partner (wall time / N: the fleet's rate) and AWS calls per create;
+1. create N partners through ``POST /partners``, from ``BENCH_SCALE_CLIENTS`` (4) API clients at once
+   (so 1,000 take minutes, not a quarter of an hour): seconds per partner (wall time / N: the fleet's
+   rate), AWS calls per create, and the median request's own duration;
 2. wait until the runtime polls every partner, then idle ``BENCH_SCALE_SECONDS`` (30): this process's
    CPU (the stack: API, runtime, recorder, the idle sink) and moto's, in % of one core; RSS of both;
 3. publish one webhook to every partner (``POST /partners/{id}/events``, same clients): p99 of
@@ -49,8 +50,9 @@ STAGE = "bench"
 
 @dataclass(frozen=True)
 class Step:
-    seconds: float  # per partner
+    seconds: float  # per partner: wall time / N (with CLIENTS at once: the fleet's rate)
     calls: float  # AWS calls per partner
+    median_call_s: float = float("nan")  # one request's own duration (create)
 
 
 @dataclass(frozen=True)
@@ -129,10 +131,15 @@ def measure(partners: int, options: StackOptions) -> Figures:
     with moto_process() as url, LocalStack(replace(options, aws_endpoint=url)) as stack, calls.counting():
         api = Api(stack.api_url, api_clients)
 
+        latencies: list[float] = []
+
         def create(partner_id: str) -> None:
+            started = time.monotonic()
             api.call("POST", "/partners", {"partner_id": partner_id, "url": sink.server.url})
+            latencies.append(time.monotonic() - started)
 
         create_step = timed(calls, partners, lambda: api.parallel(create, ids))
+        create_step = replace(create_step, median_call_s=statistics.median(latencies))
         wait_polled(stack, ids, 60)
         time.sleep(SETTLE_S)
         moto = moto_pid(url)
@@ -167,7 +174,8 @@ def main() -> None:
         f = measure(partners, options)
         results.append(f)
         print(
-            f"N={f.partners:>5}: create {f.create.seconds:.3f} s/partner ({f.create.calls:.1f} AWS calls); "
+            f"N={f.partners:>5}: create {f.create.seconds:.3f} s/partner ({f.create.calls:.1f} AWS calls, "
+            f"median request {f.create.median_call_s:.2f} s); "
             f"update-code {f.update_code.seconds:.3f} s/partner "
             f"({f.update_code.calls:.1f} calls; {f.rollout}); "
             f"delete {f.delete.seconds:.3f} s ({f.delete.calls:.1f} calls); idle CPU {f.cpu:.1f}% "
