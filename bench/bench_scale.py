@@ -160,34 +160,33 @@ def measure(partners: int, options: StackOptions) -> Figures:
     )
 
 
+def describe(f: Figures) -> str:
+    create, update, delete = f.create, f.update_code, f.delete
+    return (
+        f"N={f.partners:>5}: create {create.seconds:.3f} s/partner ({create.calls:.1f} AWS calls, median "
+        f"request {create.median_call_s:.2f} s); update-code {update.seconds:.3f} s/partner "
+        f"({update.calls:.1f} calls; {f.rollout}); delete {delete.seconds:.3f} s ({delete.calls:.1f} calls); idle CPU "
+        f"{f.cpu:.1f}% (moto {f.moto_cpu:.1f}%); RSS {f.rss_mb:.0f} MB (moto {f.moto_rss_mb:.0f} MB); "
+        f"p99 {f.p99_ms:.0f} ms; load {os.getloadavg()[0]:.2f}"
+    )
+
+
 def main() -> None:
     quiet_logging()
     logging.getLogger("hookrelay_local").setLevel(logging.WARNING)
-    print(
-        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; {CLIENTS} API clients at once; "
-        f"idle {SECONDS:g} s; deletes sampled ({DELETES} at most)",
-        flush=True,
-    )
+    load = os.getloadavg()[0]
+    print(f"load {load:.2f} on {os.cpu_count()} cores; {CLIENTS} API clients; idle {SECONDS:g} s", flush=True)
     options = StackOptions(api_port=free_port(), receiver_port=free_port(), stage=STAGE)
     results = []
     for partners in SIZES:
-        f = measure(partners, options)
-        results.append(f)
-        print(
-            f"N={f.partners:>5}: create {f.create.seconds:.3f} s/partner ({f.create.calls:.1f} AWS calls, "
-            f"median request {f.create.median_call_s:.2f} s); "
-            f"update-code {f.update_code.seconds:.3f} s/partner "
-            f"({f.update_code.calls:.1f} calls; {f.rollout}); "
-            f"delete {f.delete.seconds:.3f} s ({f.delete.calls:.1f} calls); idle CPU {f.cpu:.1f}% "
-            f"(moto {f.moto_cpu:.1f}%); RSS {f.rss_mb:.0f} MB (moto {f.moto_rss_mb:.0f} MB); "
-            f"p99 {f.p99_ms:.0f} ms; load {os.getloadavg()[0]:.2f}",
-            flush=True,
-        )
+        results.append(measure(partners, options))
+        print(describe(results[-1]), flush=True)
     base, top = results[0], results[-1]
+    ratio = top.create.seconds / base.create.seconds
     print(
-        f"scale: {top.partners} partners; create {top.create.seconds:.3f} s/partner "
-        f"({top.create.seconds / base.create.seconds:.2f}x of N={base.partners}); "
-        f"update-code {top.update_code.seconds:.3f} s; idle CPU {top.cpu:.1f}%; p99 {top.p99_ms:.0f} ms"
+        f"scale: {top.partners} partners; create {top.create.seconds:.3f} s/partner ({ratio:.2f}x of "
+        f"N={base.partners}); update-code {top.update_code.seconds:.3f} s; idle CPU {top.cpu:.1f}%; "
+        f"p99 {top.p99_ms:.0f} ms"
     )
 
 
