@@ -165,9 +165,9 @@ def describe(f: Figures) -> str:
     return (
         f"N={f.partners:>5}: create {create.seconds:.3f} s/partner ({create.calls:.1f} AWS calls, median "
         f"request {create.median_call_s:.2f} s); update-code {update.seconds:.3f} s/partner "
-        f"({update.calls:.1f} calls; {f.rollout}); delete {delete.seconds:.3f} s ({delete.calls:.1f} calls); idle CPU "
-        f"{f.cpu:.1f}% (moto {f.moto_cpu:.1f}%); RSS {f.rss_mb:.0f} MB (moto {f.moto_rss_mb:.0f} MB); "
-        f"p99 {f.p99_ms:.0f} ms; load {os.getloadavg()[0]:.2f}"
+        f"({update.calls:.1f} calls; {f.rollout}); delete {delete.seconds:.3f} s ({delete.calls:.1f} calls); "
+        f"idle CPU {f.cpu:.1f}% (moto {f.moto_cpu:.1f}%); RSS {f.rss_mb:.0f} MB "
+        f"(moto {f.moto_rss_mb:.0f} MB); p99 {f.p99_ms:.0f} ms; load {os.getloadavg()[0]:.2f}"
     )
 
 
