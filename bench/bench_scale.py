@@ -31,6 +31,7 @@ import statistics
 import time
 import zipfile
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from bench.isolation_stack import quiet_logging
 from bench.receivers import moto_process
@@ -46,6 +47,7 @@ CLIENTS = int(os.environ.get("BENCH_SCALE_CLIENTS", "4"))
 DELETES = int(os.environ.get("BENCH_SCALE_DELETES", "50"))
 SETTLE_S = 5.0
 STAGE = "bench"
+LOG_FILE = Path(".hookrelay") / "bench-scale-errors.log"  # the stack's ERROR lines (the rest: nowhere)
 
 
 @dataclass(frozen=True)
@@ -133,13 +135,21 @@ def measure(partners: int, options: StackOptions) -> Figures:
 
         latencies: list[float] = []
 
+        failures: list[str] = []
+
         def create(partner_id: str) -> None:
             started = time.monotonic()
-            api.call("POST", "/partners", {"partner_id": partner_id, "url": sink.server.url})
+            try:
+                api.call("POST", "/partners", {"partner_id": partner_id, "url": sink.server.url})
+            except RuntimeError as exc:  # said, and the partner left out of the later steps
+                failures.append(str(exc))
+                ids.remove(partner_id)
             latencies.append(time.monotonic() - started)
 
-        create_step = timed(calls, partners, lambda: api.parallel(create, ids))
+        create_step = timed(calls, partners, lambda: api.parallel(create, list(ids)))
         create_step = replace(create_step, median_call_s=statistics.median(latencies))
+        if failures:
+            print(f"  {len(failures)} creates failed (see {LOG_FILE}); first: {failures[0]}", flush=True)
         wait_polled(stack, ids, 60)
         time.sleep(SETTLE_S)
         moto = moto_pid(url)
@@ -173,6 +183,10 @@ def describe(f: Figures) -> str:
 
 def main() -> None:
     quiet_logging()
+    LOG_FILE.parent.mkdir(exist_ok=True)
+    errors = logging.FileHandler(LOG_FILE)
+    errors.setLevel(logging.ERROR)
+    logging.getLogger().addHandler(errors)
     logging.getLogger("hookrelay_local").setLevel(logging.WARNING)
     load = os.getloadavg()[0]
     print(f"load {load:.2f} on {os.cpu_count()} cores; {CLIENTS} API clients; idle {SECONDS:g} s", flush=True)
