@@ -11,7 +11,7 @@ STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test test-fast config vendor package deploy rollback iam-audit run demo bench bench-isolation clean
+.PHONY: help install lint format test test-fast config vendor package deploy rollback iam-audit run demo bench bench-isolation bench-scale clean
 
 help: ## list every target with one line each
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -82,6 +82,9 @@ bench: $(STAMP) ## benchmarks, each printing ratios against a baseline measured 
 
 bench-isolation: $(STAMP) ## only the isolation benchmark: a slow partner vs per-partner queues vs one shared queue
 	$(BIN)/python -m bench isolation
+
+bench-scale: $(STAMP) ## the local stack at N=10, 100, 1,000 partners (BENCH_SCALE_NS="10,100" for a quick run)
+	$(BIN)/python -m bench scale
 
 clean: ## remove build output, vendored copies and caches (keeps .venv)
 	rm -rf build $(addsuffix /vendor,$(APPS)) .pytest_cache .mypy_cache .ruff_cache

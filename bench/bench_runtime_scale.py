@@ -7,8 +7,8 @@ polls every partner and has settled, it is measured while idle for ``SECONDS``:
 
 - its CPU (``time.process_time``, this process: the runtime is all that runs here) and moto's
   (``/proc/<pid>/stat``), in % of one core;
-- the Lambda API calls per discovery tick and the SQS ReceiveMessage calls per second (botocore
-  ``before-call`` hooks);
+- the Lambda API calls per discovery tick (botocore ``before-call`` hooks) and the SQS ReceiveMessage
+  calls per second (the runtime's lean receiver counts them);
 - threads and resident memory;
 - then one more partner is created and sent one message: seconds until its first invocation.
 
@@ -27,10 +27,10 @@ import time
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from bench.receivers import moto_process
+from bench.scale_tools import moto_pid, process_cpu_s, rss_mb
 from hookrelay_local.lambda_runtime.runtime import LocalLambdaRuntime, local_client
 
 SIZES = [int(n) for n in os.environ.get("BENCH_RUNTIME_SCALE_N", "10,100,1000").split(",")]
@@ -81,27 +81,6 @@ def create_partners(url: str, names: list[str]) -> dict[str, str]:
     return urls
 
 
-def _moto_cpu_s(url: str) -> float:
-    """CPU seconds (user + system) of the moto server listening on ``url``'s port."""
-    port = url.rsplit(":", 1)[1]
-    for proc in Path("/proc").iterdir():
-        try:
-            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"moto.server" in b" ".join(cmdline) and port.encode() in cmdline:
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return float("nan")
-
-
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def _count(client: Any) -> Counter[str]:
     calls: Counter[str] = Counter()
     client.meta.events.register("before-call", lambda model, **_: calls.update([model.name]))
@@ -128,23 +107,25 @@ def measure(partners: int) -> Figures:
                 time.sleep(0.2)
             time.sleep(SETTLE_S)
             lambda_calls = _count(runtime.lambda_client)
-            receives = _count(runtime.sqs_client)
-            cpu, moto, wall = time.process_time(), _moto_cpu_s(url), time.monotonic()
+            receives = runtime.receiver.calls
+            moto = moto_pid(url)
+            cpu, moto_cpu, wall = time.process_time(), process_cpu_s(moto), time.monotonic()
             time.sleep(SECONDS)
-            cpu, moto, wall = time.process_time() - cpu, _moto_cpu_s(url) - moto, time.monotonic() - wall
+            cpu, moto_cpu = time.process_time() - cpu, process_cpu_s(moto) - moto_cpu
+            wall = time.monotonic() - wall
             ticks = max(1, lambda_calls["ListEventSourceMappings"])  # one listing per tick
-            threads, rss = threading.active_count(), _rss_mb()
-            lambda_calls, receives = Counter(lambda_calls), Counter(receives)  # the window's only
+            threads, rss = threading.active_count(), rss_mb()
+            lambda_calls, receives = Counter(lambda_calls), runtime.receiver.calls - receives  # the window's
             first = _first_pickup_s(url, runtime, invoked)
         finally:
             runtime.stop(timeout_s=5)
     return Figures(
         partners=partners,
         cpu=100 * cpu / wall,
-        moto_cpu=100 * moto / wall,
+        moto_cpu=100 * moto_cpu / wall,
         lambda_calls_per_tick=sum(lambda_calls.values()) / ticks,
         lambda_calls=", ".join(f"{op} {n}" for op, n in sorted(lambda_calls.items())),
-        receives_per_s=receives["ReceiveMessage"] / wall,
+        receives_per_s=receives / wall,
         threads=threads,
         rss_mb=rss,
         first_pickup_s=first,

@@ -1,4 +1,4 @@
-"""The embedded AWS: moto's server on loopback, with two behaviours of moto's mended.
+"""The embedded AWS: moto's server on loopback, with three behaviours of moto's mended.
 
 - moto runs SQS event source mappings itself, inside ``SendMessage``: without Docker it "invokes" the
   function (the code never runs) and deletes the messages as if they were processed. hookrelay's local
@@ -8,6 +8,9 @@
   ``DelaySeconds`` or visibility timeout ends is received up to a second late (SQS hands it to a waiting
   long poll at once). A 1, 2, 4 s retry schedule measured 2, 2, 3 s gaps. The same call makes a long poll
   wake when the queue's next delayed or in-flight message is due (no extra wake-ups for an idle queue).
+- A mapping made (or updated) against an alias keeps pointing at the alias, as on AWS: moto stores the
+  version the alias points at that moment (``<function>:1``), so a mapping on ``:live`` would never
+  follow the alias to a new version.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ def keep_moto_from_consuming() -> None:
 
         models.Queue.__init__ = init  # type: ignore[method-assign]
         _wake_long_polls_when_due(models)
+        _keep_alias_in_mappings()
         _applied = True
 
 
@@ -63,6 +67,35 @@ def _wake_long_polls_when_due(models: Any) -> None:
         original_wait(self, timeout)
 
     models.Queue.wait_for_messages = wait_for_messages
+
+
+def _alias_arn(backend: Any, function_name: str) -> str | None:
+    """The alias ARN a mapping's FunctionName names (``name:alias`` or an alias ARN), else None."""
+    name, _, qualifier = function_name.rsplit(":function:", 1)[-1].partition(":")
+    if not qualifier or qualifier.isdigit() or qualifier == "$LATEST":
+        return None
+    return f"arn:aws:lambda:{backend.region_name}:{backend.account_id}:function:{name}:{qualifier}"
+
+
+def _keep_alias_in_mappings() -> None:
+    from moto.awslambda.models import LambdaBackend
+
+    create, update = LambdaBackend.create_event_source_mapping, LambdaBackend.update_event_source_mapping
+
+    def create_keeping_alias(self: Any, spec: dict[str, Any]) -> Any:
+        given = spec.get("FunctionName", "")
+        mapping = create(self, spec)
+        mapping.function_arn = _alias_arn(self, given) or mapping.function_arn
+        return mapping
+
+    def update_keeping_alias(self: Any, uuid: str, spec: dict[str, Any]) -> Any:
+        mapping = update(self, uuid, spec)
+        if mapping is not None and "FunctionName" in spec:
+            mapping.function_arn = _alias_arn(self, spec["FunctionName"]) or mapping.function_arn
+        return mapping
+
+    LambdaBackend.create_event_source_mapping = create_keeping_alias  # type: ignore[method-assign]
+    LambdaBackend.update_event_source_mapping = update_keeping_alias  # type: ignore[method-assign]
 
 
 def start_moto_server(port: int = 0, host: str = "127.0.0.1") -> Any:

@@ -25,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
     parser.add_argument("--discovery-interval", type=float, default=1.0, help="seconds between API reads")
     parser.add_argument("--default-concurrency", type=int, default=5, help="batches in flight per mapping")
+    parser.add_argument(
+        "--rereads-per-tick",
+        type=int,
+        default=2,
+        help="functions re-read a tick, in turn (concurrency-only changes)",
+    )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
 
@@ -37,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         args.endpoint_url,
         args.region,
         discovery_interval_s=args.discovery_interval,
+        rereads_per_tick=args.rereads_per_tick,
         options=PollerOptions(region=args.region, default_concurrency=args.default_concurrency),
     ).start()
     logger.info("local Lambda runtime started", extra={"endpoint_url": args.endpoint_url})

@@ -1,18 +1,26 @@
 """What the Lambda API says should be polled, read at a cost that does not grow with the partners.
 
 One discovery tick is ONE logical ``ListEventSourceMappings`` (its pages, 100 mappings each on AWS,
-count as one listing; moto answers in one page). A mapping's whole entry is compared with the last
-one seen, so a change of state, batch size, batching window, response types or MaximumConcurrency is
-noticed on the tick after it. A function's configuration is read (``GetFunctionConfiguration`` and
-``GetFunctionConcurrency``) only when its mapping is new or changed, or when the function changed:
-every ``function_sweep_every`` ticks one logical ``ListFunctions`` gives every function's
-``LastModified``/``CodeSha256``/``RevisionId``, ``Handler``, ``Timeout`` and ``Environment`` (moto
-keeps ``LastModified`` on a configuration update, so the whole entry is compared), and only a
-function that moved has its reserved concurrency re-read (for the two sweeps after
-the change, since the provisioner sets concurrency just after updating the configuration).
+count as one listing; moto answers in one page) and ``rereads_per_tick`` (2) function re-reads. A
+mapping's whole entry is compared with the last one seen, so a change of state, batch size, batching
+window, response types or MaximumConcurrency is noticed on the tick after it. A function's
+configuration is read (``GetFunctionConfiguration`` and ``GetFunctionConcurrency``) when its mapping
+is new or changed, or when the function changed: every ``function_sweep_every`` ticks one logical
+``ListFunctions`` gives every function's ``LastModified``/``CodeSha256``/``RevisionId``, ``Handler``,
+``Timeout`` and ``Environment`` (moto keeps ``LastModified`` on a configuration update, so the whole
+entry is compared), and a function that moved has its reserved concurrency re-read (on that sweep and
+the next, since the provisioner sets concurrency just after updating the configuration).
 
-Not noticed: a ``PutFunctionConcurrency`` alone, on a function whose code and configuration did not
-change, until its mapping or function changes (hookrelay's provisioner always changes both together).
+A mapping whose FunctionArn is qualified (``<function>:live``, an alias; or a version) runs the
+version the qualifier names: its configuration is read with the qualified ARN (the version's
+environment), its concurrency with the function's. When the sweep sees the function's ``$LATEST``
+move, the alias is read again on that sweep and the next (a rollout publishes a version, then moves
+the alias).
+
+In turn, ``rereads_per_tick`` known functions a tick are read again (concurrency; an alias's version
+too), so a change nothing else reveals (a ``PutFunctionConcurrency`` alone, an alias moved back with
+no new code) is seen within N / ``rereads_per_tick`` ticks: 5 s at 10 partners, 50 s at 100, ~8 min
+at 1,000. No O(1) listing carries a function's concurrency (``ListFunctions`` does not).
 """
 
 from __future__ import annotations
@@ -34,26 +42,34 @@ logger = logging.getLogger(__name__)
 Wanted = dict[str, tuple[MappingConfig, FunctionConfig, Invoker]]
 
 
+def unqualified(function_arn: str) -> str:
+    """``arn:aws:lambda:<region>:<account>:function:<name>`` without a ``:<alias or version>``."""
+    return ":".join(function_arn.split(":", 7)[:7])
+
+
 @dataclass
 class _Known:
-    """What was last read about one function."""
+    """What was last read about one function (a mapping's FunctionArn, perhaps alias-qualified)."""
 
     function: FunctionConfig
-    reread_concurrency: int = 0  # sweeps left on which its reserved concurrency is read again
+    reread: int = 0  # sweeps left on which it is read again (its concurrency; all of it if qualified)
+    listed: FunctionConfig | None = None  # qualified only: its $LATEST as the last sweep listed it
 
 
 @dataclass
 class Discovery:
-    """Reads the mappings every tick and the functions only when they changed."""
+    """Reads the mappings every tick and the functions only when they changed (or their turn came)."""
 
     lambda_: LambdaClient
     invokers: Mapping[str, Invoker]
     function_sweep_every: int = 5
-    _functions: dict[str, _Known] = field(default_factory=dict)  # by function ARN
+    rereads_per_tick: int = 2  # functions re-read a tick, in turn (a concurrency-only change)
+    _functions: dict[str, _Known] = field(default_factory=dict)  # by the mappings' function ARN
     _mappings: dict[str, MappingConfig] = field(default_factory=dict)  # last entries seen, by UUID
     _unsupported: set[str] = field(default_factory=set)
     _missing: set[str] = field(default_factory=set)  # mapped functions that could not be read
     _ticks: int = 0
+    _turn: int = 0  # where the rotating re-reads start next
 
     def wanted(self) -> Wanted:
         """One tick: the enabled SQS mappings that have a local invoker, with their functions.
@@ -64,6 +80,7 @@ class Discovery:
         self._ticks += 1
         if self._ticks % self.function_sweep_every == 0:
             self._sweep_functions()
+        self._reread_in_turn()
         wanted: Wanted = {}
         for mapping in mappings:
             if not mapping.enabled or ":sqs:" not in mapping.queue_arn:
@@ -96,9 +113,9 @@ class Discovery:
         return self._read_function(mapping.function_arn)
 
     def _read_function(self, function_arn: str) -> FunctionConfig | None:
+        """Read a function, or say once it cannot be read (its mapping is then not polled)."""
         try:
-            config = self.lambda_.get_function_configuration(FunctionName=function_arn)
-            reserved = self.lambda_.get_function_concurrency(FunctionName=function_arn)
+            function = self._fetch(function_arn)
         except AWS_ERRORS as exc:
             logger.warning(
                 "cannot read the mapped function; not polling",
@@ -107,10 +124,15 @@ class Discovery:
             self._functions.pop(function_arn, None)
             self._missing.add(function_arn)
             return None
-        function = FunctionConfig.from_api(config, reserved.get("ReservedConcurrentExecutions"))
         self._missing.discard(function_arn)
         self._functions[function_arn] = _Known(function)
         return function
+
+    def _fetch(self, function_arn: str) -> FunctionConfig:
+        """Its configuration and reserved concurrency (an alias ARN: the version the alias points at)."""
+        config = self.lambda_.get_function_configuration(FunctionName=function_arn)
+        reserved = self.lambda_.get_function_concurrency(FunctionName=unqualified(function_arn))
+        return FunctionConfig.from_api(config, reserved.get("ReservedConcurrentExecutions"))
 
     def _sweep_functions(self) -> None:
         """One ``ListFunctions``: take in every known function whose revision moved."""
@@ -119,26 +141,50 @@ class Discovery:
         except AWS_ERRORS as exc:
             logger.warning("cannot list functions", extra={"error": error_code(exc)})
             return
-        self._missing -= set(listed)
-        for arn in [a for a in self._functions if a not in listed]:
+        self._missing -= {a for a in self._missing if unqualified(a) in listed}
+        for arn in [a for a in self._functions if unqualified(a) not in listed]:
             del self._functions[arn]  # deleted: read again if a mapping still points at it
-        for arn, known in self._functions.items():
-            entry = FunctionConfig.from_api(listed[arn], known.function.reserved_concurrency)
-            if entry != known.function:  # code, environment, timeout or handler moved
-                known.function, known.reread_concurrency = entry, 2
-            if known.reread_concurrency:
-                known.reread_concurrency -= 1
-                self._reread_concurrency(known)
+        for arn, known in list(self._functions.items()):
+            entry = FunctionConfig.from_api(listed[unqualified(arn)], known.function.reserved_concurrency)
+            if arn != unqualified(arn):  # an alias: its $LATEST moved, the alias may follow soon
+                if entry != known.listed:  # (first listed: once, for a move since it was read)
+                    known.reread = 1 if known.listed is None else 2
+                known.listed = entry
+            elif entry != known.function:  # code, environment, timeout or handler moved
+                known.function, known.reread = entry, 2
+            if known.reread:
+                known.reread -= 1
+                self._reread(arn, known)
 
-    def _reread_concurrency(self, known: _Known) -> None:
-        try:
-            answer = self.lambda_.get_function_concurrency(FunctionName=known.function.arn)
-        except AWS_ERRORS as exc:
-            logger.warning("cannot read reserved concurrency", extra={"error": error_code(exc)})
+    def _reread_in_turn(self) -> None:
+        """Re-read ``rereads_per_tick`` functions in turn: a concurrency-only change (or an alias
+        moved with no new code, e.g. a rollback) is seen within N / rereads_per_tick ticks."""
+        arns = list(self._functions)
+        if not arns or self.rereads_per_tick <= 0:
             return
-        reserved = answer.get("ReservedConcurrentExecutions")
-        if reserved != known.function.reserved_concurrency:
-            known.function = replace(known.function, reserved_concurrency=reserved)
+        start = self._turn % len(arns)
+        turn = (arns[start:] + arns[:start])[: self.rereads_per_tick]
+        self._turn = start + len(turn)
+        for arn in turn:
+            self._reread(arn, self._functions[arn])
+
+    def _reread(self, arn: str, known: _Known) -> None:
+        """Its reserved concurrency again (an alias: the version behind it too); kept as is on error."""
+        try:
+            if arn != unqualified(arn):
+                function = self._fetch(arn)
+            else:
+                answer = self.lambda_.get_function_concurrency(FunctionName=arn)
+                function = replace(
+                    known.function, reserved_concurrency=answer.get("ReservedConcurrentExecutions")
+                )
+        except AWS_ERRORS as exc:
+            logger.warning(
+                "cannot read the function again", extra={"function_arn": arn, "error": error_code(exc)}
+            )
+            return
+        if function != known.function:
+            known.function = function
 
     def _warn_unsupported(self, mapping: MappingConfig, function: FunctionConfig) -> None:
         if mapping.uuid not in self._unsupported:

@@ -1,7 +1,8 @@
 """One event source mapping's poller: receive a batch, invoke the function, delete what succeeded.
 
 One thread per mapping, blocked in a 20 s long poll while the queue is empty (an idle partner costs
-one ReceiveMessage per 20 s and no CPU in between; a message sent wakes the long poll at once). A stop
+one ReceiveMessage per 20 s and no CPU in between; a message sent wakes the long poll at once),
+through the lean ``receive.LeanReceiver`` (the real SQS API at half botocore's CPU per call). A stop
 does not wait for that long poll: what it receives after the stop is not invoked and reappears after
 the visibility timeout. A queue that does not exist stops the poller (``queue_gone``) without retrying.
 
@@ -34,6 +35,7 @@ from hookrelay.aws.sqs import lookup_queue_url
 from hookrelay.errors import NotFound
 from hookrelay_local.lambda_runtime.events import InvalidBatchResponse, reported_failures, sqs_event
 from hookrelay_local.lambda_runtime.invokers import FunctionConfig, Invoker
+from hookrelay_local.lambda_runtime.receive import LeanReceiver
 from hookrelay_local.lambda_runtime.stats import BatchOutcome, InvocationReport, RuntimeStats
 
 logger = logging.getLogger(__name__)
@@ -90,6 +92,7 @@ class MappingPoller:
         function: FunctionConfig,
         invoker: Invoker,
         sqs: Any,
+        receiver: LeanReceiver,
         stats: RuntimeStats,
         options: PollerOptions,
         on_invocation: Callable[[InvocationReport], None] | None = None,
@@ -98,6 +101,7 @@ class MappingPoller:
         self.function = function
         self.invoker = invoker
         self._sqs = sqs
+        self._receiver = receiver
         self._stats = stats
         self._options = options
         self._on_invocation = on_invocation
@@ -206,22 +210,18 @@ class MappingPoller:
         batch: list[dict[str, Any]] = []
         while len(batch) < wanted and not self._stopping.is_set():
             try:
-                response = self._sqs.receive_message(
-                    QueueUrl=self._queue(mapping),
-                    MaxNumberOfMessages=wanted - len(batch),
-                    WaitTimeSeconds=self._options.wait_seconds,
-                    MessageSystemAttributeNames=["All"],
-                    MessageAttributeNames=["All"],
+                received = self._receiver.receive(
+                    self._queue(mapping), wanted - len(batch), self._options.wait_seconds
                 )
             except Exception:
                 if batch:  # invoke with what was gathered rather than strand it until it times out
                     return batch
                 raise
-            batch.extend(response.get("Messages", []))
+            batch.extend(received)
             # Lambda invokes as soon as it has records, unless a batching window asks it to gather.
             if batch and time.monotonic() >= window_ends:
                 break
-            if not batch and not response.get("Messages"):
+            if not batch and not received:
                 break
         return batch
 

@@ -5,10 +5,12 @@ reads them through the Lambda API every ``discovery_interval_s`` at a cost that 
 the partners (see discovery): a new enabled SQS mapping gets a
 :class:`~hookrelay_local.lambda_runtime.poller.MappingPoller` at once; a disabled or deleted one is
 stopped (its batches in flight finish); a changed mapping applies on the next tick, a changed function
-(code, environment, timeout, reserved concurrency) after the next function sweep. A mapping whose
-queue is gone (QueueDoesNotExist) is stopped with one log line and tried again only when the mapping
-changes or after ``gone_retry_s``. Functions run in-process through an invoker chosen by their
-``Handler`` (see invokers). All pollers share one SQS client whose pool fits them all.
+(code, environment, timeout) after the next function sweep, a concurrency-only change when its
+turn to be re-read comes (``rereads_per_tick``); an alias-qualified mapping runs the alias's version.
+A mapping whose queue is gone (QueueDoesNotExist) is stopped with one log line and tried again only
+when the mapping changes or after ``gone_retry_s``. Functions run in-process through an invoker
+chosen by their ``Handler`` (see invokers). All pollers share one SQS client whose pool fits them all,
+and receive through one lean receiver (see receive).
 
     runtime = LocalLambdaRuntime("http://127.0.0.1:5000").start()
     ...
@@ -31,11 +33,14 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 from hookrelay.aws import clients as aws
 from hookrelay_local.lambda_runtime.discovery import Discovery, Wanted
 from hookrelay_local.lambda_runtime.invokers import FunctionConfig, Invoker, default_invokers
+from hookrelay_local.lambda_runtime.listing import listing_lambda_client
 from hookrelay_local.lambda_runtime.poller import MappingConfig, MappingPoller, PollerOptions
+from hookrelay_local.lambda_runtime.receive import LeanReceiver
 from hookrelay_local.lambda_runtime.stats import FunctionCounters, InvocationReport, RuntimeStats
 
 logger = logging.getLogger(__name__)
@@ -47,6 +52,13 @@ _session_lock = threading.Lock()
 _session: list[boto3.session.Session] = []
 
 
+def local_credentials() -> Credentials:
+    """The keys every local client signs with (moto accepts any; tests' fakes are used if set)."""
+    return Credentials(
+        os.environ.get("AWS_ACCESS_KEY_ID") or "testing", os.environ.get("AWS_SECRET_ACCESS_KEY") or "testing"
+    )
+
+
 def local_client(service: str, endpoint_url: str, region: str, pool: int | None = None) -> Any:
     """A client for the embedded AWS (moto accepts any credentials; tests' fakes are used if set).
 
@@ -54,6 +66,7 @@ def local_client(service: str, endpoint_url: str, region: str, pool: int | None 
     ``pool`` sets the client's connection pool size (default: the house's 50).
     """
     config = aws.CLIENT_CONFIG if pool is None else aws.CLIENT_CONFIG.merge(Config(max_pool_connections=pool))
+    credentials = local_credentials()
     with _session_lock:
         if not _session:
             _session.append(boto3.session.Session())
@@ -61,8 +74,8 @@ def local_client(service: str, endpoint_url: str, region: str, pool: int | None 
             service,
             region_name=region,
             endpoint_url=endpoint_url,
-            aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID") or "testing",
-            aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY") or "testing",
+            aws_access_key_id=credentials.access_key,
+            aws_secret_access_key=credentials.secret_key,
             config=config,
         )
 
@@ -81,12 +94,14 @@ class LocalLambdaRuntime:
         options: PollerOptions | None = None,
         function_sweep_every: int = 5,
         gone_retry_s: float = 60.0,
+        rereads_per_tick: int = 2,
     ) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
         # Every poller holds one long poll open, its batches delete and the handlers send: one pool big
         # enough for all of them, so connections are reused and never discarded as overflow.
         self._sqs = local_client("sqs", endpoint_url, region, pool=POLL_POOL_CONNECTIONS)
+        self.receiver = LeanReceiver(endpoint_url, region, local_credentials(), POLL_POOL_CONNECTIONS)
         self.invokers: dict[str, Invoker] = {
             **default_invokers(self._sqs, local_client("secretsmanager", endpoint_url, region)),
             **(invokers or {}),
@@ -97,9 +112,9 @@ class LocalLambdaRuntime:
         self.stats = RuntimeStats()
         self._pollers: dict[str, MappingPoller] = {}
         self._retired: list[MappingPoller] = []
-        self._discovery = Discovery(
-            local_client("lambda", endpoint_url, region), self.invokers, function_sweep_every
-        )
+        credentials = local_credentials()
+        lambda_ = listing_lambda_client(endpoint_url, region, credentials.access_key, credentials.secret_key)
+        self._discovery = Discovery(lambda_, self.invokers, function_sweep_every, rereads_per_tick)
         self.gone_retry_s = gone_retry_s
         self._gone: dict[str, tuple[MappingConfig, float]] = {}  # queue gone: mapping, when
         self._gone_said: set[str] = set()
@@ -138,7 +153,10 @@ class LocalLambdaRuntime:
 
     @property
     def sqs_client(self) -> Any:
-        """The SQS client every poller receives and deletes through, and the handlers send through."""
+        """The SQS client every poller deletes through and the handlers send through.
+
+        Receives go through ``receiver`` (a :class:`LeanReceiver`; ``receiver.calls`` counts them).
+        """
         return self._sqs
 
     def counters(self) -> dict[str, FunctionCounters]:
@@ -206,7 +224,14 @@ class LocalLambdaRuntime:
             poller = self._pollers.get(uuid)
             if poller is None and not self._parked(uuid, mapping):
                 self._pollers[uuid] = MappingPoller(
-                    mapping, function, invoker, self._sqs, self.stats, self.options, self.on_invocation
+                    mapping,
+                    function,
+                    invoker,
+                    self._sqs,
+                    self.receiver,
+                    self.stats,
+                    self.options,
+                    self.on_invocation,
                 ).start()
                 logger.info("polling", extra={"function": function.name, "queue_arn": mapping.queue_arn})
             elif poller is not None and (poller.mapping, poller.function) != (mapping, function):

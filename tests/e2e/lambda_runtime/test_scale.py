@@ -57,17 +57,17 @@ def test_discovery_calls_per_tick_do_not_grow_with_the_partners(
     # WHEN ten discovery ticks run and nothing changed
     calls = calls_over_ticks(runtime, 10)
 
-    # THEN each tick made one listing of the mappings, and every fifth one listing of the functions:
-    # no per-partner read at all
-    assert calls == Counter({"ListEventSourceMappings": 10, "ListFunctions": 2})
+    # THEN each tick made one listing of the mappings and two re-reads of reserved concurrency (functions
+    # in turn), and every fifth one listing of the functions: the same calls whatever the partners
+    assert calls == Counter({"ListEventSourceMappings": 10, "ListFunctions": 2, "GetFunctionConcurrency": 20})
 
 
 def test_only_a_changed_function_is_read_again(
     local_aws: LocalAws, start_runtime: Callable[..., LocalLambdaRuntime]
 ) -> None:
-    # GIVEN a runtime polling five idle partners
+    # GIVEN a runtime polling five idle partners (no re-reads in turn: the sweep's own reads are counted)
     first, *_others = partners(local_aws, 5, "calm")
-    runtime = start_runtime(invokers={STUB: lambda *_: None}, discovery_interval_s=3600)
+    runtime = start_runtime(invokers={STUB: lambda *_: None}, discovery_interval_s=3600, rereads_per_tick=0)
 
     # WHEN one function's timeout changes and five ticks run (one function sweep)
     local_aws.lambda_.update_function_configuration(FunctionName=first.function_name, Timeout=7)

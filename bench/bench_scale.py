@@ -1,0 +1,208 @@
+"""`make bench-scale`: the whole local stack at N = 10, 100 and 1,000 partners (issue 13, item 9).
+
+For each N, on a fresh moto server in its own process (bench.receivers.moto_process, as AWS is a network
+service and not our CPU) and a fresh local stack in THIS process (provisioner REST API, Lambda runtime,
+results recorder: ``LocalStack`` with ``aws_endpoint``), with one idle sink HTTP server on 127.0.0.1 as
+every partner's URL:
+
+1. create N partners through ``POST /partners``, from ``BENCH_SCALE_CLIENTS`` (4) API clients at once
+   (so 1,000 take minutes, not a quarter of an hour): seconds per partner (wall time / N: the fleet's
+   rate), AWS calls per create, and the median request's own duration;
+2. wait until the runtime polls every partner, then idle ``BENCH_SCALE_SECONDS`` (30): this process's
+   CPU (the stack: API, runtime, recorder, the idle sink) and moto's, in % of one core; RSS of both;
+3. publish one webhook to every partner (``POST /partners/{id}/events``, same clients): p99 of
+   publish-to-receipt at the sink;
+4. update-code over every partner (a new artifact is uploaded first, so every function really moves):
+   seconds and AWS calls per partner. The synchronous 200 answer and the 202 + ``GET /rollouts/{id}``
+   contract are both followed;
+5. delete a sample of ``min(N, BENCH_SCALE_DELETES)`` (50) partners: seconds and AWS calls per delete.
+
+AWS calls are botocore calls made in this process outside the runtime's own threads (bench.scale_tools).
+Prints one line per N and the issue's summary line; asserts nothing about timings.
+``BENCH_SCALE_NS=10,100`` runs the quick sizes only.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import statistics
+import time
+import zipfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bench.isolation_stack import quiet_logging
+from bench.receivers import moto_process
+from bench.scale_tools import Api, AwsCalls, Sink, moto_pid, process_cpu_s, rss_mb
+from hookrelay import naming
+from hookrelay.aws.clients import Clients
+from hookrelay.provisioning.resources.function import latest_artifact, upload_artifact
+from hookrelay_local.stack import LocalStack, StackOptions, free_port
+
+SIZES = [int(n) for n in os.environ.get("BENCH_SCALE_NS", "10,100,1000").split(",")]
+SECONDS = float(os.environ.get("BENCH_SCALE_SECONDS", "30"))
+CLIENTS = int(os.environ.get("BENCH_SCALE_CLIENTS", "4"))
+DELETES = int(os.environ.get("BENCH_SCALE_DELETES", "50"))
+SETTLE_S = 5.0
+STAGE = "bench"
+LOG_FILE = Path(".hookrelay") / "bench-scale-errors.log"  # the stack's ERROR lines (the rest: nowhere)
+
+
+@dataclass(frozen=True)
+class Step:
+    seconds: float  # per partner: wall time / N (with CLIENTS at once: the fleet's rate)
+    calls: float  # AWS calls per partner
+    median_call_s: float = float("nan")  # one request's own duration (create)
+
+
+@dataclass(frozen=True)
+class Figures:
+    partners: int
+    create: Step
+    update_code: Step
+    delete: Step
+    cpu: float  # % of a core: the stack's process while idle
+    moto_cpu: float
+    rss_mb: float
+    moto_rss_mb: float
+    p99_ms: float
+    rollout: str
+
+
+def timed(calls: AwsCalls, count: int, run: object) -> Step:
+    """Run ``run()`` (a callable); its wall time and counted AWS calls, per one of ``count``."""
+    before, started = calls.total(), time.monotonic()
+    run()  # type: ignore[operator]
+    return Step((time.monotonic() - started) / count, (calls.total() - before) / count)
+
+
+def wait_polled(stack: LocalStack, ids: list[str], timeout_s: float) -> None:
+    names = {naming.partner_function(STAGE, p) for p in ids}
+    assert stack.runtime is not None
+    deadline = time.monotonic() + timeout_s
+    while not names <= stack.runtime.polling():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{len(names - stack.runtime.polling())} partners not polled")
+        time.sleep(0.5)
+
+
+def idle(moto: int) -> tuple[float, float]:
+    """(this process's CPU, moto's) in % of a core over SECONDS of idling."""
+    cpu, moto_cpu, wall = process_cpu_s(), process_cpu_s(moto), time.monotonic()
+    time.sleep(SECONDS)
+    wall = time.monotonic() - wall
+    return 100 * (process_cpu_s() - cpu) / wall, 100 * (process_cpu_s(moto) - moto_cpu) / wall
+
+
+def p99_ms(api: Api, sink: Sink, ids: list[str]) -> float:
+    """Publish one webhook to every partner; p99 of publish-to-receipt at the sink, in ms."""
+    sent: dict[str, float] = {}
+
+    def publish(partner_id: str) -> None:
+        started = time.time()
+        body = {"topic": "bench.scale", "payload": {}}
+        answer = api.call("POST", f"/partners/{partner_id}/events", body, ok=(200, 202))
+        sent[answer["webhook_id"]] = started
+
+    api.parallel(publish, ids)
+    deadline = time.monotonic() + 120
+    while sink.count(sent) < len(sent) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    latencies = [1000 * (sink.arrived[w] - t) for w, t in sent.items() if w in sink.arrived]
+    if len(latencies) < len(sent):
+        print(f"  ({len(sent) - len(latencies)} webhooks not received within 120 s)", flush=True)
+    return statistics.quantiles(latencies, n=100, method="inclusive")[98] if len(latencies) > 1 else 0.0
+
+
+def new_artifact() -> None:
+    """Upload the current handler package with one file added, so update-code moves every function."""
+    clients = Clients()
+    bucket = naming.artifact_bucket(STAGE)
+    package = clients.s3.get_object(Bucket=bucket, Key=latest_artifact(bucket, clients))["Body"].read()
+    buffer = io.BytesIO(package)
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("bench_scale_marker.txt", str(time.time()))
+    upload_artifact(buffer.getvalue(), bucket, clients)
+
+
+def measure(partners: int, options: StackOptions) -> Figures:
+    ids = [f"s{i:04d}" for i in range(partners)]
+    sink, calls, api_clients = Sink(), AwsCalls(), min(CLIENTS, partners)
+    with moto_process() as url, LocalStack(replace(options, aws_endpoint=url)) as stack, calls.counting():
+        api = Api(stack.api_url, api_clients)
+
+        latencies: list[float] = []
+
+        failures: list[str] = []
+
+        def create(partner_id: str) -> None:
+            started = time.monotonic()
+            try:
+                api.call("POST", "/partners", {"partner_id": partner_id, "url": sink.server.url})
+            except RuntimeError as exc:  # said, and the partner left out of the later steps
+                failures.append(str(exc))
+                ids.remove(partner_id)
+            latencies.append(time.monotonic() - started)
+
+        create_step = timed(calls, partners, lambda: api.parallel(create, list(ids)))
+        create_step = replace(create_step, median_call_s=statistics.median(latencies))
+        if failures:
+            print(f"  {len(failures)} creates failed (see {LOG_FILE}); first: {failures[0]}", flush=True)
+        wait_polled(stack, ids, 60)
+        time.sleep(SETTLE_S)
+        moto = moto_pid(url)
+        cpu, moto_cpu = idle(moto)
+        rss, moto_rss = rss_mb(), rss_mb(moto)
+        p99 = p99_ms(api, sink, ids)
+        new_artifact()
+        rollout: dict[str, object] = {}
+        update_step = timed(calls, partners, lambda: rollout.update(api.update_code()))
+        sample = ids[: min(partners, DELETES)]
+        delete_step = timed(
+            calls, len(sample), lambda: api.parallel(lambda p: api.call("DELETE", f"/partners/{p}"), sample)
+        )
+    sink.server.stop()
+    summary = ", ".join(f"{k} {rollout[k]}" for k in ("succeeded", "failed", "skipped") if k in rollout)
+    return Figures(
+        partners, create_step, update_step, delete_step, cpu, moto_cpu, rss, moto_rss, p99, summary
+    )
+
+
+def describe(f: Figures) -> str:
+    create, update, delete = f.create, f.update_code, f.delete
+    return (
+        f"N={f.partners:>5}: create {create.seconds:.3f} s/partner ({create.calls:.1f} AWS calls, median "
+        f"request {create.median_call_s:.2f} s); update-code {update.seconds:.3f} s/partner "
+        f"({update.calls:.1f} calls; {f.rollout}); delete {delete.seconds:.3f} s ({delete.calls:.1f} calls); "
+        f"idle CPU {f.cpu:.1f}% (moto {f.moto_cpu:.1f}%); RSS {f.rss_mb:.0f} MB "
+        f"(moto {f.moto_rss_mb:.0f} MB); p99 {f.p99_ms:.0f} ms; load {os.getloadavg()[0]:.2f}"
+    )
+
+
+def main() -> None:
+    quiet_logging()
+    LOG_FILE.parent.mkdir(exist_ok=True)
+    errors = logging.FileHandler(LOG_FILE)
+    errors.setLevel(logging.ERROR)
+    logging.getLogger().addHandler(errors)
+    logging.getLogger("hookrelay_local").setLevel(logging.WARNING)
+    load = os.getloadavg()[0]
+    print(f"load {load:.2f} on {os.cpu_count()} cores; {CLIENTS} API clients; idle {SECONDS:g} s", flush=True)
+    options = StackOptions(api_port=free_port(), receiver_port=free_port(), stage=STAGE)
+    results = []
+    for partners in SIZES:
+        results.append(measure(partners, options))
+        print(describe(results[-1]), flush=True)
+    base, top = results[0], results[-1]
+    ratio = top.create.seconds / base.create.seconds
+    print(
+        f"scale: {top.partners} partners; create {top.create.seconds:.3f} s/partner ({ratio:.2f}x of "
+        f"N={base.partners}); update-code {top.update_code.seconds:.3f} s; idle CPU {top.cpu:.1f}%; "
+        f"p99 {top.p99_ms:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
