@@ -38,6 +38,16 @@ def upload_build(ctx: Provisioner, code: str, deps: str) -> Artifact:
     )
 
 
+def publish_builds(ctx: Provisioner, count: int, keep: int) -> list[str]:
+    """Upload ``count`` builds with different dependencies, publishing each one's layer; their ARNs."""
+    arns = []
+    for n in range(1, count + 1):
+        build = upload_build(ctx, f"code = {n}", f"deps = {n}")
+        assert build.layer_key is not None
+        arns.append(publish_layer(LAYER, ctx.settings.bucket, build.layer_key, ctx.clients, keep=keep))
+    return arns
+
+
 class Counting:
     """A Lambda client that counts the calls made through it, by method name."""
 
@@ -73,11 +83,7 @@ def test_publishing_the_same_layer_zip_twice_reuses_its_version(ctx: Provisioner
 
 def test_publishing_a_new_build_prunes_to_the_newest_versions_kept(ctx: Provisioner) -> None:
     # GIVEN five builds with different dependencies, each layer published with keep=3
-    arns = []
-    for n in range(1, 6):
-        build = upload_build(ctx, f"code = {n}", f"deps = {n}")
-        assert build.layer_key is not None
-        arns.append(publish_layer(LAYER, ctx.settings.bucket, build.layer_key, ctx.clients, keep=3))
+    arns = publish_builds(ctx, 5, keep=3)
     # THEN only the newest three versions are left, newest first
     assert [v["Version"] for v in layer_versions(LAYER, ctx.clients)] == [5, 4, 3]
     assert [v["LayerVersionArn"] for v in layer_versions(LAYER, ctx.clients)] == arns[:1:-1]
@@ -85,11 +91,7 @@ def test_publishing_a_new_build_prunes_to_the_newest_versions_kept(ctx: Provisio
 
 def test_pruning_never_deletes_a_version_named_in_use(ctx: Provisioner) -> None:
     # GIVEN four versions, the oldest still in use
-    arns = []
-    for n in range(1, 5):
-        build = upload_build(ctx, f"code = {n}", f"deps = {n}")
-        assert build.layer_key is not None
-        arns.append(publish_layer(LAYER, ctx.settings.bucket, build.layer_key, ctx.clients, keep=4))
+    arns = publish_builds(ctx, 4, keep=4)
     # WHEN pruned to the newest two, version 1 named as in use
     deleted = prune_layer_versions(LAYER, 2, ctx.clients, in_use={arns[0]})
     # THEN version 2 alone went

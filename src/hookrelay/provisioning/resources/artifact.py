@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
-from hookrelay.aws.errors import AWS_ERRORS, aws_error
-from hookrelay.errors import DependencyUnavailable, NotFound
+from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
+from hookrelay.errors import DependencyUnavailable
 from hookrelay.provisioning.resources.layer import DEFAULT_KEEP, publish_layer
 
 
@@ -55,25 +55,30 @@ class _Pointer(BaseModel):
 
 def latest_artifact(bucket: str, clients: Clients) -> Artifact:
     """The newest handler build, from ``handler/latest.json``."""
-    return _read_pointer(bucket, naming.HANDLER_ARTIFACT_POINTER, "upload the handler first", clients)
+    found = _read_pointer(bucket, naming.HANDLER_ARTIFACT_POINTER, clients)
+    if found is None:
+        where = f"s3://{bucket}/{naming.HANDLER_ARTIFACT_POINTER}"
+        raise DependencyUnavailable(
+            f"cannot read the handler artifact pointer {where}: upload the handler first"
+        )
+    return found
 
 
 def stored_artifact(bucket: str, code_key: str, clients: Clients) -> Artifact:
     """The build a stored code zip belongs to (its manifest; a zip uploaded without one: no layer)."""
-    try:
-        return _read_pointer(bucket, naming.handler_manifest_key(code_key), "", clients)
-    except NotFound:
-        return Artifact(bucket=bucket, code_key=code_key)
+    found = _read_pointer(bucket, naming.handler_manifest_key(code_key), clients)
+    return found or Artifact(bucket=bucket, code_key=code_key)
 
 
-def _read_pointer(bucket: str, key: str, hint: str, clients: Clients) -> Artifact:
-    where = f"s3://{bucket}/{key}"
+def _read_pointer(bucket: str, key: str, clients: Clients) -> Artifact | None:
+    """The build a pointer (``latest.json`` or a manifest) names; None when there is no such object."""
     try:
         body = clients.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         pointer = _Pointer.model_validate_json(body)
     except AWS_ERRORS as exc:
-        doing = f"read the handler artifact pointer {where}" + (f" ({hint})" if hint else "")
-        raise aws_error(doing, exc, missing=None if hint else f"{where} does not exist") from exc
+        if has_code(exc, "NoSuchKey"):
+            return None
+        raise aws_error(f"read the handler artifact pointer s3://{bucket}/{key}", exc) from exc
     except ValidationError as exc:
         raise DependencyUnavailable(f"{key} has no 'key'") from exc
     return Artifact(bucket=bucket, code_key=pointer.key, layer_key=pointer.layer_key)

@@ -6,7 +6,7 @@ handler's third-party dependencies come from the stage's shared layer (``resourc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import WaiterError
@@ -36,7 +36,7 @@ class FunctionSpec:
     runtime: str
     memory_mb: int
     tags: dict[str, str]
-    layers: tuple[str, ...] = field(default=())  # LayerVersionArns: the shared dependency layer
+    layers: tuple[str, ...] = ()  # LayerVersionArns: the shared dependency layer
 
     def configuration(self) -> dict[str, Any]:
         return {
