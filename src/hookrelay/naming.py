@@ -103,6 +103,21 @@ def handler_artifact_key(sha256_hex: str) -> str:
     return f"handler/{sha256_hex}.zip"
 
 
+def handler_layer_key(sha256_hex: str) -> str:
+    """The key of one handler dependency layer zip (``python/...``), content-addressed like the code."""
+    return f"handler/layers/{sha256_hex}.zip"
+
+
+def handler_manifest_key(code_key: str) -> str:
+    """The pair (code zip, layer zip) a code zip was uploaded with: what a rollback to it points at."""
+    return code_key.removesuffix(".zip") + ".json"
+
+
+def handler_layer(stage: str) -> str:
+    """The Lambda layer every partner function of the stage shares (the handler's dependencies)."""
+    return f"{prefix(stage)}-handler-deps"
+
+
 def partner_from_name(name: str) -> str | None:
     """The partner id in a hookrelay resource or alarm name, or None if it is not a partner's."""
     for suffix in sorted(SUFFIXES, key=len, reverse=True):

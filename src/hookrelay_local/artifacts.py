@@ -1,9 +1,16 @@
 """Build each app's Lambda package the way a deployment does (`chalice package`), cached by content.
 
-The local stack uploads the handler's zip to the embedded S3, so the partners' functions it creates point
-at the same artifact a real deployment would; `make package`, `make deploy` and the template tests use
-the same builds. An app with ``.chalice/merge-template.json`` is packaged with ``--merge-template`` (what
-Chalice cannot set itself, such as ReportBatchItemFailures on its SQS mappings).
+An app with ``.chalice/merge-template.json`` is packaged with ``--merge-template`` (what Chalice cannot
+set itself, such as ReportBatchItemFailures on its SQS mappings).
+
+The handler's package is then split in two (:func:`build_handler_artifact`): ``function.zip``,
+hookrelay's own code (``app.py`` and the core modules it imports: what each partner function carries),
+and ``layer.zip``, everything else under ``python/`` (the third-party dependencies: the stage's one
+shared Lambda layer). Both are written byte-for-byte reproducibly (sorted entries, fixed timestamps
+and modes), so their content-addressed keys change only when their content does: a code-only change
+reuses the published layer. The local stack uploads both to the embedded S3, so the partners'
+functions it creates point at the same artifact a real deployment would; `make package`, `make deploy`
+and the template tests use the same builds.
 
 python -m hookrelay_local.artifacts --stage dev handler provisioner ...   build into build/<app>/, print sizes
 """
@@ -18,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +39,11 @@ ZIP_BUDGET_BYTES = 8 * 1024 * 1024
 # Never in a zip: the Lambda runtime provides boto3/botocore; the rest are development tools.
 NOT_BUNDLED = frozenset({"boto3", "botocore", "moto", "rich", "hookrelay_local", "cfnlint", "pytest"})
 CHALICE_RUNTIME = frozenset({"chalice/__init__.py", "chalice/app.py", "chalice/app.pyi"})
+# What a handler function's own zip holds (top-level names); everything else goes to the layer.
+OWN_CODE = frozenset({"app.py", "chalicelib", "hookrelay"})
+FUNCTION_BUDGET_BYTES = 256 * 1024
+LAYER_ROOT = "python/"  # Lambda puts /opt/python on a Python function's path
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
 def present_apps() -> list[str]:
@@ -84,9 +97,60 @@ def build_app_zip(app: str = "handler", stage: str = "dev") -> Path:
     return build_app_package(app, stage) / "deployment.zip"
 
 
-def zip_problems(package: Path) -> list[str]:
-    """What is wrong with a deployment.zip: over budget, or bundling what Lambda or nobody needs."""
-    names = zipfile.ZipFile(package).namelist()
+@dataclass(frozen=True)
+class HandlerBuild:
+    """The handler's two artifacts: its own code (each function's package) and the shared layer."""
+
+    code: Path
+    layer: Path
+
+
+def build_handler_artifact(stage: str = "dev") -> HandlerBuild:
+    """The handler's ``function.zip`` and ``layer.zip``, split from its ``chalice package`` zip."""
+    out = build_app_package("handler", stage)
+    build = HandlerBuild(code=out / "function.zip", layer=out / "layer.zip")
+    with (BUILD / ".handler.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (build.code.exists() and build.layer.exists()):
+            split_package(out / "deployment.zip", build)
+    return build
+
+
+def split_package(package: Path, build: HandlerBuild) -> None:
+    """Write the package's own code to ``build.code`` and the rest, under ``python/``, to ``build.layer``."""
+    with zipfile.ZipFile(package) as source:
+        entries = [i for i in source.infolist() if not i.is_dir()]
+        own = [i for i in entries if i.filename.split("/", 1)[0] in OWN_CODE]
+        rest = [i for i in entries if i.filename.split("/", 1)[0] not in OWN_CODE]
+        _write_reproducibly(source, own, "", build.code)
+        _write_reproducibly(source, rest, LAYER_ROOT, build.layer)
+
+
+def _write_reproducibly(source: zipfile.ZipFile, entries: list[zipfile.ZipInfo], root: str, to: Path) -> None:
+    partial = to.with_suffix(".partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in sorted(entries, key=lambda e: e.filename):
+            info = zipfile.ZipInfo(root + entry.filename, date_time=ZIP_EPOCH)
+            info.external_attr = 0o100644 << 16  # a regular file, readable by the runtime's user
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, source.read(entry))
+    partial.replace(to)
+
+
+def function_zip_problems(code: Path) -> list[str]:
+    """What is wrong with a handler function zip: anything but hookrelay's code, or over its budget."""
+    tops = {n.split("/", 1)[0] for n in zipfile.ZipFile(code).namelist()}
+    problems = [f"{top} is not hookrelay's code (it belongs in the layer)" for top in sorted(tops - OWN_CODE)]
+    size = code.stat().st_size
+    if size > FUNCTION_BUDGET_BYTES:
+        problems.append(f"{size / 1024:.0f} KiB is over the {FUNCTION_BUDGET_BYTES / 1024:.0f} KiB budget")
+    return problems
+
+
+def zip_problems(package: Path, root: str = "") -> list[str]:
+    """What is wrong with a deployment.zip (or a layer, its files under ``root``): over budget, or
+    bundling what Lambda or nobody needs."""
+    names = [n.removeprefix(root) for n in zipfile.ZipFile(package).namelist()]
     problems = [f"{top}/ is bundled" for top in sorted({n.split("/", 1)[0] for n in names} & NOT_BUNDLED)]
     cli = sorted(n for n in names if n.startswith("chalice/") and n not in CHALICE_RUNTIME)
     if cli:
@@ -112,9 +176,21 @@ def main(argv: list[str] | None = None) -> int:
         package = target / "deployment.zip"
         problems = zip_problems(package)
         failed = failed or bool(problems)
-        verdict = "; ".join(problems) if problems else "ok"
-        print(f"{app:<16} {package.stat().st_size / 1024:>8.1f} KiB  {package.relative_to(ROOT)}  {verdict}")
+        _report(app, package, problems)
+        if app == "handler":
+            build = build_handler_artifact(args.stage)
+            for part, path in (("function", build.code), ("layer", build.layer)):
+                shutil.copy2(path, target / path.name)
+                own = part == "function"
+                problems = function_zip_problems(path) if own else zip_problems(path, LAYER_ROOT)
+                failed = failed or bool(problems)
+                _report(f"  {part}", target / path.name, problems)
     return 1 if failed else 0
+
+
+def _report(what: str, package: Path, problems: list[str]) -> None:
+    verdict = "; ".join(problems) if problems else "ok"
+    print(f"{what:<16} {package.stat().st_size / 1024:>8.1f} KiB  {package.relative_to(ROOT)}  {verdict}")
 
 
 class BuildFailed(Exception):

@@ -1,9 +1,12 @@
 """Create, on the embedded AWS, what a deployment creates outside the provisioner.
 
-The shared resources (tables, results queue, alarm topic), the artifact bucket with the handler package
-built by ``chalice package``, and the two functions `chalice deploy` would create with their queue
-mappings: the results recorder (provisioner app; ReportBatchItemFailures on, as a deployment sets it)
-and the sample receiver's inbox consumer. Idempotent.
+The shared resources (tables, results queue, alarm topic), the artifact bucket with the handler build
+(``chalice package``, split into its code zip and its dependency layer zip: the provisioner publishes
+the layer on the first create and attaches it to every partner function; the local runtime runs the
+handler in-process, so the layer's content is never unpacked here), and the two functions `chalice
+deploy` would create with their queue mappings: the results recorder (provisioner app;
+ReportBatchItemFailures on, as a deployment sets it) and the sample receiver's inbox consumer.
+Idempotent.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ from typing import Any, Protocol
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import has_code
-from hookrelay.provisioning.resources.function import upload_artifact
+from hookrelay.provisioning.resources.artifact import upload_artifact
 from hookrelay.provisioning.resources.queues import find_queue_url, queue_arn
 from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay.receiving.dedup import create_dedup_table
-from hookrelay_local.artifacts import build_app_zip
+from hookrelay_local.artifacts import build_app_zip, build_handler_artifact
 
 APPS_ROLE = "hookrelay-local-apps"  # the role `chalice deploy` would make for the shared functions
 RECORDER_APP, RECORDER_HANDLER = "provisioner", "app.record_results"
@@ -53,7 +56,8 @@ def bootstrap(stack: Stack) -> None:
     shared = ensure_shared(stage, clients)
     bucket = naming.artifact_bucket(stage)
     _ignore(lambda: clients.s3.create_bucket(Bucket=bucket), "BucketAlreadyOwnedByYou", "BucketAlreadyExists")
-    upload_artifact(build_app_zip("handler").read_bytes(), bucket, clients)
+    handler = build_handler_artifact()
+    upload_artifact(handler.code.read_bytes(), bucket, clients, layer=handler.layer.read_bytes())
     role = _ensure_role(clients)
     recorder = _ensure_function(
         clients,

@@ -2,15 +2,17 @@
 
 python -m hookrelay_local.deploy --stage dev [--dry-run]      the plan, then each step (make deploy)
 python -m hookrelay_local.deploy --stage dev artifacts        stored handler artifacts, newest first
-python -m hookrelay_local.deploy --stage dev rollback KEY     point handler/latest.json at an older one
+python -m hookrelay_local.deploy --stage dev rollback KEY     point handler/latest.json at an older build
 
 Order: the shared resources first (``ensure_shared``: the same idempotent code the local stack uses, so
-there is one definition of them), then the handler's package (`chalice package`) uploaded where the
-provisioner takes it from (the handler app is never `chalice deploy`ed: it runs only as each partner's
-function), then the apps that use all that, each followed by ReportBatchItemFailures on every SQS
-mapping `chalice deploy` made for it (Chalice cannot set it; the provisioner's results recorder has
-one). The receiver is not deployed: partners deploy it (docs/receiver.md). AWS comes from the usual credential
-chain; ``AWS_ENDPOINT_URL`` points it elsewhere (the tests use moto's server).
+there is one definition of them), then the handler's build (`chalice package`, split into its code zip
+and its dependency layer zip) uploaded where the provisioner takes it from (the layer becomes a Lambda
+layer version at the first create or update-code that needs it; the handler app is never `chalice
+deploy`ed: it runs only as each partner's function), then the apps that use all that, each followed
+by ReportBatchItemFailures on every SQS mapping `chalice deploy` made for it (Chalice cannot set it;
+the provisioner's results recorder has one). The receiver is not deployed: partners deploy it
+(docs/receiver.md). AWS comes from the usual credential chain; ``AWS_ENDPOINT_URL`` points it
+elsewhere (the tests use moto's server).
 """
 
 from __future__ import annotations
@@ -27,9 +29,14 @@ from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, has_code
 from hookrelay.errors import HookrelayError
-from hookrelay.provisioning.resources.function import latest_artifact, upload_artifact
+from hookrelay.provisioning.resources.artifact import (
+    latest_artifact,
+    point_latest_at,
+    stored_artifact,
+    upload_artifact,
+)
 from hookrelay.provisioning.resources.shared import ensure_shared
-from hookrelay_local.artifacts import ROOT, BuildFailed, build_app_zip, present_apps
+from hookrelay_local.artifacts import ROOT, BuildFailed, build_handler_artifact, present_apps
 
 # Deployed by `make deploy`, in this order, after the handler artifact (receiver: see the module docstring).
 PLATFORM_APPS = ("provisioner", "alarm-to-slack", "sqs-mv")
@@ -90,8 +97,8 @@ class Deployment:
             ),
             (f"artifact bucket s3://{self.bucket}", self.ensure_bucket),
             (
-                f"handler package -> s3://{self.bucket}/handler/<sha256>.zip, "
-                f"{naming.HANDLER_ARTIFACT_POINTER} points at it",
+                f"handler package -> s3://{self.bucket}/handler/<sha256>.zip, its dependency layer -> "
+                f"handler/layers/<sha256>.zip, {naming.HANDLER_ARTIFACT_POINTER} points at both",
                 self.upload_handler,
             ),
         ]
@@ -140,25 +147,40 @@ class Deployment:
                 print(f"   {resource['name']}: {RESPONSE_TYPES[0]} on")
 
     def upload_handler(self) -> None:
-        key = upload_artifact(build_app_zip("handler", self.stage).read_bytes(), self.bucket, self.clients)
-        print(f"   s3://{self.bucket}/{key}")
+        build = build_handler_artifact(self.stage)
+        stored = upload_artifact(
+            build.code.read_bytes(), self.bucket, self.clients, layer=build.layer.read_bytes()
+        )
+        print(f"   s3://{self.bucket}/{stored.code_key} ({build.code.stat().st_size / 1024:.0f} KiB)")
+        print(f"   s3://{self.bucket}/{stored.layer_key} ({build.layer.stat().st_size / 1024:.0f} KiB)")
 
 
 def artifacts(bucket: str, clients: Clients) -> list[tuple[str, str, bool]]:
-    """(key, last modified, is latest) of each stored handler package, newest first."""
-    latest = latest_artifact(bucket, clients)
+    """(code key, last modified, is latest) of each stored handler build, newest first (layer zips,
+    under handler/layers/, are listed with the build that names them: see :func:`rollback`)."""
+    latest = latest_artifact(bucket, clients).code_key
     pages = clients.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="handler/")
-    found = [o for page in pages for o in page.get("Contents", []) if o["Key"].endswith(".zip")]
+    found = [
+        o
+        for page in pages
+        for o in page.get("Contents", [])
+        if o["Key"].endswith(".zip") and o["Key"].count("/") == 1
+    ]
     found.sort(key=lambda o: o["LastModified"], reverse=True)
     return [(o["Key"], o["LastModified"].isoformat(), o["Key"] == latest) for o in found]
 
 
-def rollback(bucket: str, key: str, clients: Clients) -> None:
-    """Point handler/latest.json at an artifact already stored (then POST /update-code rolls it out)."""
+def rollback(bucket: str, key: str, clients: Clients) -> str:
+    """Point handler/latest.json at a stored build: the code zip ``key`` and the layer it was uploaded
+    with (none for a zip from before the layer); return what it points at now. Then POST
+    /update-code rolls it out."""
     if key not in {k for k, _, _ in artifacts(bucket, clients)}:
         raise SystemExit(f"s3://{bucket}/{key} is not a stored handler artifact (see the artifacts command)")
-    body = json.dumps({"key": key}).encode()
-    clients.s3.put_object(Bucket=bucket, Key=naming.HANDLER_ARTIFACT_POINTER, Body=body)
+    build = stored_artifact(bucket, key, clients)
+    point_latest_at(build, clients)
+    if build.layer_key is None:
+        return f"{key} (no layer: a self-contained zip)"
+    return f"{key} + layer {build.layer_key}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,8 +209,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{modified}  {key}{'  <- latest' if latest else ''}")
         return 0
     if args.command == "rollback":
-        rollback(deployment.bucket, args.key, deployment.clients)
-        print(f"{naming.HANDLER_ARTIFACT_POINTER} -> {args.key}; now POST /update-code to roll it out")
+        now = rollback(deployment.bucket, args.key, deployment.clients)
+        print(f"{naming.HANDLER_ARTIFACT_POINTER} -> {now}; now POST /update-code to roll it out")
         return 0
     steps = deployment.plan()
     print(f"Deploying stage {args.stage} ({len(steps)} steps):")

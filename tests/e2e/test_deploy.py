@@ -1,13 +1,16 @@
 """make deploy: refuses without a stage, shows its plan, and against AWS (moto's server here) creates the
-shared resources, uploads the handler artifact where the provisioner reads it, turns on partial batch
-responses on the mappings chalice made; rollback re-points the artifact. `chalice deploy` is faked."""
+shared resources, uploads the handler's build (code zip + dependency layer zip) where the provisioner
+reads it, turns on partial batch responses on the mappings chalice made; rollback re-points the
+artifact at an older pair. `chalice deploy` is faked."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +21,7 @@ import requests
 from hookrelay import naming
 from hookrelay.aws import clients as aws
 from hookrelay.aws.clients import Clients
-from hookrelay.provisioning.resources.function import latest_artifact, upload_artifact
+from hookrelay.provisioning.resources.artifact import Artifact, latest_artifact, upload_artifact
 from hookrelay_local.artifacts import ROOT
 from hookrelay_local.deploy import Deployment, main
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
@@ -55,8 +58,8 @@ def test_make_deploy_dry_run_prints_the_plan_in_dependency_order() -> None:
         "shared resources: tables hookrelay-prod-partners, hookrelay-prod-deliveries; "
         "queue hookrelay-prod-results; topic hookrelay-prod-alarms",
         "artifact bucket s3://hookrelay-prod-artifacts",
-        "handler package -> s3://hookrelay-prod-artifacts/handler/<sha256>.zip, "
-        "handler/latest.json points at it",
+        "handler package -> s3://hookrelay-prod-artifacts/handler/<sha256>.zip, its dependency layer -> "
+        "handler/layers/<sha256>.zip, handler/latest.json points at both",
         "chalice deploy --stage prod (provisioner/)",
         "ReportBatchItemFailures on provisioner's SQS mappings",
         "chalice deploy --stage prod (alarm-to-slack/)",
@@ -141,11 +144,15 @@ def test_deploy_creates_what_the_handler_needs_and_uploads_its_artifact(
     tables = boto3.client("dynamodb").list_tables()["TableNames"]
     assert {"hookrelay-dev-partners", "hookrelay-dev-deliveries"} <= set(tables)
     assert boto3.client("sqs").get_queue_url(QueueName="hookrelay-dev-results")["QueueUrl"]
-    # AND the provisioner finds the handler package chalice built, through latest.json
-    key = latest_artifact(BUCKET, Clients())
-    body = boto3.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
-    assert body[:2] == b"PK"
-    assert key == naming.handler_artifact_key(hashlib.sha256(body).hexdigest())
+    # AND the provisioner finds the handler's build, both zips content-addressed, through latest.json
+    latest = latest_artifact(BUCKET, Clients())
+    code = boto3.client("s3").get_object(Bucket=BUCKET, Key=latest.code_key)["Body"].read()
+    assert latest.layer_key is not None
+    layer = boto3.client("s3").get_object(Bucket=BUCKET, Key=latest.layer_key)["Body"].read()
+    assert latest.code_key == naming.handler_artifact_key(hashlib.sha256(code).hexdigest())
+    assert latest.layer_key == naming.handler_layer_key(hashlib.sha256(layer).hexdigest())
+    assert zipfile.ZipFile(io.BytesIO(code)).namelist()[0] == "app.py"
+    assert all(n.startswith("python/") for n in zipfile.ZipFile(io.BytesIO(layer)).namelist())
     # AND the recorder's mapping reports batch item failures
     [mapping] = boto3.client("lambda").list_event_source_mappings()["EventSourceMappings"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
@@ -160,29 +167,49 @@ def test_deploy_stops_before_changing_anything_when_the_slack_secret_is_missing(
     assert boto3.client("dynamodb").list_tables()["TableNames"] == []
 
 
-def test_rollback_points_latest_at_a_stored_artifact(
-    moto_env: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # GIVEN two handler versions uploaded, the second the latest
+def test_rollback_points_latest_at_a_stored_pair(moto_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN two handler builds uploaded (code and layer each), the second the latest
     boto3.client("s3").create_bucket(Bucket=BUCKET)
-    old = upload_artifact(b"PK old", BUCKET, Clients())
-    new = upload_artifact(b"PK new", BUCKET, Clients())
+    old = upload_artifact(b"PK old", BUCKET, Clients(), layer=b"PK old deps")
+    new = upload_artifact(b"PK new", BUCKET, Clients(), layer=b"PK new deps")
     # WHEN the artifacts are listed, and the first is rolled back to
     assert main(["--stage", "dev", "artifacts"]) == 0
     listing = capsys.readouterr().out
-    assert main(["--stage", "dev", "rollback", old]) == 0
-    # THEN the listing marked the newest, and latest.json now names the old one
-    assert f"{new}  <- latest" in listing
-    assert old in listing
+    assert main(["--stage", "dev", "rollback", old.code_key]) == 0
+    # THEN the listing showed the two builds' code zips (not their layers), the newest marked
+    assert f"{new.code_key}  <- latest" in listing
+    assert sorted(line.split()[1] for line in listing.splitlines()) == sorted([new.code_key, old.code_key])
+    # AND latest.json now names the old pair, code and layer
     assert latest_artifact(BUCKET, Clients()) == old
-    assert "now POST /update-code to roll it out" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert f"-> {old.code_key} + layer {old.layer_key}; now POST /update-code to roll it out" in said
+
+
+def test_rollback_to_a_zip_from_before_the_layer_points_at_it_alone(
+    moto_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a self-contained zip stored the old way (no manifest, a key-only pointer), then a layered build
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    fat = naming.handler_artifact_key("f" * 64)
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=BUCKET, Key=fat, Body=b"PK fat")
+    s3.put_object(Bucket=BUCKET, Key=naming.HANDLER_ARTIFACT_POINTER, Body=json.dumps({"key": fat}).encode())
+    assert latest_artifact(BUCKET, Clients()) == Artifact(bucket=BUCKET, code_key=fat)
+    upload_artifact(b"PK new", BUCKET, Clients(), layer=b"PK deps")
+    # WHEN it is rolled back to
+    assert main(["--stage", "dev", "rollback", fat]) == 0
+    # THEN latest.json names it with no layer (it carries its own dependencies)
+    assert latest_artifact(BUCKET, Clients()) == Artifact(bucket=BUCKET, code_key=fat)
+    assert f"-> {fat} (no layer: a self-contained zip)" in capsys.readouterr().out
 
 
 def test_rollback_refuses_a_key_that_is_not_a_stored_artifact(moto_env: str) -> None:
     boto3.client("s3").create_bucket(Bucket=BUCKET)
-    current = upload_artifact(b"PK current", BUCKET, Clients())
+    current = upload_artifact(b"PK current", BUCKET, Clients(), layer=b"PK deps")
     with pytest.raises(SystemExit, match="is not a stored handler artifact"):
         main(["--stage", "dev", "rollback", "handler/" + "0" * 64 + ".zip"])
+    with pytest.raises(SystemExit, match="is not a stored handler artifact"):
+        main(["--stage", "dev", "rollback", current.layer_key or ""])  # a layer zip is not a build
     assert latest_artifact(BUCKET, Clients()) == current
 
 

@@ -1,4 +1,5 @@
-"""`chalice package` of the handler gives a zip that imports and delivers with only Lambda's runtime."""
+"""The handler's build: a function zip of hookrelay's code only (under 256 KB) and a layer zip of its
+dependencies, which together import and deliver with only what Lambda's runtime provides."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ import boto3
 import pytest
 
 from hookrelay.signing import standard as signing
-from hookrelay_local.artifacts import build_app_zip, zip_problems
+from hookrelay_local.artifacts import (
+    LAYER_ROOT,
+    HandlerBuild,
+    build_app_zip,
+    build_handler_artifact,
+    function_zip_problems,
+    split_package,
+    zip_problems,
+)
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 from hookrelay_local.partner_server import PartnerServer
 from tests.support.handler_stack import build_partner_stack
@@ -26,6 +35,11 @@ BIN = Path(sys.executable).parent
 @pytest.fixture(scope="module")
 def handler_zip() -> Path:
     return build_app_zip("handler", "dev")
+
+
+@pytest.fixture(scope="module")
+def handler_build() -> HandlerBuild:
+    return build_handler_artifact("dev")
 
 
 @pytest.fixture
@@ -44,8 +58,51 @@ def test_the_package_holds_only_what_the_handler_imports(handler_zip: Path) -> N
     assert not [n for n in names if "__pycache__" in n]
 
 
-def test_the_packaged_handler_delivers_with_only_the_lambda_runtime(
-    handler_zip: Path, moto_server: str, tmp_path: Path, partner_server: Callable[..., PartnerServer]
+def test_the_function_zip_is_hookrelays_code_only_and_under_256_kb(handler_build: HandlerBuild) -> None:
+    # GIVEN the zip each partner function carries
+    names = zipfile.ZipFile(handler_build.code).namelist()
+    # THEN it is app.py and the core modules it imports: no third-party package, not even chalice
+    assert {n.split("/", 1)[0] for n in names} == {"app.py", "hookrelay"}
+    assert {"hookrelay/delivery/batch.py", "hookrelay/settings.py"} <= set(names)
+    assert handler_build.code.stat().st_size < 256 * 1024
+    assert function_zip_problems(handler_build.code) == []
+
+
+def test_the_layer_holds_the_dependencies_under_python(handler_build: HandlerBuild) -> None:
+    # GIVEN the layer zip WHEN its files are listed
+    names = zipfile.ZipFile(handler_build.layer).namelist()
+    # THEN every one is under python/ (Lambda puts /opt/python on the path), hookrelay's code in none
+    assert all(n.startswith(LAYER_ROOT) for n in names)
+    top = {n.removeprefix(LAYER_ROOT).split("/", 1)[0] for n in names}
+    assert {"pydantic", "pydantic_core", "requests", "aws_xray_sdk", "chalice"} <= top
+    assert top & {"app.py", "hookrelay"} == set()
+    # AND no boto3/botocore, dev tools or chalice CLI
+    assert zip_problems(handler_build.layer, LAYER_ROOT) == []
+
+
+def test_the_split_is_reproducible_byte_for_byte(handler_build: HandlerBuild, tmp_path: Path) -> None:
+    # GIVEN the handler's package split again, elsewhere
+    again = HandlerBuild(code=tmp_path / "function.zip", layer=tmp_path / "layer.zip")
+    split_package(handler_build.code.parent / "deployment.zip", again)
+    # THEN both zips are the same bytes: their content-addressed keys (and the layer version) are reused
+    assert again.code.read_bytes() == handler_build.code.read_bytes()
+    assert again.layer.read_bytes() == handler_build.layer.read_bytes()
+
+
+def test_the_function_zip_alone_cannot_import_the_handler(
+    handler_build: HandlerBuild, tmp_path: Path
+) -> None:
+    # WHEN the function zip runs without its layer THEN its dependencies are missing: they are the layer's
+    result = invoke_packaged(handler_build.code, tmp_path, "deliver", {"Records": []}, {})
+    assert result.returncode == 1
+    assert "ModuleNotFoundError: No module named 'chalice'" in result.stderr
+
+
+def test_the_packaged_handler_delivers_with_its_layer_and_only_the_lambda_runtime(
+    handler_build: HandlerBuild,
+    moto_server: str,
+    tmp_path: Path,
+    partner_server: Callable[..., PartnerServer],
 ) -> None:
     # GIVEN a partner on the embedded AWS
     server = partner_server()
@@ -62,8 +119,8 @@ def test_the_packaged_handler_delivers_with_only_the_lambda_runtime(
         "POWERTOOLS_METRICS_DISABLED": "true",
         **stack.settings.to_environment(),
     }
-    # WHEN Lambda's bootstrap would call app.deliver, with the zip beside the runtime's packages only
-    result = invoke_packaged(handler_zip, tmp_path, "deliver", event, env)
+    # WHEN Lambda's bootstrap would call app.deliver: the function zip, its layer in /opt, the runtime
+    result = invoke_packaged(handler_build.code, tmp_path, "deliver", event, env, layer=handler_build.layer)
     # THEN it answers a partial batch response, the partner got a verifiable webhook, the poison is parked
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"batchItemFailures": []}

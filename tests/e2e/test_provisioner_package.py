@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from hookrelay.aws.clients import Clients
-from hookrelay.provisioning.resources.function import upload_artifact
+from hookrelay.provisioning.resources.artifact import upload_artifact
 from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay_local.artifacts import build_app_zip
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server

@@ -23,24 +23,34 @@ def invoke_packaged(
     event: dict[str, Any],
     env: dict[str, str],
     own_package: str = "pydantic",
+    layer: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Unpack ``zip_path`` beside the runtime's packages and call ``app.<handler>(event, None)`` in
-    ``python -S`` (no site-packages at all). ``own_package`` must come from the zip. The handler's JSON
-    answer is the last line of stdout.
+    ``python -S`` (no site-packages at all). ``own_package`` must come from the zip, or, given a
+    ``layer`` zip, from the layer: unpacked as Lambda does (into /opt, with /opt/python on the path
+    after the function's code). The handler's JSON answer is the last line of stdout.
     """
     code = workdir / "task"
     zipfile.ZipFile(zip_path).extractall(code)
+    paths, origin = [code], code
+    if layer is not None:
+        opt = workdir / "opt"
+        zipfile.ZipFile(layer).extractall(opt)
+        paths.append(opt / "python")
+        origin = opt / "python"
     runtime = workdir / "runtime"
     runtime.mkdir()
     site = Path(boto3.__file__).parent.parent
     for name in LAMBDA_RUNTIME_PACKAGES:
         if (site / name).exists():
             (runtime / name).symlink_to(site / name)
+    paths.append(runtime)
     script = (
         "import json, sys\n"
-        f"sys.path[:0] = [{str(code)!r}, {str(runtime)!r}]\n"
+        f"sys.path[:0] = {[str(path) for path in paths]!r}\n"
         f"import app, {own_package}\n"
-        f"assert {own_package}.__file__.startswith({str(code)!r}), {own_package}.__file__\n"
+        f"assert app.__file__.startswith({str(code)!r}), app.__file__\n"
+        f"assert {own_package}.__file__.startswith({str(origin)!r}), {own_package}.__file__\n"
         f"print(json.dumps(app.{handler}(json.loads(sys.stdin.read()), None)))\n"
     )
     return subprocess.run(

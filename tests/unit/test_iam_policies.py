@@ -35,6 +35,8 @@ RUNTIME = {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
 TRACING = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 SQS_TRIGGER = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"}
 SQS_CONSUMERS = {"provisioner", "receiver"}
+# What Lambda checks on the caller that configures a function with a layer (no call of its own).
+LAYER_USERS = {"provisioner": {"lambda:GetLayerVersion"}}
 # What the scan finds without a real call path (it matches methods by name), and why.
 QUEUE_URL_ATTRIBUTE = (
     "the .queue_url attribute (HandlerSettings, ResultsPublisher) matches aws.sqs.queue_url; deliver "
@@ -85,6 +87,15 @@ RESOURCES = {
             "arn:aws:secretsmanager:us-east-1:1:secret:hookrelay/{stage}/acme/signing-Ab",
         ),
         ("s3:GetObject", "arn:aws:s3:::hookrelay-{stage}-artifacts/handler/latest.json"),
+        ("s3:GetObject", "arn:aws:s3:::hookrelay-{stage}-artifacts/handler/layers/ab12.zip"),
+        (
+            "lambda:PublishLayerVersion",
+            "arn:aws:lambda:us-east-1:123456789012:layer:hookrelay-{stage}-handler-deps",
+        ),
+        (
+            "lambda:GetLayerVersion",
+            "arn:aws:lambda:us-east-1:123456789012:layer:hookrelay-{stage}-handler-deps:3",
+        ),
         (
             "cloudwatch:PutMetricAlarm",
             "arn:aws:cloudwatch:us-east-1:1:alarm:hookrelay-{stage}-acme-dlq-depth",
@@ -135,7 +146,8 @@ def policy(app: str, stage: str) -> dict[str, Any]:
 
 def needed(app: str) -> set[str]:
     called = set(app_actions(app, ENTRIES[app])) - set(NOT_CALLED.get(app, {}))
-    return called | RUNTIME | TRACING | (SQS_TRIGGER if app in SQS_CONSUMERS else set())
+    trigger = SQS_TRIGGER if app in SQS_CONSUMERS else set()
+    return called | RUNTIME | TRACING | trigger | LAYER_USERS.get(app, set())
 
 
 @pytest.mark.parametrize("app", APPS)

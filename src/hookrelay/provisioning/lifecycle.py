@@ -23,11 +23,11 @@ from hookrelay.partners.model import (
     visibility_timeout,
 )
 from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.resources.artifact import latest_artifact, prepare
 from hookrelay.provisioning.resources.function import (
     FunctionSpec,
     delete_function,
     ensure_function,
-    latest_artifact,
     set_concurrency,
 )
 from hookrelay.provisioning.resources.iam import Grants, delete_role, ensure_role, ensure_shared_role
@@ -79,7 +79,8 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime) -> tuple[Secre
     s, pid, clients = ctx.settings, partner.partner_id, ctx.clients
     tags = s.tags(pid)
     shared = shared_arns(s.stage, clients)
-    code_key = latest_artifact(s.bucket, clients)  # before anything is made: nothing to run is no start
+    # before anything is made: nothing to run is no start (the layer is published once per build)
+    artifact = prepare(latest_artifact(s.bucket, clients), s.stage, clients, s.keep_layer_versions)
     secret = ensure_secret(naming.partner_secret(s.stage, pid), tags, now, clients)
     queues = ensure_queues(
         naming.partner_queue(s.stage, pid),
@@ -103,7 +104,8 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime) -> tuple[Secre
         name=function,
         role_arn=role_arn,
         bucket=s.bucket,
-        code_key=code_key,
+        code_key=artifact.code_key,
+        layers=artifact.layers,
         timeout=function_timeout(partner),
         environment=ctx.handler_environment(pid, partner),
         runtime=s.handler_runtime,
@@ -116,7 +118,7 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime) -> tuple[Secre
     if s.alarms_of(pid):  # every partner is under the stage alarms; a few critical ones have their own too
         alarms = alarm_definitions(s.stage, pid, s.oldest_message_alarm_seconds, shared.alarm_topic_arn)
         ensure_alarms(alarms, tags, clients)
-    return secret.newest, code_key
+    return secret.newest, artifact.code_key
 
 
 class Deleted(BaseModel):

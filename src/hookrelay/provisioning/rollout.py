@@ -15,7 +15,8 @@ from hookrelay import naming
 from hookrelay.errors import HookrelayError
 from hookrelay.models import PartnerId
 from hookrelay.provisioning.context import Provisioner
-from hookrelay.provisioning.resources.function import latest_artifact, update_code
+from hookrelay.provisioning.resources.artifact import ResolvedArtifact, latest_artifact, prepare
+from hookrelay.provisioning.resources.function import update_code
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +42,16 @@ class Rollout(BaseModel):
 
 
 def update_code_everywhere(ctx: Provisioner, request: RolloutRequest) -> Rollout:
-    key = latest_artifact(ctx.settings.bucket, ctx.clients)
+    s = ctx.settings
+    target = prepare(latest_artifact(s.bucket, ctx.clients), ctx.stage, ctx.clients, s.keep_layer_versions)
+    key = target.code_key
     wanted = request.partner_ids
     ids = list(dict.fromkeys(wanted)) if wanted is not None else [p.partner_id for p in ctx.partners.all()]
     results: list[PartnerRollout] = []
     for index, partner_id in enumerate(ids):
         if index:
             ctx.clients.sleep(ctx.settings.rollout_pause_seconds)
-        results.append(_update_one(ctx, partner_id, key))
+        results.append(_update_one(ctx, partner_id, target))
     failed = sum(not r.ok for r in results)
     logger.info(
         "update-code done", extra={"code_key": key, "succeeded": len(results) - failed, "failed": failed}
@@ -56,13 +59,11 @@ def update_code_everywhere(ctx: Provisioner, request: RolloutRequest) -> Rollout
     return Rollout(code_key=key, succeeded=len(results) - failed, failed=failed, results=results)
 
 
-def _update_one(ctx: Provisioner, partner_id: str, key: str) -> PartnerRollout:
+def _update_one(ctx: Provisioner, partner_id: str, target: ResolvedArtifact) -> PartnerRollout:
     try:
         partner = ctx.partners.get(partner_id)
-        sha = update_code(
-            naming.partner_function(ctx.stage, partner_id), ctx.settings.bucket, key, ctx.clients
-        )
-        ctx.partners.put(partner.touched(ctx.clock(), code_key=key))
+        sha = update_code(naming.partner_function(ctx.stage, partner_id), target, ctx.clients)
+        ctx.partners.put(partner.touched(ctx.clock(), code_key=target.code_key))
     except HookrelayError as exc:
         logger.warning("update-code failed", extra={"partner_id": partner_id, "error": exc.message})
         return PartnerRollout(partner_id=partner_id, ok=False, error=exc.message)

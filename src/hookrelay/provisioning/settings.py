@@ -25,6 +25,7 @@ class ProvisionerSettings(AttemptsSettings):
     max_event_bytes: int = Field(default=256 * 1024, ge=1024, le=256 * 1024)
     rollout_pause_seconds: float = Field(default=0.5, ge=0, le=60, description="between partners")
     role_propagation_attempts: int = Field(default=6, ge=1, le=20)
+    keep_layer_versions: int = Field(default=3, ge=1, le=50, description="handler layer versions kept")
     creator: str = Field(default="hookrelay-provisioner", description="the 'creator' tag")
     handler_role: Literal["per-partner", "shared"] = Field(
         default="per-partner",

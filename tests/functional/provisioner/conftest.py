@@ -21,7 +21,7 @@ from hookrelay.partners.model import PartnerCreate
 from hookrelay.provisioning.api import Api
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.lifecycle import Created, create_partner
-from hookrelay.provisioning.resources.function import upload_artifact as upload_handler_artifact
+from hookrelay.provisioning.resources.artifact import upload_artifact as upload_handler_artifact
 from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay.provisioning.settings import ProvisionerSettings
 
@@ -36,7 +36,7 @@ def upload_artifact(s3: Any, bucket: str, content: str) -> str:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("app.py", content)
-    return upload_handler_artifact(buffer.getvalue(), bucket, Clients(overrides={"s3": s3}))
+    return upload_handler_artifact(buffer.getvalue(), bucket, Clients(overrides={"s3": s3})).code_key
 
 
 class Failing:

@@ -1,22 +1,20 @@
-"""A partner's handler Lambda: the artifact it runs, ensure/reconfigure/update code/delete.
+"""A partner's handler Lambda: ensure/reconfigure/update code/delete.
 
-The handler code is the ``chalice package`` zip of ``handler/``, uploaded to the artifact bucket under
-``handler/<sha256>.zip``; ``handler/latest.json`` (``{"key": ...}``) points at the newest one.
+It runs a handler build (``resources.artifact``): its own package is hookrelay's code only, and the
+handler's third-party dependencies come from the stage's shared layer (``resources.layer``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import WaiterError
 
-from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.errors import DependencyUnavailable, NotFound
+from hookrelay.provisioning.resources.artifact import ResolvedArtifact
 from hookrelay.provisioning.resources.calls import removed, while_propagating
 
 if TYPE_CHECKING:
@@ -38,6 +36,7 @@ class FunctionSpec:
     runtime: str
     memory_mb: int
     tags: dict[str, str]
+    layers: tuple[str, ...] = ()  # LayerVersionArns: the shared dependency layer
 
     def configuration(self) -> dict[str, Any]:
         return {
@@ -49,31 +48,8 @@ class FunctionSpec:
             "MemorySize": self.memory_mb,
             "Environment": {"Variables": self.environment},
             "TracingConfig": {"Mode": "Active"},
+            "Layers": list(self.layers),
         }
-
-
-def latest_artifact(bucket: str, clients: Clients) -> str:
-    """The S3 key of the newest handler package, from the pointer object."""
-    try:
-        body = clients.s3.get_object(Bucket=bucket, Key=naming.HANDLER_ARTIFACT_POINTER)["Body"].read()
-        return str(json.loads(body)["key"])
-    except AWS_ERRORS as exc:
-        where = f"s3://{bucket}/{naming.HANDLER_ARTIFACT_POINTER}"
-        raise aws_error(f"read the handler artifact pointer {where} (upload the handler first)", exc) from exc
-    except (ValueError, KeyError) as exc:
-        raise DependencyUnavailable(f"{naming.HANDLER_ARTIFACT_POINTER} has no 'key'") from exc
-
-
-def upload_artifact(package: bytes, bucket: str, clients: Clients) -> str:
-    """Store a handler package as ``handler/<sha256>.zip`` and point ``latest.json`` at it; return the key."""
-    key = naming.handler_artifact_key(hashlib.sha256(package).hexdigest())
-    try:
-        clients.s3.put_object(Bucket=bucket, Key=key, Body=package)
-        pointer = json.dumps({"key": key}).encode()
-        clients.s3.put_object(Bucket=bucket, Key=naming.HANDLER_ARTIFACT_POINTER, Body=pointer)
-    except AWS_ERRORS as exc:
-        raise aws_error(f"upload the handler artifact to s3://{bucket}/{key}", exc) from exc
-    return key
 
 
 def describe_function(name: str, clients: Clients) -> dict[str, Any] | None:
@@ -141,11 +117,28 @@ def set_concurrency(name: str, reserved: int, clients: Clients) -> None:
         raise aws_error(f"reserve concurrency for {name}", exc) from exc
 
 
-def update_code(name: str, bucket: str, key: str, clients: Clients) -> str:
-    """Point the function at another artifact; return the new code's SHA-256."""
+def update_code(name: str, target: ResolvedArtifact, clients: Clients) -> str:
+    """Move the function to another build: its layers, then its code; return the new code's SHA-256.
+
+    Layers first: the old code with the new layer still runs (a pre-layer zip carries its own
+    dependencies, which win on the path), the new code without its layer would not. The configuration
+    call is skipped when the layers are already these (one control-plane call saved per partner).
+    """
     wait_until_ready(name, clients)
+    current = describe_function(name, clients)
+    if current is None:
+        raise NotFound(f"function {name} does not exist")
+    if [layer["Arn"] for layer in current.get("Layers", [])] != list(target.layers):
+        try:
+            clients.lambda_.update_function_configuration(FunctionName=name, Layers=list(target.layers))
+        except AWS_ERRORS as exc:
+            missing = f"function {name} does not exist"
+            raise aws_error(f"set the layers of {name}", exc, missing=missing) from exc
+        wait_until_ready(name, clients)
     try:
-        updated = clients.lambda_.update_function_code(FunctionName=name, S3Bucket=bucket, S3Key=key)
+        updated = clients.lambda_.update_function_code(
+            FunctionName=name, S3Bucket=target.bucket, S3Key=target.code_key
+        )
     except AWS_ERRORS as exc:
         if has_code(exc, "ResourceNotFoundException"):
             raise NotFound(f"function {name} does not exist") from exc
