@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import logging
 import signal
 import subprocess
 import sys
@@ -213,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--aws-port", type=int, default=0, help="moto's port (default: a free one)")
     parser.add_argument("--plan", default=None, help="a FaultPlan as JSON (default: no faults)")
     args = parser.parse_args(argv)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     moto = start_moto_server(args.aws_port)
     plan = FaultPlan.model_validate_json(args.plan) if args.plan else None
     proxy = FaultProxy(endpoint_url(moto), plan, port=args.port).start()

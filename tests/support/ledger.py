@@ -138,9 +138,12 @@ class Ledger:
         return Counter(str(letters[k][0].reason) for k in self.published if k in letters)
 
     def count(self) -> Count:
+        """Read in the order a webhook moves (partner queue, then dead-letter queue or acknowledged), so a
+        webhook moving while the count reads is seen at least once, never counted lost for a moment."""
+        queued = self.on_queues()
+        letters = self.dead_letters()
         with self._lock:
             acknowledged = {k for k, n in self.acknowledged.items() if n}
-        letters, queued = self.dead_letters(), self.on_queues()
         tally: Counter[str] = Counter()
         for key in self.published:
             if key in acknowledged:
