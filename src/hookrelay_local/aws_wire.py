@@ -30,10 +30,16 @@ import botocore.session
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 _CBOR_PATH = re.compile(r"^/service/[^/]+/operation/([^/?]+)")
 # Signing names that are not the botocore model's name (the ones hookrelay calls).
-SIGNING_NAMES = {"monitoring": "cloudwatch", "tagging": "resourcegroupstaggingapi", "servicequotas": "service-quotas"}
+SIGNING_NAMES = {
+    "monitoring": "cloudwatch",
+    "tagging": "resourcegroupstaggingapi",
+    "servicequotas": "service-quotas",
+}
 DYNAMODB_ITEM_CALLS = frozenset(
-    "GetItem PutItem UpdateItem DeleteItem Query Scan BatchGetItem BatchWriteItem "
-    "TransactGetItems TransactWriteItems".split()
+    {
+        *("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan"),
+        *("BatchGetItem", "BatchWriteItem", "TransactGetItems", "TransactWriteItems"),
+    }
 )
 
 
@@ -126,20 +132,28 @@ def throttling(call: Call) -> Answer:
     """The throttling error AWS answers ``call`` with, in the service's wire format."""
     if call.service == "dynamodb":
         code = "ProvisionedThroughputExceededException" if call.operation in DYNAMODB_ITEM_CALLS else ""
-        return _error(call, 400, code or "ThrottlingException", "Rate of requests exceeds the allowed throughput")
+        return _error(
+            call, 400, code or "ThrottlingException", "Rate of requests exceeds the allowed throughput"
+        )
     if call.service == "lambda":
-        return _error(call, 429, "TooManyRequestsException", "Rate exceeded", Reason="CallerRateLimitExceeded")
+        return _error(
+            call, 429, "TooManyRequestsException", "Rate exceeded", Reason="CallerRateLimitExceeded"
+        )
     if call.service == "s3":
         return _error(call, 503, "SlowDown", "Please reduce your request rate.")
     if call.service == "sqs":
         return _error(call, 400, "ThrottlingException", "Rate exceeded", query_code="RequestThrottled")
-    return _error(call, 400, "Throttling" if call.protocol == "query" else "ThrottlingException", "Rate exceeded")
+    return _error(
+        call, 400, "Throttling" if call.protocol == "query" else "ThrottlingException", "Rate exceeded"
+    )
 
 
 def server_error(call: Call) -> Answer:
     """An HTTP 500 in the service's wire format."""
     code = {"lambda": "ServiceException", "s3": "InternalError"}.get(call.service, "InternalFailure")
-    return _error(call, 500, code, "We encountered an internal error. Please try again.", query_code="InternalError")
+    return _error(
+        call, 500, code, "We encountered an internal error. Please try again.", query_code="InternalError"
+    )
 
 
 def _error(call: Call, status: int, code: str, message: str, query_code: str = "", **extra: str) -> Answer:
@@ -147,7 +161,8 @@ def _error(call: Call, status: int, code: str, message: str, query_code: str = "
     kind = call.protocol
     headers = {"x-amzn-RequestId": request_id}
     if kind in ("query", "rest-xml"):
-        error = f"<Type>{'Sender' if status < 500 else 'Receiver'}</Type><Code>{code}</Code><Message>{message}</Message>"
+        party = "Sender" if status < 500 else "Receiver"
+        error = f"<Type>{party}</Type><Code>{code}</Code><Message>{message}</Message>"
         text = (
             f"<Error><Code>{code}</Code><Message>{message}</Message><RequestId>{request_id}</RequestId></Error>"
             if kind == "rest-xml"

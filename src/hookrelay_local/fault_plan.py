@@ -107,7 +107,9 @@ class FaultInjector:
                 by_kind[fault.value] += n
             return {
                 "calls": dict(self.calls),
-                "injected": {f"{fault.value} {name}": n for (fault, name), n in sorted(self.injected.items())},
+                "injected": {
+                    f"{fault.value} {name}": n for (fault, name), n in sorted(self.injected.items())
+                },
                 "by_kind": dict(by_kind),
                 "total": sum(self.injected.values()),
             }

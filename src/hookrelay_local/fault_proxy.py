@@ -54,6 +54,7 @@ class FaultProxy:
 
     def __init__(self, upstream: str, plan: FaultPlan | None = None, host: str = "127.0.0.1", port: int = 0):
         split = urlsplit(upstream)
+        self.host = host
         self.upstream = (split.hostname or "127.0.0.1", split.port or 80)
         self.injector = FaultInjector(plan)
         self.upstream_errors = 0
@@ -63,8 +64,7 @@ class FaultProxy:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.host}:{self._server.server_address[1]}"
 
     def start(self) -> FaultProxy:
         self._thread.start()
@@ -214,7 +214,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--aws-port", type=int, default=0, help="moto's port (default: a free one)")
     parser.add_argument("--plan", default=None, help="a FaultPlan as JSON (default: no faults)")
     args = parser.parse_args(argv)
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    # quiet: werkzeug logs a line per request, and moto's own errors already reach the caller as 500s
+    logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
     moto = start_moto_server(args.aws_port)
     plan = FaultPlan.model_validate_json(args.plan) if args.plan else None
     proxy = FaultProxy(endpoint_url(moto), plan, port=args.port).start()

@@ -1,4 +1,4 @@
-"""The fault-injecting proxy in front of moto's server: each fault as botocore sees it, and what moto holds."""
+"""The fault proxy in front of moto's server: each fault as botocore sees it, and what moto then holds."""
 
 from __future__ import annotations
 
@@ -118,7 +118,10 @@ def test_a_500_comes_back_in_the_services_format_and_is_retried(proxy: FaultProx
         client("dynamodb", proxy.url, TWO_TRIES).get_item(TableName="t", Key={"k": {"S": "a"}})
     # THEN it saw DynamoDB's InternalFailure 500 after one retry
     response = raised.value.response
-    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == ("InternalFailure", 500)
+    assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == (
+        "InternalFailure",
+        500,
+    )
     assert response["ResponseMetadata"]["RetryAttempts"] == 1
     assert proxy.injector.report()["injected"] == {"error500 dynamodb.GetItem": 2}
 

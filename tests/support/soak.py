@@ -4,7 +4,8 @@
   (:func:`hookrelay_local.fault_proxy.faulty_aws_process`). The product's clients (the provisioner, the
   partner handlers, the results recorder: everything that reads ``AWS_ENDPOINT_URL``) go through the
   proxy; the local Lambda runtime's pollers (ReceiveMessage, DeleteMessageBatch, discovery: AWS's own
-  part, the event source mapping) and the stack's setup talk to moto directly (:class:`FaultyStack`).
+  part, the event source mapping) and the stack's setup talk to moto directly (:class:`FaultyStack`,
+  which also gives the delivery handler clients of its own on the proxy).
 - Faults start once every partner is created and polled: ``fault_share`` of the product's calls fail
   (throttle, 500, reset before, reset after moto applied it: a quarter each), ``slow_share`` more answer
   half a second late. Seeded: the k-th call of each operation meets the same fate in every run.
@@ -26,25 +27,24 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import requests
-from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 from hookrelay import naming
 from hookrelay.aws.sqs import lookup_queue_url
 from hookrelay_local.fault_plan import Fault, FaultPlan, FaultRule
 from hookrelay_local.fault_proxy import FaultyAws, faulty_aws_process
-from hookrelay_local.partner_server import Behaviour, PartnerServer, Received, Reply, always
+from hookrelay_local.partner_server import Behaviour, PartnerServer, Reply, always
 from hookrelay_local.stack import LocalStack, StackOptions, free_port
+from tests.support.faulty_stack import FaultyStack
 from tests.support.ledger import Count, Ledger, parked
+from tests.support.log_scan import SecretScan, scanning_logs
 
 SOAK_RETRIES = {"schedule_seconds": [1, 2, 4], "jitter": 0}  # four attempts within seven seconds
 KINDS = ("healthy", "slow", "recovering", "healthy")
-SECRET_MARK = "whsec_"
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class SoakOptions:
     recover_after: float = 8.0
     slow_reply: float = 0.2
     settle_timeout: float = 600.0
+    faults_on_runtime: bool = False  # the Lambda runtime's pollers (AWS's part) through the proxy too
 
     def plan(self) -> FaultPlan:
         failing = (Fault.THROTTLE, Fault.ERROR500, Fault.RESET_BEFORE, Fault.RESET_AFTER)
@@ -81,7 +82,9 @@ class SoakResult:
 
     @property
     def injected(self) -> int:
-        return int(self.faults["total"])  # type: ignore[call-overload]
+        total = self.faults["total"]
+        assert isinstance(total, int)
+        return total
 
     def summary(self) -> str:
         c = self.count
@@ -89,46 +92,6 @@ class SoakResult:
             f"soak: {self.webhooks} webhooks, {self.injected} AWS faults injected, delivered {c.delivered}, "
             f"dead-lettered {c.dead_lettered}, lost {c.lost}, duplicates {self.duplicates}"
         )
-
-
-@dataclass
-class FaultyStack(LocalStack):
-    """The local stack whose product clients call AWS at ``product_endpoint`` (the proxy); its Lambda
-    runtime and setup use ``options.aws_endpoint`` (moto itself)."""
-
-    product_endpoint: str = ""
-
-    def environment(self) -> dict[str, str]:
-        return {**super().environment(), "AWS_ENDPOINT_URL": self.product_endpoint}
-
-
-class SecretScan(logging.Handler):
-    """Formats every log record as the apps do (JSON, extras included) and keeps those holding a secret."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.setFormatter(LambdaPowertoolsFormatter(service="soak"))
-        self.lines = 0
-        self.leaks: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        line = self.format(record)
-        self.lines += 1
-        if SECRET_MARK in line:
-            self.leaks.append(line[:500])
-
-
-@contextmanager
-def scanning_logs() -> Iterator[SecretScan]:
-    root, scan = logging.getLogger(), SecretScan()
-    level = root.level
-    root.addHandler(scan)
-    root.setLevel(min(level or logging.INFO, logging.INFO))
-    try:
-        yield scan
-    finally:
-        root.removeHandler(scan)
-        root.setLevel(level)
 
 
 def behaviour(kind: str, options: SoakOptions, started: float) -> Behaviour:
@@ -191,7 +154,9 @@ class Soak:
         body = {"topic": "transfer.created", "payload": {"n": n}, "id": webhook_id}
         for _ in range(30):
             try:
-                answer = requests.post(f"{self.stack.api_url}/partners/{partner}/events", json=body, timeout=30)
+                answer = requests.post(
+                    f"{self.stack.api_url}/partners/{partner}/events", json=body, timeout=30
+                )
                 if answer.status_code == 202:
                     return webhook_id
                 assert answer.status_code >= 500, answer.text
@@ -208,7 +173,10 @@ def run_soak(options: SoakOptions) -> SoakResult:
     with ExitStack() as stack, scanning_logs() as scan:
         aws = stack.enter_context(faulty_aws_process())
         stack_options = StackOptions(
-            api_port=free_port(), receiver_port=free_port(), stage="soak", aws_endpoint=aws.aws
+            api_port=free_port(),
+            receiver_port=free_port(),
+            stage="soak",
+            aws_endpoint=aws.proxy if options.faults_on_runtime else aws.aws,
         )
         running = stack.enter_context(FaultyStack(stack_options, product_endpoint=aws.proxy))
         soak = Soak(options, aws, running)
@@ -229,7 +197,9 @@ def run_soak(options: SoakOptions) -> SoakResult:
         return _result(soak, count, faults, scan, time.monotonic() - started)
 
 
-def _result(soak: Soak, count: Count, faults: dict[str, object], scan: SecretScan, seconds: float) -> SoakResult:
+def _result(
+    soak: Soak, count: Count, faults: dict[str, object], scan: SecretScan, seconds: float
+) -> SoakResult:
     ledger = soak.ledger
     with ledger._lock:
         acknowledged = Counter({k: n for k, n in ledger.acknowledged.items() if n})

@@ -24,7 +24,8 @@ def test_the_same_seed_gives_each_operation_the_same_fates_whatever_the_interlea
     one = fates(first, [SEND] * 200 + [GET] * 200)
     other = fates(second, [SEND, GET] * 200)
     # THEN each operation met the same fates in the same order, and the counts agree
-    assert one[:200] == other[0::2] and one[200:] == other[1::2]
+    assert one[:200] == other[0::2]
+    assert one[200:] == other[1::2]
     assert first.report() == second.report()
 
 
