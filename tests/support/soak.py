@@ -17,11 +17,13 @@
   proxy's control path (moto is in the other process); duplicates are acknowledged redeliveries of the
   same webhook id. Every log line of the run goes through a handler that looks for ``whsec_``.
 
-``python -m tests.support.soak`` (``make soak``) runs the long form and prints one summary line.
+``python -m tests.support.soak`` (``make soak``) runs the long form, prints one summary line and writes
+everything it measured to build/soak.json.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import threading
@@ -29,7 +31,8 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import requests
 
@@ -44,6 +47,7 @@ from tests.support.ledger import Count, Ledger, parked
 from tests.support.log_scan import SecretScan, scanning_logs
 
 SOAK_RETRIES = {"schedule_seconds": [1, 2, 4], "jitter": 0}  # four attempts within seven seconds
+REPORT = Path("build/soak.json")
 KINDS = ("healthy", "slow", "recovering", "healthy")
 
 
@@ -85,6 +89,21 @@ class SoakResult:
         total = self.faults["total"]
         assert isinstance(total, int)
         return total
+
+    def details(self) -> dict[str, object]:
+        """Everything measured (``make soak`` writes it to build/soak.json)."""
+        return {
+            "summary": self.summary(),
+            "count": asdict(self.count),
+            "reasons": dict(self.reasons),
+            "faults": self.faults,
+            "api_retries": self.api_retries,
+            "log_lines": self.log_lines,
+            "leaks": self.leaks,
+            "strays": self.strays,
+            "lost": self.lost,
+            "seconds": round(self.seconds, 1),
+        }
 
     def summary(self) -> str:
         c = self.count
@@ -230,6 +249,8 @@ def main() -> int:
         if type(handler) is logging.StreamHandler:
             root.removeHandler(handler)  # JSON lines go to the secret scan only, not the terminal
     result = run_soak(SoakOptions())
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text(json.dumps(result.details(), indent=1, default=sorted))
     print(result.summary())
     return 0 if result.count.lost == 0 and not result.leaks and not result.strays else 1
 
