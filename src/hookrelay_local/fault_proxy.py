@@ -203,7 +203,11 @@ def faulty_aws_process(plan: FaultPlan | None = None) -> Iterator[FaultyAws]:
         yield FaultyAws(**json.loads(line))
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a loaded machine: its state is in memory, nothing to lose
+            process.kill()
+            process.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> None:
