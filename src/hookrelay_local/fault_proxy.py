@@ -227,7 +227,8 @@ def main(argv: list[str] | None = None) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopped.set())
     print(json.dumps({"aws": endpoint_url(moto), "proxy": proxy.url}), flush=True)
-    stopped.wait()
+    while not stopped.wait(0.5):  # a signal handler runs between waits
+        pass
     proxy.stop()
     moto.stop()
 
