@@ -15,6 +15,7 @@ GONE = "gone: the endpoint answered 410 Gone; the partner wants disabling"
 EXHAUSTED = "retries exhausted after 4 attempts; last: HTTP 503"
 
 
+@pytest.mark.timeout(300)  # ~50 s at a load average of 15 on 2 cores; room for a machine loaded far beyond
 def test_a_short_soak_on_a_faulty_aws_loses_nothing_and_leaks_no_secret() -> None:
     # GIVEN six partners (410 Gone, healthy, slow, failing 8 s then healthy, healthy, slow) on a stack
     # whose product AWS calls fail 10 % of the time (seeded)
