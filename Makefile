@@ -11,7 +11,7 @@ STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test test-fast config vendor package deploy rollback iam-audit run demo bench bench-isolation bench-scale clean
+.PHONY: help install lint format test test-fast config vendor package deploy rollback iam-audit run demo bench bench-isolation bench-scale soak clean
 
 help: ## list every target with one line each
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -85,6 +85,9 @@ bench-isolation: $(STAMP) ## only the isolation benchmark: a slow partner vs per
 
 bench-scale: $(STAMP) ## the local stack at N=10, 100, 1,000 partners (BENCH_SCALE_NS="10,100" for a quick run)
 	$(BIN)/python -m bench scale
+
+soak: $(STAMP) ## 5,000 webhooks over 20 partners while 10 % of AWS calls fail (fault proxy); one summary line
+	$(BIN)/python -m tests.support.soak
 
 clean: ## remove build output, vendored copies and caches (keeps .venv)
 	rm -rf build $(addsuffix /vendor,$(APPS)) .pytest_cache .mypy_cache .ruff_cache

@@ -111,3 +111,23 @@ def start_moto_server(port: int = 0, host: str = "127.0.0.1") -> Any:
 def endpoint_url(server: Any) -> str:
     host, port = server.get_host_and_port()
     return f"http://{host}:{port}"
+
+
+def queue_messages(queue_url: str, region: str = "us-east-1") -> list[dict[str, Any]]:
+    """Every message on a queue of the moto running in THIS process (visible, delayed or in flight), as
+    ``{"body", "attributes" (string message attributes), "in_flight"}``, without receiving any (a receive
+    would raise ``ApproximateReceiveCount`` and could itself redrive what it looks at)."""
+    from urllib.parse import urlsplit
+
+    from moto.sqs.models import sqs_backends
+
+    account, name = urlsplit(queue_url).path.strip("/").split("/")[-2:]
+    queue = sqs_backends[account][region].queues[name]
+    return [
+        {
+            "body": m.body,
+            "attributes": {k: v.get("StringValue", "") for k, v in m.message_attributes.items()},
+            "in_flight": not m.visible,
+        }
+        for m in list(queue._messages)
+    ]

@@ -42,7 +42,12 @@ def always(reply: Reply) -> Behaviour:
     return lambda _request: reply
 
 
-class _Server(ThreadingHTTPServer):
+def reset_connection(connection: socket.socket) -> None:
+    """Make the coming close send RST (SO_LINGER 0), not FIN: the client sees a connection reset."""
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+
+
+class LoopbackHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
@@ -68,7 +73,7 @@ class PartnerServer:
         self.max_in_flight = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._httpd = _Server(("127.0.0.1", port), self._handler_class())
+        self._httpd = LoopbackHTTPServer(("127.0.0.1", port), self._handler_class())
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
@@ -147,10 +152,7 @@ class PartnerServer:
                 self.wfile.write(answer)
 
             def _reset(self) -> None:
-                """Close with RST (SO_LINGER 0), not FIN: the client sees a connection reset."""
-                self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
-                )
+                reset_connection(self.connection)
                 self.close_connection = True
 
             do_PUT = do_POST

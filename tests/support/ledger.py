@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from moto.sqs.models import sqs_backends
-
 from hookrelay.aws.sqs import REASON_ATTRIBUTE
+from hookrelay_local.embedded_aws import queue_messages
 from hookrelay_local.partner_server import Behaviour, Received, Reply
 
 STATUS_LINE_BYTES = len(b"HTTP/1.1 200 OK\r\n")
@@ -63,19 +62,14 @@ class Parked:
 
 
 def peek(queue_url: str, region: str = "us-east-1") -> list[Parked]:
-    """Every message on a queue (visible, delayed or in flight), without receiving any."""
-    account, name = urlsplit(queue_url).path.strip("/").split("/")[-2:]
-    queue = sqs_backends[account][region].queues[name]
-    messages = list(queue._messages)
-    return [
-        Parked(
-            queue=name,
-            body=m.body,
-            attributes={k: v.get("StringValue", "") for k, v in m.message_attributes.items()},
-            in_flight=not m.visible,
-        )
-        for m in messages
-    ]
+    """Every message on a queue of the moto in this process (visible, delayed or in flight), unreceived."""
+    return parked(queue_url, queue_messages(queue_url, region))
+
+
+def parked(queue_url: str, messages: list[dict[str, Any]]) -> list[Parked]:
+    """:class:`Parked` messages from :func:`hookrelay_local.embedded_aws.queue_messages`' dicts."""
+    name = urlsplit(queue_url).path.rstrip("/").rsplit("/", 1)[-1]
+    return [Parked(name, m["body"], m["attributes"], m["in_flight"]) for m in messages]
 
 
 def acknowledges(reply: Reply, read_timeout: float) -> bool:
@@ -90,15 +84,19 @@ class Ledger:
     queues: list[str]
     dead_letter_queues: list[str]
     read_timeout: float = 5.0
+    peeker: Callable[[str], list[Parked]] = peek  # how a queue is read: moto in this process by default
+    interval: float = 0.1  # how often settle and quiet look
     published: list[str] = field(default_factory=list)
     attempts: Counter[str] = field(default_factory=Counter)
     acknowledged: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _known: set[str] = field(default_factory=set)
 
     def add(self, keys: Iterable[str]) -> list[str]:
         """Track webhook ids (or raw poison bodies) as published."""
         keys = list(keys)
         self.published.extend(keys)
+        self._known.update(keys)
         return keys
 
     def partner(self, behaviour: Behaviour) -> Behaviour:
@@ -117,7 +115,7 @@ class Ledger:
 
     def key(self, parked: Parked) -> str:
         webhook = parked.webhook
-        if webhook is not None and webhook.get("id") in self.published:
+        if webhook is not None and webhook.get("id") in self._known:
             return str(webhook["id"])
         return parked.body
 
@@ -130,8 +128,8 @@ class Ledger:
     def _index(self, queue_urls: list[str]) -> dict[str, list[Parked]]:
         found: dict[str, list[Parked]] = {}
         for url in queue_urls:
-            for parked in peek(url):
-                found.setdefault(self.key(parked), []).append(parked)
+            for message in self.peeker(url):
+                found.setdefault(self.key(message), []).append(message)
         return found
 
     def reasons(self) -> Counter[str]:
@@ -140,9 +138,12 @@ class Ledger:
         return Counter(str(letters[k][0].reason) for k in self.published if k in letters)
 
     def count(self) -> Count:
+        """Read in the order a webhook moves (partner queue, then dead-letter queue or acknowledged), so a
+        webhook moving while the count reads is seen at least once, never counted lost for a moment."""
+        queued = self.on_queues()
+        letters = self.dead_letters()
         with self._lock:
             acknowledged = {k for k, n in self.acknowledged.items() if n}
-        letters, queued = self.dead_letters(), self.on_queues()
         tally: Counter[str] = Counter()
         for key in self.published:
             if key in acknowledged:
@@ -157,7 +158,7 @@ class Ledger:
 
     def in_flight(self) -> int:
         """Messages received and not yet deleted, on every queue the ledger watches."""
-        return sum(p.in_flight for url in [*self.queues, *self.dead_letter_queues] for p in peek(url))
+        return sum(p.in_flight for url in [*self.queues, *self.dead_letter_queues] for p in self.peeker(url))
 
     def settle(self, expected: Count, timeout: float = 60.0) -> Count:
         """Wait until the count is ``expected`` with nothing in flight; return it (or fail)."""
@@ -175,4 +176,4 @@ class Ledger:
                 return count
             if time.monotonic() > deadline:
                 raise AssertionError(f"count {count} ({busy} in flight) {failure}")
-            time.sleep(0.1)
+            time.sleep(self.interval)
