@@ -4,6 +4,10 @@ moto runs SQS event source mappings itself, inside ``SendMessage``: without Dock
 function (the code never runs) and deletes the messages as if they were processed. hookrelay's local
 Lambda runtime is the poller, so :func:`keep_moto_from_consuming` leaves the mappings stored (they
 are listed, described and updated as on AWS) but never acted on by moto.
+
+And a mapping made on an alias (``<function>:live``, every partner's) keeps the alias ARN as its
+``FunctionArn``, as on AWS: moto records the version the alias pointed at when the mapping was made, so
+the local runtime would keep running that version after the alias moved.
 """
 
 from __future__ import annotations
@@ -38,7 +42,24 @@ def keep_moto_from_consuming() -> None:
             self.lambda_event_source_mappings = _StoredNotRun()
 
         models.Queue.__init__ = init  # type: ignore[method-assign]
+        _keep_alias_targets()
         _applied = True
+
+
+def _keep_alias_targets() -> None:
+    from moto.awslambda import models
+
+    original = models.LambdaBackend.create_event_source_mapping
+
+    def create(self: Any, spec: dict[str, Any]) -> Any:
+        mapping = original(self, spec)
+        qualifier = str(spec.get("FunctionName", "")).split(":function:")[-1].partition(":")[2]
+        if qualifier and qualifier != "$LATEST" and not qualifier.isdigit():
+            version_arn = str(mapping.function_arn)
+            mapping.function_arn = f"{version_arn.rsplit(':', 1)[0]}:{qualifier}"
+        return mapping
+
+    models.LambdaBackend.create_event_source_mapping = create  # type: ignore[method-assign]
 
 
 def start_moto_server(port: int = 0, host: str = "127.0.0.1") -> Any:

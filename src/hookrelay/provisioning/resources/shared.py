@@ -13,12 +13,19 @@ from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.errors import DependencyUnavailable
-from hookrelay.provisioning.resources.queues import RETENTION_SECONDS, find_queue_url, queue_arn
+from hookrelay.provisioning.resources.queues import (
+    RETENTION_SECONDS,
+    ensure_queues,
+    find_queue_url,
+    queue_arn,
+)
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.literals import KeyTypeType, ScalarAttributeTypeType
 
 TTL_ATTRIBUTE = "expires_at"
+ROLLOUT_VISIBILITY_SECONDS = 360  # six times the rollout worker's 60 s timeout (AWS's advice)
+ROLLOUT_MAX_RECEIVES = 5  # a chunk that fails five times waits in the work queue's DLQ
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,19 @@ def ensure_shared(stage: str, clients: Clients) -> SharedArns:
         )
     except AWS_ERRORS as exc:
         raise aws_error("create the shared results queue and alarm topic", exc) from exc
+    ensure_rollout_resources(stage, clients)
     return shared_arns(stage, clients)
+
+
+def ensure_rollout_resources(stage: str, clients: Clients) -> str:
+    """update-code's rollouts table and work queue (with its DLQ); return the queue's URL."""
+    _ensure_table(naming.rollouts_table(stage), [("rollout_id", "S"), ("item", "S")], clients)
+    queue = naming.rollout_queue(stage)
+    tags = {"project": naming.PROJECT}
+    pair = ensure_queues(
+        queue, f"{queue}-dlq", ROLLOUT_VISIBILITY_SECONDS, ROLLOUT_MAX_RECEIVES, tags, clients
+    )
+    return pair.url
 
 
 def shared_arns(stage: str, clients: Clients) -> SharedArns:
