@@ -5,9 +5,11 @@ function (the code never runs) and deletes the messages as if they were processe
 Lambda runtime is the poller, so :func:`keep_moto_from_consuming` leaves the mappings stored (they
 are listed, described and updated as on AWS) but never acted on by moto.
 
-And a mapping made on an alias (``<function>:live``, every partner's) keeps the alias ARN as its
-``FunctionArn``, as on AWS: moto records the version the alias pointed at when the mapping was made, so
-the local runtime would keep running that version after the alias moved.
+Two of moto's Lambda answers are brought to AWS's (every partner's mapping invokes a ``live`` alias
+and old versions are pruned): a mapping made on an alias keeps the alias ARN as its ``FunctionArn``
+(moto records the version the alias pointed at then, so the local runtime would keep running that
+version after the alias moved); and version numbers are never reused (moto numbers a new version
+``len(versions) + 1``, so after pruning it would publish a number that already exists).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def keep_moto_from_consuming() -> None:
 
         models.Queue.__init__ = init  # type: ignore[method-assign]
         _keep_alias_targets()
+        _number_versions_like_aws()
         _applied = True
 
 
@@ -75,3 +78,28 @@ def start_moto_server(port: int = 0, host: str = "127.0.0.1") -> Any:
 def endpoint_url(server: Any) -> str:
     host, port = server.get_host_and_port()
     return f"http://{host}:{port}"
+
+
+def _number_versions_like_aws() -> None:
+    import copy
+
+    from moto.awslambda import models
+
+    def publish_version(self: Any, name_or_arn: str, description: str = "") -> Any:
+        function = self.get_function_by_name_or_arn_forbid_qualifier(name_or_arn)
+        stored = self._functions.get(function.function_name)
+        if not stored or not stored["latest"]:
+            return None
+        published = stored["versions"]
+        if published and not function.code_or_config_updated:
+            return published[-1]  # nothing changed: AWS answers the newest version
+        function.code_or_config_updated = False
+        fn = copy.copy(stored["latest"])
+        fn.set_version(max((int(v.version) for v in published), default=0) + 1)
+        if description:
+            fn.description = description
+        published.append(fn)
+        self._arns[fn.function_arn] = fn
+        return fn
+
+    models.LambdaStorage.publish_version = publish_version  # type: ignore[method-assign]

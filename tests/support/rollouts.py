@@ -25,7 +25,9 @@ def run_rollout_worker(client: Any, sqs: Any, stage: str, max_invocations: int =
         invocations += 1
         answer = client.lambda_.invoke("rollout_worker", event).payload
         if {"itemIdentifier": message["MessageId"]} in answer["batchItemFailures"]:
-            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+            sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
         else:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     raise AssertionError(f"the work queue was not empty after {max_invocations} invocations")

@@ -29,7 +29,7 @@ class ProvisionerSettings(AttemptsSettings):
         description="Lambda control-plane calls/s a rollout may spend (AWS: 15)",
     )
     rollout_workers: int = Field(default=2, ge=2, le=100, description="rollout worker concurrency")
-    rollout_threads: int = Field(default=4, ge=1, le=64, description="partners in flight per worker")
+    rollout_threads: int = Field(default=8, ge=1, le=64, description="partners in flight per worker")
     rollout_chunk_size: int = Field(default=25, ge=1, le=500, description="partners per work message")
     keep_versions: int = Field(default=3, ge=1, le=50, description="function versions kept by pruning")
     role_propagation_attempts: int = Field(default=6, ge=1, le=20)

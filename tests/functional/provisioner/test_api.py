@@ -79,8 +79,8 @@ def test_openapi_describes_every_route(http: Any) -> None:
         ("/partners", "get"), ("/partners", "post"), ("/partners/{id}", "delete"), ("/partners/{id}", "get"),
         ("/partners/{id}", "patch"), ("/partners/{id}/deliveries", "get"), ("/partners/{id}/disable", "post"),
         ("/partners/{id}/enable", "post"), ("/partners/{id}/events", "post"),
-        ("/partners/{id}/rotate-secret", "post"), ("/rollouts/{id}", "get"), ("/rollouts/{id}/continue", "post"),
-        ("/update-code", "post"),
+        ("/partners/{id}/rotate-secret", "post"), ("/rollouts/{id}", "get"),
+        ("/rollouts/{id}/continue", "post"), ("/update-code", "post"),
     ]  # fmt: skip
     assert document["components"]["schemas"]["PartnerCreate"]["required"] == ["url", "partner_id"]
 

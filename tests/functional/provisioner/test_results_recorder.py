@@ -33,7 +33,11 @@ def test_results_recorder_listens_on_the_results_queue(app_module: ModuleType) -
     assert (source.name, source.queue, source.batch_size) == ("record_results", "hookrelay-dev-results", 10)
     assert source.queue == naming.results_queue("dev")
     # AND the rollout worker reads update-code's work queue, one chunk at a time, two workers at most
-    assert (rollouts.name, rollouts.queue, rollouts.batch_size) == ("rollout_worker", "hookrelay-dev-rollouts", 1)
+    assert (rollouts.name, rollouts.queue, rollouts.batch_size) == (
+        "rollout_worker",
+        "hookrelay-dev-rollouts",
+        1,
+    )
     assert rollouts.maximum_concurrency == 2
 
 

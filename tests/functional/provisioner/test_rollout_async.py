@@ -50,7 +50,9 @@ class Counting:
 
 
 def live(partner_id: str) -> dict[str, Any]:
-    return aws("lambda").get_function_configuration(FunctionName=f"{naming.partner_function(STAGE, partner_id)}:live")
+    return aws("lambda").get_function_configuration(
+        FunctionName=f"{naming.partner_function(STAGE, partner_id)}:live"
+    )
 
 
 def rollout(http: Any, body: Any = None, *, worker: bool = True) -> tuple[int, dict[str, Any]]:
@@ -83,7 +85,13 @@ def test_update_code_answers_202_and_the_rollout_reports_each_partner(
     assert run_rollout_worker(http, aws("sqs"), STAGE) == 1
     status, done = call(http, "GET", f"/rollouts/{started['rollout_id']}")
     # THEN the rollout is done: alpha moved, beta and gamma failed with their reasons, none hiding another
-    assert (status, done["status"], done["succeeded"], done["failed"], done["skipped"]) == (200, "done", 1, 2, 0)
+    assert (status, done["status"], done["succeeded"], done["failed"], done["skipped"]) == (
+        200,
+        "done",
+        1,
+        2,
+        0,
+    )
     results = {r["partner_id"]: r for r in done["results"]}
     assert list(results) == ["alpha", "beta", "gamma"]
     assert (results["alpha"]["outcome"], results["alpha"]["ok"]) == ("succeeded", True)
@@ -100,7 +108,8 @@ def test_update_code_answers_202_and_the_rollout_reports_each_partner(
 
 
 def test_update_code_of_chosen_partners_reports_unknown_ones(make_partner: Any, http: Any) -> None:
-    # GIVEN one partner, WHEN update-code names it and an unknown one, THEN one skipped (on target), one not found
+    # GIVEN one partner, WHEN update-code names it and an unknown one
+    # THEN one is skipped (already on the target), the other not found
     make_partner("alpha")
     status, done = rollout(http, {"partner_ids": ["alpha", "nobody"]})
     assert (status, done["total"], done["status"]) == (200, 2, "done")
@@ -121,13 +130,22 @@ def test_a_chunk_failing_midway_is_retried_and_the_rollout_completes(
     writes = FailingOnCall(aws("dynamodb"), "transact_write_items", call_number=2)
     ctx.clients.overrides["dynamodb"] = writes
     # WHEN the rollout runs
-    status, started = call(http, "POST", "/update-code", {})
+    started = call(http, "POST", "/update-code", {})[1]
     invocations = run_rollout_worker(http, aws("sqs"), STAGE)
     done = call(http, "GET", f"/rollouts/{started['rollout_id']}")[1]
     # THEN the chunk failed once and was delivered again; the retry did only what was not recorded
     assert invocations == 2
-    assert (done["status"], done["total"], done["succeeded"], done["skipped"], done["failed"]) == ("done", 2, 1, 1, 0)
-    assert [(r["partner_id"], r["outcome"]) for r in done["results"]] == [("alpha", "succeeded"), ("beta", "skipped")]
+    assert (done["status"], done["total"], done["succeeded"], done["skipped"], done["failed"]) == (
+        "done",
+        2,
+        1,
+        1,
+        0,
+    )
+    assert [(r["partner_id"], r["outcome"]) for r in done["results"]] == [
+        ("alpha", "succeeded"),
+        ("beta", "skipped"),
+    ]
     # AND each partner's live alias moved exactly once
     assert (live("alpha")["Version"], live("beta")["Version"]) == ("2", "2")
 
@@ -162,11 +180,19 @@ def test_a_rerun_skips_partners_already_on_the_target(ctx: Provisioner, make_par
     # WHEN update-code runs again for the same artifact
     status, again = rollout(http)
     # THEN every partner is skipped, without a single Lambda change
-    assert (status, again["status"], again["skipped"], again["succeeded"], again["failed"]) == (200, "done", 3, 0, 0)
+    assert (status, again["status"], again["skipped"], again["succeeded"], again["failed"]) == (
+        200,
+        "done",
+        3,
+        0,
+        0,
+    )
     assert counting.calls == {}
 
 
-def test_throttling_backs_off_and_the_partner_still_moves(ctx: Provisioner, make_partner: Any, http: Any) -> None:
+def test_throttling_backs_off_and_the_partner_still_moves(
+    ctx: Provisioner, make_partner: Any, http: Any
+) -> None:
     # GIVEN a partner whose code update is throttled twice (TooManyRequestsException), then accepted
     make_partner("alpha")
     upload_artifact(aws("s3"), ctx.settings.bucket, "second = 2")
@@ -175,7 +201,7 @@ def test_throttling_backs_off_and_the_partner_still_moves(ctx: Provisioner, make
     sleeps = ctx.clients.sleep.__self__  # type: ignore[attr-defined]
     sleeps.clear()
     # WHEN the rollout runs
-    status, done = rollout(http)
+    done = rollout(http)[1]
     # THEN the partner moved on the third try, after backing off about 1 s, then about 2 s
     assert (done["succeeded"], throttled.calls, live("alpha")["Version"]) == (1, 3, "2")
     backoffs = [s for s in sleeps if s >= 1.0]
@@ -190,9 +216,11 @@ def test_throttling_that_does_not_stop_fails_the_chunk_not_the_partner(
     # GIVEN a partner whose code update is throttled six times in a row (every attempt of one invocation)
     make_partner("alpha")
     upload_artifact(aws("s3"), ctx.settings.bucket, "second = 2")
-    ctx.clients.overrides["lambda"] = Failing(aws("lambda"), "update_function_code", 6, "TooManyRequestsException")
+    ctx.clients.overrides["lambda"] = Failing(
+        aws("lambda"), "update_function_code", 6, "TooManyRequestsException"
+    )
     # WHEN the rollout runs
-    status, started = call(http, "POST", "/update-code", {})
+    started = call(http, "POST", "/update-code", {})[1]
     invocations = run_rollout_worker(http, aws("sqs"), STAGE)
     done = call(http, "GET", f"/rollouts/{started['rollout_id']}")[1]
     # THEN the first invocation gave the chunk back to SQS; the second moved the partner

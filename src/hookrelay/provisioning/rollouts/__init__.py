@@ -4,7 +4,7 @@
 ``hookrelay-<stage>-rollouts`` table and sends its partners to the ``hookrelay-<stage>-rollouts`` work
 queue in chunks; it answers 202 with the rollout id. The provisioner's ``rollout_worker`` (SQS, one chunk
 per invocation, at most ``rollout_workers`` = 2 at once) runs :mod:`.worker`: per partner UpdateFunctionCode,
-PublishVersion, UpdateAlias ``live``, prune one old version (:mod:`hookrelay.provisioning.resources.versions`),
+PublishVersion, UpdateAlias ``live``, prune one old version (``provisioning.resources.versions``),
 threads sharing one :class:`.pace.Pace`. A chunk that fails (or is still throttled after backing off) goes
 back to SQS and is redone from what is not yet recorded; a partner already on the target is ``skipped``.
 ``GET /rollouts/{id}`` (:mod:`.store`) answers counts, status and a page of results (``?outcome=failed``).
@@ -20,9 +20,10 @@ cannot be increased; GetFunction has its own 100/s (the waits use it) and invoca
     (42 minutes at 12/s, 33 at 15/s) or 2 without (22 minutes at 15/s).
   - skipped partners (already on the target) cost no Lambda call: a rerun after a half-done rollout
     pays only for what is left.
-  - the workers: 2 x 6 calls/s; each partner also waits ~1-3 s for the update to finish (GetFunction,
-    100/s quota), so 4 threads per worker keep its share of the rate busy; a chunk of 25 partners takes
-    about 25 x 4 / 6 = 17 s, well inside the worker's 60 s timeout.
+  - the workers: 2 x 6 calls/s = 1.5 partners/s each; a partner also waits a few seconds for its update
+    to finish (GetFunction every 2 s, its own 100/s quota), so 8 threads per worker (8 partners in flight
+    for ~4-5 s each) keep that share busy; a chunk of 25 partners takes about 25 / 1.5 = 17 s, well inside
+    the worker's 60 s timeout.
   - the request itself: a scan of the partners table and 40 SendMessageBatch calls (10,000 / 25 / 10).
 So "10,000 in minutes" is bounded by an account-wide quota AWS will not raise: about an hour at our
 default share, half an hour at best; going faster means spreading partners over several accounts.
