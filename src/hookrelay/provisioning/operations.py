@@ -27,7 +27,12 @@ from hookrelay.provisioning.changes import (
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.lifecycle import Deleted, create_partner, delete_partner
 from hookrelay.provisioning.publish import Published, PublishRequest
-from hookrelay.provisioning.rollouts.control import continue_rollout, rollout_state, start_rollout
+from hookrelay.provisioning.rollouts.control import (
+    continue_rollout,
+    rollback_rollout,
+    rollout_state,
+    start_rollout,
+)
 from hookrelay.provisioning.rollouts.model import RolloutRequest, RolloutState
 from hookrelay.provisioning.status import PartnerState, partner_status
 
@@ -194,6 +199,11 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "continue_rollout", "POST", "/rollouts/{id}/continue", "Roll out past a canary", RolloutState,
         lambda ctx, call: continue_rollout(ctx, call.partner_id),
+    ),
+    Operation(
+        "rollback", "POST", "/rollouts/{id}/rollback",
+        "Start a rollout moving live back to the versions that rollout replaced", RolloutState,
+        lambda ctx, call: rollback_rollout(ctx, call.partner_id), status=202,
     ),
 )  # fmt: skip
 BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}

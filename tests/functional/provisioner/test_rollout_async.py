@@ -278,3 +278,33 @@ def test_a_canary_stops_after_its_partners_until_the_operator_continues(
     done = call(http, "GET", f"/rollouts/{canary['rollout_id']}")[1]
     assert (done["status"], done["succeeded"]) == ("done", 3)
     assert call(http, "POST", f"/rollouts/{canary['rollout_id']}/continue")[0] == 409
+
+
+def test_rollback_moves_live_back_to_the_versions_a_rollout_replaced(
+    ctx: Provisioner, make_partner: Any, http: Any
+) -> None:
+    # GIVEN two partners rolled out to a new artifact (live: version 2), and gamma never part of it
+    for partner_id in ("alpha", "beta", "gamma"):
+        make_partner(partner_id)
+    first_key = ctx.partners.get("alpha").code_key
+    upload_artifact(aws("s3"), ctx.settings.bucket, "second = 2")
+    done = rollout(http, {"partner_ids": ["alpha", "beta"]})[1]
+    # WHEN that rollout is rolled back
+    status, started = call(http, "POST", f"/rollouts/{done['rollout_id']}/rollback")
+    assert (status, started["status"], started["total"], started["rollback_of"]) == (
+        202, "running", 2, done["rollout_id"],
+    )  # fmt: skip
+    run_rollout_worker(http, aws("sqs"), STAGE)
+    back = call(http, "GET", f"/rollouts/{started['rollout_id']}")[1]
+    # THEN live is version 1 again for both, gamma untouched, and their records name the old artifact
+    assert (back["status"], back["succeeded"], back["skipped"]) == ("done", 2, 0)
+    assert [(r["partner_id"], r["version"], r["previous_version"]) for r in back["results"]] == [
+        ("alpha", 1, 2),
+        ("beta", 1, 2),
+    ]
+    assert [live(p)["Version"] for p in ("alpha", "beta", "gamma")] == ["1", "1", "1"]
+    assert ctx.partners.get("alpha").code_key == first_key
+    # AND a second rollback of the same rollout changes nothing (live is no longer what it made)
+    again = call(http, "POST", f"/rollouts/{done['rollout_id']}/rollback")[1]
+    run_rollout_worker(http, aws("sqs"), STAGE)
+    assert call(http, "GET", f"/rollouts/{again['rollout_id']}")[1]["skipped"] == 2

@@ -72,6 +72,29 @@ def continue_rollout(ctx: Provisioner, rollout_id: str) -> RolloutState:
     return state(header.model_copy(update={"held": 0}), counts, [], None)
 
 
+def rollback_rollout(ctx: Provisioner, rollout_id: str) -> RolloutState:
+    """A new rollout moving each partner that rollout moved back to the version live had before it
+    (one UpdateAlias per partner; a partner changed since, or never moved, is skipped)."""
+    store = RolloutStore(ctx.stage, ctx.clients)
+    original, _ = store.header(check_rollout_id(rollout_id))
+    ids: list[str] = []
+    cursor: str | None = ""
+    while cursor is not None:
+        page, cursor = store.page(rollout_id, 1000, cursor or None, Outcome.SUCCEEDED)
+        ids += [r.partner_id for r in page]
+    now = ctx.clock()
+    header = Header(
+        rollout_id=new_rollout_id(now), code_key=original.code_key, total=len(ids), created_at=now,
+        rollback_of=rollout_id,
+    )  # fmt: skip
+    store.create(header)
+    _send(ctx, _chunks(ctx, header, ids))
+    logger.info(
+        "rollback started", extra={"rollout_id": header.rollout_id, "of": rollout_id, "partners": len(ids)}
+    )
+    return state(header, dict.fromkeys(COUNTS, 0), [], None)
+
+
 def rollout_state(ctx: Provisioner, rollout_id: str, query: Mapping[str, Any], limit: int) -> RolloutState:
     """Counts, status and one page of per-partner results (``?outcome=failed`` for failures only)."""
     store = RolloutStore(ctx.stage, ctx.clients)
@@ -88,7 +111,12 @@ def rollout_state(ctx: Provisioner, rollout_id: str, query: Mapping[str, Any], l
 def _chunks(ctx: Provisioner, header: Header, ids: list[str]) -> list[Chunk]:
     size = ctx.settings.rollout_chunk_size
     return [
-        Chunk(rollout_id=header.rollout_id, code_key=header.code_key, partner_ids=ids[i : i + size])
+        Chunk(
+            rollout_id=header.rollout_id,
+            code_key=header.code_key,
+            partner_ids=ids[i : i + size],
+            rollback_of=header.rollback_of,
+        )
         for i in range(0, len(ids), size)
     ]
 

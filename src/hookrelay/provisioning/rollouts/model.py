@@ -49,6 +49,7 @@ class PartnerResult(BaseModel):
     outcome: Outcome
     version: int | None = Field(default=None, description="the version live now points at")
     previous_version: int | None = Field(default=None, description="live's version before (rollback)")
+    previous_code_key: str | None = Field(default=None, description="the artifact it ran before")
     code_sha256: str | None = None
     error: str | None = None
 
@@ -66,6 +67,7 @@ class Header(BaseModel):
     total: int
     created_at: UtcDatetime
     canary: int | None = None
+    rollback_of: str | None = Field(default=None, description="the rollout this one undoes")
     held: int = Field(default=0, description="partners waiting for the canary to pass (chunks stored aside)")
 
 
@@ -81,6 +83,7 @@ class RolloutState(BaseModel):
     failed: int
     skipped: int
     canary: int | None = None
+    rollback_of: str | None = None
     created_at: UtcDatetime
     results: list[PartnerResult] = Field(description="a page of per-partner results, by partner id")
     next_cursor: str | None = Field(default=None, description="pass as ?cursor= for the next page")
@@ -94,3 +97,4 @@ class Chunk(BaseModel):
     rollout_id: str
     code_key: str
     partner_ids: list[PartnerId] = Field(min_length=1)
+    rollback_of: str | None = Field(default=None, description="move live back to what this rollout replaced")

@@ -163,6 +163,16 @@ class RolloutStore:
             raise aws_error(f"read rollout {rollout_id}", exc) from exc
         return answer.get("Items", []), answer.get("LastEvaluatedKey")
 
+    def result(self, rollout_id: str, partner_id: str) -> PartnerResult | None:
+        try:
+            found = self.clients.dynamodb.get_item(
+                TableName=self.table, Key=self._key(rollout_id, RESULT + partner_id), ConsistentRead=True
+            )
+        except AWS_ERRORS as exc:
+            raise aws_error(f"read a result of rollout {rollout_id}", exc) from exc
+        item = found.get("Item")
+        return None if item is None else PartnerResult.model_validate(json.loads(item["doc"]["S"]))
+
     def page(
         self, rollout_id: str, limit: int, cursor: str | None, only: Outcome | None
     ) -> tuple[list[PartnerResult], str | None]:
@@ -188,7 +198,9 @@ def state(
     header: Header, counts: dict[str, int], results: list[PartnerResult], cursor: str | None
 ) -> RolloutState:
     return RolloutState(
-        **header.model_dump(include={"rollout_id", "code_key", "total", "canary", "created_at"}),
+        **header.model_dump(
+            include={"rollout_id", "code_key", "total", "canary", "rollback_of", "created_at"}
+        ),
         status=status(header, counts),
         **counts,
         results=results,

@@ -70,7 +70,10 @@ def run_chunk(ctx: Provisioner, chunk: Chunk, pace: Pace) -> list[PartnerResult]
     writing = threading.Lock()  # one counter write at a time: transactions on one item conflict
 
     def one(partner_id: str) -> PartnerResult:
-        result = roll_partner(ctx, partner_id, chunk.code_key, pace)
+        if chunk.rollback_of:
+            result = roll_back(ctx, partner_id, store.result(chunk.rollback_of, partner_id), pace)
+        else:
+            result = roll_partner(ctx, partner_id, chunk.code_key, pace)
         with writing:
             store.record(chunk.rollout_id, result, recorded.get(partner_id))
         return result
@@ -108,15 +111,45 @@ def roll_partner(ctx: Provisioner, partner_id: str, code_key: str, pace: Pace) -
         paced(f"prune {name}", lambda: prune(name, version, keep, version, ctx.clients), pace)
         ctx.partners.put(partner.touched(ctx.clock(), code_key=code_key))
     except FAILURES as exc:
-        if throttled(exc):
-            raise  # the chunk is retried later, from this partner on
-        message = exc.message if isinstance(exc, HookrelayError) else str(exc)
-        logger.warning("update-code failed", extra={"partner_id": partner_id, "error": message})
-        return PartnerResult(partner_id=partner_id, outcome=Outcome.FAILED, error=message)
+        return _failed(partner_id, exc)
     return PartnerResult(
         partner_id=partner_id,
         outcome=Outcome.SUCCEEDED,
         version=version,
         previous_version=previous,
+        previous_code_key=partner.code_key,
         code_sha256=sha,
     )
+
+
+def roll_back(ctx: Provisioner, partner_id: str, done: PartnerResult | None, pace: Pace) -> PartnerResult:
+    """Move live back to the version it had before ``done`` (one UpdateAlias); skipped when that rollout
+    did not move the partner, or live is no longer the version it made."""
+    name = naming.partner_function(ctx.stage, partner_id)
+    try:
+        current = live_version(name, ctx.clients)
+        if done is None or done.previous_version is None or current != done.version:
+            return PartnerResult(partner_id=partner_id, outcome=Outcome.SKIPPED, version=current)
+        back = done.previous_version
+        paced(f"move {name}:live back", lambda: move_live(name, back, ctx.clients), pace)
+        partner = ctx.partners.get(partner_id)
+        ctx.partners.put(partner.touched(ctx.clock(), code_key=done.previous_code_key))
+    except FAILURES as exc:
+        return _failed(partner_id, exc)
+    return PartnerResult(
+        partner_id=partner_id,
+        outcome=Outcome.SUCCEEDED,
+        version=back,
+        previous_version=current,
+        previous_code_key=partner.code_key,
+    )
+
+
+def _failed(partner_id: str, exc: Exception) -> PartnerResult:
+    """A partner's failure is its result; throttling that outlasted the backoff fails the whole chunk
+    instead (SQS retries it later, from the partners not yet recorded)."""
+    if throttled(exc):
+        raise exc
+    message = exc.message if isinstance(exc, HookrelayError) else str(exc)
+    logger.warning("rollout step failed", extra={"partner_id": partner_id, "error": message})
+    return PartnerResult(partner_id=partner_id, outcome=Outcome.FAILED, error=message)
