@@ -112,14 +112,7 @@ def roll_partner(ctx: Provisioner, partner_id: str, code_key: str, pace: Pace) -
         ctx.partners.put(partner.touched(ctx.clock(), code_key=code_key))
     except FAILURES as exc:
         return _failed(partner_id, exc)
-    return PartnerResult(
-        partner_id=partner_id,
-        outcome=Outcome.SUCCEEDED,
-        version=version,
-        previous_version=previous,
-        previous_code_key=partner.code_key,
-        code_sha256=sha,
-    )
+    return _moved(partner_id, version, previous, partner.code_key, sha)
 
 
 def roll_back(ctx: Provisioner, partner_id: str, done: PartnerResult | None, pace: Pace) -> PartnerResult:
@@ -136,12 +129,19 @@ def roll_back(ctx: Provisioner, partner_id: str, done: PartnerResult | None, pac
         ctx.partners.put(partner.touched(ctx.clock(), code_key=done.previous_code_key))
     except FAILURES as exc:
         return _failed(partner_id, exc)
+    return _moved(partner_id, back, current, partner.code_key)
+
+
+def _moved(
+    partner_id: str, version: int, previous: int | None, previous_key: str | None, sha: str | None = None
+) -> PartnerResult:
     return PartnerResult(
         partner_id=partner_id,
         outcome=Outcome.SUCCEEDED,
-        version=back,
-        previous_version=current,
-        previous_code_key=partner.code_key,
+        version=version,
+        previous_version=previous,
+        previous_code_key=previous_key,
+        code_sha256=sha,
     )
 
 
