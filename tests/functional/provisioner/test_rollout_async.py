@@ -127,7 +127,8 @@ def test_a_chunk_failing_midway_is_retried_and_the_rollout_completes(
     make_partner("beta")
     upload_artifact(aws("s3"), ctx.settings.bucket, "second = 2")
     ctx.settings = ctx.settings.model_copy(update={"rollout_threads": 1})
-    writes = FailingOnCall(aws("dynamodb"), "transact_write_items", call_number=2)
+    # puts: the rollout header, alpha's record, alpha's result, beta's record, beta's result (5th)
+    writes = FailingOnCall(aws("dynamodb"), "put_item", call_number=5)
     ctx.clients.overrides["dynamodb"] = writes
     # WHEN the rollout runs
     started = call(http, "POST", "/update-code", {})[1]

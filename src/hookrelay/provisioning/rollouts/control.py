@@ -62,21 +62,21 @@ def start_rollout(ctx: Provisioner, request: RolloutRequest) -> RolloutState:
 def continue_rollout(ctx: Provisioner, rollout_id: str) -> RolloutState:
     """Send the partners a canary held back (the operator has checked the canary's partners)."""
     store = RolloutStore(ctx.stage, ctx.clients)
-    header, counts = store.header(check_rollout_id(rollout_id))
+    header = store.header(check_rollout_id(rollout_id))
     if not header.held:
         raise Conflict(f"rollout {rollout_id!r} holds nothing back: it is not a canary, or it continued")
     held = store.held(rollout_id)
     _send(ctx, held)
     store.release(header, len(held))
     logger.info("rollout continued", extra={"rollout_id": rollout_id, "partners": header.held})
-    return state(header.model_copy(update={"held": 0}), counts, [], None)
+    return state(header.model_copy(update={"held": 0}), store.counts(rollout_id), [], None)
 
 
 def rollback_rollout(ctx: Provisioner, rollout_id: str) -> RolloutState:
     """A new rollout moving each partner that rollout moved back to the version live had before it
     (one UpdateAlias per partner; a partner changed since, or never moved, is skipped)."""
     store = RolloutStore(ctx.stage, ctx.clients)
-    original, _ = store.header(check_rollout_id(rollout_id))
+    original = store.header(check_rollout_id(rollout_id))
     ids: list[str] = []
     cursor: str | None = ""
     while cursor is not None:
@@ -98,14 +98,14 @@ def rollback_rollout(ctx: Provisioner, rollout_id: str) -> RolloutState:
 def rollout_state(ctx: Provisioner, rollout_id: str, query: Mapping[str, Any], limit: int) -> RolloutState:
     """Counts, status and one page of per-partner results (``?outcome=failed`` for failures only)."""
     store = RolloutStore(ctx.stage, ctx.clients)
-    header, counts = store.header(check_rollout_id(rollout_id))
+    header = store.header(check_rollout_id(rollout_id))
     raw = query.get("outcome")
     try:
         only = Outcome(raw) if raw is not None else None
     except ValueError as exc:
         raise InvalidInput(f"outcome must be one of {', '.join(o.value for o in Outcome)}") from exc
     results, cursor = store.page(rollout_id, limit, query.get("cursor"), only)
-    return state(header, counts, results, cursor)
+    return state(header, store.counts(rollout_id), results, cursor)
 
 
 def _chunks(ctx: Provisioner, header: Header, ids: list[str]) -> list[Chunk]:

@@ -1,8 +1,11 @@
 """Rollouts in DynamoDB (``hookrelay-<stage>-rollouts``): a header item per rollout, a result per partner.
 
-Keys: ``rollout_id`` and ``item`` (``#`` for the header, ``p#<partner>`` for results). The header
-carries the counts; each result is written with its count increment in one transaction, conditioned on
-the previous outcome, so a chunk delivered twice (SQS is at-least-once) never counts a partner twice.
+Keys: ``rollout_id`` and ``item`` (``#`` for the header, ``p#<partner>`` for results, ``h#<n>`` for
+chunks a canary holds back). A result is a conditional put that never replaces a success or a skip, so a
+chunk delivered twice (SQS is at-least-once) records each partner once; the counts are read from the
+results (one query projecting the outcome), so nothing can drift. Counters on the header, written in a
+transaction with each result, were tried: moto deep-copies the whole table per transaction (and fails
+under concurrent ones), and on AWS every worker would contend for one item.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from hookrelay.provisioning.rollouts.model import Chunk, Header, Outcome, Partne
 HEADER = "#"
 RESULT = "p#"
 HELD = "h#"
-CONFLICT_ATTEMPTS = 5
 COUNTS = tuple(o.value for o in Outcome)
 
 
@@ -33,13 +35,12 @@ class RolloutStore:
 
     def create(self, header: Header) -> None:
         item = {**self._key(header.rollout_id, HEADER), "doc": {"S": header.model_dump_json()}}
-        item.update({count: {"N": "0"} for count in COUNTS})
         try:
             self.clients.dynamodb.put_item(TableName=self.table, Item=item)
         except AWS_ERRORS as exc:
             raise aws_error(f"record rollout {header.rollout_id}", exc) from exc
 
-    def header(self, rollout_id: str) -> tuple[Header, dict[str, int]]:
+    def header(self, rollout_id: str) -> Header:
         try:
             found = self.clients.dynamodb.get_item(
                 TableName=self.table, Key=self._key(rollout_id, HEADER), ConsistentRead=True
@@ -49,8 +50,7 @@ class RolloutStore:
         item = found.get("Item")
         if item is None:
             raise NotFound(f"rollout {rollout_id!r} does not exist")
-        counts = {count: int(item.get(count, {}).get("N", "0")) for count in COUNTS}
-        return Header.model_validate_json(item["doc"]["S"]), counts
+        return Header.model_validate_json(item["doc"]["S"])
 
     def hold(self, rollout_id: str, chunks: list[Chunk]) -> None:
         """Keep the chunks after a canary aside (one item each) until the operator continues."""
@@ -98,58 +98,53 @@ class RolloutStore:
                 request = answer.get("UnprocessedKeys") or None
         return found
 
-    def record(self, rollout_id: str, result: PartnerResult, previous: Outcome | None) -> bool:
-        """Write a result and count it, once: False when another worker recorded it first."""
-        if previous is None:
-            condition: dict[str, Any] = {
-                "ConditionExpression": "attribute_not_exists(#item)",
-                "ExpressionAttributeNames": {"#item": "item"},
-            }
-        else:
-            condition = {
-                "ConditionExpression": "#outcome = :previous",
-                "ExpressionAttributeNames": {"#outcome": "outcome"},
-                "ExpressionAttributeValues": {":previous": {"S": previous.value}},
-            }
+    def record(self, rollout_id: str, result: PartnerResult) -> bool:
+        """Write a partner's result unless one is there already that is not a failure (a chunk delivered
+        twice never records a partner twice); False when it was not written."""
         item = {
             **self._key(rollout_id, RESULT + result.partner_id),
             "outcome": {"S": result.outcome.value},
             "doc": {"S": result.model_dump_json(exclude={"ok"})},
         }
-        items: list[Any] = [{"Put": {"TableName": self.table, "Item": item, **condition}}]
-        if previous is not result.outcome:
-            adds = {result.outcome.value: 1, **({previous.value: -1} if previous else {})}
-            items.append(
-                {
-                    "Update": {
-                        "TableName": self.table,
-                        "Key": self._key(rollout_id, HEADER),
-                        "UpdateExpression": "ADD " + ", ".join(f"#{o} :{o}" for o in adds),
-                        "ExpressionAttributeNames": {f"#{o}": o for o in adds},
-                        "ExpressionAttributeValues": {f":{o}": {"N": str(n)} for o, n in adds.items()},
-                    }
-                }
+        try:
+            self.clients.dynamodb.put_item(
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(#item) OR #outcome = :failed",
+                ExpressionAttributeNames={"#item": "item", "#outcome": "outcome"},
+                ExpressionAttributeValues={":failed": {"S": Outcome.FAILED.value}},
             )
-        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
-            try:
-                self.clients.dynamodb.transact_write_items(TransactItems=items)
-                return True
-            except AWS_ERRORS as exc:
-                cancelled = has_code(exc, "TransactionCanceledException")
-                if cancelled and "ConditionalCheckFailed" in str(exc):
-                    return False
-                if not (cancelled and "TransactionConflict" in str(exc)) or attempt == CONFLICT_ATTEMPTS:
-                    raise aws_error(f"record a result of rollout {rollout_id}", exc) from exc
-                self.clients.sleep(0.1 * attempt)  # the other worker's write on the counts: try again
-        return False
+        except AWS_ERRORS as exc:
+            if has_code(exc, "ConditionalCheckFailedException"):
+                return False
+            raise aws_error(f"record a result of rollout {rollout_id}", exc) from exc
+        return True
+
+    def counts(self, rollout_id: str) -> dict[str, int]:
+        """How many partners have each outcome: one pass over the results, reading only the outcome
+        (at 10,000 partners about 3 MB of items, a few 1 MB pages)."""
+        counts = dict.fromkeys(COUNTS, 0)
+        extra: dict[str, Any] = {"ProjectionExpression": "#outcome"}
+        while True:
+            items, last = self._query(rollout_id, RESULT, extra, names={"#outcome": "outcome"})
+            for item in items:
+                counts[item["outcome"]["S"]] += 1
+            if last is None:
+                return counts
+            extra["ExclusiveStartKey"] = last
 
     def _query(
-        self, rollout_id: str, prefix: str, extra: dict[str, Any], only: Outcome | None = None
+        self,
+        rollout_id: str,
+        prefix: str,
+        extra: dict[str, Any],
+        only: Outcome | None = None,
+        names: dict[str, str] | None = None,
     ) -> tuple[list[Any], Any]:
         query: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "rollout_id = :id AND begins_with(#item, :prefix)",
-            "ExpressionAttributeNames": {"#item": "item"},
+            "ExpressionAttributeNames": {"#item": "item", **(names or {})},
             "ExpressionAttributeValues": {":id": {"S": rollout_id}, ":prefix": {"S": prefix}},
             **extra,
         }

@@ -11,7 +11,6 @@ raises, so SQS delivers the chunk again and the retry skips every partner alread
 from __future__ import annotations
 
 import logging
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -67,15 +66,12 @@ def run_chunk(ctx: Provisioner, chunk: Chunk, pace: Pace) -> list[PartnerResult]
     recorded = store.outcomes(chunk.rollout_id, chunk.partner_ids)
     todo = [p for p in dict.fromkeys(chunk.partner_ids) if recorded.get(p) in (None, Outcome.FAILED)]
 
-    writing = threading.Lock()  # one counter write at a time: transactions on one item conflict
-
     def one(partner_id: str) -> PartnerResult:
         if chunk.rollback_of:
             result = roll_back(ctx, partner_id, store.result(chunk.rollback_of, partner_id), pace)
         else:
             result = roll_partner(ctx, partner_id, chunk.code_key, pace)
-        with writing:
-            store.record(chunk.rollout_id, result, recorded.get(partner_id))
+        store.record(chunk.rollout_id, result)
         return result
 
     with ThreadPoolExecutor(max_workers=ctx.settings.rollout_threads) as pool:
