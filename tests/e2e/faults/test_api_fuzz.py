@@ -21,7 +21,7 @@ from hookrelay_local.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = 15  # per operation and mode: bounds the run to well under a minute
-OPERATIONS = 11
+OPERATIONS = 14  # with update-code's GET /rollouts/{id}, continue and rollback
 REVEALS_SECRET = {("POST", "/partners", 201), ("POST", "/partners/{id}/rotate-secret", 200)}
 ANSWERS: Counter[int] = Counter()
 
