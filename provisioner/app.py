@@ -1,8 +1,6 @@
-"""hookrelay provisioner: the REST API and one Lambda function per operation, over the same core,
-plus the stage's results recorder (the shared results queue into the attempt log).
-
-Routes and Lambda functions are registered in a loop over the one operation table
-(``hookrelay.provisioning.operations.OPERATIONS``); this file only wires them to Chalice.
+"""hookrelay provisioner: the REST API and a Lambda function per operation (a loop over OPERATIONS), the
+results recorder (results queue -> attempt log) and the rollout worker (update-code's chunks, one per call,
+two at most). Both SQS mappings report batch item failures (merge template; make deploy).
 """
 
 from __future__ import annotations
@@ -22,11 +20,12 @@ from hookrelay.provisioning.api import Api, framework_answer
 from hookrelay.provisioning.context import provisioner
 from hookrelay.provisioning.openapi import openapi_document
 from hookrelay.provisioning.operations import OPERATIONS, Operation
+from hookrelay.provisioning.rollouts.worker import work
 
 app = Chalice(app_name="hookrelay-provisioner")
 IAM = IAMAuthorizer()  # deployed: callers sign with SigV4; chalice local admits every request
-# Bodies are parsed as JSON whatever the declared type (curl -d sends form-urlencoded).
-BODY = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
+BODY = ["application/json", "application/x-www-form-urlencoded", "text/plain"]  # all parsed as JSON (curl -d)
+STAGE = attempts_settings().stage
 
 
 @lru_cache(maxsize=1)
@@ -58,9 +57,8 @@ def _route(op: Operation) -> Callable[..., Response]:
 
     def view(**params: str) -> Response:
         request = app.current_request
-        query = request.query_params or {}
         with invocation(app.lambda_context):
-            status, body = api().answer(op, params.get("id"), request.raw_body, query)
+            status, body = api().answer(op, params.get("id"), request.raw_body, request.query_params or {})
         return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
     view.__name__ = view.__qualname__ = f"route_{op.name}"
@@ -90,9 +88,13 @@ def attempt_log() -> AttemptLog:
     return AttemptLog(stage=settings.stage, ttl_days=settings.deliveries_ttl_days)
 
 
-# The deployment turns ReportBatchItemFailures on for this mapping (merge template; make deploy):
-# a record that cannot be written comes back alone, the rest of its batch is done.
-@app.on_sqs_message(queue=naming.results_queue(attempts_settings().stage), batch_size=10)
+@app.on_sqs_message(queue=naming.results_queue(STAGE), batch_size=10)
 def record_results(event: SQSEvent) -> dict[str, Any]:
     with invocation(event.context):
         return record_attempts(event.to_dict(), attempt_log())
+
+
+@app.on_sqs_message(queue=naming.rollout_queue(STAGE), batch_size=1, maximum_concurrency=2)
+def rollout_worker(event: SQSEvent) -> dict[str, Any]:
+    with invocation(event.context):
+        return work(event.to_dict(), api().ctx)

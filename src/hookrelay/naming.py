@@ -17,7 +17,7 @@ SUFFIXES = ("dlq", "handler", *ALARM_KINDS)
 _PARTNER_RESOURCE = re.compile(
     r"^hookrelay-(?P<stage>[a-z0-9]{1,8})-(?P<partner>[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)$"
 )
-SHARED_NAMES = ("results", "partners", "deliveries", "alarms", "artifacts")
+SHARED_NAMES = ("results", "partners", "deliveries", "alarms", "artifacts", "rollouts")
 # What belongs to every partner of a stage (its shared handler role, its alarms) is named as if owned by
 # the reserved partner id "partners": partner_from_name reads no partner from those names.
 EVERY_PARTNER = "partners"
@@ -84,6 +84,16 @@ def partners_table(stage: str) -> str:
 
 def deliveries_table(stage: str) -> str:
     return f"{prefix(stage)}-deliveries"
+
+
+def rollouts_table(stage: str) -> str:
+    """update-code's rollouts: one header item per rollout plus one result item per partner."""
+    return f"{prefix(stage)}-rollouts"
+
+
+def rollout_queue(stage: str) -> str:
+    """update-code's work queue: chunks of partners for the provisioner's rollout worker."""
+    return f"{prefix(stage)}-rollouts"
 
 
 def alarm_topic(stage: str) -> str:

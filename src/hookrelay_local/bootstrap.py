@@ -20,12 +20,13 @@ from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import has_code
 from hookrelay.provisioning.resources.artifact import upload_artifact
 from hookrelay.provisioning.resources.queues import find_queue_url, queue_arn
-from hookrelay.provisioning.resources.shared import ensure_shared
+from hookrelay.provisioning.resources.shared import ensure_rollout_resources, ensure_shared
 from hookrelay.receiving.dedup import create_dedup_table
 from hookrelay_local.artifacts import build_app_zip, build_handler_artifact
 
 APPS_ROLE = "hookrelay-local-apps"  # the role `chalice deploy` would make for the shared functions
 RECORDER_APP, RECORDER_HANDLER = "provisioner", "app.record_results"
+ROLLOUT_HANDLER = "app.rollout_worker"  # the provisioner app's update-code worker (its work queue)
 INBOX_HANDLER = "app.inbox"
 TRUST = {
     "Version": "2012-10-17",
@@ -59,16 +60,28 @@ def bootstrap(stack: Stack) -> None:
     handler = build_handler_artifact()
     upload_artifact(handler.code.read_bytes(), bucket, clients, layer=handler.layer.read_bytes())
     role = _ensure_role(clients)
+    provisioner_key = _upload(clients, bucket, RECORDER_APP, build_app_zip(RECORDER_APP))
     recorder = _ensure_function(
         clients,
         f"{naming.prefix(stage)}-record-results",
         RECORDER_HANDLER,
         role,
         bucket,
-        _upload(clients, bucket, RECORDER_APP, build_app_zip(RECORDER_APP)),
+        provisioner_key,
         stack.environment(),
     )
     _ensure_mapping(clients, recorder, shared.results_queue_arn, report_item_failures=True)
+    worker = _ensure_function(
+        clients,
+        f"{naming.prefix(stage)}-rollout-worker",
+        ROLLOUT_HANDLER,
+        role,
+        bucket,
+        provisioner_key,
+        stack.environment(),
+    )
+    work_queue = queue_arn(ensure_rollout_resources(stage, clients), clients)
+    _ensure_mapping(clients, worker, work_queue, report_item_failures=True)
     inbox_name = stack.environment()["HOOKRELAY_RECEIVER_QUEUE_NAME"]
     inbox_url = (
         find_queue_url(inbox_name, clients) or clients.sqs.create_queue(QueueName=inbox_name)["QueueUrl"]

@@ -1,4 +1,4 @@
-"""The embedded AWS: moto's server on loopback, with three behaviours of moto's mended.
+"""The embedded AWS: moto's server on loopback, with four behaviours of moto's mended.
 
 - moto runs SQS event source mappings itself, inside ``SendMessage``: without Docker it "invokes" the
   function (the code never runs) and deletes the messages as if they were processed. hookrelay's local
@@ -11,6 +11,8 @@
 - A mapping made (or updated) against an alias keeps pointing at the alias, as on AWS: moto stores the
   version the alias points at that moment (``<function>:1``), so a mapping on ``:live`` would never
   follow the alias to a new version.
+- Version numbers are never reused, as on AWS: moto numbers a new version ``len(versions) + 1``, so after
+  pruning old versions it would publish a number that already exists.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ def keep_moto_from_consuming() -> None:
         models.Queue.__init__ = init  # type: ignore[method-assign]
         _wake_long_polls_when_due(models)
         _keep_alias_in_mappings()
+        _number_versions_like_aws()
         _applied = True
 
 
@@ -131,3 +134,28 @@ def queue_messages(queue_url: str, region: str = "us-east-1") -> list[dict[str, 
         }
         for m in list(queue._messages)
     ]
+
+
+def _number_versions_like_aws() -> None:
+    import copy
+
+    from moto.awslambda import models
+
+    def publish_version(self: Any, name_or_arn: str, description: str = "") -> Any:
+        function = self.get_function_by_name_or_arn_forbid_qualifier(name_or_arn)
+        stored = self._functions.get(function.function_name)
+        if not stored or not stored["latest"]:
+            return None
+        published = stored["versions"]
+        if published and not function.code_or_config_updated:
+            return published[-1]  # nothing changed: AWS answers the newest version
+        function.code_or_config_updated = False
+        fn = copy.copy(stored["latest"])
+        fn.set_version(max((int(v.version) for v in published), default=0) + 1)
+        if description:
+            fn.description = description
+        published.append(fn)
+        self._arns[fn.function_arn] = fn
+        return fn
+
+    models.LambdaStorage.publish_version = publish_version  # type: ignore[method-assign]

@@ -21,7 +21,13 @@ from typing import Any
 from hookrelay import naming
 from hookrelay.aws import clients as aws
 from hookrelay.settings import reset_cached_settings
-from hookrelay_local.bootstrap import INBOX_HANDLER, RECORDER_APP, RECORDER_HANDLER, bootstrap
+from hookrelay_local.bootstrap import (
+    INBOX_HANDLER,
+    RECORDER_APP,
+    RECORDER_HANDLER,
+    ROLLOUT_HANDLER,
+    bootstrap,
+)
 from hookrelay_local.chalice_apps import ServedApp, load_app_module
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 from hookrelay_local.lambda_runtime.invokers import FunctionConfig
@@ -91,7 +97,7 @@ class LocalStack:
             "HOOKRELAY_STAGE": o.stage,
             "HOOKRELAY_LOG_LEVEL": "INFO",
             "HOOKRELAY_ALLOWED_NETWORKS": "loopback",
-            "HOOKRELAY_ROLLOUT_PAUSE_SECONDS": "0",
+            "HOOKRELAY_ROLLOUT_CALLS_PER_SECOND": "1000",  # moto has no control-plane quota (AWS: 15/s)
             "HOOKRELAY_RECEIVER_SECRET_ID": naming.partner_secret(o.stage, o.sample_partner),
             "HOOKRELAY_RECEIVER_SECRET_CACHE_SECONDS": "5",
             # the sample partner's own resources: outside hookrelay's names, as a partner's would be
@@ -121,6 +127,7 @@ class LocalStack:
         ]
         invokers = {
             RECORDER_HANDLER: self._chalice_invoker(RECORDER_APP, "record_results"),
+            ROLLOUT_HANDLER: self._chalice_invoker(RECORDER_APP, "rollout_worker"),
             INBOX_HANDLER: self._chalice_invoker("receiver", "inbox"),
         }
         options = PollerOptions(region=self.options.region, wait_seconds=self.options.poll_wait_seconds)

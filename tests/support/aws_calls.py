@@ -41,6 +41,9 @@ IAM_NAMES = {
     "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
     "s3:ListObjectsV2": "s3:ListBucket",
     "s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+    # a transaction is authorized per item as PutItem/UpdateItem/...; the rollout store's does a Put (and an
+    # Update, which the store also calls on its own)
+    "dynamodb:TransactWriteItems": "dynamodb:PutItem",
 }
 # Creating with tags needs the service's tagging permission too.
 TAGGING = {

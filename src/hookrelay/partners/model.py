@@ -56,6 +56,9 @@ class DeliveryOptions(BaseModel):
         default_factory=list, description="accepted topics ('invoice.paid', 'invoice.*'); empty: all"
     )
     reserved_concurrency: int = Field(default=2, ge=2, le=100, description="handler Lambda instances")
+    provisioned_concurrency: int | None = Field(
+        default=None, ge=1, le=100, description="opt-in: warm instances on the live alias (no cold starts)"
+    )
     post_concurrency: int = Field(default=5, ge=1, le=BATCH_SIZE, description="parallel POSTs per batch")
     connect_timeout: float = Field(default=5.0, gt=0, le=30)
     read_timeout: float = Field(default=15.0, gt=0, le=60)
@@ -80,6 +83,7 @@ class PartnerUpdate(BaseModel):
     url: Url | None = None
     event_types: list[EventType] | None = None
     reserved_concurrency: int | None = Field(default=None, ge=2, le=100)
+    provisioned_concurrency: int | None = Field(default=None, ge=1, le=100)
     post_concurrency: int | None = Field(default=None, ge=1, le=BATCH_SIZE)
     connect_timeout: float | None = Field(default=None, gt=0, le=30)
     read_timeout: float | None = Field(default=None, gt=0, le=60)

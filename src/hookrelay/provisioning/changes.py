@@ -22,6 +22,7 @@ from hookrelay.provisioning.resources.function import reconfigure, set_concurren
 from hookrelay.provisioning.resources.mapping import ensure_mapping, set_enabled
 from hookrelay.provisioning.resources.queues import find_queue_url, purge, queue_arn, set_visibility
 from hookrelay.provisioning.resources.secrets import rotate_secret
+from hookrelay.provisioning.resources.versions import go_live, target
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def _live(ctx: Provisioner, partner_id: str) -> Partner:
 def disable_partner(ctx: Provisioner, partner_id: str, purge_queue: bool = False) -> Partner:
     """Stop delivering: the mapping is disabled, queued messages stay (unless ``purge_queue``)."""
     partner = _live(ctx, partner_id)
-    set_enabled(naming.partner_function(ctx.stage, partner_id), False, ctx.clients)
+    set_enabled(target(naming.partner_function(ctx.stage, partner_id)), False, ctx.clients)
     if purge_queue:
         url = find_queue_url(naming.partner_queue(ctx.stage, partner_id), ctx.clients)
         if url is not None:
@@ -49,7 +50,7 @@ def disable_partner(ctx: Provisioner, partner_id: str, purge_queue: bool = False
 
 def enable_partner(ctx: Provisioner, partner_id: str) -> Partner:
     partner = _live(ctx, partner_id)
-    set_enabled(naming.partner_function(ctx.stage, partner_id), True, ctx.clients)
+    set_enabled(target(naming.partner_function(ctx.stage, partner_id)), True, ctx.clients)
     logger.info("partner enabled", extra={"partner_id": partner_id})
     return ctx.partners.put(partner.touched(ctx.clock(), status=PartnerStatus.ACTIVE, gone_at=None))
 
@@ -80,7 +81,12 @@ def update_partner(ctx: Provisioner, partner_id: str, update: PartnerUpdate) -> 
         set_visibility(queue_url, new_visibility, clients)
     reconfigure(function, function_timeout(options), ctx.handler_environment(partner_id, options), clients)
     set_concurrency(function, options.reserved_concurrency, clients)
-    ensure_mapping(function, queue_arn(queue_url, clients), options.reserved_concurrency, clients)
+    keep, provisioned = (
+        ctx.settings.keep_versions,
+        options.provisioned_concurrency,
+    )  # the new environment goes live
+    live = go_live(function, clients, keep, provisioned, partner.provisioned_concurrency)
+    ensure_mapping(live, queue_arn(queue_url, clients), options.reserved_concurrency, clients)
     if new_visibility < old_visibility:
         set_visibility(queue_url, new_visibility, clients)
     updated = partner.touched(ctx.clock(), **options.model_dump())

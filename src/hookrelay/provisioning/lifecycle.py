@@ -42,6 +42,7 @@ from hookrelay.provisioning.resources.monitoring import (
 from hookrelay.provisioning.resources.queues import delete_queue, ensure_queues
 from hookrelay.provisioning.resources.secrets import delete_secret, ensure_secret
 from hookrelay.provisioning.resources.shared import shared_arns
+from hookrelay.provisioning.resources.versions import go_live, target
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +115,9 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime) -> tuple[Secre
     )
     ensure_function(spec, clients, attempts=s.role_propagation_attempts)
     set_concurrency(function, partner.reserved_concurrency, clients)
-    ensure_mapping(function, queues.arn, partner.reserved_concurrency, clients, s.role_propagation_attempts)
+    # the mapping's target: the function's live alias, on a version published now
+    live = go_live(function, clients, s.keep_versions, partner.provisioned_concurrency)
+    ensure_mapping(live, queues.arn, partner.reserved_concurrency, clients, s.role_propagation_attempts)
     if s.alarms_of(pid):  # every partner is under the stage alarms; a few critical ones have their own too
         alarms = alarm_definitions(s.stage, pid, s.oldest_message_alarm_seconds, shared.alarm_topic_arn)
         ensure_alarms(alarms, tags, clients)
@@ -130,7 +133,10 @@ def delete_partner(ctx: Provisioner, partner_id: str) -> Deleted:
     """Tear down in dependency order; safe to repeat. NotFound only when nothing at all existed."""
     stage, clients, pid = ctx.stage, ctx.clients, partner_id
     function = naming.partner_function(stage, pid)
-    removed = [f"event-source-mapping:{function}"] * delete_mappings(function, clients)
+    mappings = delete_mappings(target(function), clients) + delete_mappings(
+        function, clients
+    )  # pre-alias too
+    removed = [f"event-source-mapping:{function}"] * mappings
     if delete_function(function, clients):
         removed.append(f"function:{function}")
     removed += [f"alarm:{name}" for name in delete_alarms(stage, pid, clients)]

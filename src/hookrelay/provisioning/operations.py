@@ -27,7 +27,13 @@ from hookrelay.provisioning.changes import (
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.lifecycle import Deleted, create_partner, delete_partner
 from hookrelay.provisioning.publish import Published, PublishRequest
-from hookrelay.provisioning.rollout import Rollout, RolloutRequest, update_code_everywhere
+from hookrelay.provisioning.rollouts.control import (
+    continue_rollout,
+    rollback_rollout,
+    rollout_state,
+    start_rollout,
+)
+from hookrelay.provisioning.rollouts.model import RolloutRequest, RolloutState
 from hookrelay.provisioning.status import PartnerState, partner_status
 
 M = TypeVar("M", bound=BaseModel)
@@ -129,10 +135,15 @@ def _publish(ctx: Provisioner, call: Call) -> BaseModel:
     return ctx.publisher.publish(call.partner_id, call.parsed(PublishRequest))
 
 
+def _rollout(ctx: Provisioner, call: Call) -> BaseModel:
+    return rollout_state(ctx, call.partner_id, call.query, _limit(call.query.get("limit")))
+
+
 PAGE = (
     QueryParameter("limit", {"type": "integer", "minimum": 1, "maximum": 100}),
     QueryParameter("cursor", {"type": "string"}),
 )
+OUTCOME = QueryParameter("outcome", {"type": "string", "enum": ["succeeded", "failed", "skipped"]})
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "create", "POST", "/partners", "Create a partner (returns its secret, once)", PartnerCreated, _create,
@@ -177,9 +188,22 @@ OPERATIONS: tuple[Operation, ...] = (
         _deliveries, query=PAGE,
     ),
     Operation(
-        "update_code", "POST", "/update-code", "Move handlers to the newest artifact", Rollout,
-        lambda ctx, call: update_code_everywhere(ctx, call.parsed(RolloutRequest)),
-        request=RolloutRequest, errors=(*COMMON_ERRORS, 404),
+        "update_code", "POST", "/update-code", "Start moving handlers to the newest artifact (a rollout)",
+        RolloutState, lambda ctx, call: start_rollout(ctx, call.parsed(RolloutRequest)),
+        request=RolloutRequest, status=202, errors=(*COMMON_ERRORS, 404),
+    ),
+    Operation(
+        "rollout", "GET", "/rollouts/{id}", "A rollout's progress and a page of per-partner results",
+        RolloutState, _rollout, query=(*PAGE, OUTCOME),
+    ),
+    Operation(
+        "continue_rollout", "POST", "/rollouts/{id}/continue", "Roll out past a canary", RolloutState,
+        lambda ctx, call: continue_rollout(ctx, call.partner_id),
+    ),
+    Operation(
+        "rollback", "POST", "/rollouts/{id}/rollback",
+        "Start a rollout moving live back to the versions that rollout replaced", RolloutState,
+        lambda ctx, call: rollback_rollout(ctx, call.partner_id), status=202,
     ),
 )  # fmt: skip
 BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}

@@ -23,7 +23,17 @@ class ProvisionerSettings(AttemptsSettings):
     oldest_message_alarm_seconds: int = Field(default=1800, ge=60)
     rotation_grace_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     max_event_bytes: int = Field(default=256 * 1024, ge=1024, le=256 * 1024)
-    rollout_pause_seconds: float = Field(default=0.5, ge=0, le=60, description="between partners")
+    # update-code (hookrelay.provisioning.rollouts: the arithmetic behind these defaults is there)
+    rollout_calls_per_second: float = Field(
+        default=12.0,
+        gt=0,
+        le=10_000,
+        description="Lambda control-plane calls/s a rollout may spend (AWS: 15)",
+    )
+    rollout_workers: int = Field(default=2, ge=2, le=100, description="rollout worker concurrency")
+    rollout_threads: int = Field(default=8, ge=1, le=64, description="partners in flight per worker")
+    rollout_chunk_size: int = Field(default=25, ge=1, le=500, description="partners per work message")
+    keep_versions: int = Field(default=3, ge=1, le=50, description="function versions kept by pruning")
     role_propagation_attempts: int = Field(default=6, ge=1, le=20)
     keep_layer_versions: int = Field(default=3, ge=1, le=50, description="handler layer versions kept")
     creator: str = Field(default="hookrelay-provisioner", description="the 'creator' tag")

@@ -12,6 +12,7 @@ from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.resources.function import describe_function
 from hookrelay.provisioning.resources.mapping import find_mapping
 from hookrelay.provisioning.resources.queues import depths
+from hookrelay.provisioning.resources.versions import target
 
 
 class FunctionState(BaseModel):
@@ -36,7 +37,9 @@ def partner_status(ctx: Provisioner, partner_id: str, log: AttemptLog) -> Partne
     partner = ctx.partners.get(partner_id)
     stage, clients = ctx.stage, ctx.clients
     name = naming.partner_function(stage, partner_id)
-    found = describe_function(name, clients)
+    found = describe_function(target(name), clients) or describe_function(
+        name, clients
+    )  # live (or pre-alias)
     function = None
     if found is not None:
         function = FunctionState(
@@ -46,7 +49,7 @@ def partner_status(ctx: Provisioner, partner_id: str, log: AttemptLog) -> Partne
             last_modified=str(found.get("LastModified", "")),
             state=found.get("State"),
         )
-    mapping = find_mapping(name, None, clients)
+    mapping = find_mapping(target(name), None, clients) or find_mapping(name, None, clients)
     latest = list_deliveries(log, partner_id, limit=1).items
     return PartnerState(
         partner=partner,

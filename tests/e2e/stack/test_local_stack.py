@@ -3,9 +3,11 @@ the local Lambda runtime delivers them with the real handler to a real server, r
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +15,9 @@ from typing import Any
 import pytest
 import requests
 
+from hookrelay import naming
+from hookrelay.aws.clients import Clients
+from hookrelay.provisioning.resources.artifact import upload_artifact
 from hookrelay.signing import standard as signing
 from hookrelay_local.partner_server import PartnerServer, Received, Reply
 from hookrelay_local.stack import LocalStack, StackOptions, free_port
@@ -153,3 +158,33 @@ def test_the_stack_never_uses_the_developers_real_aws_credentials(monkeypatch: p
     assert not [f["FunctionName"] for f in stored if any(v in str(f) for v in real.values())]
     # AND the developer's environment is back as it was
     assert {name: os.environ.get(name) for name in real} == real
+
+
+def test_update_code_runs_on_the_stacks_rollout_worker_and_delivery_follows_the_alias(
+    stack: LocalStack,
+) -> None:
+    # GIVEN a partner that answers 200, created over the API (its mapping invokes its live alias, version 1)
+    with PartnerServer(lambda request: Reply(status=200)) as server:
+        created = requests.post(
+            f"{stack.api_url}/partners", json={"partner_id": "moved", "url": server.url}, timeout=30
+        )
+        assert created.status_code == 201, created.text
+        # WHEN a new handler artifact is stored and update-code is posted for the partner
+        package = io.BytesIO()
+        with zipfile.ZipFile(package, "w") as archive:
+            archive.writestr("app.py", "# a new build\n")
+        upload_artifact(package.getvalue(), naming.artifact_bucket(stack.options.stage), Clients())
+        started = requests.post(f"{stack.api_url}/update-code", json={"partner_ids": ["moved"]}, timeout=30)
+        assert started.status_code == 202, started.text
+        rollout_url = f"{stack.api_url}/rollouts/{started.json()['rollout_id']}"
+        # THEN the stack's rollout worker (the local Lambda runtime on the work queue) finishes it
+        wait_for(lambda: requests.get(rollout_url, timeout=10).json()["status"] == "done")
+        done = requests.get(rollout_url, timeout=10).json()
+        assert (done["succeeded"], done["failed"], done["results"][0]["version"]) == (1, 0, 2)
+        # AND an event published now is delivered through the moved alias
+        published = requests.post(
+            f"{stack.api_url}/partners/moved/events", json={"topic": "t", "payload": {}}, timeout=10
+        )
+        assert published.status_code == 202, published.text
+        webhook_id = published.json()["webhook_id"]
+        wait_for(lambda: webhook_id in {r.headers["webhook-id"] for r in server.requests_snapshot()})

@@ -76,7 +76,7 @@ def aws(service: str) -> Any:
 
 def build_provisioner() -> Provisioner:
     """A provisioner with shared resources and one handler artifact on the active moto; loopback allowed."""
-    settings = ProvisionerSettings(stage=STAGE, allowed_networks=("loopback",), rollout_pause_seconds=0.25)
+    settings = ProvisionerSettings(stage=STAGE, allowed_networks=("loopback",))
     sleeps: list[float] = []
     clients = Clients(overrides={name: aws(name) for name in SERVICES}, sleep=sleeps.append)
     provisioner = Provisioner(settings=settings, clients=clients)

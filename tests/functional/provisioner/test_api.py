@@ -59,10 +59,15 @@ def test_a_partners_lifecycle_over_http(http: Any) -> None:
 
 
 def test_update_code_over_http(http: Any) -> None:
-    # GIVEN a partner, WHEN update-code is posted for it, THEN it reports that partner ok
+    # GIVEN a partner, WHEN update-code is posted for it, THEN a rollout of that partner is running
     call(http, "POST", "/partners", {"partner_id": "acme", "url": URL})
     status, rollout = call(http, "POST", "/update-code", {"partner_ids": ["acme"]})
-    assert (status, rollout["succeeded"], rollout["failed"]) == (200, 1, 0)
+    assert (status, rollout["status"], rollout["total"], rollout["succeeded"], rollout["failed"]) == (
+        202, "running", 1, 0, 0,
+    )  # fmt: skip
+    # AND it can be read back by its id (tests/functional/provisioner/test_rollout_async.py runs the worker)
+    status, read = call(http, "GET", f"/rollouts/{rollout['rollout_id']}")
+    assert (status, read["rollout_id"], read["status"]) == (200, rollout["rollout_id"], "running")
 
 
 def test_openapi_describes_every_route(http: Any) -> None:
@@ -74,7 +79,8 @@ def test_openapi_describes_every_route(http: Any) -> None:
         ("/partners", "get"), ("/partners", "post"), ("/partners/{id}", "delete"), ("/partners/{id}", "get"),
         ("/partners/{id}", "patch"), ("/partners/{id}/deliveries", "get"), ("/partners/{id}/disable", "post"),
         ("/partners/{id}/enable", "post"), ("/partners/{id}/events", "post"),
-        ("/partners/{id}/rotate-secret", "post"), ("/update-code", "post"),
+        ("/partners/{id}/rotate-secret", "post"), ("/rollouts/{id}", "get"),
+        ("/rollouts/{id}/continue", "post"), ("/rollouts/{id}/rollback", "post"), ("/update-code", "post"),
     ]  # fmt: skip
     assert document["components"]["schemas"]["PartnerCreate"]["required"] == ["url", "partner_id"]
 

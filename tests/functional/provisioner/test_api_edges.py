@@ -154,7 +154,7 @@ def test_chalice_local_answers_405_and_415_in_our_shape(served: str) -> None:
 def test_the_openapi_document_declares_415_for_every_operation() -> None:
     # GIVEN the served API description, THEN every operation documents 415 with our error body
     operations = [op for path in openapi_document()["paths"].values() for op in path.values()]
-    assert len(operations) == 11
+    assert len(operations) == 14
     for operation in operations:
         schema = operation["responses"]["415"]["content"]["application/json"]["schema"]
         assert schema == {"$ref": "#/components/schemas/ErrorBody"}

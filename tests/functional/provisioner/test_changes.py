@@ -31,7 +31,8 @@ def queued(partner_id: str) -> int:
 
 
 def mapping(partner_id: str) -> dict[str, Any]:
-    found = aws("lambda").list_event_source_mappings(FunctionName=naming.partner_function(STAGE, partner_id))
+    live = naming.partner_function(STAGE, partner_id) + ":live"  # the mapping invokes the live alias
+    found = aws("lambda").list_event_source_mappings(FunctionName=live)
     (only,) = found["EventSourceMappings"]
     return dict(only)
 

@@ -58,8 +58,8 @@ def test_create_makes_every_resource_as_configured(ctx: Provisioner, make_partne
     redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"].endswith(":" + naming.partner_dead_letter_queue(STAGE, "acme"))
     assert redrive["maxReceiveCount"] == 5
-    # AND the mapping: batch 10, partial batch failures, maximum concurrency = reserved concurrency
-    (mapping,) = aws("lambda").list_event_source_mappings(FunctionName=config["FunctionName"])[
+    # AND the mapping (of the live alias): batch 10, partial batch failures, maximum concurrency = reserved
+    (mapping,) = aws("lambda").list_event_source_mappings(FunctionName=config["FunctionName"] + ":live")[
         "EventSourceMappings"
     ]
     assert mapping["BatchSize"] == 10
@@ -181,7 +181,8 @@ def test_create_after_a_failure_midway_finishes_the_job(ctx: Provisioner) -> Non
     assert created.partner.last_error is None
     stored = read_signing_keys(naming.partner_secret(STAGE, "acme"), aws("secretsmanager"))
     assert [k.secret.get_secret_value() for k in stored.keys] == [created.secret.get_secret_value()]
-    mappings = aws("lambda").list_event_source_mappings(FunctionName=naming.partner_function(STAGE, "acme"))
+    live = naming.partner_function(STAGE, "acme") + ":live"
+    mappings = aws("lambda").list_event_source_mappings(FunctionName=live)
     assert len(mappings["EventSourceMappings"]) == 1
     assert len(tagged("acme")) == 5
     assert failing.calls == 2
@@ -223,7 +224,8 @@ def test_create_waits_for_the_new_policy_before_mapping_the_queue(ctx: Provision
     create_partner(ctx, PartnerCreate(partner_id="acme", url=URL))
     assert failing.calls == 2
     assert ctx.clients.sleep.__self__ == [1.0]  # type: ignore[attr-defined]
-    mappings = aws("lambda").list_event_source_mappings(FunctionName=naming.partner_function(STAGE, "acme"))
+    live = naming.partner_function(STAGE, "acme") + ":live"
+    mappings = aws("lambda").list_event_source_mappings(FunctionName=live)
     assert len(mappings["EventSourceMappings"]) == 1
 
 

@@ -121,7 +121,7 @@ def test_status_shows_depths_mapping_function_and_last_delivery(ctx: Provisioner
     assert state.dead_letter_queue == {"visible": 0, "in_flight": 0, "delayed": 0}
     assert state.mapping_state == "Enabled"
     assert state.function is not None
-    assert state.function.version == "$LATEST"
+    assert state.function.version == "1"  # what the live alias runs
     assert state.last_delivery is not None
     assert state.last_delivery.webhook_id == "msg_1"
 

@@ -29,9 +29,16 @@ def record(n: int = 1) -> AttemptRecord:
 
 def test_results_recorder_listens_on_the_results_queue(app_module: ModuleType) -> None:
     # GIVEN the provisioner app, WHEN its event sources are read, THEN record_results reads the results queue
-    (source,) = app_module.app.event_sources
+    (source, rollouts) = app_module.app.event_sources
     assert (source.name, source.queue, source.batch_size) == ("record_results", "hookrelay-dev-results", 10)
     assert source.queue == naming.results_queue("dev")
+    # AND the rollout worker reads update-code's work queue, one chunk at a time, two workers at most
+    assert (rollouts.name, rollouts.queue, rollouts.batch_size) == (
+        "rollout_worker",
+        "hookrelay-dev-rollouts",
+        1,
+    )
+    assert rollouts.maximum_concurrency == 2
 
 
 def test_the_handler_app_carries_no_recorder_and_nothing_of_provisioning() -> None:

@@ -16,13 +16,20 @@ from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.errors import DependencyUnavailable
 from hookrelay.provisioning.resources.iam import ensure_shared_role
 from hookrelay.provisioning.resources.monitoring import ensure_alarms, stage_alarm_definitions
-from hookrelay.provisioning.resources.queues import RETENTION_SECONDS, find_queue_url, queue_arn
+from hookrelay.provisioning.resources.queues import (
+    RETENTION_SECONDS,
+    ensure_queues,
+    find_queue_url,
+    queue_arn,
+)
 from hookrelay.provisioning.settings import ProvisionerSettings
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.literals import KeyTypeType, ScalarAttributeTypeType
 
 TTL_ATTRIBUTE = "expires_at"
+ROLLOUT_VISIBILITY_SECONDS = 360  # six times the rollout worker's 60 s timeout (AWS's advice)
+ROLLOUT_MAX_RECEIVES = 5  # a chunk that fails five times waits in the work queue's DLQ
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ def ensure_shared(stage: str, clients: Clients, settings: ProvisionerSettings | 
         )
     except AWS_ERRORS as exc:
         raise aws_error("create the shared results queue and alarm topic", exc) from exc
+    ensure_rollout_resources(stage, clients)
     arns = shared_arns(stage, clients)
     settings = settings or ProvisionerSettings(stage=stage)
     stage_tags = {"project": naming.PROJECT, "environment": stage}
@@ -81,6 +89,17 @@ def ensure_shared(stage: str, clients: Clients, settings: ProvisionerSettings | 
     if settings.handler_role == "shared":
         ensure_shared_role(stage, arns.results_queue_arn, clients)
     return arns
+
+
+def ensure_rollout_resources(stage: str, clients: Clients) -> str:
+    """update-code's rollouts table and work queue (with its DLQ); return the queue's URL."""
+    _ensure_table(naming.rollouts_table(stage), [("rollout_id", "S"), ("item", "S")], clients)
+    queue = naming.rollout_queue(stage)
+    tags = {"project": naming.PROJECT}
+    pair = ensure_queues(
+        queue, f"{queue}-dlq", ROLLOUT_VISIBILITY_SECONDS, ROLLOUT_MAX_RECEIVES, tags, clients
+    )
+    return pair.url
 
 
 def shared_arns(stage: str, clients: Clients) -> SharedArns:
