@@ -4,6 +4,12 @@ create writes the partner as ``provisioning`` first, then ensures each resource 
 (secret, queues, log group, role, function, concurrency, mapping, alarms) and marks it ``active``.
 A failure part way leaves the partner ``provisioning`` with the reason in ``last_error``: running
 create again finishes the job (nothing it made blocks it), and delete removes whatever exists.
+
+Before anything is written, a new partner must fit the account's quotas
+(:func:`hookrelay.provisioning.capacity.check_new_partner`: a 409 naming the quota otherwise); a create
+that resumes a partner left ``provisioning`` was checked when it started, and what it made counts as used.
+Each lookup is made once per create: the shared ARNs and the queue URLs are passed along, not re-read.
+Reserved concurrency is set only when the partner asks for it; the mapping's ceiling is ``max_concurrency``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from hookrelay.partners.model import (
     function_timeout,
     visibility_timeout,
 )
+from hookrelay.provisioning.capacity import check_new_partner, partner_costs
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.resources.function import (
     FunctionSpec,
@@ -58,6 +65,8 @@ def create_partner(ctx: Provisioner, request: PartnerCreate) -> Created:
     if existing is not None and existing.status is not PartnerStatus.PROVISIONING:
         raise Conflict(f"partner {pid!r} already exists: change it with PATCH, or delete it first")
     ctx.check_destination(request.url)
+    if existing is None:
+        check_new_partner(ctx, pid, request)
     now = ctx.clock()
     base = {"created_at": existing.created_at} if existing else {"created_at": now}
     partner = Partner.model_validate({**request.model_dump(), **base, "updated_at": now})
@@ -68,6 +77,8 @@ def create_partner(ctx: Provisioner, request: PartnerCreate) -> Created:
         ctx.partners.put(partner.touched(ctx.clock(), last_error=exc.message))
         logger.warning("create stopped part way", extra={"partner_id": pid, "error": exc.message})
         raise
+    if existing is None:
+        ctx.quotas.spent(roles=partner_costs(ctx.settings).roles, concurrency=partner.claimed_concurrency())
     active = ctx.partners.put(
         partner.touched(ctx.clock(), status=PartnerStatus.ACTIVE, last_error=None, code_key=code_key)
     )
@@ -101,14 +112,15 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime) -> tuple[Secre
         bucket=s.bucket,
         code_key=code_key,
         timeout=function_timeout(partner),
-        environment=ctx.handler_environment(pid, partner),
+        environment=ctx.handler_environment(pid, partner, shared, (queues.url, queues.dlq_url)),
         runtime=s.handler_runtime,
         memory_mb=s.handler_memory_mb,
         tags=tags,
     )
     ensure_function(spec, clients, attempts=s.role_propagation_attempts)
-    set_concurrency(function, partner.reserved_concurrency, clients)
-    ensure_mapping(function, queues.arn, partner.reserved_concurrency, clients, s.role_propagation_attempts)
+    if partner.reserved_concurrency is not None:
+        set_concurrency(function, partner.reserved_concurrency, clients)
+    ensure_mapping(function, queues.arn, partner.max_concurrency, clients, s.role_propagation_attempts)
     alarms = alarm_definitions(s.stage, pid, s.oldest_message_alarm_seconds, shared.alarm_topic_arn)
     ensure_alarms(alarms, tags, clients)
     return secret.newest, code_key

@@ -40,7 +40,16 @@ def writes(made: list[str]) -> list[str]:
 
 @pytest.mark.parametrize(
     "patch",
-    [{}, {"url": URL, "reserved_concurrency": 2, "post_concurrency": 5, "legacy_signature": False}],
+    [
+        {},
+        {
+            "url": URL,
+            "max_concurrency": 2,
+            "reserved_concurrency": None,  # null releases a reservation: there is none
+            "post_concurrency": 5,
+            "legacy_signature": False,
+        },
+    ],
     ids=["empty", "same-values"],
 )
 def test_a_patch_that_changes_nothing_writes_nothing(
@@ -106,7 +115,7 @@ def test_an_unsupported_media_type_gets_415_in_our_shape(http: Any) -> None:
         "error": "unsupported_media_type",
         "message": "unsupported media type: application/xml; send application/json",
     }
-    assert call(http, "GET", "/partners") == (200, {"items": []})
+    assert call(http, "GET", "/partners") == (200, {"items": [], "next_cursor": None})
 
 
 def test_our_own_errors_pass_the_middleware_unchanged(http: Any) -> None:
@@ -154,7 +163,7 @@ def test_chalice_local_answers_405_and_415_in_our_shape(served: str) -> None:
 def test_the_openapi_document_declares_415_for_every_operation() -> None:
     # GIVEN the served API description, THEN every operation documents 415 with our error body
     operations = [op for path in openapi_document()["paths"].values() for op in path.values()]
-    assert len(operations) == 11
+    assert len(operations) == 12
     for operation in operations:
         schema = operation["responses"]["415"]["content"]["application/json"]["schema"]
         assert schema == {"$ref": "#/components/schemas/ErrorBody"}
