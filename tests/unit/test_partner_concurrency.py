@@ -65,7 +65,8 @@ def test_a_partner_stored_after_the_change_keeps_its_own_ceiling() -> None:
 
 
 def test_claimed_concurrency_is_the_reservation_else_the_provisioned_instances() -> None:
-    assert DeliveryOptions(url=URL, reserved_concurrency=5, provisioned_concurrency=3).claimed_concurrency() == 5
+    both = DeliveryOptions(url=URL, reserved_concurrency=5, provisioned_concurrency=3)
+    assert both.claimed_concurrency() == 5
     assert DeliveryOptions(url=URL, provisioned_concurrency=3).claimed_concurrency() == 3
 
 

@@ -73,7 +73,8 @@ def test_openapi_describes_every_route(http: Any) -> None:
     document = json.loads(response.body)
     routes = sorted((path, method) for path, ops in document["paths"].items() for method in ops)
     assert routes == [
-        ("/capacity", "get"), ("/partners", "get"), ("/partners", "post"), ("/partners/{id}", "delete"), ("/partners/{id}", "get"),
+        ("/capacity", "get"), ("/partners", "get"), ("/partners", "post"), ("/partners/{id}", "delete"),
+        ("/partners/{id}", "get"),
         ("/partners/{id}", "patch"), ("/partners/{id}/deliveries", "get"), ("/partners/{id}/disable", "post"),
         ("/partners/{id}/enable", "post"), ("/partners/{id}/events", "post"),
         ("/partners/{id}/rotate-secret", "post"), ("/update-code", "post"),

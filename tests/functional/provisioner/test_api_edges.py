@@ -13,29 +13,8 @@ import requests
 from hookrelay.provisioning.openapi import openapi_document
 from hookrelay_local.chalice_apps import ServedApp
 
-from .conftest import APP, SERVICES, URL, aws, load_app
+from .conftest import APP, URL, load_app, writes
 from .test_api import call
-
-READS = ("Get", "List", "Describe")
-
-
-@pytest.fixture
-def aws_calls(http: Any) -> Iterator[list[str]]:
-    """Every AWS API call made while the test runs, as ``service:Operation`` (botocore's before-call)."""
-    made: list[str] = []
-
-    def record(model: Any, **_: Any) -> None:
-        made.append(f"{model.service_model.service_name}:{model.name}")
-
-    for service in SERVICES:
-        aws(service).meta.events.register("before-call.*.*", record, unique_id="api-edges-calls")
-    yield made
-    for service in SERVICES:
-        aws(service).meta.events.unregister("before-call.*.*", unique_id="api-edges-calls")
-
-
-def writes(made: list[str]) -> list[str]:
-    return [c for c in made if not c.split(":", 1)[1].startswith(READS)]
 
 
 @pytest.mark.parametrize(
