@@ -30,6 +30,7 @@ from hookrelay.errors import HookrelayError
 from hookrelay.provisioning.resources.function import latest_artifact, upload_artifact
 from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay_local.artifacts import ROOT, BuildFailed, build_app_zip, present_apps
+from hookrelay_local.capacity_report import show_capacity
 
 # Deployed by `make deploy`, in this order, after the handler artifact (receiver: see the module docstring).
 PLATFORM_APPS = ("provisioner", "alarm-to-slack", "sqs-mv")
@@ -195,6 +196,7 @@ def _run(args: argparse.Namespace) -> int:
     for number, (what, _) in enumerate(steps, 1):
         print(f"{number:>2}. {what}")
     if args.dry_run:
+        show_capacity(args.stage, deployment.clients)
         print("dry run: nothing changed")
         return 0
     for number, (what, step) in enumerate(steps, 1):

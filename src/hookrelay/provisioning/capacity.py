@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from hookrelay import naming
-from hookrelay.aws.errors import AWS_ERRORS, aws_error
+from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.errors import Conflict
 from hookrelay.partners.model import DeliveryOptions
 from hookrelay.provisioning.context import Provisioner
@@ -127,6 +127,8 @@ def count_partners(ctx: Provisioner) -> int:
         )
         return sum(page.get("Count", 0) for page in pages)
     except AWS_ERRORS as exc:
+        if has_code(exc, "ResourceNotFoundException"):  # a stage not deployed yet has no partners
+            return 0
         raise aws_error("count partners", exc) from exc
 
 
@@ -136,6 +138,23 @@ def capacity(ctx: Provisioner) -> Capacity:
     iam = ctx.quotas.iam_account(ctx.clients)
     rows = [*_lambda_rows(lam), _iam_row(iam, costs), _alarms_row(costs)]
     return Capacity(stage=ctx.stage, partners=count_partners(ctx), resources=rows)
+
+
+def _shown(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def capacity_table(report: Capacity) -> str:
+    """The report as text: one line per resource, then where each limit is raised."""
+    lines = [f"capacity of stage {report.stage}: {report.partners:,} partners"]
+    lines.append(f"   {'resource':<44} {'used':>16} {'limit':>16} {'per partner':>12} {'fit':>10}  source")
+    for row in report.resources:
+        lines.append(
+            f"   {row.resource[:44]:<44} {_shown(row.used):>16} {_shown(row.limit):>16} "
+            f"{_shown(row.per_partner):>12} {_shown(row.partners_that_fit):>10}  {row.source}"
+        )
+    lines += [f"   {row.resource}: {row.quota}; raise: {row.how_to_raise}" for row in report.resources]
+    return "\n".join(lines)
 
 
 def _refuse(what: str, quota: str, how: str) -> Conflict:

@@ -14,8 +14,9 @@ from hookrelay.provisioning.changes import update_partner
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.lifecycle import create_partner
 from hookrelay.provisioning.quotas import IamAccount, QuotaReader
+from hookrelay_local.capacity_report import show_capacity
 
-from .conftest import STAGE, URL, aws, writes
+from .conftest import STAGE, URL, Failing, aws, writes
 from .test_api import call
 from .test_create_delete import tagged
 
@@ -237,3 +238,34 @@ def test_create_makes_a_pinned_number_of_aws_calls(
     assert (first.count("sns:CreateTopic"), first.count("sqs:GetQueueUrl")) == (1, 1)
     assert len(aws_calls) == 24, aws_calls
     assert "lambda:GetAccountSettings" not in aws_calls
+
+
+def test_the_deploy_dry_run_prints_the_same_capacity_table(
+    ctx: Provisioner, make_partner: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a stage with one partner, on an account with 120 of 150 concurrent executions unreserved
+    make_partner("acme")
+    small_account(ctx)
+    # WHEN `make deploy DRY_RUN=1`'s capacity step runs with the deploying credentials
+    show_capacity(STAGE, ctx.clients)
+    # THEN it prints the GET /capacity report as a table: a line per resource, then where to raise each
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"capacity of stage {STAGE}: 1 partners"
+    rows = {line.strip().split("  ")[0]: line.split() for line in lines[2:7]}
+    assert rows["IAM roles"][-5:] == ["1", "1,000", "1", "999", "account"]
+    assert rows["Lambda concurrency reserved or provisioned"][-5:] == ["30", "50", "0", "-", "account"]
+    assert (
+        "IAM roles: IAM 'Roles per account' (quota code L-FE177D64); raise: the Service Quotas" in lines[10]
+    )
+
+
+def test_the_deploy_dry_run_says_why_when_capacity_cannot_be_read(
+    ctx: Provisioner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN Lambda throttling the account read (not a missing API: no default stands in for it)
+    ctx.clients.overrides["lambda"] = Failing(
+        aws("lambda"), "get_account_settings", code="ThrottlingException"
+    )
+    # WHEN the dry run's capacity step runs, THEN it says why and does not stop the dry run
+    show_capacity(STAGE, ctx.clients)
+    assert capsys.readouterr().out.startswith("capacity: not read (cannot read the Lambda account settings")
