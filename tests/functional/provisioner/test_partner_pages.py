@@ -12,6 +12,7 @@ import pytest
 from hookrelay import naming
 from hookrelay.partners.model import Partner, PartnerStatus
 from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.openapi import openapi_document
 
 from .conftest import STAGE, URL, aws
 from .test_api import call
@@ -118,3 +119,17 @@ def test_a_partner_stored_before_the_concurrency_change_is_listed_as_it_runs(
         2,
     )
     assert listed["provisioned_concurrency"] is None
+
+
+def test_the_openapi_document_describes_the_paged_listing_and_capacity() -> None:
+    # GIVEN the served API description
+    document = openapi_document()
+    listing = document["paths"]["/partners"]["get"]
+    # THEN GET /partners takes limit (1-100) and cursor and answers a page with next_cursor
+    assert [(p["name"], p["in"]) for p in listing["parameters"]] == [("limit", "query"), ("cursor", "query")]
+    assert listing["parameters"][0]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100}
+    page = document["components"]["schemas"]["PartnerPage"]
+    assert sorted(page["properties"]) == ["items", "next_cursor"]
+    # AND GET /capacity answers the capacity report
+    answer = document["paths"]["/capacity"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert answer["schema"] == {"$ref": "#/components/schemas/Capacity"}
