@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from hookrelay.aws import clients as aws
+from hookrelay.provisioning.publish import forget_queue_urls
 from hookrelay_local.embedded_aws import keep_moto_from_consuming
 from hookrelay_local.partner_server import Behaviour, PartnerServer
 
@@ -34,11 +35,13 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def moto_aws() -> Iterator[None]:
-    """In-process moto for every AWS service; cached clients are dropped before and after."""
+    """In-process moto for every AWS service; cached clients and queue URLs are dropped before and after."""
     with mock_aws():
         aws.reset_clients()
+        forget_queue_urls()
         yield
     aws.reset_clients()
+    forget_queue_urls()
 
 
 @pytest.fixture

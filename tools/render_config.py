@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,12 @@ def main(argv: list[str]) -> int:
             if not target.exists() or target.read_text() != text:
                 stale.append(str(target.relative_to(ROOT)))
             continue
+        if target.exists() and target.read_text() == text:
+            continue  # unchanged: not rewritten, so a reader (chalice, another test) never sees it half done
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        partial.write_text(text)
+        os.replace(partial, target)  # atomic: a reader sees the old file or the new one, whole
     if stale:
         print("stale chalice configs (run `make config`): " + ", ".join(stale), file=sys.stderr)
         return 1

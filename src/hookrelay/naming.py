@@ -18,6 +18,9 @@ _PARTNER_RESOURCE = re.compile(
     r"^hookrelay-(?P<stage>[a-z0-9]{1,8})-(?P<partner>[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)$"
 )
 SHARED_NAMES = ("results", "partners", "deliveries", "alarms", "artifacts")
+# What belongs to every partner of a stage (its shared handler role, its alarms) is named as if owned by
+# the reserved partner id "partners": partner_from_name reads no partner from those names.
+EVERY_PARTNER = "partners"
 
 
 def check_partner_id(partner_id: str) -> str:
@@ -47,6 +50,11 @@ def partner_role(stage: str, partner_id: str) -> str:
     return f"{prefix(stage)}-{partner_id}-handler"
 
 
+def shared_handler_role(stage: str) -> str:
+    """The stage's one handler role (``handler_role=shared``): named like the reserved partner "partners"."""
+    return partner_role(stage, EVERY_PARTNER)
+
+
 def partner_log_group(stage: str, partner_id: str) -> str:
     return f"/aws/lambda/{partner_function(stage, partner_id)}"
 
@@ -59,6 +67,11 @@ def partner_alarm(stage: str, partner_id: str, kind: str) -> str:
     if kind not in ALARM_KINDS:
         raise ValueError(f"unknown alarm kind {kind!r}")
     return f"{prefix(stage)}-{partner_id}-{kind}"
+
+
+def stage_alarm(stage: str, kind: str) -> str:
+    """A stage-wide alarm over every partner (named like the reserved partner "partners", so no partner's)."""
+    return partner_alarm(stage, EVERY_PARTNER, kind)
 
 
 def results_queue(stage: str) -> str:

@@ -51,6 +51,13 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
+# The stack talks to an embedded AWS (moto, or LocalStack): dummy keys, so the developer's real ones never
+# reach it, the functions' stored environments or a mis-set endpoint; and while it runs, nothing that
+# could make a client pick real credentials instead.
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+CREDENTIAL_SOURCES = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
 @dataclass
 class LocalStack:
     options: StackOptions = field(default_factory=StackOptions)
@@ -80,8 +87,7 @@ class LocalStack:
         return {
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_DEFAULT_REGION": o.region,
-            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "local"),
-            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "local"),
+            **DUMMY_CREDENTIALS,
             "HOOKRELAY_STAGE": o.stage,
             "HOOKRELAY_LOG_LEVEL": "INFO",
             "HOOKRELAY_ALLOWED_NETWORKS": "loopback",
@@ -100,7 +106,9 @@ class LocalStack:
         if self.options.aws_endpoint is None:
             self.moto = start_moto_server(self.options.aws_port, self.options.host)
         environment = self.environment()
-        self._saved_environment = {name: os.environ.get(name) for name in environment}
+        self._saved_environment = {name: os.environ.get(name) for name in (*environment, *CREDENTIAL_SOURCES)}
+        for name in CREDENTIAL_SOURCES:
+            os.environ.pop(name, None)
         os.environ.update(environment)
         aws.reset_clients()
         reset_cached_settings()  # an earlier stack in this process may have cached another stage

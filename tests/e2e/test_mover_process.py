@@ -46,6 +46,18 @@ def wait_until_moving(sqs: Any, dest: str, process: subprocess.Popen[str]) -> No
     pytest.fail("the move never got going (or finished before it could be stopped)")
 
 
+def wait_until_visible_again(sqs: Any, queue_url: str, timeout: float = 30) -> None:
+    """Wait until nothing on the queue is in flight (hidden by a receive), however long moto takes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        names = ["ApproximateNumberOfMessagesNotVisible"]
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)
+        if int(attributes["Attributes"]["ApproximateNumberOfMessagesNotVisible"]) == 0:
+            return
+        time.sleep(0.1)
+    pytest.fail("messages stayed in flight past their visibility timeout")
+
+
 @pytest.fixture
 def filled(server: str) -> tuple[Any, str, str]:
     sqs = boto3.client("sqs", endpoint_url=server)
@@ -65,7 +77,7 @@ def test_sigkill_mid_move_loses_nothing_and_duplicates_at_most_one_batch(
     # WHEN it is killed outright, with no chance to clean up
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
-    time.sleep(2.5)  # what it held becomes visible again
+    wait_until_visible_again(sqs, source)  # what it held comes back after its 2 s
     # THEN every message is in the source or the dest, and at most one batch (10) is in both
     everywhere = Counter(numbers(sqs, source) + numbers(sqs, dest))
     assert set(everywhere) == set(range(TOTAL))

@@ -13,9 +13,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from chalice.test import Client
 
-from hookrelay.alarms.settings import alarm_settings
+from hookrelay.alarms.forwarding import AlarmDeps, forward_notification
+from hookrelay.alarms.settings import AlarmToSlackSettings, WebhookUrl, alarm_settings
 from hookrelay.errors import DependencyUnavailable
 from hookrelay_local.partner_server import PartnerServer, Received, Reply, always
 from tests.support import alarm_events as ev
@@ -165,3 +167,75 @@ def test_unreadable_logs_do_not_stop_the_post(
         "*Recent errors in* `/aws/lambda/hookrelay-dev-acme`\n"
         "_could not read them: cannot read /aws/lambda/hookrelay-dev-acme: ResourceNotFoundException_"
     )
+
+
+def test_a_stage_alarm_contributor_is_posted_naming_its_partner(
+    invoke: Callable[[PartnerServer, str], Any], partner_server: Callable[..., PartnerServer]
+) -> None:
+    """GIVEN the stage dlq-depth alarm's notification for acme's DLQ THEN the post names acme."""
+    slack = partner_server(always(Reply(200, b"ok")))
+    invoke(slack, ev.raw(ev.STAGE_CONTRIBUTOR))
+    [payload] = posted(slack)
+    ev.assert_valid_block_kit(payload)
+    assert payload["text"] == "ALARM: hookrelay-dev-partners-dlq-depth (acme)"
+
+
+def test_a_stage_alarm_asks_cloudwatch_which_partner_and_shows_its_error_lines(
+    moto_aws: None, partner_server: Callable[..., PartnerServer]
+) -> None:
+    """GIVEN the stage lambda-errors alarm (no contributor in it) and CloudWatch naming acme's function
+    WHEN it is forwarded THEN the post names acme and carries acme's error lines."""
+    logs = boto3.client("logs", region_name="us-east-1")
+    logs.create_log_group(logGroupName="/aws/lambda/hookrelay-dev-acme")
+    logs.create_log_stream(logGroupName="/aws/lambda/hookrelay-dev-acme", logStreamName="s1")
+    message = json.loads(ev.raw(ev.STAGE_ALARM))
+    at = int(datetime.fromisoformat(message["StateChangeTime"]).timestamp() * 1000) - 60_000
+    logs.put_log_events(
+        logGroupName="/aws/lambda/hookrelay-dev-acme",
+        logStreamName="s1",
+        logEvents=[{"timestamp": at, "message": '{"level":"ERROR","message":"boom"}'}],
+    )
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    stub = Stubber(cloudwatch)
+    contributors = [
+        {
+            "ContributorId": "6d442278dba546f6",
+            "ContributorAttributes": {"FunctionName": "hookrelay-dev-acme"},
+            "StateReason": "Threshold Crossed",
+        }
+    ]
+    stub.add_response(
+        "describe_alarm_contributors",
+        {"AlarmContributors": contributors},
+        {"AlarmName": "hookrelay-dev-partners-lambda-errors"},
+    )
+    slack = partner_server(always(Reply(200, b"ok")))
+    settings = AlarmToSlackSettings(stage="dev", slack_webhook_url=slack.url)
+    deps = AlarmDeps(settings=settings, webhook=WebhookUrl(settings), logs=logs, cloudwatch=cloudwatch)
+    with stub:
+        result = forward_notification(json.dumps(message), deps)
+    assert (result.partner_id, result.partners) == ("acme", ("acme",))
+    [payload] = posted(slack)
+    ev.assert_valid_block_kit(payload)
+    assert payload["text"] == "ALARM: hookrelay-dev-partners-lambda-errors (acme)"
+    section = payload["attachments"][0]["blocks"][4]["text"]["text"]
+    assert (
+        section
+        == '*Recent errors in* `/aws/lambda/hookrelay-dev-acme`\n```{"level":"ERROR","message":"boom"}```'
+    )
+
+
+def test_a_stage_alarm_is_still_posted_when_cloudwatch_cannot_say_which_partner(
+    moto_aws: None, partner_server: Callable[..., PartnerServer]
+) -> None:
+    """GIVEN the contributor lookup fails THEN the alarm is posted all the same, naming no partner."""
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    stub = Stubber(cloudwatch)
+    stub.add_client_error("describe_alarm_contributors", "ThrottlingException", http_status_code=400)
+    slack = partner_server(always(Reply(200, b"ok")))
+    settings = AlarmToSlackSettings(stage="dev", slack_webhook_url=slack.url)
+    deps = AlarmDeps(settings=settings, webhook=WebhookUrl(settings), cloudwatch=cloudwatch)
+    with stub:
+        result = forward_notification(ev.raw(ev.STAGE_ALARM), deps)
+    assert (result.partner_id, result.partners, result.attempts) == (None, (), 1)
+    assert posted(slack)[0]["text"] == "ALARM: hookrelay-dev-partners-lambda-errors"

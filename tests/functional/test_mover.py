@@ -14,7 +14,7 @@ from hookrelay.errors import InvalidInput, NotFound, PermissionDenied
 from hookrelay.models import DeliveryState, WebhookMessage
 from hookrelay.mover.engine import move_messages
 from hookrelay.mover.request import MoveRequest, StopReason
-from tests.support.mover import AtomicReceives, FlakySqs, denied, fill, numbers, visible
+from tests.support.mover import AtomicReceives, FailingDeletes, FlakySqs, denied, fill, numbers, visible
 from tests.support.sqs import drain
 
 
@@ -81,8 +81,43 @@ def test_retries_entries_that_failed_for_sqs_reasons_and_deletes_only_confirmed_
     # THEN the failed entries were retried: everything moved exactly once, nothing deleted unconfirmed
     assert (report.moved, report.failed) == (20, 0)
     assert numbers(sqs, dest) == list(range(20))
+    assert flaky.deleted_before_confirmed() == []
     assert set(flaky.deleted_handles) <= flaky.confirmed_handles
     assert len(flaky.deleted_handles) == 20
+
+
+def test_the_call_order_check_catches_a_delete_made_before_its_copy_is_confirmed(sqs: Any) -> None:
+    # GIVEN a received message deleted first and sent after (what the mover must never do)
+    url = sqs.create_queue(QueueName="order")["QueueUrl"]
+    fill(sqs, url, 1)
+    flaky = FlakySqs(sqs, lambda call, entries: {})
+    [message] = flaky.receive_message(QueueUrl=url)["Messages"]
+    entry = {"Id": "0", "ReceiptHandle": message["ReceiptHandle"]}
+    flaky.delete_message_batch(QueueUrl=url, Entries=[entry])
+    flaky.send_message_batch(QueueUrl=url, Entries=[{"Id": "0", "MessageBody": message["Body"]}])
+    # THEN the check names it, although the end state (deleted and confirmed) looks fine
+    assert flaky.deleted_before_confirmed() == [message["ReceiptHandle"]]
+    assert set(flaky.deleted_handles) <= flaky.confirmed_handles
+
+
+def test_a_message_whose_delete_keeps_failing_is_sent_once_and_the_run_still_ends(
+    sqs: Any, queues: tuple[str, str]
+) -> None:
+    # GIVEN a source whose deletes always fail (SQS answers Failed entries), and a visibility timeout
+    # shorter than the long poll, so a moved message comes back while the run goes on
+    source, dest = queues
+    fill(sqs, source, 3)
+    failing = FailingDeletes(sqs)
+    move = MoveRequest(source="source", dest="dest", wait_seconds=2, visibility_timeout=1, empty_polls=2)
+    # WHEN moved (a deadline only as the test's safety net)
+    report = move_messages(move, sqs=failing, deadline=time.monotonic() + 30)
+    # THEN each message was sent exactly once, the run drained by itself, and the three copies that could
+    # not be deleted are reported (they stay on the source: nothing lost, duplicates named)
+    assert sorted(json.loads(body)["n"] for body in failing.sent) == [0, 1, 2]
+    assert (report.moved, report.not_deleted, report.stop_reason) == (3, 3, StopReason.DRAINED)
+    assert numbers(sqs, dest) == [0, 1, 2]
+    assert numbers(sqs, source) == [0, 1, 2]
+    assert failing.delete_calls > 1  # the returning copies were tried again, not sent again
 
 
 def test_entries_refused_as_the_senders_fault_stay_on_the_source(sqs: Any, queues: tuple[str, str]) -> None:
@@ -94,6 +129,7 @@ def test_entries_refused_as_the_senders_fault_stay_on_the_source(sqs: Any, queue
     report = move_messages(request("source", concurrency=1), sqs=flaky)
     # THEN those are counted as failed, never deleted, and visible on the source again; the rest moved
     assert (report.moved, report.failed, report.ok) == (16, 4, False)
+    assert flaky.deleted_before_confirmed() == []
     assert set(flaky.deleted_handles) <= flaky.confirmed_handles
     left, arrived = numbers(sqs, source), numbers(sqs, dest)
     assert len(left) == 4

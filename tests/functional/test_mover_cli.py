@@ -70,9 +70,10 @@ def test_failed_messages_exit_1(sqs: Any, queues: tuple[str, str], capsys: Any) 
     # GIVEN a destination that refuses one entry per batch as the sender's fault
     fill(sqs, queues[0], 5)
     flaky = FlakySqs(sqs, lambda call, entries: {entries[0]["Id"]: True})
-    # WHEN moved THEN exit 1, with the failure counted
-    assert main(["source", "dest", "--json", "--wait-seconds", "0"], sqs=flaky) == EXIT_FAILED
-    assert json.loads(capsys.readouterr().out)["failed"] >= 1
+    # WHEN moved by one worker (the five arrive as one batch) THEN exit 1, with that one failure counted
+    argv = ["source", "dest", "--json", "--wait-seconds", "0", "--concurrency", "1"]
+    assert main(argv, sqs=flaky) == EXIT_FAILED
+    assert json.loads(capsys.readouterr().out)["failed"] == 1
 
 
 def test_a_second_ctrl_c_aborts_but_releases_the_messages_it_held(

@@ -20,8 +20,20 @@ LAMBDA_ERRORS = "alarm_single_metric_lambda_errors"
 ANOMALY = "alarm_anomaly_detection_duration"
 COMPOSITE = "alarm_composite_partner_degraded"
 INSUFFICIENT_GOVCLOUD = "alarm_insufficient_data_govcloud"
+STAGE_CONTRIBUTOR = "alarm_metrics_insights_contributor_dlq_depth"
+STAGE_ALARM = "alarm_metrics_insights_stage_lambda_errors"
 COMPOSITE_RULE = 'ALARM("hookrelay-dev-acme-dlq-depth") AND ALARM("hookrelay-dev-acme-lambda-errors")'
-ALL = (SINGLE_METRIC, DLQ_OK_CHINA, METRIC_MATH, LAMBDA_ERRORS, ANOMALY, COMPOSITE, INSUFFICIENT_GOVCLOUD)
+ALL = (
+    SINGLE_METRIC,
+    DLQ_OK_CHINA,
+    METRIC_MATH,
+    LAMBDA_ERRORS,
+    ANOMALY,
+    COMPOSITE,
+    INSUFFICIENT_GOVCLOUD,
+    STAGE_CONTRIBUTOR,
+    STAGE_ALARM,
+)
 
 
 def raw(name: str) -> str:

@@ -36,8 +36,8 @@ def visible(sqs: Any, queue_url: str) -> int:
 class FlakySqs:
     """Wraps a real client; ``on_send(call_number, entries)`` returns the entry ids to fail (or raises).
 
-    Records (by unique body) the receipt handles SQS confirmed a copy of, and those deleted, so a test
-    can check that nothing was deleted before its copy was confirmed.
+    Records (by unique body) the receipt handles SQS confirmed a copy of, and those deleted, in call
+    order, so a test can check that nothing was deleted before its copy was confirmed.
     """
 
     def __init__(self, real: Any, on_send: Callable[[int, list[dict[str, Any]]], dict[str, bool]]) -> None:
@@ -46,6 +46,7 @@ class FlakySqs:
         self.confirmed_handles: set[str] = set()
         self.deleted_handles: list[str] = []
         self.handles: dict[str, str] = {}
+        self.events: list[tuple[str, str]] = []  # ("confirmed" | "delete", receipt handle), in call order
         self._lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
@@ -64,14 +65,50 @@ class FlakySqs:
         failing = self.on_send(call, Entries)
         keep = [e for e in Entries if e["Id"] not in failing]
         response = self.real.send_message_batch(QueueUrl=QueueUrl, Entries=keep) if keep else {}
-        self.confirmed_handles.update(self.handles[e["MessageBody"]] for e in keep)
+        confirmed = [self.handles[e["MessageBody"]] for e in keep]
+        self.confirmed_handles.update(confirmed)
+        self.events += [("confirmed", handle) for handle in confirmed]
         codes = {True: "InvalidParameterValue", False: "InternalError"}
         failed = [{"Id": i, "SenderFault": sender, "Code": codes[sender]} for i, sender in failing.items()]
         return {"Successful": response.get("Successful", []), "Failed": failed}
 
     def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:
         self.deleted_handles.extend(e["ReceiptHandle"] for e in Entries)
+        self.events += [("delete", e["ReceiptHandle"]) for e in Entries]
         return self.real.delete_message_batch(QueueUrl=QueueUrl, Entries=Entries)
+
+    def deleted_before_confirmed(self) -> list[str]:
+        """Receipt handles a delete named before SQS had confirmed their copy (must be none)."""
+        confirmed: set[str] = set()
+        early = []
+        for kind, handle in list(self.events):
+            if kind == "confirmed":
+                confirmed.add(handle)
+            elif handle not in confirmed:
+                early.append(handle)
+        return early
+
+
+class FailingDeletes:
+    """Wraps a real client; every DeleteMessageBatch entry fails (SQS's ``Failed`` entries, not an error),
+    and each send is counted by message body."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.delete_calls = 0
+        self.sent: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:
+        self.sent += [e["MessageBody"] for e in Entries]
+        return self.real.send_message_batch(QueueUrl=QueueUrl, Entries=Entries)
+
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> Any:
+        self.delete_calls += 1
+        failed = [{"Id": e["Id"], "SenderFault": False, "Code": "InternalError"} for e in Entries]
+        return {"Successful": [], "Failed": failed}
 
 
 def denied(operation: str) -> ClientError:

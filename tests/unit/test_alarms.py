@@ -27,6 +27,8 @@ from tests.support import alarm_events as ev
             "oldest-message-age",
             None,
         ),
+        (ev.STAGE_CONTRIBUTOR, AlarmShape.METRIC_MATH, AlarmState.ALARM, "dlq-depth", "acme"),
+        (ev.STAGE_ALARM, AlarmShape.METRIC_MATH, AlarmState.ALARM, "lambda-errors", None),
     ],
 )
 def test_each_sample_parses_to_its_shape_state_kind_and_partner(

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from hookrelay.provisioning.resources.iam import Grants, policy_document
+from hookrelay.provisioning.resources.iam import Grants, policy_document, shared_policy_document
 from tests.support.aws_calls import ROOT, allows, app_actions, app_graph, as_list, granted_actions, statements
 
 STAGES = ("dev", "prod")
@@ -99,6 +99,10 @@ RESOURCES = {
             "arn:aws:secretsmanager:us-east-1:1:secret:hookrelay/{stage}/slack-webhook-Ab",
         ),
         ("logs:FilterLogEvents", "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/hookrelay-{stage}-acme:*"),
+        (
+            "cloudwatch:DescribeAlarmContributors",
+            "arn:aws:cloudwatch:us-east-1:1:alarm:hookrelay-{stage}-partners-dlq-depth",
+        ),
     ],
     "sqs-mv": [
         ("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-acme"),
@@ -242,5 +246,22 @@ def test_a_partners_role_allows_what_deliver_calls_and_nothing_more() -> None:
         assert allows(document, "sqs:SendMessage", queue)
     assert not allows(document, "sqs:SendMessage", arn.format("other"))
     assert allows(document, "secretsmanager:GetSecretValue", grants.secret_arn)
+    runtime = {"logs:CreateLogStream", "logs:PutLogEvents"} | TRACING | SQS_TRIGGER
+    assert granted_actions(document) == called | runtime
+
+
+def test_the_shared_role_allows_what_deliver_calls_for_every_partner_of_its_stage_only() -> None:
+    # GIVEN the shared handler role's policy for dev
+    results = "arn:aws:sqs:us-east-1:123456789012:hookrelay-dev-results"
+    document = shared_policy_document("dev", results)
+    # WHEN the scan lists what deliver can call
+    called = set(app_actions("handler", ("deliver",))) - set(NOT_CALLED["deliver"])
+    # THEN each call is allowed on any dev partner's resources, never on prod's, and nothing else is granted
+    queue = "arn:aws:sqs:us-east-1:123456789012:hookrelay-{}-{}"
+    for stage, allowed in (("dev", True), ("prod", False)):
+        for name in ("acme", "acme-dlq", "globex", "results"):
+            assert allows(document, "sqs:SendMessage", queue.format(stage, name)) is allowed
+        secret = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:hookrelay/{stage}/acme/signing-AbCdEf"
+        assert allows(document, "secretsmanager:GetSecretValue", secret) is allowed
     runtime = {"logs:CreateLogStream", "logs:PutLogEvents"} | TRACING | SQS_TRIGGER
     assert granted_actions(document) == called | runtime

@@ -1,9 +1,12 @@
 """Forwarding one SNS alarm notification to Slack: parse, enrich, build, post.
 
 A notification that is not a CloudWatch alarm we understand is still posted, as an "unparsed
-notification" with its raw text, and logged. A handler Lambda error alarm going to ALARM carries the
-function's last error lines. Only a failure to post (after the retries in :mod:`hookrelay.alarms.slack_post`)
-raises, so that SNS/Lambda retry the invocation and nothing is dropped silently.
+notification" with its raw text, and logged. The partner comes from the notification (a partner's own
+alarm, or a stage alarm's contributor); a stage alarm's own notification going to ALARM asks CloudWatch
+which partners' series are in ALARM (:mod:`hookrelay.alarms.contributors`), best effort. A handler
+Lambda error alarm of one partner going to ALARM carries the function's last error lines. Only a
+failure to post (after the retries in :mod:`hookrelay.alarms.slack_post`) raises, so that SNS/Lambda
+retry the invocation and nothing is dropped silently.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import requests
 
 from hookrelay import naming
 from hookrelay.alarms.console import alarm_url, log_group_url
+from hookrelay.alarms.contributors import partners_in_alarm
 from hookrelay.alarms.logs import recent_error_lines, window
 from hookrelay.alarms.notification import AlarmNotification, AlarmState, parse_notification
 from hookrelay.alarms.settings import AlarmToSlackSettings, WebhookUrl
@@ -25,6 +29,7 @@ from hookrelay.aws import clients as aws
 from hookrelay.errors import DependencyUnavailable, InvalidInput
 
 if TYPE_CHECKING:
+    from types_boto3_cloudwatch import CloudWatchClient
     from types_boto3_logs import CloudWatchLogsClient
     from types_boto3_secretsmanager import SecretsManagerClient
 
@@ -40,6 +45,7 @@ class AlarmDeps:
     webhook: WebhookUrl
     session: requests.Session = field(default_factory=build_session)
     logs: CloudWatchLogsClient | None = None  # default: a client for the alarm's region
+    cloudwatch: CloudWatchClient | None = None  # likewise
 
 
 def build_deps(
@@ -55,6 +61,7 @@ class Forwarded:
     state: str | None = None
     partner_id: str | None = None
     parsed: bool = True
+    partners: tuple[str, ...] = ()
 
 
 def forward_notification(message: str, deps: AlarmDeps, subject: str | None = None) -> Forwarded:
@@ -68,7 +75,10 @@ def forward_notification(message: str, deps: AlarmDeps, subject: str | None = No
         )
         attempts = _post(unparsed_message(message, exc.message, subject), deps)
         return Forwarded(attempts=attempts, parsed=False)
-    payload = alarm_message(alarm, alarm_url=alarm_url(alarm), logs=error_log_excerpt(alarm, deps))
+    partners = alarm_partners(alarm, deps)
+    partner = partners[0] if len(partners) == 1 else None
+    logs = error_log_excerpt(alarm, deps, partner)
+    payload = alarm_message(alarm, alarm_url=alarm_url(alarm), logs=logs, partners=partners)
     attempts = _post(payload, deps)
     logger.info(
         "alarm forwarded",
@@ -76,16 +86,31 @@ def forward_notification(message: str, deps: AlarmDeps, subject: str | None = No
             "alarm_name": alarm.alarm_name,
             "state": str(alarm.new_state),
             "shape": str(alarm.shape),
-            "partner_id": alarm.partner_id,
+            "partner_id": partner,
+            "partners": partners,
             "attempts": attempts,
         },
     )
-    return Forwarded(attempts, alarm.alarm_name, str(alarm.new_state), alarm.partner_id)
+    return Forwarded(attempts, alarm.alarm_name, str(alarm.new_state), partner, partners=tuple(partners))
 
 
-def error_log_excerpt(alarm: AlarmNotification, deps: AlarmDeps) -> LogExcerpt | None:
+def alarm_partners(alarm: AlarmNotification, deps: AlarmDeps) -> list[str]:
+    """The partners the alarm is about: the notification's, else (a stage alarm to ALARM) CloudWatch's."""
+    if alarm.partner_id is not None:
+        return [alarm.partner_id]
+    if not alarm.is_stage_alarm or alarm.new_state is not AlarmState.ALARM:
+        return []
+    try:
+        return partners_in_alarm(alarm.alarm_name, deps.cloudwatch or aws.client("cloudwatch", alarm.region))
+    except DependencyUnavailable as exc:
+        logger.warning(
+            "cannot list the alarm's contributors", extra={"alarm": alarm.alarm_name, "error": exc.message}
+        )
+        return []
+
+
+def error_log_excerpt(alarm: AlarmNotification, deps: AlarmDeps, partner: str | None) -> LogExcerpt | None:
     """The partner function's recent error lines, for its lambda-errors alarm going to ALARM."""
-    partner = alarm.partner_id
     lines = deps.settings.error_log_lines
     if (
         alarm.kind != "lambda-errors"

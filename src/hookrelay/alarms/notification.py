@@ -4,6 +4,13 @@ One model covers every shape CloudWatch sends: single-metric alarms (``Trigger.M
 metric-math alarms (``Trigger.Metrics``), anomaly-detection alarms (``Trigger.ThresholdMetricId``
 naming an ``ANOMALY_DETECTION_BAND`` expression) and composite alarms (``AlarmRule`` and
 ``TriggeringChildren``, no ``Trigger``). Unknown fields are ignored: AWS adds them over time.
+
+A stage alarm (``hookrelay-<stage>-partners-<kind>``) is a Metrics Insights query grouped by queue or
+function name: CloudWatch notifies per *contributor* (one partner's time series) as well as for the
+alarm. A contributor notification carries the contributor's attributes (its dimensions); we read them
+from ``AlarmContributor`` (``Id``/``Attributes``, as the API's AlarmContributor and the EventBridge
+event spell them). An alarm-level notification names no partner: forwarding then asks CloudWatch which
+contributors are in ALARM (:mod:`hookrelay.alarms.contributors`).
 """
 
 from __future__ import annotations
@@ -94,6 +101,16 @@ class Trigger(_Aws):
         return [*self.dimensions, *nested]
 
 
+class Contributor(_Aws):
+    """One time series of a multi-time-series alarm: its id and its dimensions."""
+
+    id: str | None = Field(default=None, validation_alias=AliasChoices("Id", "id", "ContributorId"))
+    attributes: dict[str, str] = Field(
+        default_factory=dict,
+        validation_alias=AliasChoices("Attributes", "attributes", "ContributorAttributes"),
+    )
+
+
 class ChildState(_Aws):
     value: AlarmState = Field(alias="Value")
     timestamp: UtcDatetime | None = Field(default=None, alias="Timestamp")
@@ -124,6 +141,9 @@ class AlarmNotification(_Aws):
     trigger: Trigger | None = Field(default=None, alias="Trigger")
     alarm_rule: str | None = Field(default=None, alias="AlarmRule")
     triggering_children: list[TriggeringChild] = Field(default_factory=list, alias="TriggeringChildren")
+    contributor: Contributor | None = Field(
+        default=None, validation_alias=AliasChoices("AlarmContributor", "alarmContributor")
+    )
 
     @property
     def shape(self) -> AlarmShape:
@@ -152,23 +172,31 @@ class AlarmNotification(_Aws):
         return alarm_kind(self.alarm_name)
 
     @property
+    def is_stage_alarm(self) -> bool:
+        """One of the stage alarms over every partner (``hookrelay-<stage>-partners-<kind>``)."""
+        kind = self.kind
+        return kind is not None and self.alarm_name.removesuffix(f"-{kind}").endswith(
+            f"-{naming.EVERY_PARTNER}"
+        )
+
+    @property
     def partner_id(self) -> str | None:
         """The hookrelay partner this alarm is about, or None.
 
-        Read from the alarm name when it is a hookrelay partner alarm, else from the queue or function
-        dimensions, else (composite alarms) from the children that triggered it. A source naming two
-        different partners names none.
+        Read from the alarm name when it is a partner's own alarm, else from the contributor's or the
+        trigger's queue or function dimensions, else (composite alarms) from the children that
+        triggered it. A source naming two different partners names none.
         """
-        if self.kind is not None:
+        if self.kind is not None and not self.is_stage_alarm:
             return naming.partner_from_name(self.alarm_name)
-        if self.trigger is not None:
-            found = _only(
-                naming.partner_from_name(d.value)
-                for d in self.trigger.all_dimensions()
-                if d.name in PARTNER_DIMENSIONS
-            )
-            if found:
-                return found
+        dimensions = [(d.name, d.value) for d in self.trigger.all_dimensions()] if self.trigger else []
+        if self.contributor is not None:
+            dimensions += self.contributor.attributes.items()
+        found = _only(
+            naming.partner_from_name(value) for name, value in dimensions if name in PARTNER_DIMENSIONS
+        )
+        if found:
+            return found
         return _only(
             naming.partner_from_name(c.alarm_name)
             for c in self.triggering_children

@@ -7,6 +7,7 @@ escaped for mrkdwn and cut to Slack's limits; slack-sdk's ``to_dict`` raises if 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -33,6 +34,7 @@ HEADER_MAX = HeaderBlock.text_max_length
 SECTION_MAX = SectionBlock.text_max_length
 FIELD_MAX = 2000
 LOG_LINE_MAX = 300
+PARTNERS_SHOWN = 10
 
 
 class LogExcerpt(BaseModel):
@@ -83,16 +85,26 @@ def _code(text: str, limit: int) -> str:
 
 
 def alarm_message(
-    alarm: AlarmNotification, *, alarm_url: str | None = None, logs: LogExcerpt | None = None
+    alarm: AlarmNotification,
+    *,
+    alarm_url: str | None = None,
+    logs: LogExcerpt | None = None,
+    partners: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The Slack payload (``text`` + ``attachments``) for one alarm notification."""
+    """The Slack payload (``text`` + ``attachments``) for one alarm notification.
+
+    ``partners``: who the alarm is about when the caller found out (a stage alarm's contributors in
+    ALARM); by default the notification's own partner, if any.
+    """
+    if partners is None:
+        partners = [alarm.partner_id] if alarm.partner_id else []
     state = alarm.new_state
     title = f"{state}: {alarm.alarm_name}"
     header = truncate(f"{EMOJI.get(state, ':white_circle:')} {title}", HEADER_MAX)
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=header)),
         SectionBlock(text=_mrkdwn(alarm.reason or "(no reason given)")),
-        SectionBlock(fields=_facts(alarm)),
+        SectionBlock(fields=_facts(alarm, partners)),
     ]
     details = _details(alarm)
     if details:
@@ -108,16 +120,22 @@ def alarm_message(
         blocks.append(ActionsBlock(elements=buttons))
     if alarm.alarm_description:
         blocks.append(ContextBlock(elements=[_mrkdwn(alarm.alarm_description, FIELD_MAX)]))
-    fallback = f"{title} ({alarm.partner_id})" if alarm.partner_id else title
+    fallback = f"{title} ({partner_list(partners)})" if partners else title
     attachment = BlockAttachment(blocks=blocks, color=COLOURS[state], fallback=truncate(fallback, 300))
     return {"text": escape(fallback, 300), "attachments": [attachment.to_dict()]}
 
 
-def _facts(alarm: AlarmNotification) -> list[MarkdownTextObject]:
-    """State change, partner, kind, time (shown in each reader's time zone), region, account."""
+def partner_list(partners: Sequence[str]) -> str:
+    """``acme, globex`` (the first few, then how many more)."""
+    shown = ", ".join(partners[:PARTNERS_SHOWN])
+    return shown + (f" and {len(partners) - PARTNERS_SHOWN} more" if len(partners) > PARTNERS_SHOWN else "")
+
+
+def _facts(alarm: AlarmNotification, partners: Sequence[str]) -> list[MarkdownTextObject]:
+    """State change, partner(s), kind, time (shown in each reader's time zone), region, account."""
     facts = [_field("State", transition(alarm))]
-    if alarm.partner_id:
-        facts.append(_field("Partner", alarm.partner_id))
+    if partners:
+        facts.append(_field("Partner" if len(partners) == 1 else "Partners", partner_list(partners)))
     if alarm.kind:
         facts.append(_field("Alarm kind", alarm.kind))
     epoch = int(alarm.state_change_time.timestamp())

@@ -3,7 +3,7 @@
 - :func:`send_confirmed` returns exactly the entries SQS confirmed, retrying the failed entries that
   were not the sender's fault (and whole-request failures) with a short backoff.
 - :func:`delete_messages` deletes by receipt handle and returns what could not be deleted: those were
-  sent, so they will reappear on the source as duplicates, and are counted as such.
+  sent, so they will reappear on the source; the engine then deletes them again, never re-sends them.
 - :func:`release` makes held messages (skipped, failed, dry run) visible again at once.
 """
 
@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from hookrelay.aws.errors import AWS_ERRORS, error_code
 from hookrelay.aws.sqs import queue_name
@@ -31,6 +31,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 Sleep = Callable[[float], None]
+
+
+class Receipt(Protocol):
+    """A received message, as a delete needs it."""
+
+    @property
+    def message_id(self) -> str: ...
+    @property
+    def receipt_handle(self) -> str: ...
+
+
+R = TypeVar("R", bound=Receipt)
 
 
 @dataclass
@@ -82,10 +94,10 @@ def send_confirmed(
 
 
 def delete_messages(
-    sqs: SQSClient, queue_url: str, items: list[Outgoing], attempts: int = 3, sleep: Sleep = time.sleep
-) -> list[Outgoing]:
+    sqs: SQSClient, queue_url: str, items: list[R], attempts: int = 3, sleep: Sleep = time.sleep
+) -> list[R]:
     """Delete ``items`` from the source; return those that could not be deleted."""
-    left: list[Outgoing] = []
+    left: list[R] = []
     for start in range(0, len(items), 10):
         pending = {str(i): item for i, item in enumerate(items[start : start + 10])}
         for _ in backoff(attempts, sleep):

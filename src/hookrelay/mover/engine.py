@@ -38,6 +38,12 @@ NO_ORIGIN = f"no origin: no {ORIGIN_ATTRIBUTE} attribute, and not exactly one qu
 
 
 @dataclass(frozen=True)
+class Held:
+    message_id: str
+    receipt_handle: str
+
+
+@dataclass(frozen=True)
 class MovePlan:
     request: MoveRequest
     source: QueueInfo
@@ -176,6 +182,9 @@ class Mover:
             message_id, handle = message["MessageId"], message["ReceiptHandle"]
             if state.rehold(message_id, handle):  # held earlier and visible again: keep holding
                 continue
+            if state.was_sent(message_id):  # its copy exists, its delete failed: delete it, never re-send
+                self._delete_again(message_id, handle)
+                continue
             if not all(f.matches(message) for f in request.filters):
                 state.hold(message_id, handle, skipped=True)
                 continue
@@ -208,6 +217,16 @@ class Mover:
                     self.state.finish(StopReason.ERROR, result.fatal)
         for item, reason in failures:
             self.state.hold(item.message_id, item.receipt_handle, reason)
-        self.state.not_deleted(len(delete_messages(self.sqs, self.plan.source.url, confirmed)))
+        self.state.sent([item.message_id for item in confirmed])
+        left = {item.message_id for item in delete_messages(self.sqs, self.plan.source.url, confirmed)}
+        self.state.deleted([item.message_id for item in confirmed if item.message_id not in left])
         self.state.record(confirmed, moved=True)
         return len(confirmed)
+
+    def _delete_again(self, message_id: str, handle: str) -> None:
+        """A message moved earlier this run is back (its delete failed): delete it now, or hold it until
+        the run ends (it stays on the source, counted in ``not_deleted``). Sent once per run, whatever."""
+        if delete_messages(self.sqs, self.plan.source.url, [Held(message_id, handle)]):
+            self.state.hold(message_id, handle)
+        else:
+            self.state.deleted([message_id])

@@ -23,6 +23,7 @@ class RunState:
         self.limit = limit
         self.halt = threading.Event()
         self.held: dict[str, str] = {}  # message id -> latest receipt handle
+        self.undeleted: set[str] = set()  # ids whose copy SQS confirmed, not deleted yet: never re-sent
         self._lock = threading.Lock()
         self._claimed = self._counted = self._empty_streak = self._receive_errors = 0
 
@@ -94,9 +95,20 @@ class RunState:
         if reason is not None:
             logger.warning("not moved", extra={"message_id": message_id, "reason": reason})
 
-    def not_deleted(self, count: int) -> None:
+    def sent(self, message_ids: list[str]) -> None:
+        """Their copies are confirmed: until deleted, a copy seen again is deleted, never sent again."""
         with self._lock:
-            self.report.not_deleted += count
+            self.undeleted.update(message_ids)
+            self.report.not_deleted = len(self.undeleted)
+
+    def deleted(self, message_ids: list[str]) -> None:
+        with self._lock:
+            self.undeleted.difference_update(message_ids)
+            self.report.not_deleted = len(self.undeleted)
+
+    def was_sent(self, message_id: str) -> bool:
+        with self._lock:
+            return message_id in self.undeleted
 
     def record(self, items: list[Outgoing], moved: bool) -> None:
         """Count messages moved (or, in a dry run, that would move), keeping a few dry-run samples."""

@@ -26,6 +26,7 @@ CONSOLE = "the Service Quotas console (https://console.aws.amazon.com/servicequo
 CONCURRENCY_QUOTA = "Lambda 'Concurrent executions' (quota code L-B99A9384)"
 STORAGE_QUOTA = "Lambda 'Function and layer storage' (quota code L-2ACBD22F)"
 ROLES_QUOTA = "IAM 'Roles per account' (quota code L-FE177D64)"
+METRICS_INSIGHTS_ALARMS = 200  # per account and Region, adjustable (CloudWatch alarm limits)
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,10 @@ class PartnerCosts:
 
 
 def partner_costs(settings: ProvisionerSettings) -> PartnerCosts:
-    """IAM roles and CloudWatch alarms one more partner makes: today its own role and one alarm per
-    kind. The settings that change this (a shared role, fewer alarms) are wired here, and only here."""
-    del settings  # not yet: nothing in the settings changes these costs
-    return PartnerCosts(roles=1, alarms=len(naming.ALARM_KINDS))
+    """IAM roles and CloudWatch alarms one more partner makes, from the stage's settings (``handler_role``:
+    its own role or the stage's shared one; ``partner_alarms``: only listed partners get alarms of their
+    own). Read here, and only here."""
+    return PartnerCosts(roles=settings.roles_per_partner, alarms=settings.alarms_per_partner)
 
 
 class Resource(BaseModel):
@@ -110,13 +111,21 @@ def _iam_row(iam: IamAccount, costs: PartnerCosts) -> Resource:
     )  # fmt: skip
 
 
-def _alarms_row(costs: PartnerCosts) -> Resource:
-    return Resource(
-        resource="CloudWatch metric alarms", quota="none: CloudWatch has no quota on the number of alarms",
-        unit="alarms", used=None, limit=None, per_partner=costs.alarms, partners_that_fit=None,
-        source=DOCUMENTED, how_to_raise="nothing to raise",
-        note="each alarm is billed and made with PutMetricAlarm; Metrics Insights alarms: 200 per Region",
-    )  # fmt: skip
+def _alarm_rows(costs: PartnerCosts, settings: ProvisionerSettings) -> list[Resource]:
+    return [
+        Resource(
+            resource="CloudWatch metric alarms", quota="none: no quota on the number of alarms",
+            unit="alarms", used=None, limit=None, per_partner=costs.alarms, partners_that_fit=None,
+            source=DOCUMENTED, how_to_raise="nothing to raise",
+            note=f"billed each; partners listed in partner_alarms get {len(naming.ALARM_KINDS)} each",
+        ),
+        Resource(
+            resource="CloudWatch Metrics Insights alarms", quota="Metrics Insights alarms per Region",
+            unit="alarms", used=None, limit=METRICS_INSIGHTS_ALARMS, per_partner=0, partners_that_fit=None,
+            source=DOCUMENTED, how_to_raise=f"{CONSOLE}: CloudWatch",
+            note=f"the stage's {settings.stage_alarms}, once per stage whatever its partners",
+        ),
+    ]  # fmt: skip
 
 
 def count_partners(ctx: Provisioner) -> int:
@@ -136,7 +145,7 @@ def capacity(ctx: Provisioner) -> Capacity:
     costs = partner_costs(ctx.settings)
     lam = ctx.quotas.lambda_account(ctx.clients)
     iam = ctx.quotas.iam_account(ctx.clients)
-    rows = [*_lambda_rows(lam), _iam_row(iam, costs), _alarms_row(costs)]
+    rows = [*_lambda_rows(lam), _iam_row(iam, costs), *_alarm_rows(costs, ctx.settings)]
     return Capacity(stage=ctx.stage, partners=count_partners(ctx), resources=rows)
 
 
@@ -189,7 +198,7 @@ def check_new_partner(ctx: Provisioner, partner_id: str, options: DeliveryOption
     """Everything one more partner takes must fit: its role(s), its code, its concurrency claim."""
     costs = partner_costs(ctx.settings)
     iam = ctx.quotas.iam_account(ctx.clients)
-    if iam.roles is not None and iam.roles + costs.roles > iam.roles_quota:
+    if costs.roles and iam.roles is not None and iam.roles + costs.roles > iam.roles_quota:
         raise _refuse(
             f"partner {partner_id!r} needs {costs.roles} IAM role(s); "
             f"{iam.roles} of {iam.roles_quota} are used",

@@ -37,7 +37,7 @@ from hookrelay.provisioning.resources.function import (
     latest_artifact,
     set_concurrency,
 )
-from hookrelay.provisioning.resources.iam import Grants, delete_role, ensure_role
+from hookrelay.provisioning.resources.iam import Grants, delete_role, ensure_role, ensure_shared_role
 from hookrelay.provisioning.resources.mapping import delete_mappings, ensure_mapping
 from hookrelay.provisioning.resources.monitoring import (
     alarm_definitions,
@@ -104,7 +104,11 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime) -> tuple[Secre
         naming.partner_log_group(s.stage, pid), s.log_retention_days, tags, clients
     )
     grants = Grants(queues.arn, queues.dlq_arn, shared.results_queue_arn, log_group_arn, secret.arn)
-    role_arn = ensure_role(naming.partner_role(s.stage, pid), grants, tags, clients)
+    role_arn = (
+        ensure_role(naming.partner_role(s.stage, pid), grants, tags, clients)
+        if s.handler_role == "per-partner"
+        else ensure_shared_role(s.stage, shared.results_queue_arn, clients)
+    )
     function = naming.partner_function(s.stage, pid)
     spec = FunctionSpec(
         name=function,
@@ -121,8 +125,9 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime) -> tuple[Secre
     if partner.reserved_concurrency is not None:
         set_concurrency(function, partner.reserved_concurrency, clients)
     ensure_mapping(function, queues.arn, partner.max_concurrency, clients, s.role_propagation_attempts)
-    alarms = alarm_definitions(s.stage, pid, s.oldest_message_alarm_seconds, shared.alarm_topic_arn)
-    ensure_alarms(alarms, tags, clients)
+    if s.alarms_of(pid):  # every partner is under the stage alarms; a few critical ones have their own too
+        alarms = alarm_definitions(s.stage, pid, s.oldest_message_alarm_seconds, shared.alarm_topic_arn)
+        ensure_alarms(alarms, tags, clients)
     return secret.newest, code_key
 
 
@@ -142,7 +147,7 @@ def delete_partner(ctx: Provisioner, partner_id: str) -> Deleted:
     log_group = naming.partner_log_group(stage, pid)
     if delete_log_group(log_group, clients):
         removed.append(f"log-group:{log_group}")
-    role = naming.partner_role(stage, pid)
+    role = naming.partner_role(stage, pid)  # its own role, if it had one; never the stage's shared role
     if delete_role(role, clients):
         removed.append(f"role:{role}")
     for queue in (naming.partner_queue(stage, pid), naming.partner_dead_letter_queue(stage, pid)):

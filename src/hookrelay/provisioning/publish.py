@@ -109,6 +109,11 @@ class EventPublisher:
 _queue_urls: dict[tuple[str, str], str] = {}
 
 
+def forget_queue_urls() -> None:
+    """Forget every cached queue URL (tests: a fresh moto has other URLs for the same names)."""
+    _queue_urls.clear()
+
+
 def _forget_queue_url(url: str) -> None:
     for key, cached in list(_queue_urls.items()):
         if cached == url:

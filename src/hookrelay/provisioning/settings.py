@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from hookrelay import naming
@@ -24,6 +26,14 @@ class ProvisionerSettings(AttemptsSettings):
     rollout_pause_seconds: float = Field(default=0.5, ge=0, le=60, description="between partners")
     role_propagation_attempts: int = Field(default=6, ge=1, le=20)
     creator: str = Field(default="hookrelay-provisioner", description="the 'creator' tag")
+    handler_role: Literal["per-partner", "shared"] = Field(
+        default="per-partner",
+        description="per-partner: one role each (isolation, 1 IAM role per partner); shared: one per stage",
+    )
+    partner_alarms: tuple[str, ...] = Field(
+        default=(),
+        description="partners that also get their own 3 alarms; every partner is under the stage alarms",
+    )
     allowed_networks: NetworkNames = Field(
         default=(), description="non-public networks partner URLs may use ('loopback' in the local stack)"
     )
@@ -35,6 +45,30 @@ class ProvisionerSettings(AttemptsSettings):
     @property
     def bucket(self) -> str:
         return self.artifact_bucket or naming.artifact_bucket(self.stage)
+
+    @property
+    def roles_per_partner(self) -> int:
+        """IAM roles one more partner costs (capacity counts these; the shared role is one per stage)."""
+        return 1 if self.handler_role == "per-partner" else 0
+
+    @property
+    def alarms_per_partner(self) -> int:
+        """CloudWatch alarms one more partner costs, unless listed in ``partner_alarms`` (then 3)."""
+        return 0
+
+    @property
+    def stage_roles(self) -> int:
+        """IAM roles the stage has once, whatever its partners (the shared handler role)."""
+        return 1 - self.roles_per_partner
+
+    @property
+    def stage_alarms(self) -> int:
+        """Metrics Insights alarms the stage has once (their own quota: 200 per account and region)."""
+        return len(naming.ALARM_KINDS)
+
+    def alarms_of(self, partner_id: str) -> int:
+        """The alarms this partner gets of its own."""
+        return len(naming.ALARM_KINDS) if partner_id in self.partner_alarms else self.alarms_per_partner
 
     def tags(self, partner_id: str) -> dict[str, str]:
         """Tags on everything a partner owns: operators find and count resources by these."""

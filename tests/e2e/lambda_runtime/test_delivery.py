@@ -131,8 +131,9 @@ def test_batches_in_flight_never_exceed_the_partners_concurrency(
     runtime = start_runtime()
     wait_for(lambda: runtime.totals().deleted == 6)
 
-    # THEN the lower of maximum and reserved concurrency bounded the simultaneous requests
-    assert peak[0] == expected_peak
+    # THEN the lower of maximum and reserved concurrency bounded the simultaneous requests (the bound is
+    # the claim: how close a loaded machine's scheduling gets to it is not)
+    assert 1 <= peak[0] <= expected_peak
 
 
 def test_disabled_mapping_stops_delivery_and_keeps_the_messages(

@@ -10,6 +10,7 @@ import pytest
 from hookrelay import naming
 from hookrelay.errors import Conflict
 from hookrelay.partners.model import PartnerCreate, PartnerUpdate
+from hookrelay.provisioning.capacity import PartnerCosts, check_new_partner, partner_costs
 from hookrelay.provisioning.changes import update_partner
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.lifecycle import create_partner
@@ -66,6 +67,7 @@ def test_capacity_falls_back_to_documented_defaults_where_moto_has_no_answer(
     assert (status, answer["stage"], answer["partners"]) == (200, STAGE, 1)
     rows = by_resource(answer)
     assert sorted(rows) == [
+        "CloudWatch Metrics Insights alarms",
         "CloudWatch metric alarms",
         "IAM roles",
         "Lambda code storage",
@@ -103,9 +105,12 @@ def test_capacity_falls_back_to_documented_defaults_where_moto_has_no_answer(
         1,
         999,
     )
-    # AND alarms: three per partner, no quota on their number
+    # AND alarms: none per partner by default (no quota on their number); the stage's Metrics Insights
+    # alarms are once per stage, under their own quota of 200
     alarms = rows["CloudWatch metric alarms"]
-    assert (alarms["per_partner"], alarms["limit"], alarms["source"]) == (3, None, "documented default")
+    assert (alarms["per_partner"], alarms["limit"], alarms["source"]) == (0, None, "documented default")
+    insights = rows["CloudWatch Metrics Insights alarms"]
+    assert (insights["per_partner"], insights["limit"], insights["source"]) == (0, 200, "documented default")
 
 
 def test_capacity_shows_the_accounts_own_lambda_numbers(ctx: Provisioner, http: Any) -> None:
@@ -231,12 +236,12 @@ def test_create_makes_a_pinned_number_of_aws_calls(
     first = list(aws_calls)
     aws_calls.clear()
     make_partner("two")
-    # THEN the first makes 26 calls (was 31: the shared ARNs and queue URLs are no longer read twice, no
-    # reservation is set), two of them the account's quotas; the second, on cached quotas, 24
-    assert len(first) == 26, first
+    # THEN the first makes 23 calls (was 28: the shared ARNs and queue URLs are no longer read twice, no
+    # reservation is set), two of them the account's quotas; the second, on cached quotas, 21
+    assert len(first) == 23, first
     assert (first.count("lambda:GetAccountSettings"), first.count("iam:GetAccountSummary")) == (1, 1)
     assert (first.count("sns:CreateTopic"), first.count("sqs:GetQueueUrl")) == (1, 1)
-    assert len(aws_calls) == 24, aws_calls
+    assert len(aws_calls) == 21, aws_calls
     assert "lambda:GetAccountSettings" not in aws_calls
 
 
@@ -251,11 +256,12 @@ def test_the_deploy_dry_run_prints_the_same_capacity_table(
     # THEN it prints the GET /capacity report as a table: a line per resource, then where to raise each
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"capacity of stage {STAGE}: 1 partners"
-    rows = {line.strip().split("  ")[0]: line.split() for line in lines[2:7]}
+    rows = {line.strip().split("  ")[0]: line.split() for line in lines[2:8]}
     assert rows["IAM roles"][-5:] == ["1", "1,000", "1", "999", "account"]
     assert rows["Lambda concurrency reserved or provisioned"][-5:] == ["30", "50", "0", "-", "account"]
-    assert (
-        "IAM roles: IAM 'Roles per account' (quota code L-FE177D64); raise: the Service Quotas" in lines[10]
+    raise_roles = [line for line in lines[8:] if line.strip().startswith("IAM roles:")]
+    assert raise_roles[0].startswith(
+        "   IAM roles: IAM 'Roles per account' (quota code L-FE177D64); raise: the"
     )
 
 
@@ -269,3 +275,12 @@ def test_the_deploy_dry_run_says_why_when_capacity_cannot_be_read(
     # WHEN the dry run's capacity step runs, THEN it says why and does not stop the dry run
     show_capacity(STAGE, ctx.clients)
     assert capsys.readouterr().out.startswith("capacity: not read (cannot read the Lambda account settings")
+
+
+def test_with_the_shared_handler_role_a_full_roles_quota_refuses_nobody(ctx: Provisioner) -> None:
+    # GIVEN a stage whose partners share one handler role, in an account whose 1,000 roles are all used
+    ctx.settings = ctx.settings.model_copy(update={"handler_role": "shared", "partner_alarms": ("acme",)})
+    ctx.quotas = QuotaReader(read_iam=lambda _: IamAccount(roles=1000, roles_quota=1000, source="account"))
+    # THEN one more partner costs no role (and, by default, no alarm of its own), and passes the check
+    assert partner_costs(ctx.settings) == PartnerCosts(roles=0, alarms=0)
+    check_new_partner(ctx, "globex", PartnerCreate(partner_id="globex", url=URL))

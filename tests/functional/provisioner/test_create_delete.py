@@ -66,16 +66,60 @@ def test_create_makes_every_resource_as_configured(ctx: Provisioner, make_partne
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": 3}
     assert mapping["State"] == "Enabled"
-    # AND the log group keeps 30 days; three alarms go to the alarm topic
+    # AND the log group keeps 30 days; no alarm of its own (the stage alarms watch every partner)
     (group,) = aws("logs").describe_log_groups(logGroupNamePrefix=naming.partner_log_group(STAGE, "acme"))[
         "logGroups"
     ]
     assert group["retentionInDays"] == 30
-    alarms = aws("cloudwatch").describe_alarms(AlarmNamePrefix=naming.prefix(STAGE) + "-acme-")[
-        "MetricAlarms"
+    assert partner_alarms("acme") == []
+
+
+def partner_alarms(partner_id: str) -> list[str]:
+    found = aws("cloudwatch").describe_alarms(AlarmNamePrefix=f"{naming.prefix(STAGE)}-{partner_id}-")
+    return sorted(a["AlarmName"].rsplit(f"{partner_id}-", 1)[1] for a in found["MetricAlarms"])
+
+
+def stage_alarms() -> list[dict[str, Any]]:
+    prefix = naming.stage_alarm(STAGE, "dlq-depth").removesuffix("dlq-depth")
+    return list(aws("cloudwatch").describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"])
+
+
+def test_the_stage_alarms_exist_once_after_two_creates(make_partner: Any) -> None:
+    # GIVEN two partners created on a stage
+    make_partner("acme")
+    make_partner("globex")
+    # WHEN the stage's alarms are listed
+    alarms = {a["AlarmName"]: a for a in stage_alarms()}
+    # THEN there are three, one per kind, each a Metrics Insights query grouped per queue or function
+    assert sorted(alarms) == sorted(naming.stage_alarm(STAGE, kind) for kind in naming.ALARM_KINDS)
+    ((query,),) = [
+        [m["Expression"] for m in a["Metrics"]] for a in alarms.values() if "dlq" in a["AlarmName"]
     ]
-    assert sorted(a["AlarmName"].rsplit("acme-", 1)[1] for a in alarms) == sorted(naming.ALARM_KINDS)
-    assert {a["AlarmActions"][0].rsplit(":", 1)[1] for a in alarms} == {naming.alarm_topic(STAGE)}
+    assert query == (
+        'SELECT MAX(ApproximateNumberOfMessagesVisible) FROM SCHEMA("AWS/SQS", QueueName) '
+        "WHERE QueueName LIKE 'hookrelay-test-%-dlq' GROUP BY QueueName ORDER BY MAX() DESC"
+    )
+    assert {a["AlarmActions"][0].rsplit(":", 1)[1] for a in alarms.values()} == {naming.alarm_topic(STAGE)}
+    # AND no partner has alarms of its own
+    assert partner_alarms("acme") == partner_alarms("globex") == []
+
+
+def test_a_critical_partner_keeps_its_own_three_alarms_and_delete_removes_them(ctx: Provisioner) -> None:
+    # GIVEN acme listed as a partner with its own alarms
+    ctx.settings = ctx.settings.model_copy(update={"partner_alarms": ("acme",)})
+    create_partner(ctx, PartnerCreate(partner_id="acme", url=URL))
+    create_partner(ctx, PartnerCreate(partner_id="globex", url=URL))
+    # THEN acme has its three single-metric alarms to the alarm topic, globex none
+    assert partner_alarms("acme") == sorted(naming.ALARM_KINDS)
+    assert partner_alarms("globex") == []
+    assert len(tagged("acme")) == 8  # queue, DLQ, function, log group, secret, three alarms
+    # WHEN acme is deleted, THEN its alarms go with it and the stage alarms stay
+    deleted = delete_partner(ctx, "acme")
+    assert [r for r in deleted.removed if r.startswith("alarm:")] == [
+        f"alarm:{naming.partner_alarm(STAGE, 'acme', kind)}" for kind in sorted(naming.ALARM_KINDS)
+    ]
+    assert partner_alarms("acme") == []
+    assert len(stage_alarms()) == 3
 
 
 def test_role_policy_grants_only_the_partners_own_resources(make_partner: Any) -> None:
@@ -98,7 +142,7 @@ def test_role_policy_grants_only_the_partners_own_resources(make_partner: Any) -
 def test_create_then_delete_leaves_nothing_tagged_behind(ctx: Provisioner, make_partner: Any) -> None:
     # GIVEN a created partner whose resources are tagged with its id
     make_partner("acme")
-    assert len(tagged("acme")) == 8  # queue, DLQ, function, log group, secret, three alarms
+    assert len(tagged("acme")) == 5  # queue, DLQ, function, log group, secret
     # WHEN it is deleted
     deleted = delete_partner(ctx, "acme")
     # THEN nothing tagged remains, the role and the record are gone, and the report lists each removal
@@ -106,8 +150,7 @@ def test_create_then_delete_leaves_nothing_tagged_behind(ctx: Provisioner, make_
     assert [r["RoleName"] for r in aws("iam").list_roles()["Roles"]] == []
     assert ctx.partners.find("acme") is None
     assert [r.split(":", 1)[0] for r in deleted.removed] == [
-        "event-source-mapping", "function", "alarm", "alarm", "alarm", "log-group", "role",
-        "queue", "queue", "secret", "partner",
+        "event-source-mapping", "function", "log-group", "role", "queue", "queue", "secret", "partner",
     ]  # fmt: skip
 
 
@@ -140,7 +183,7 @@ def test_create_after_a_failure_midway_finishes_the_job(ctx: Provisioner) -> Non
     assert [k.secret.get_secret_value() for k in stored.keys] == [created.secret.get_secret_value()]
     mappings = aws("lambda").list_event_source_mappings(FunctionName=naming.partner_function(STAGE, "acme"))
     assert len(mappings["EventSourceMappings"]) == 1
-    assert len(tagged("acme")) == 8
+    assert len(tagged("acme")) == 5
     assert failing.calls == 2
 
 
@@ -192,7 +235,7 @@ def test_a_deleted_partner_can_be_created_again(ctx: Provisioner, make_partner: 
     again = make_partner("acme")
     assert again.partner.status is PartnerStatus.ACTIVE
     assert again.secret.get_secret_value() != first
-    assert len(tagged("acme")) == 8
+    assert len(tagged("acme")) == 5
 
 
 def test_a_half_created_partner_refuses_changes_until_create_finishes(ctx: Provisioner) -> None:

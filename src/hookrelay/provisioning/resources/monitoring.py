@@ -1,4 +1,17 @@
-"""A partner's log group (created before its function, with a retention) and its three alarms."""
+"""A partner's log group (created before its function, with a retention); the alarms over partners.
+
+The stage alarms (:func:`stage_alarm_definitions`, made once per stage by ``shared.ensure_shared``) are
+three CloudWatch Metrics Insights alarms whose query groups by queue or function name, so CloudWatch
+evaluates each partner's time series as its own *contributor* and notifies per contributor: three
+alarms whatever the number of partners, and a new partner is watched as soon as its metrics exist.
+A few critical partners may also keep their own three single-metric alarms (``partner_alarms``
+setting, :func:`alarm_definitions`); delete removes those if any exist (and those of older partners).
+
+Limits (docs/alarm-to-slack.md): 200 Metrics Insights alarms per region; a query processes at most
+10,000 metrics and returns 500 time series (ordered by value, so the worst 500 are kept); at most 100
+contributors in ALARM at once; alarms evaluate the last 3 hours only. moto stores these alarms but
+evaluates none.
+"""
 
 from __future__ import annotations
 
@@ -79,6 +92,60 @@ def alarm_definitions(
             "ComparisonOperator": "GreaterThanThreshold",
             "TreatMissingData": "notBreaching",
         },
+    ]
+
+
+STAGE_PERIOD = 300
+
+
+def metrics_insights_query(function: str, metric: str, namespace: str, dimension: str, like: str) -> str:
+    """One time series per ``dimension`` value matching ``like``, worst first (the 500 kept are the worst).
+
+    The pattern is built from a stage name (``[a-z0-9]``) and fixed text: nothing to escape.
+    """
+    return (
+        f'SELECT {function}({metric}) FROM SCHEMA("{namespace}", {dimension}) '  # noqa: S608 (not SQL)
+        f"WHERE {dimension} LIKE '{like}' GROUP BY {dimension} ORDER BY {function}() DESC"
+    )
+
+
+def stage_alarm_definitions(stage: str, oldest_message_seconds: int, topic_arn: str) -> list[dict[str, Any]]:
+    """The three alarms of :func:`alarm_definitions`, each over every partner, one contributor each."""
+    prefix = naming.prefix(stage)
+    kinds = {
+        "oldest-message-age": (
+            f"a message has waited over {oldest_message_seconds} s",
+            metrics_insights_query(
+                "MAX", "ApproximateAgeOfOldestMessage", "AWS/SQS", "QueueName", f"{prefix}-%"
+            ),
+            float(oldest_message_seconds),
+        ),
+        "dlq-depth": (
+            "messages in a dead-letter queue",
+            metrics_insights_query(
+                "MAX", "ApproximateNumberOfMessagesVisible", "AWS/SQS", "QueueName", f"{prefix}-%-dlq"
+            ),
+            0.0,
+        ),
+        "lambda-errors": (
+            "a handler Lambda failed",
+            metrics_insights_query("SUM", "Errors", "AWS/Lambda", "FunctionName", f"{prefix}-%"),
+            0.0,
+        ),
+    }
+    return [
+        {
+            "AlarmName": naming.stage_alarm(stage, kind),
+            "AlarmDescription": f"every partner of {stage}, one contributor each: {description}",
+            "Metrics": [{"Id": "q1", "Expression": query, "Period": STAGE_PERIOD, "ReturnData": True}],
+            "EvaluationPeriods": 1,
+            "Threshold": threshold,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [topic_arn],
+            "OKActions": [topic_arn],
+        }
+        for kind, (description, query, threshold) in kinds.items()
     ]
 
 

@@ -1,7 +1,8 @@
-"""What every partner shares: the partners and deliveries tables, the results queue, the alarm topic.
+"""What every partner shares: the partners and deliveries tables, the results queue, the alarm topic,
+the three stage alarms over every partner and (``handler_role=shared``) the stage's handler role.
 
-Deployed stacks create these once; :func:`ensure_shared` makes them (idempotently) for the local
-stack and the tests, and :func:`shared_arns` finds the ARNs a partner's resources refer to.
+:func:`ensure_shared` makes them idempotently (deploy, the local stack and the tests call it), and
+:func:`shared_arns` finds the ARNs a partner's resources refer to. Deleting a partner never deletes any.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.errors import DependencyUnavailable
+from hookrelay.provisioning.resources.iam import ensure_shared_role
+from hookrelay.provisioning.resources.monitoring import ensure_alarms, stage_alarm_definitions
 from hookrelay.provisioning.resources.queues import RETENTION_SECONDS, find_queue_url, queue_arn
+from hookrelay.provisioning.settings import ProvisionerSettings
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.literals import KeyTypeType, ScalarAttributeTypeType
@@ -46,8 +50,12 @@ def _ensure_table(name: str, key: list[tuple[str, ScalarAttributeTypeType]], cli
     return True
 
 
-def ensure_shared(stage: str, clients: Clients) -> SharedArns:
-    """Create what is missing of the shared resources; return their ARNs."""
+def ensure_shared(stage: str, clients: Clients, settings: ProvisionerSettings | None = None) -> SharedArns:
+    """Create what is missing of the shared resources; return their ARNs.
+
+    ``settings`` give the stage alarms' threshold and whether to make the shared handler role now
+    (without them: the default threshold, and create makes the role the first time it needs it).
+    """
     _ensure_table(naming.partners_table(stage), [("partner_id", "S")], clients)
     deliveries = naming.deliveries_table(stage)
     if _ensure_table(deliveries, [("partner_id", "S"), ("sort_key", "S")], clients):
@@ -65,7 +73,14 @@ def ensure_shared(stage: str, clients: Clients) -> SharedArns:
         )
     except AWS_ERRORS as exc:
         raise aws_error("create the shared results queue and alarm topic", exc) from exc
-    return shared_arns(stage, clients)
+    arns = shared_arns(stage, clients)
+    settings = settings or ProvisionerSettings(stage=stage)
+    stage_tags = {"project": naming.PROJECT, "environment": stage}
+    alarms = stage_alarm_definitions(stage, settings.oldest_message_alarm_seconds, arns.alarm_topic_arn)
+    ensure_alarms(alarms, stage_tags, clients)
+    if settings.handler_role == "shared":
+        ensure_shared_role(stage, arns.results_queue_arn, clients)
+    return arns
 
 
 def shared_arns(stage: str, clients: Clients) -> SharedArns:
