@@ -99,7 +99,7 @@ def run(events: int) -> int:
             body = {
                 "partner_id": partner.name,
                 "url": partner.server.url,
-                "reserved_concurrency": 2,
+                "max_concurrency": 2,
                 "post_concurrency": 5,
                 "retry_policy": {"schedule_seconds": DEMO_RETRIES, "jitter": 0},
             }

@@ -37,6 +37,7 @@ from hookrelay.provisioning.resources.artifact import (
 )
 from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay_local.artifacts import ROOT, BuildFailed, build_handler_artifact, present_apps
+from hookrelay_local.capacity_report import show_capacity
 
 # Deployed by `make deploy`, in this order, after the handler artifact (receiver: see the module docstring).
 PLATFORM_APPS = ("provisioner", "alarm-to-slack", "sqs-mv")
@@ -217,6 +218,7 @@ def _run(args: argparse.Namespace) -> int:
     for number, (what, _) in enumerate(steps, 1):
         print(f"{number:>2}. {what}")
     if args.dry_run:
+        show_capacity(args.stage, deployment.clients)
         print("dry run: nothing changed")
         return 0
     for number, (what, step) in enumerate(steps, 1):

@@ -61,6 +61,8 @@ STAR_RESOURCE = {
     "xray:PutTelemetryRecords": "X-Ray has no resource-level permissions",
     "logs:DescribeLogGroups": "a list call: no resource-level permissions",
     "lambda:ListEventSourceMappings": "a list call: no resource-level permissions",
+    "lambda:GetAccountSettings": "an account-wide read: no resource-level permissions",
+    "iam:GetAccountSummary": "an account-wide read: no resource-level permissions",
 }
 # Resource "*" allowed only under a condition naming the stage's functions (mappings are named by UUID).
 STAR_WITH_CONDITION = {

@@ -37,7 +37,12 @@ def test_function_timeout_follows_post_concurrency_and_http_timeouts(
     "bad",
     [
         {"reserved_concurrency": 1},
-        {"reserved_concurrency": 101},
+        {"reserved_concurrency": 1001},
+        {"max_concurrency": 1},
+        {"max_concurrency": 1001},
+        {"provisioned_concurrency": 0},
+        {"max_concurrency": 10, "reserved_concurrency": 5},  # the mapping would be throttled
+        {"reserved_concurrency": 2, "provisioned_concurrency": 3},  # more warm than reserved
         {"post_concurrency": 0},
         {"post_concurrency": 11},
         {"connect_timeout": 0},

@@ -6,9 +6,6 @@ first. A record whose outcome is GONE (the endpoint answered 410) also marks the
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -19,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error
+from hookrelay.aws.pages import decode_cursor, encode_cursor
 from hookrelay.aws.sqs_event import SqsEvent, batch_response
 from hookrelay.errors import HookrelayError, InvalidInput
 from hookrelay.models import AttemptRecord, Outcome
@@ -92,20 +90,6 @@ class DeliveryPage(BaseModel):
     next_cursor: str | None = None
 
 
-def _decode_cursor(cursor: str) -> dict[str, Any]:
-    if not isinstance(cursor, str):
-        raise InvalidInput("cursor is not one this API returned")
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidInput("cursor is not one this API returned") from exc
-    if not isinstance(key, dict) or set(key) != {"partner_id", "sort_key"}:
-        raise InvalidInput("cursor is not one this API returned")
-    if not all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in key.values()):
-        raise InvalidInput("cursor is not one this API returned")
-    return key
-
-
 def list_deliveries(
     log: AttemptLog, partner_id: str, limit: int = 50, cursor: str | None = None
 ) -> DeliveryPage:
@@ -118,7 +102,7 @@ def list_deliveries(
         "Limit": limit,
     }
     if cursor:
-        start = _decode_cursor(cursor)
+        start = decode_cursor(cursor, ("partner_id", "sort_key"))
         if start.get("partner_id") != {"S": partner_id} or "sort_key" not in start:
             raise InvalidInput("cursor belongs to another listing")
         query["ExclusiveStartKey"] = start
@@ -127,6 +111,4 @@ def list_deliveries(
     except AWS_ERRORS as exc:
         raise aws_error(f"read the deliveries of {partner_id}", exc) from exc
     items = [AttemptRecord.model_validate_json(i["doc"]["S"]) for i in response.get("Items", [])]
-    last = response.get("LastEvaluatedKey")
-    next_cursor = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
-    return DeliveryPage(items=items, next_cursor=next_cursor)
+    return DeliveryPage(items=items, next_cursor=encode_cursor(response.get("LastEvaluatedKey")))

@@ -2,6 +2,14 @@
 
 The function timeout and the queue visibility timeout are not settings: they follow from the post
 concurrency and the HTTP timeouts, so a slow batch can finish and is never delivered twice at once.
+
+Concurrency: a partner's ceiling is its mapping's ``MaximumConcurrency`` (``max_concurrency``), which
+reserves nothing from the account. ``reserved_concurrency`` (guaranteed capacity, taken from the
+account's pool, whose last 100 stay unreserved) and ``provisioned_concurrency`` (warm instances on the
+``live`` alias) are opt-in. A partner stored before ``max_concurrency`` existed had its mapping's
+ceiling equal to its reservation, and the reservation was required (default 2): it loads with
+``max_concurrency`` equal to that reservation and *keeps* the reservation, so a deploy changes nothing
+a running partner has (see :meth:`Partner._stored_before_ceilings`).
 """
 
 from __future__ import annotations
@@ -11,7 +19,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from hookrelay import naming
 from hookrelay.errors import UnsafeDestination
@@ -23,6 +39,9 @@ BATCH_SIZE = 10
 TIMEOUT_MARGIN_SECONDS = 10
 MAX_FUNCTION_TIMEOUT = 900
 VISIBILITY_FACTOR = 6
+MAX_CONCURRENCY = 1000  # AWS's range for an SQS mapping's MaximumConcurrency is 2-1000
+# Fields an update may set to null: null releases the reservation (or the provisioned instances).
+NULLABLE = frozenset({"reserved_concurrency", "provisioned_concurrency"})
 EVENT_TYPE_PATTERN = r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}(\.\*)?)$"
 
 EventType = Annotated[str, StringConstraints(pattern=EVENT_TYPE_PATTERN)]
@@ -55,15 +74,39 @@ class DeliveryOptions(BaseModel):
     event_types: list[EventType] = Field(
         default_factory=list, description="accepted topics ('invoice.paid', 'invoice.*'); empty: all"
     )
-    reserved_concurrency: int = Field(default=2, ge=2, le=100, description="handler Lambda instances")
+    max_concurrency: int = Field(
+        default=2, ge=2, le=MAX_CONCURRENCY, description="the mapping's ceiling of handler instances"
+    )
+    reserved_concurrency: int | None = Field(
+        default=None, ge=2, le=MAX_CONCURRENCY, description="opt-in: instances reserved from the account"
+    )
     provisioned_concurrency: int | None = Field(
-        default=None, ge=1, le=100, description="opt-in: warm instances on the live alias (no cold starts)"
+        default=None, ge=1, le=MAX_CONCURRENCY, description="opt-in: warm instances on the live alias"
     )
     post_concurrency: int = Field(default=5, ge=1, le=BATCH_SIZE, description="parallel POSTs per batch")
     connect_timeout: float = Field(default=5.0, gt=0, le=30)
     read_timeout: float = Field(default=15.0, gt=0, le=60)
     retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
     legacy_signature: bool = Field(default=False, description="also send X-Request-Signature-SHA-256")
+
+    @model_validator(mode="after")
+    def _concurrency_fits(self) -> DeliveryOptions:
+        reserved, provisioned = self.reserved_concurrency, self.provisioned_concurrency
+        if reserved is not None and reserved < self.max_concurrency:
+            raise ValueError(
+                f"reserved_concurrency ({reserved}) is below max_concurrency ({self.max_concurrency}): "
+                "the mapping would be throttled; raise the reservation or lower max_concurrency"
+            )
+        if reserved is not None and provisioned is not None and provisioned > reserved:
+            raise ValueError(
+                f"provisioned_concurrency ({provisioned}) exceeds reserved_concurrency ({reserved})"
+            )
+        return self
+
+    def claimed_concurrency(self) -> int:
+        """What the partner takes from the account's concurrency: its reservation (which holds any
+        provisioned instances), else its provisioned instances, else nothing."""
+        return max(self.reserved_concurrency or 0, self.provisioned_concurrency or 0)
 
 
 class PartnerCreate(DeliveryOptions):
@@ -82,8 +125,13 @@ class PartnerUpdate(BaseModel):
 
     url: Url | None = None
     event_types: list[EventType] | None = None
-    reserved_concurrency: int | None = Field(default=None, ge=2, le=100)
-    provisioned_concurrency: int | None = Field(default=None, ge=1, le=100)
+    max_concurrency: int | None = Field(default=None, ge=2, le=MAX_CONCURRENCY)
+    reserved_concurrency: int | None = Field(
+        default=None, ge=2, le=MAX_CONCURRENCY, description="null: release"
+    )
+    provisioned_concurrency: int | None = Field(
+        default=None, ge=1, le=MAX_CONCURRENCY, description="null: none"
+    )
     post_concurrency: int | None = Field(default=None, ge=1, le=BATCH_SIZE)
     connect_timeout: float | None = Field(default=None, gt=0, le=30)
     read_timeout: float | None = Field(default=None, gt=0, le=60)
@@ -91,7 +139,9 @@ class PartnerUpdate(BaseModel):
     legacy_signature: bool | None = None
 
     def changes(self) -> dict[str, object]:
-        return self.model_dump(exclude_unset=True, exclude_none=True)
+        """The fields given; null counts only where it means something (releasing concurrency)."""
+        given = self.model_dump(exclude_unset=True)
+        return {k: v for k, v in given.items() if v is not None or k in NULLABLE}
 
 
 class Partner(DeliveryOptions):
@@ -106,6 +156,19 @@ class Partner(DeliveryOptions):
     gone_at: UtcDatetime | None = Field(default=None, description="when the endpoint last answered 410")
     last_error: str | None = Field(default=None, description="why the last create or update stopped")
     code_key: str | None = Field(default=None, description="the handler artifact the function runs")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_before_ceilings(cls, data: object) -> object:
+        """A partner stored before ``max_concurrency`` existed: its mapping's ceiling was its reservation
+        (required then, default 2). It keeps both: the reservation is capacity the operator had, maybe
+        chose, and that AWS still holds for it; dropping it silently on a deploy could starve a payments
+        partner when the account gets busy. Release it on purpose: PATCH {"reserved_concurrency": null}."""
+        if isinstance(data, dict) and "max_concurrency" not in data:
+            reserved = data.get("reserved_concurrency")
+            if isinstance(reserved, int):
+                return {**data, "max_concurrency": max(2, reserved)}
+        return data
 
     def options(self) -> DeliveryOptions:
         return DeliveryOptions.model_validate(self.model_dump(include=set(DeliveryOptions.model_fields)))

@@ -1,15 +1,35 @@
-"""The partners table (DynamoDB): one item per partner, the :class:`Partner` as a JSON document."""
+"""The partners table (DynamoDB): one item per partner, the :class:`Partner` as a JSON document.
+
+:meth:`PartnerRepository.page` lists a bounded page (a Scan with Limit and ExclusiveStartKey, an opaque
+cursor between pages): the fleet is read a page per request, never whole into one answer.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
+from hookrelay.aws.pages import decode_cursor, encode_cursor
 from hookrelay.errors import NotFound
 from hookrelay.partners.model import Partner
+
+
+class PartnerPage(BaseModel):
+    items: list[Partner]
+    next_cursor: str | None = None
+
+
+def _loaded(items: list[dict[str, Any]]) -> Iterator[Partner]:
+    """The partners of these items, by id; an item that no longer parses is skipped."""
+    for item in sorted(items, key=lambda i: i["partner_id"]["S"]):
+        try:
+            yield Partner.model_validate_json(item["doc"]["S"])
+        except (ValidationError, KeyError):
+            continue
 
 
 class PartnerRepository:
@@ -81,8 +101,17 @@ class PartnerRepository:
             items = [item for page in pages for item in page.get("Items", [])]
         except AWS_ERRORS as exc:
             raise aws_error("list partners", exc) from exc
-        for item in sorted(items, key=lambda i: i["partner_id"]["S"]):
-            try:
-                yield Partner.model_validate_json(item["doc"]["S"])
-            except (ValidationError, KeyError):
-                continue
+        yield from _loaded(items)
+
+    def page(self, limit: int, cursor: str | None = None) -> PartnerPage:
+        """Up to ``limit`` partners in the table's order (sorted by id within the page); pass
+        ``next_cursor`` back for the next page. Every partner is listed exactly once over the pages."""
+        scan: dict[str, Any] = {"TableName": self.table, "Limit": limit}
+        if cursor:
+            scan["ExclusiveStartKey"] = decode_cursor(cursor, ("partner_id",))
+        try:
+            response = self.clients.dynamodb.scan(**scan)
+        except AWS_ERRORS as exc:
+            raise aws_error("list partners", exc) from exc
+        items = list(_loaded(response.get("Items", [])))
+        return PartnerPage(items=items, next_cursor=encode_cursor(response.get("LastEvaluatedKey")))

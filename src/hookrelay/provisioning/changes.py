@@ -1,4 +1,9 @@
-"""Changes to a live partner: disable, enable, update its delivery options, rotate its secret."""
+"""Changes to a live partner: disable, enable, update its delivery options, rotate its secret.
+
+An update that raises what the partner claims of the account's concurrency (reserved or provisioned)
+is checked first (:func:`hookrelay.provisioning.capacity.check_concurrency`, 409 when it would leave
+under 100 unreserved); the reservation is written only when it changes (null: released).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from hookrelay.partners.model import (
     function_timeout,
     visibility_timeout,
 )
+from hookrelay.provisioning.capacity import check_concurrency
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.resources.function import reconfigure, set_concurrency
 from hookrelay.provisioning.resources.mapping import ensure_mapping, set_enabled
@@ -71,6 +77,8 @@ def update_partner(ctx: Provisioner, partner_id: str, update: PartnerUpdate) -> 
         return partner
     if "url" in changes:
         ctx.check_destination(options.url)
+    claimed = options.claimed_concurrency() - partner.claimed_concurrency()
+    check_concurrency(ctx, partner_id, claimed)
     stage, clients = ctx.stage, ctx.clients
     function = naming.partner_function(stage, partner_id)
     queue_url = find_queue_url(naming.partner_queue(stage, partner_id), clients)
@@ -80,15 +88,15 @@ def update_partner(ctx: Provisioner, partner_id: str, update: PartnerUpdate) -> 
     if new_visibility > old_visibility:  # the queue must always outlast the function's timeout
         set_visibility(queue_url, new_visibility, clients)
     reconfigure(function, function_timeout(options), ctx.handler_environment(partner_id, options), clients)
-    set_concurrency(function, options.reserved_concurrency, clients)
-    keep, provisioned = (
-        ctx.settings.keep_versions,
-        options.provisioned_concurrency,
-    )  # the new environment goes live
+    if options.reserved_concurrency != partner.reserved_concurrency:
+        set_concurrency(function, options.reserved_concurrency, clients)
+    # the new environment goes live: a version published, the live alias moved (and its warm instances)
+    keep, provisioned = ctx.settings.keep_versions, options.provisioned_concurrency
     live = go_live(function, clients, keep, provisioned, partner.provisioned_concurrency)
-    ensure_mapping(live, queue_arn(queue_url, clients), options.reserved_concurrency, clients)
+    ensure_mapping(live, queue_arn(queue_url, clients), options.max_concurrency, clients)
     if new_visibility < old_visibility:
         set_visibility(queue_url, new_visibility, clients)
+    ctx.quotas.spent(concurrency=claimed)
     updated = partner.touched(ctx.clock(), **options.model_dump())
     logger.info("partner updated", extra={"partner_id": partner_id, "changed": sorted(changes)})
     return ctx.partners.put(updated)

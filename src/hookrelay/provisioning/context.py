@@ -17,8 +17,9 @@ from hookrelay.models import utcnow
 from hookrelay.partners.model import DeliveryOptions
 from hookrelay.partners.table import PartnerRepository
 from hookrelay.provisioning.publish import EventPublisher
+from hookrelay.provisioning.quotas import QuotaReader
 from hookrelay.provisioning.resources.queues import find_queue_url
-from hookrelay.provisioning.resources.shared import shared_arns
+from hookrelay.provisioning.resources.shared import SharedArns, shared_arns
 from hookrelay.provisioning.settings import ProvisionerSettings, provisioner_settings
 from hookrelay.settings import HandlerSettings, cached_settings
 from hookrelay.ssrf import DnsFailure, check_url
@@ -29,6 +30,7 @@ class Provisioner:
     settings: ProvisionerSettings
     clients: Clients = field(default_factory=Clients)
     clock: Callable[[], datetime] = utcnow
+    quotas: QuotaReader = field(default_factory=QuotaReader)  # the account's quotas, cached for seconds
 
     @property
     def stage(self) -> str:
@@ -49,19 +51,29 @@ class Provisioner:
         except DnsFailure as exc:
             raise InvalidInput(f"url host does not resolve: {exc}") from exc
 
-    def handler_environment(self, partner_id: str, options: DeliveryOptions) -> dict[str, str]:
-        """The partner Lambda's environment: its settings, the secret's *id*, never the secret."""
-        shared = shared_arns(self.stage, self.clients)
-        queue = naming.partner_queue(self.stage, partner_id)
-        dlq = naming.partner_dead_letter_queue(self.stage, partner_id)
+    def handler_environment(
+        self,
+        partner_id: str,
+        options: DeliveryOptions,
+        shared: SharedArns | None = None,
+        queue_urls: tuple[str, str] | None = None,
+    ) -> dict[str, str]:
+        """The partner Lambda's environment: its settings, the secret's *id*, never the secret.
+
+        ``shared`` and ``queue_urls`` (queue, DLQ): what the caller already looked up (create has both)."""
+        shared = shared or shared_arns(self.stage, self.clients)
+        queue, dlq = queue_urls or (
+            naming.partner_queue(self.stage, partner_id),
+            naming.partner_dead_letter_queue(self.stage, partner_id),
+        )
         settings = HandlerSettings(
             stage=self.stage,
             log_level=self.settings.log_level,
             metrics_namespace=self.settings.metrics_namespace,
             partner_id=partner_id,
             partner_url=options.url,
-            queue_url=find_queue_url(queue, self.clients) or queue,
-            dead_letter_queue_url=find_queue_url(dlq, self.clients) or dlq,
+            queue_url=queue if queue_urls else find_queue_url(queue, self.clients) or queue,
+            dead_letter_queue_url=dlq if queue_urls else find_queue_url(dlq, self.clients) or dlq,
             results_queue_url=shared.results_queue_url,
             secret_id=naming.partner_secret(self.stage, partner_id),
             post_concurrency=options.post_concurrency,

@@ -4,6 +4,12 @@ create writes the partner as ``provisioning`` first, then ensures each resource 
 (secret, queues, log group, role, function, concurrency, mapping, alarms) and marks it ``active``.
 A failure part way leaves the partner ``provisioning`` with the reason in ``last_error``: running
 create again finishes the job (nothing it made blocks it), and delete removes whatever exists.
+
+Before anything is written, a new partner must fit the account's quotas
+(:func:`hookrelay.provisioning.capacity.check_new_partner`: a 409 naming the quota otherwise); a create
+that resumes a partner left ``provisioning`` was checked when it started, and what it made counts as used.
+Each lookup is made once per create: the shared ARNs and the queue URLs are passed along, not re-read.
+Reserved concurrency is set only when the partner asks for it; the mapping's ceiling is ``max_concurrency``.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from hookrelay.partners.model import (
     function_timeout,
     visibility_timeout,
 )
+from hookrelay.provisioning.capacity import check_new_partner, partner_costs
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.resources.artifact import latest_artifact, prepare
 from hookrelay.provisioning.resources.function import (
@@ -59,6 +66,8 @@ def create_partner(ctx: Provisioner, request: PartnerCreate) -> Created:
     if existing is not None and existing.status is not PartnerStatus.PROVISIONING:
         raise Conflict(f"partner {pid!r} already exists: change it with PATCH, or delete it first")
     ctx.check_destination(request.url)
+    if existing is None:
+        check_new_partner(ctx, pid, request)
     now = ctx.clock()
     base = {"created_at": existing.created_at} if existing else {"created_at": now}
     partner = Partner.model_validate({**request.model_dump(), **base, "updated_at": now})
@@ -69,6 +78,8 @@ def create_partner(ctx: Provisioner, request: PartnerCreate) -> Created:
         ctx.partners.put(partner.touched(ctx.clock(), last_error=exc.message))
         logger.warning("create stopped part way", extra={"partner_id": pid, "error": exc.message})
         raise
+    if existing is None:
+        ctx.quotas.spent(roles=partner_costs(ctx.settings).roles, concurrency=partner.claimed_concurrency())
     active = ctx.partners.put(
         partner.touched(ctx.clock(), status=PartnerStatus.ACTIVE, last_error=None, code_key=code_key)
     )
@@ -108,16 +119,17 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime) -> tuple[Secre
         code_key=artifact.code_key,
         layers=artifact.layers,
         timeout=function_timeout(partner),
-        environment=ctx.handler_environment(pid, partner),
+        environment=ctx.handler_environment(pid, partner, shared, (queues.url, queues.dlq_url)),
         runtime=s.handler_runtime,
         memory_mb=s.handler_memory_mb,
         tags=tags,
     )
     ensure_function(spec, clients, attempts=s.role_propagation_attempts)
-    set_concurrency(function, partner.reserved_concurrency, clients)
+    if partner.reserved_concurrency is not None:
+        set_concurrency(function, partner.reserved_concurrency, clients)
     # the mapping's target: the function's live alias, on a version published now
     live = go_live(function, clients, s.keep_versions, partner.provisioned_concurrency)
-    ensure_mapping(live, queues.arn, partner.reserved_concurrency, clients, s.role_propagation_attempts)
+    ensure_mapping(live, queues.arn, partner.max_concurrency, clients, s.role_propagation_attempts)
     if s.alarms_of(pid):  # every partner is under the stage alarms; a few critical ones have their own too
         alarms = alarm_definitions(s.stage, pid, s.oldest_message_alarm_seconds, shared.alarm_topic_arn)
         ensure_alarms(alarms, tags, clients)

@@ -18,6 +18,8 @@ from pydantic import BaseModel
 from hookrelay.attempts.log import AttemptLog, DeliveryPage, list_deliveries
 from hookrelay.errors import InvalidInput
 from hookrelay.partners.model import Partner, PartnerCreate, PartnerUpdate
+from hookrelay.partners.table import PartnerPage
+from hookrelay.provisioning.capacity import Capacity, capacity
 from hookrelay.provisioning.changes import (
     disable_partner,
     enable_partner,
@@ -47,10 +49,6 @@ PARTNER_ERRORS = (*COMMON_ERRORS, 404, 409)
 
 class PartnerCreated(Partner):
     secret: str
-
-
-class PartnerList(BaseModel):
-    items: list[Partner]
 
 
 class SecretRotated(BaseModel):
@@ -131,6 +129,10 @@ def _deliveries(ctx: Provisioner, call: Call) -> DeliveryPage:
     )
 
 
+def _partners(ctx: Provisioner, call: Call) -> PartnerPage:
+    return ctx.partners.page(_limit(call.query.get("limit")), call.query.get("cursor"))
+
+
 def _publish(ctx: Provisioner, call: Call) -> BaseModel:
     return ctx.publisher.publish(call.partner_id, call.parsed(PublishRequest))
 
@@ -150,8 +152,8 @@ OPERATIONS: tuple[Operation, ...] = (
         request=PartnerCreate, status=201, body_required=True, errors=(*COMMON_ERRORS, 409),
     ),
     Operation(
-        "list_partners", "GET", "/partners", "List partners", PartnerList,
-        lambda ctx, call: PartnerList(items=list(ctx.partners.all())), errors=COMMON_ERRORS,
+        "list_partners", "GET", "/partners", "List partners, a page at a time (pass next_cursor back)",
+        PartnerPage, _partners, errors=COMMON_ERRORS, query=PAGE,
     ),
     Operation(
         "status", "GET", "/partners/{id}", "A partner and its live status", PartnerState,
@@ -204,6 +206,10 @@ OPERATIONS: tuple[Operation, ...] = (
         "rollback", "POST", "/rollouts/{id}/rollback",
         "Start a rollout moving live back to the versions that rollout replaced", RolloutState,
         lambda ctx, call: rollback_rollout(ctx, call.partner_id), status=202,
+    ),
+    Operation(
+        "capacity", "GET", "/capacity", "The account's quotas: used, limit, per partner, partners that fit",
+        Capacity, lambda ctx, call: capacity(ctx), errors=COMMON_ERRORS,
     ),
 )  # fmt: skip
 BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}

@@ -1,4 +1,8 @@
-"""A partner's live state: queue and DLQ depth, mapping state, the function's code, last outcome."""
+"""A partner's live state: queue and DLQ depth, mapping state and ceiling, the function's code, last outcome.
+
+``mapping_max_concurrency`` is what AWS holds (the mapping's ``ScalingConfig.MaximumConcurrency``), to
+compare with the partner's ``max_concurrency``; read from the mapping already fetched, no extra call.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ class PartnerState(BaseModel):
     queue: dict[str, int] | None
     dead_letter_queue: dict[str, int] | None
     mapping_state: str | None
+    mapping_max_concurrency: int | None = None
     function: FunctionState | None
     last_delivery: AttemptRecord | None
 
@@ -56,6 +61,7 @@ def partner_status(ctx: Provisioner, partner_id: str, log: AttemptLog) -> Partne
         queue=depths(naming.partner_queue(stage, partner_id), clients),
         dead_letter_queue=depths(naming.partner_dead_letter_queue(stage, partner_id), clients),
         mapping_state=None if mapping is None else str(mapping.get("State")),
+        mapping_max_concurrency=(mapping or {}).get("ScalingConfig", {}).get("MaximumConcurrency"),
         function=function,
         last_delivery=latest[0] if latest else None,
     )

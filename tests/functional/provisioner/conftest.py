@@ -101,6 +101,29 @@ def make_partner(ctx: Provisioner) -> Any:
     return make
 
 
+@pytest.fixture
+def aws_calls(ctx: Provisioner) -> Iterator[list[str]]:
+    """Every AWS API call made while the test runs, as ``service:Operation`` (botocore's before-call)."""
+    made: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        made.append(f"{model.service_model.service_name}:{model.name}")
+
+    for service in SERVICES:
+        aws(service).meta.events.register("before-call.*.*", record, unique_id="api-edges-calls")
+    yield made
+    for service in SERVICES:
+        aws(service).meta.events.unregister("before-call.*.*", unique_id="api-edges-calls")
+
+
+READS = ("Get", "List", "Describe")
+
+
+def writes(made: list[str]) -> list[str]:
+    """The calls of ``made`` that may change something (not a Get, List or Describe)."""
+    return [c for c in made if not c.split(":", 1)[1].startswith(READS)]
+
+
 def load_app(path: Path, module_name: str) -> ModuleType:
     """Import an app.py under its own module name (every app's file is called app.py)."""
     spec = importlib.util.spec_from_file_location(module_name, path)

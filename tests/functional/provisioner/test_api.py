@@ -22,11 +22,13 @@ def test_post_partners_returns_the_secret_once(http: Any) -> None:
     # THEN 201 with its secret and defaults
     assert status == 201
     assert created["secret"].startswith("whsec_")
-    assert (created["partner_id"], created["status"], created["reserved_concurrency"]) == (
-        "acme",
-        "active",
-        2,
-    )
+    assert (
+        created["partner_id"],
+        created["status"],
+        created["max_concurrency"],
+        created["reserved_concurrency"],
+        created["provisioned_concurrency"],
+    ) == ("acme", "active", 2, None, None)
     # AND no later read shows the secret
     for path in ("/partners", "/partners/acme"):
         status, body = call(http, "GET", path)
@@ -55,7 +57,7 @@ def test_a_partners_lifecycle_over_http(http: Any) -> None:
     # THEN each answer is the expected one, and delete reports what it removed
     assert status == 200
     assert "partner:acme" in deleted["removed"]
-    assert call(http, "GET", "/partners")[1] == {"items": []}
+    assert call(http, "GET", "/partners")[1] == {"items": [], "next_cursor": None}
 
 
 def test_update_code_over_http(http: Any) -> None:
@@ -76,7 +78,8 @@ def test_openapi_describes_every_route(http: Any) -> None:
     document = json.loads(response.body)
     routes = sorted((path, method) for path, ops in document["paths"].items() for method in ops)
     assert routes == [
-        ("/partners", "get"), ("/partners", "post"), ("/partners/{id}", "delete"), ("/partners/{id}", "get"),
+        ("/capacity", "get"), ("/partners", "get"), ("/partners", "post"), ("/partners/{id}", "delete"),
+        ("/partners/{id}", "get"),
         ("/partners/{id}", "patch"), ("/partners/{id}/deliveries", "get"), ("/partners/{id}/disable", "post"),
         ("/partners/{id}/enable", "post"), ("/partners/{id}/events", "post"),
         ("/partners/{id}/rotate-secret", "post"), ("/rollouts/{id}", "get"),

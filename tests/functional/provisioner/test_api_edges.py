@@ -11,36 +11,25 @@ import pytest
 import requests
 
 from hookrelay.provisioning.openapi import openapi_document
+from hookrelay.provisioning.operations import OPERATIONS
 from hookrelay_local.chalice_apps import ServedApp
 
-from .conftest import APP, SERVICES, URL, aws, load_app
+from .conftest import APP, URL, load_app, writes
 from .test_api import call
-
-READS = ("Get", "List", "Describe")
-
-
-@pytest.fixture
-def aws_calls(http: Any) -> Iterator[list[str]]:
-    """Every AWS API call made while the test runs, as ``service:Operation`` (botocore's before-call)."""
-    made: list[str] = []
-
-    def record(model: Any, **_: Any) -> None:
-        made.append(f"{model.service_model.service_name}:{model.name}")
-
-    for service in SERVICES:
-        aws(service).meta.events.register("before-call.*.*", record, unique_id="api-edges-calls")
-    yield made
-    for service in SERVICES:
-        aws(service).meta.events.unregister("before-call.*.*", unique_id="api-edges-calls")
-
-
-def writes(made: list[str]) -> list[str]:
-    return [c for c in made if not c.split(":", 1)[1].startswith(READS)]
 
 
 @pytest.mark.parametrize(
     "patch",
-    [{}, {"url": URL, "reserved_concurrency": 2, "post_concurrency": 5, "legacy_signature": False}],
+    [
+        {},
+        {
+            "url": URL,
+            "max_concurrency": 2,
+            "reserved_concurrency": None,  # null releases a reservation: there is none
+            "post_concurrency": 5,
+            "legacy_signature": False,
+        },
+    ],
     ids=["empty", "same-values"],
 )
 def test_a_patch_that_changes_nothing_writes_nothing(
@@ -106,7 +95,7 @@ def test_an_unsupported_media_type_gets_415_in_our_shape(http: Any) -> None:
         "error": "unsupported_media_type",
         "message": "unsupported media type: application/xml; send application/json",
     }
-    assert call(http, "GET", "/partners") == (200, {"items": []})
+    assert call(http, "GET", "/partners") == (200, {"items": [], "next_cursor": None})
 
 
 def test_our_own_errors_pass_the_middleware_unchanged(http: Any) -> None:
@@ -154,7 +143,9 @@ def test_chalice_local_answers_405_and_415_in_our_shape(served: str) -> None:
 def test_the_openapi_document_declares_415_for_every_operation() -> None:
     # GIVEN the served API description, THEN every operation documents 415 with our error body
     operations = [op for path in openapi_document()["paths"].values() for op in path.values()]
-    assert len(operations) == 14
+    assert (
+        len(operations) == len(OPERATIONS) == 15
+    )  # 11, + /capacity, + the rollouts' get, continue, rollback
     for operation in operations:
         schema = operation["responses"]["415"]["content"]["application/json"]["schema"]
         assert schema == {"$ref": "#/components/schemas/ErrorBody"}

@@ -74,6 +74,7 @@ def test_update_changes_the_live_function_mapping_and_queue(ctx: Provisioner, ma
     # WHEN url, concurrency, timeouts, event types, retry policy and signature options change
     update = PartnerUpdate(
         url="http://127.0.0.1:8/new",
+        max_concurrency=3,
         reserved_concurrency=4,
         post_concurrency=2,
         connect_timeout=3,
@@ -94,9 +95,9 @@ def test_update_changes_the_live_function_mapping_and_queue(ctx: Provisioner, ma
     assert (env["HOOKRELAY_CONNECT_TIMEOUT"], env["HOOKRELAY_READ_TIMEOUT"]) == ("3.0", "7.0")
     assert env["HOOKRELAY_LEGACY_SIGNATURE"] == "true"
     assert json.loads(env["HOOKRELAY_RETRY_POLICY"])["schedule_seconds"] == [60, 120]
-    # AND the reserved concurrency and the mapping's maximum concurrency are 4
+    # AND the reserved concurrency is 4 and the mapping's maximum concurrency 3 (max_concurrency)
     assert function["Concurrency"] == {"ReservedConcurrentExecutions": 4}
-    assert mapping("acme")["ScalingConfig"] == {"MaximumConcurrency": 4}
+    assert mapping("acme")["ScalingConfig"] == {"MaximumConcurrency": 3}
     # AND the queue's visibility timeout is 6 x 60 s
     sqs = aws("sqs")
     url = sqs.get_queue_url(QueueName=naming.partner_queue(STAGE, "acme"))["QueueUrl"]

@@ -29,7 +29,7 @@ def tagged(partner_id: str) -> list[str]:
 def test_create_makes_every_resource_as_configured(ctx: Provisioner, make_partner: Any) -> None:
     # GIVEN a partner with post concurrency 5 and 5 s + 15 s HTTP timeouts
     # WHEN it is created
-    created = make_partner("acme", reserved_concurrency=3)
+    created = make_partner("acme", max_concurrency=3, reserved_concurrency=4)
     # THEN it is active and its secret is a whsec_ secret, the one stored in Secrets Manager
     assert created.partner.status is PartnerStatus.ACTIVE
     secret = created.secret.get_secret_value()
@@ -44,7 +44,7 @@ def test_create_makes_every_resource_as_configured(ctx: Provisioner, make_partne
         "app.deliver",
         {"Mode": "Active"},
     )
-    assert function["Concurrency"] == {"ReservedConcurrentExecutions": 3}
+    assert function["Concurrency"] == {"ReservedConcurrentExecutions": 4}
     env = config["Environment"]["Variables"]
     assert env["HOOKRELAY_SECRET_ID"] == naming.partner_secret(STAGE, "acme")
     assert env["HOOKRELAY_PARTNER_URL"] == URL
@@ -58,7 +58,7 @@ def test_create_makes_every_resource_as_configured(ctx: Provisioner, make_partne
     redrive = json.loads(attributes["RedrivePolicy"])
     assert redrive["deadLetterTargetArn"].endswith(":" + naming.partner_dead_letter_queue(STAGE, "acme"))
     assert redrive["maxReceiveCount"] == 5
-    # AND the mapping (of the live alias): batch 10, partial batch failures, maximum concurrency = reserved
+    # AND the mapping (of the live alias): batch 10, partial batch failures, ceiling = max_concurrency
     (mapping,) = aws("lambda").list_event_source_mappings(FunctionName=config["FunctionName"] + ":live")[
         "EventSourceMappings"
     ]
@@ -164,8 +164,8 @@ def test_delete_is_idempotent_and_unknown_partner_is_not_found(ctx: Provisioner,
 
 
 def test_create_after_a_failure_midway_finishes_the_job(ctx: Provisioner) -> None:
-    # GIVEN creating stops after the function exists, when reserving its concurrency fails
-    request = PartnerCreate(partner_id="acme", url=URL)
+    # GIVEN creating stops after the function exists, when reserving its (opted-in) concurrency fails
+    request = PartnerCreate(partner_id="acme", url=URL, reserved_concurrency=2)
     failing = Failing(aws("lambda"), "put_function_concurrency")
     ctx.clients.overrides["lambda"] = failing
     with pytest.raises(DependencyUnavailable, match="reserve concurrency"):
@@ -244,7 +244,7 @@ def test_a_half_created_partner_refuses_changes_until_create_finishes(ctx: Provi
     # GIVEN a create that stopped part way
     ctx.clients.overrides["lambda"] = Failing(aws("lambda"), "put_function_concurrency")
     with pytest.raises(DependencyUnavailable):
-        create_partner(ctx, PartnerCreate(partner_id="acme", url=URL))
+        create_partner(ctx, PartnerCreate(partner_id="acme", url=URL, reserved_concurrency=2))
     # WHEN it is enabled, published to or rotated, THEN Conflict says to run create again
     for change in (
         lambda: enable_partner(ctx, "acme"),

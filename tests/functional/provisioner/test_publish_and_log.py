@@ -119,7 +119,7 @@ def test_status_shows_depths_mapping_function_and_last_delivery(ctx: Provisioner
     # THEN it shows the depths, the mapping, the function's code and the last outcome
     assert state.queue == {"visible": 2, "in_flight": 0, "delayed": 0}
     assert state.dead_letter_queue == {"visible": 0, "in_flight": 0, "delayed": 0}
-    assert state.mapping_state == "Enabled"
+    assert (state.mapping_state, state.mapping_max_concurrency) == ("Enabled", 2)
     assert state.function is not None
     assert state.function.version == "1"  # what the live alias runs
     assert state.last_delivery is not None

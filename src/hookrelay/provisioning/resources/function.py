@@ -110,11 +110,16 @@ def configure_function(spec: FunctionSpec, clients: Clients) -> str:
     return str(updated["FunctionArn"])
 
 
-def set_concurrency(name: str, reserved: int, clients: Clients) -> None:
+def set_concurrency(name: str, reserved: int | None, clients: Clients) -> None:
+    """Reserve ``reserved`` instances for the function, or (None) release its reservation."""
     try:
-        clients.lambda_.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
+        if reserved is None:
+            clients.lambda_.delete_function_concurrency(FunctionName=name)
+        else:
+            clients.lambda_.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
     except AWS_ERRORS as exc:
-        raise aws_error(f"reserve concurrency for {name}", exc) from exc
+        doing = "release" if reserved is None else "reserve"
+        raise aws_error(f"{doing} concurrency for {name}", exc) from exc
 
 
 def update_code(name: str, target: ResolvedArtifact, clients: Clients) -> str:

@@ -1,4 +1,8 @@
-"""The event source mapping from a partner's queue to its handler: batch of 10, partial failures on."""
+"""The event source mapping from a partner's queue to its handler: batch of 10, partial failures on.
+
+Its ``ScalingConfig.MaximumConcurrency`` is the partner's ceiling (``max_concurrency``): it caps how many
+handler instances the queue may keep busy without reserving any of the account's concurrency.
+"""
 
 from __future__ import annotations
 
@@ -42,9 +46,11 @@ def ensure_mapping(
     Lambda checks the role may read the queue; a policy put seconds ago may not be visible yet.
     """
     existing = find_mapping(function_name, queue_arn, clients)
+    wanted = _settings(max_concurrency)
     try:
         if existing is not None:
-            clients.lambda_.update_event_source_mapping(UUID=existing["UUID"], **_settings(max_concurrency))
+            if any(existing.get(key) != value for key, value in wanted.items()):  # else: no Lambda call
+                clients.lambda_.update_event_source_mapping(UUID=existing["UUID"], **wanted)
             return str(existing["UUID"])
         created = while_propagating(
             f"map the queue to {function_name}",
@@ -52,7 +58,7 @@ def ensure_mapping(
                 EventSourceArn=queue_arn,
                 FunctionName=function_name,
                 Enabled=True,
-                **_settings(max_concurrency),
+                **wanted,
             ),
             clients,
             attempts,

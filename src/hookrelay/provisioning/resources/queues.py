@@ -74,7 +74,8 @@ def ensure_queues(
         "RedrivePolicy": redrive,
     }
     url = _ensure(name, attributes, tags, clients)
-    return QueuePair(url=url, arn=queue_arn(url, clients), dlq_url=dlq_url, dlq_arn=dlq_arn)
+    arn = f"{dlq_arn.rsplit(':', 1)[0]}:{name}"  # same account and region as its DLQ: no second lookup
+    return QueuePair(url=url, arn=arn, dlq_url=dlq_url, dlq_arn=dlq_arn)
 
 
 def set_visibility(url: str, seconds: int, clients: Clients) -> None:
