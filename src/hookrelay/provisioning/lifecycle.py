@@ -73,7 +73,7 @@ def create_partner(ctx: Provisioner, request: PartnerCreate) -> Created:
     partner = Partner.model_validate({**request.model_dump(), **base, "updated_at": now})
     ctx.partners.put(partner)
     try:
-        secret, code_key = _provision(ctx, partner, now)
+        secret, code_key = _provision(ctx, partner, now, fresh=existing is None)
     except HookrelayError as exc:
         ctx.partners.put(partner.touched(ctx.clock(), last_error=exc.message))
         logger.warning("create stopped part way", extra={"partner_id": pid, "error": exc.message})
@@ -87,7 +87,8 @@ def create_partner(ctx: Provisioner, request: PartnerCreate) -> Created:
     return Created(partner=active, secret=secret)
 
 
-def _provision(ctx: Provisioner, partner: Partner, now: datetime) -> tuple[SecretStr, str]:
+def _provision(ctx: Provisioner, partner: Partner, now: datetime, fresh: bool) -> tuple[SecretStr, str]:
+    """Ensure every resource; ``fresh``: the partner's first create (no alias or mapping exists yet)."""
     s, pid, clients = ctx.settings, partner.partner_id, ctx.clients
     tags = s.tags(pid)
     shared = shared_arns(s.stage, clients)
@@ -128,7 +129,7 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime) -> tuple[Secre
     if partner.reserved_concurrency is not None:
         set_concurrency(function, partner.reserved_concurrency, clients)
     # the mapping's target: the function's live alias, on a version published now
-    live = go_live(function, clients, s.keep_versions, partner.provisioned_concurrency)
+    live = go_live(function, clients, s.keep_versions, partner.provisioned_concurrency, fresh=fresh)
     ensure_mapping(live, queues.arn, partner.max_concurrency, clients, s.role_propagation_attempts)
     if s.alarms_of(pid):  # every partner is under the stage alarms; a few critical ones have their own too
         alarms = alarm_definitions(s.stage, pid, s.oldest_message_alarm_seconds, shared.alarm_topic_arn)

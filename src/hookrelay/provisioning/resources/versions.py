@@ -85,11 +85,13 @@ def migrate_mapping(name: str, clients: Clients) -> int:
     return len(found)
 
 
-def move_live(name: str, version: int, clients: Clients) -> tuple[str, bool]:
-    """Point ``live`` at ``version`` (making the alias if missing); return (alias ARN, made now)."""
+def move_live(name: str, version: int, clients: Clients, fresh: bool = False) -> tuple[str, bool]:
+    """Point ``live`` at ``version`` (making the alias if missing; ``fresh``: a function made just now,
+    so the alias is made first, one call); return (alias ARN, made now)."""
     try:
-        moved = clients.lambda_.update_alias(FunctionName=name, Name=LIVE, FunctionVersion=str(version))
-        return str(moved["AliasArn"]), False
+        if not fresh:
+            moved = clients.lambda_.update_alias(FunctionName=name, Name=LIVE, FunctionVersion=str(version))
+            return str(moved["AliasArn"]), False
     except AWS_ERRORS as exc:
         if not has_code(exc, MISSING):
             raise aws_error(f"move the live alias of {name}", exc) from exc
@@ -121,13 +123,17 @@ def prune(name: str, newest: int, keep: int, live: int, clients: Clients) -> int
     return old
 
 
-def release(name: str, clients: Clients, keep: int, code_sha256: str | None = None) -> tuple[str, int]:
+def release(
+    name: str, clients: Clients, keep: int, code_sha256: str | None = None, fresh: bool = False
+) -> tuple[str, int]:
     """Publish what the function now holds, make it live, prune; return (alias ARN, version).
 
-    The one step every change ends with (create, update, rotate, update-code)."""
+    The one step every change ends with (create, update, rotate, update-code). ``fresh``: the function
+    was made just now (version 1, no alias yet, nothing to prune)."""
     version = publish_version(name, clients, code_sha256)
-    arn, _ = move_live(name, version, clients)
-    prune(name, version, keep, version, clients)
+    arn, _ = move_live(name, version, clients, fresh)
+    if not fresh:
+        prune(name, version, keep, version, clients)
     return arn, version
 
 
@@ -152,12 +158,15 @@ def go_live(
     keep: int,
     provisioned: int | None = None,
     provisioned_before: int | None = None,
+    fresh: bool = False,
 ) -> str:
     """After a change to the function (create, update): publish it and move ``live`` (pruning), move a
     mapping made before the alias onto it, apply provisioned concurrency if it changed; return the
-    mapping's target."""
-    release(name, clients, keep)
-    migrate_mapping(name, clients)
+    mapping's target. ``fresh`` (a partner's first create): no alias and no old mapping can exist yet,
+    so neither is looked for (two Lambda control-plane calls fewer per create)."""
+    release(name, clients, keep, fresh=fresh)
+    if not fresh:
+        migrate_mapping(name, clients)
     if provisioned != provisioned_before:
         set_provisioned_concurrency(name, provisioned, clients)
     return target(name)
