@@ -214,7 +214,9 @@ def test_the_mapping_ceiling_follows_max_concurrency_and_null_releases_a_reserva
     function = naming.partner_function(STAGE, "acme")
 
     def scaling() -> dict[str, int]:
-        (mapping,) = aws("lambda").list_event_source_mappings(FunctionName=function + ":live")["EventSourceMappings"]
+        (mapping,) = aws("lambda").list_event_source_mappings(FunctionName=function + ":live")[
+            "EventSourceMappings"
+        ]
         return dict(mapping["ScalingConfig"])
 
     assert scaling() == {"MaximumConcurrency": 7}
