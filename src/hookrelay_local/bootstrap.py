@@ -21,6 +21,7 @@ from hookrelay.aws.errors import has_code
 from hookrelay.provisioning.resources.artifact import upload_artifact
 from hookrelay.provisioning.resources.queues import find_queue_url, queue_arn
 from hookrelay.provisioning.resources.shared import ensure_rollout_resources, ensure_shared
+from hookrelay.provisioning.settings import provisioner_settings
 from hookrelay.receiving.dedup import create_dedup_table
 from hookrelay_local.artifacts import build_app_zip, build_handler_artifact
 
@@ -54,7 +55,7 @@ class Stack(Protocol):
 def bootstrap(stack: Stack) -> None:
     stage = stack.options.stage
     clients = Clients()
-    shared = ensure_shared(stage, clients)
+    shared = ensure_shared(stage, clients, provisioner_settings())  # the stack's environment is set
     bucket = naming.artifact_bucket(stage)
     _ignore(lambda: clients.s3.create_bucket(Bucket=bucket), "BucketAlreadyOwnedByYou", "BucketAlreadyExists")
     handler = build_handler_artifact()

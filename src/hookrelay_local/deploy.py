@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from hookrelay.provisioning.resources.artifact import (
     upload_artifact,
 )
 from hookrelay.provisioning.resources.shared import ensure_shared
+from hookrelay.provisioning.settings import ProvisionerSettings
 from hookrelay_local.artifacts import ROOT, BuildFailed, build_handler_artifact, present_apps
 from hookrelay_local.capacity_report import show_capacity
 
@@ -68,6 +70,21 @@ class Deployment:
         config = json.loads((ROOT / app / ".chalice" / "config.json").read_text())
         return dict(config.get("stages", {}).get(self.stage, {}).get("environment_variables", {}))
 
+    def provisioner_settings(self) -> ProvisionerSettings:
+        """The deployed provisioner's settings (its stage environment in .chalice/config.json): what the
+        shared resources depend on (the stage alarms' threshold, a shared handler role)."""
+        env = {**self.app_environment("provisioner"), "HOOKRELAY_STAGE": self.stage}
+        saved = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
+        try:
+            return ProvisionerSettings()
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
     @property
     def bucket(self) -> str:
         """The provisioner's artifact bucket: its stage setting if the config sets one, else the default."""
@@ -92,9 +109,11 @@ class Deployment:
             )
         steps += [
             (
-                f"shared resources: tables {naming.partners_table(stage)}, {naming.deliveries_table(stage)}; "
-                f"queue {naming.results_queue(stage)}; topic {naming.alarm_topic(stage)}",
-                lambda: print(f"   {ensure_shared(stage, self.clients)}"),
+                f"shared resources: tables {naming.partners_table(stage)}, {naming.deliveries_table(stage)}, "
+                f"{naming.rollouts_table(stage)}; queues {naming.results_queue(stage)}, "
+                f"{naming.rollout_queue(stage)}; topic {naming.alarm_topic(stage)}; the stage alarms "
+                f"{naming.prefix(stage)}-{naming.EVERY_PARTNER}-*; the shared handler role if HANDLER_ROLE=shared",
+                lambda: print(f"   {ensure_shared(stage, self.clients, self.provisioner_settings())}"),
             ),
             (f"artifact bucket s3://{self.bucket}", self.ensure_bucket),
             (
