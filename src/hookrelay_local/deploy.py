@@ -112,7 +112,8 @@ class Deployment:
                 f"shared resources: tables {naming.partners_table(stage)}, {naming.deliveries_table(stage)}, "
                 f"{naming.rollouts_table(stage)}; queues {naming.results_queue(stage)}, "
                 f"{naming.rollout_queue(stage)}; topic {naming.alarm_topic(stage)}; the stage alarms "
-                f"{naming.prefix(stage)}-{naming.EVERY_PARTNER}-*; the shared handler role if HANDLER_ROLE=shared",
+                f"{naming.prefix(stage)}-{naming.EVERY_PARTNER}-*; "
+                "the shared handler role if HANDLER_ROLE=shared",
                 lambda: print(f"   {ensure_shared(stage, self.clients, self.provisioner_settings())}"),
             ),
             (f"artifact bucket s3://{self.bucket}", self.ensure_bucket),

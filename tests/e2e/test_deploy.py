@@ -55,9 +55,10 @@ def test_make_deploy_dry_run_prints_the_plan_in_dependency_order() -> None:
     ]
     expected = [
         "check: the Slack webhook secret hookrelay/prod/slack-webhook exists",
-        "shared resources: tables hookrelay-prod-partners, hookrelay-prod-deliveries, hookrelay-prod-rollouts; "
-        "queues hookrelay-prod-results, hookrelay-prod-rollouts; topic hookrelay-prod-alarms; the stage alarms "
-        "hookrelay-prod-partners-*; the shared handler role if HANDLER_ROLE=shared",
+        "shared resources: tables hookrelay-prod-partners, hookrelay-prod-deliveries, "
+        "hookrelay-prod-rollouts; queues hookrelay-prod-results, hookrelay-prod-rollouts; "
+        "topic hookrelay-prod-alarms; the stage alarms hookrelay-prod-partners-*; "
+        "the shared handler role if HANDLER_ROLE=shared",
         "artifact bucket s3://hookrelay-prod-artifacts",
         "handler package -> s3://hookrelay-prod-artifacts/handler/<sha256>.zip, its dependency layer -> "
         "handler/layers/<sha256>.zip, handler/latest.json points at both",
