@@ -79,7 +79,7 @@ def handle_record(record: SqsRecord, deps: HandlerDeps) -> RecordOutcome:
         settle(wait, message, record.body, settings, now, deps.sqs)
         return report.deferred(record.message_id)
     secrets = deps.keys.get().active_secrets(now)
-    result = attempt_delivery(message, deps.endpoint, secrets, deps.session, now)
+    result = attempt_delivery(message, deps.endpoint, secrets, deps.transport, now)
     step = decide.after_attempt(result, message.delivery, settings.retry_policy, deps.rand())
     settle(step, message, record.body, settings, now, deps.sqs)
     return report.attempted(record.message_id, message, result, step, settings)
