@@ -97,17 +97,13 @@ def request_headers(
 
 
 def _read_excerpt(response: BaseHTTPResponse, cap: int) -> str:
-    """Read at most ``cap`` bytes. A body read to its end leaves the connection reusable; a longer one
-    is not read further, and its connection is closed (the pool opens a new one)."""
-    chunks: list[bytes] = []
-    total = 0
-    for chunk in response.stream(4096):
-        chunks.append(chunk)
-        total += len(chunk)
-        if total > cap:
-            response.close()
-            break
-    return b"".join(chunks)[:cap].decode("utf-8", errors="replace")
+    """Read at most ``cap`` bytes (one read: urllib3 returns fewer only at the body's end). A body read
+    to its end leaves the connection reusable; a longer one is not read further, and its connection is
+    closed (the pool opens a new one)."""
+    data = response.read(cap + 1)
+    if len(data) > cap:
+        response.close()
+    return data[:cap].decode("utf-8", errors="replace")
 
 
 def attempt_delivery(
