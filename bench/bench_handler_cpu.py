@@ -23,14 +23,11 @@ import statistics
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import boto3
-import requests
-import urllib3
 
-from bench.bench_handler import _quiet_logging
+from bench.bench_handler import _quiet_logging, poster
 from bench.receivers import moto_process, receiver_process
 from hookrelay.delivery.batch import handle_batch
 from hookrelay.delivery.deps import build_deps
@@ -41,7 +38,6 @@ from tests.support.sqs import sqs_event
 CONCURRENCY = 10
 BATCHES = 30  # 300 webhooks per round
 ROUNDS = 3
-BODY = b'{"type":"transfer.created","timestamp":"2026-11-23T12:00:00Z","data":{"amount":"5.00"}}'
 
 # stage -> the functions (module path suffix, function name) whose cumulative CPU is that stage's.
 # "POST" is the HTTP exchange less what the stages inside it (sign, body, SSRF) account for.
@@ -74,7 +70,7 @@ INSIDE: dict[str, tuple[str, ...]] = {
 
 def bare_loop(url: str, total: int, library: str) -> tuple[float, float]:
     """(CPU seconds per POST, POSTs per second): 10 threads sharing 10 keep-alive connections."""
-    post = _poster(url, library)
+    post = poster(url, library)
     counter = iter(range(total))
     lock = threading.Lock()
 
@@ -92,26 +88,6 @@ def bare_loop(url: str, total: int, library: str) -> tuple[float, float]:
     for t in threads:
         t.join()
     return (time.process_time() - cpu) / total, total / (time.perf_counter() - wall)
-
-
-def _poster(url: str, library: str) -> Callable[[], None]:
-    headers = {"Content-Type": "application/json"}
-    if library == "requests":
-        session = requests.Session()
-        session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=CONCURRENCY))
-
-        def post_requests() -> None:
-            session.post(url, data=BODY, headers=headers, timeout=10).close()
-
-        return post_requests
-    pool = urllib3.connectionpool.connection_from_url(url, maxsize=CONCURRENCY)
-    path = urllib3.util.parse_url(url).request_uri
-
-    def post_urllib3() -> None:
-        response = pool.urlopen("POST", path, body=BODY, headers=headers, timeout=10.0, retries=False)
-        response.release_conn()
-
-    return post_urllib3
 
 
 def handler_run(stack: PartnerStack, secrets: Any, posts: int, batches: int) -> tuple[float, float]:
