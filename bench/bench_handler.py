@@ -70,7 +70,11 @@ def poster(url: str, library: str = TRANSPORT_LIBRARY) -> Callable[[], None]:
 def bare_loop(url: str, total: int, library: str = TRANSPORT_LIBRARY) -> float:
     """Requests per second: CONCURRENCY threads sharing one pool of the client library the handler
     posts with (``TRANSPORT_LIBRARY``), POSTing the same size body."""
-    post = poster(url, library)
+    return timed_loop(poster(url, library), total)[1]
+
+
+def timed_loop(post: Callable[[], None], total: int) -> tuple[float, float]:
+    """(CPU seconds per call, calls per second) of ``total`` calls of ``post`` on CONCURRENCY threads."""
     counter = iter(range(total))
     lock = threading.Lock()
 
@@ -82,12 +86,12 @@ def bare_loop(url: str, total: int, library: str = TRANSPORT_LIBRARY) -> float:
             post()
 
     threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
-    started = time.perf_counter()
+    cpu, wall = time.process_time(), time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    return total / (time.perf_counter() - started)
+    return (time.process_time() - cpu) / total, total / (time.perf_counter() - wall)
 
 
 def timed_batch(stack: Any, event: dict[str, Any]) -> float:

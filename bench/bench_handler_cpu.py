@@ -20,14 +20,13 @@ import cProfile
 import os
 import pstats
 import statistics
-import threading
 import time
 import uuid
 from typing import Any
 
 import boto3
 
-from bench.bench_handler import _quiet_logging, poster
+from bench.bench_handler import _quiet_logging, poster, timed_loop
 from bench.receivers import moto_process, receiver_process
 from hookrelay.delivery.batch import handle_batch
 from hookrelay.delivery.deps import build_deps
@@ -70,24 +69,7 @@ INSIDE: dict[str, tuple[str, ...]] = {
 
 def bare_loop(url: str, total: int, library: str) -> tuple[float, float]:
     """(CPU seconds per POST, POSTs per second): 10 threads sharing 10 keep-alive connections."""
-    post = poster(url, library)
-    counter = iter(range(total))
-    lock = threading.Lock()
-
-    def worker() -> None:
-        while True:
-            with lock:
-                if next(counter, None) is None:
-                    return
-            post()
-
-    threads = [threading.Thread(target=worker) for _ in range(CONCURRENCY)]
-    cpu, wall = time.process_time(), time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return (time.process_time() - cpu) / total, total / (time.perf_counter() - wall)
+    return timed_loop(poster(url, library), total)
 
 
 def handler_run(stack: PartnerStack, secrets: Any, posts: int, batches: int) -> tuple[float, float]:
