@@ -136,7 +136,7 @@ def main() -> None:
                 bare[library].append(bare_loop(url, BATCHES * 10, library))
             handler.append(handler_run(stack, secrets, CONCURRENCY, BATCHES))
         shares = stage_shares(stack, secrets, BATCHES)
-    report(bare, handler, shares)
+        report(bare, handler, shares)  # before the servers stop: a slow shutdown must not lose it
 
 
 def report(
