@@ -22,7 +22,7 @@ from hookrelay.aws.sqs_event import SqsEvent
 from hookrelay.delivery.batch import handle_record
 from hookrelay.delivery.deps import HandlerDeps
 from hookrelay.delivery.report import RecordOutcome
-from hookrelay.delivery.transport import build_session
+from hookrelay.delivery.transport import build_transport
 from hookrelay.settings import HandlerSettings
 from hookrelay.signing.keys import CachedSigningKeys
 from hookrelay_local.lambda_runtime.events import sqs_event
@@ -76,11 +76,13 @@ class SharedQueuePool:
 
     def _work(self) -> None:
         """One worker: its own HTTP connection pool and POST threads, as one server of the old fleet."""
-        session = build_session(next(iter(self.partners.values())).networks, pool_size=self.post_concurrency)
+        transport = build_transport(
+            next(iter(self.partners.values())).networks, pool_size=self.post_concurrency
+        )
         deps = {
             p: HandlerDeps(
                 settings=s,
-                session=session,
+                transport=transport,
                 keys=self.keys[p],
                 results=ResultsPublisher(s.results_queue_url, self.sqs),
                 sqs=self.sqs,

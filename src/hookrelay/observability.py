@@ -1,29 +1,32 @@
 """Logs, metrics and traces, configured once per app.
 
-- Logs: JSON lines (Powertools' formatter on the root logger); modules log through
+- Logs: JSON lines (:class:`JsonFormatter` on the root logger: Powertools' default fields, ``level``,
+  ``location``, ``message``, ``timestamp``, ``service``, the ``extra=`` fields, ``exception``,
+  ``exception_name``, ``stack_trace``, ``xray_trace_id``, in a tenth of its CPU); modules log through
   ``logging.getLogger(__name__)`` and pass high-cardinality fields with ``extra=``. Inside
   ``with invocation(context):`` (each app's Lambda entry point) every line also carries
   ``aws_request_id`` and ``cold_start`` (true on a function's first invocation in this process). The
   fields live in a context variable, so concurrent invocations in one process (the local runtime) do
   not mix; a thread that should carry them runs in ``contextvars.copy_context()``.
-- Metrics: CloudWatch Embedded Metric Format via Powertools' ``EphemeralMetrics`` (no state shared
-  between partners running in one process, as they do in the local stack).
+- Metrics: CloudWatch Embedded Metric Format, one document per :func:`metrics` set (no state shared
+  between partners running in one process, as they do in the local stack); the documents Powertools'
+  ``EphemeralMetrics`` printed, ``POWERTOOLS_METRICS_DISABLED=true`` still silencing them.
 - Traces: aws-xray-sdk, patched in only inside Lambda; elsewhere the SDK is switched off, silently.
 """
 
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 import os
 import sys
+import time
+import traceback
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-
-from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
-from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 _configured: set[str] = set()
 _invocation: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
@@ -63,7 +66,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     if "logging" in _configured:
         return
     handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(LambdaPowertoolsFormatter(service=service))
+    handler.setFormatter(JsonFormatter(service))
     handler.addFilter(_InvocationFields())
     root = logging.getLogger()
     for existing in list(root.handlers):
@@ -79,7 +82,11 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 
 def configure_tracing(libraries: Iterable[str] = ("botocore", "requests")) -> bool:
-    """Patch ``libraries`` for X-Ray inside Lambda; elsewhere switch the SDK off. Returns enabled."""
+    """Patch ``libraries`` for X-Ray inside Lambda; elsewhere switch the SDK off. Returns enabled.
+
+    ``httplib`` (what urllib3 sends with) traces every outgoing HTTP call except botocore's own, which
+    the ``botocore`` patch already traces as AWS calls.
+    """
     from aws_xray_sdk import global_sdk_config
 
     if not in_lambda() or os.environ.get("AWS_XRAY_SDK_ENABLED", "").lower() == "false":
@@ -90,20 +97,117 @@ def configure_tracing(libraries: Iterable[str] = ("botocore", "requests")) -> bo
 
         xray_recorder.configure(context_missing="IGNORE_ERROR")
         patch(tuple(libraries))
+        if "httplib" in libraries:
+            from aws_xray_sdk.ext.httplib import add_ignored
+
+            add_ignored(subclass="botocore.awsrequest.AWSHTTPConnection")
         _configured.add("tracing")
     return True
 
 
-def metrics(namespace: str, service: str, **dimensions: str) -> EphemeralMetrics:
+# What every LogRecord carries by itself; any other attribute came in ``extra=`` and is logged.
+_RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the fields (and order) of Powertools' default formatter."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created))
+        line: dict[str, Any] = {
+            "level": record.levelname,
+            "location": f"{record.funcName}:{record.lineno}",
+            "message": None,
+            "timestamp": f"{stamp},{int(record.msecs):03d}{time.strftime('%z')}",
+            "service": self.service,
+        }
+        line.update((k, v) for k, v in record.__dict__.items() if k not in _RECORD_ATTRIBUTES)
+        line["message"] = record.msg if isinstance(record.msg, dict) else record.getMessage()
+        if isinstance(record.exc_info, tuple) and record.exc_info[1] is not None:
+            line.update(_exception_fields(record, self.formatException(record.exc_info)))
+        trace = os.environ.get("_X_AMZN_TRACE_ID")
+        if trace:
+            line["xray_trace_id"] = trace.split(";")[0].replace("Root=", "")
+        return json.dumps(
+            {k: v for k, v in line.items() if v is not None}, default=str, separators=(",", ":")
+        )
+
+
+def _exception_fields(record: logging.LogRecord, formatted: str) -> dict[str, Any]:
+    kind, error, tb = record.exc_info or (None, None, None)
+    name = getattr(kind, "__name__", None)
+    return {
+        "exception": formatted,
+        "exception_name": name,
+        "exception_notes": getattr(error, "__notes__", None),
+        "stack_trace": {
+            "type": name,
+            "value": error,
+            "module": type(error).__module__,
+            "frames": [
+                {"file": f.filename, "line": f.lineno, "function": f.name, "statement": f.line}
+                for f in traceback.extract_tb(tb)
+            ],
+        },
+    }
+
+
+COUNT = "Count"
+MILLISECONDS = "Milliseconds"
+
+
+class Metrics:
+    """One CloudWatch Embedded Metric Format document: add metrics, then ``flush_metrics()`` once.
+
+    A metric added several times keeps every value (CloudWatch takes up to 100 per metric; a batch of
+    ten records stays far under it). ``service`` is a dimension, as Powertools made it.
+    """
+
+    def __init__(self, namespace: str, service: str) -> None:
+        self.namespace = namespace
+        self.dimensions: dict[str, str] = {"service": service}
+        self.values: dict[str, list[float]] = {}
+        self.units: dict[str, str] = {}
+
+    def add_dimension(self, name: str, value: str) -> None:
+        self.dimensions[name] = value
+
+    def add_metric(self, name: str, unit: str, value: float) -> None:
+        self.units[name] = unit
+        self.values.setdefault(name, []).append(value)
+
+    def document(self, now: float | None = None) -> dict[str, Any]:
+        """The EMF document: the ``_aws`` metadata, then the dimensions' and metrics' values."""
+        stamp = int((time.time() if now is None else now) * 1000)
+        definition = {
+            "Namespace": self.namespace,
+            "Dimensions": [list(self.dimensions)],
+            "Metrics": [{"Name": name, "Unit": self.units[name]} for name in self.values],
+        }
+        values = {name: v[0] if len(v) == 1 else v for name, v in self.values.items()}
+        return {"_aws": {"Timestamp": stamp, "CloudWatchMetrics": [definition]}, **self.dimensions, **values}
+
+    def flush_metrics(self) -> None:
+        """Print the document on stdout (where CloudWatch Logs picks it up), unless metrics are off."""
+        if self.values and os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() not in ("true", "1"):
+            sys.stdout.write(json.dumps(self.document(), separators=(",", ":")) + "\n")
+        self.values.clear()
+
+
+def metrics(namespace: str, service: str, **dimensions: str) -> Metrics:
     """A fresh EMF metric set; add to it, then ``flush_metrics()`` once."""
-    emf = EphemeralMetrics(namespace=namespace, service=service)
+    emf = Metrics(namespace, service)
     for name, value in dimensions.items():
         emf.add_dimension(name=name, value=value)
     return emf
-
-
-COUNT = MetricUnit.Count
-MILLISECONDS = MetricUnit.Milliseconds
 
 
 def redact_url(url: str) -> str:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import requests
+from urllib3 import BaseHTTPResponse
 
-from hookrelay.delivery.transport import build_session
+from hookrelay.delivery.transport import PinnedTransport, build_transport
 from hookrelay.errors import UnsafeDestination
 from hookrelay.ssrf import parse_networks
 from hookrelay_local.partner_server import PartnerServer, Reply, always
@@ -54,8 +54,11 @@ def resolver(monkeypatch: pytest.MonkeyPatch) -> StubResolver:
     return stub
 
 
-def post(session: requests.Session, url: str) -> requests.Response:
-    return session.post(url, data=b"{}", timeout=(2, 2), allow_redirects=False)
+def post(transport: PinnedTransport, url: str) -> BaseHTTPResponse:
+    response = transport.post(url, b"{}", {}, (2, 2))
+    response.read()
+    response.release_conn()
+    return response
 
 
 def test_a_name_is_resolved_once_and_the_checked_address_is_the_one_connected_to(
@@ -64,13 +67,13 @@ def test_a_name_is_resolved_once_and_the_checked_address_is_the_one_connected_to
     # GIVEN partner.example resolving to our loopback server, then (rebinding) to the metadata address
     server = partner_server(always(Reply()))
     resolver.answers["partner.example"] = [["127.0.0.1"], ["169.254.169.254"]]
-    session = build_session(LOOPBACK)
+    transport = build_transport(LOOPBACK)
     # WHEN two webhooks are posted to it
-    first = post(session, f"http://partner.example:{server.port}/hook")
-    second = post(session, f"http://partner.example:{server.port}/hook")
+    first = post(transport, f"http://partner.example:{server.port}/hook")
+    second = post(transport, f"http://partner.example:{server.port}/hook")
     # THEN both reach the checked loopback server, the name was looked up once (within its DNS TTL), and
     # the socket was opened to the address, never to the name (no second lookup to rebind)
-    assert (first.status_code, second.status_code) == (200, 200)
+    assert (first.status, second.status) == (200, 200)
     assert server.count == 2
     assert resolver.asked.count("partner.example") == 1
     assert "127.0.0.1" in resolver.asked
@@ -84,12 +87,12 @@ def test_a_rebinding_answer_after_the_dns_ttl_is_checked_again_and_refused(
     # GIVEN a transport whose resolved answers expire at once, and a name that rebinds to a private address
     server = partner_server(always(Reply()))
     resolver.answers["rebind.example"] = [["127.0.0.1"], ["10.0.0.7"]]
-    session = build_session(LOOPBACK)
-    session.get_adapter("http://").dns_ttl_seconds = 0  # type: ignore[attr-defined]
-    assert post(session, f"http://rebind.example:{server.port}/").status_code == 200
+    transport = build_transport(LOOPBACK)
+    transport.dns_ttl_seconds = 0
+    assert post(transport, f"http://rebind.example:{server.port}/").status == 200
     # WHEN it is posted to again (new lookup: 10.0.0.7)
     with pytest.raises(UnsafeDestination, match=r"10\.0\.0\.7"):
-        post(session, f"http://rebind.example:{server.port}/")
+        post(transport, f"http://rebind.example:{server.port}/")
     # THEN the second request never reached any server
     assert server.count == 1
 
@@ -109,10 +112,10 @@ def test_ipv4_mapped_ipv6_and_private_answers_are_refused_without_connecting(
 ) -> None:
     # GIVEN a name whose every answer is (or maps to) a non-public address, with no network allowed
     resolver.answers["mapped.example"] = [answer]
-    session = build_session(())
+    transport = build_transport(())
     # WHEN a webhook is posted THEN it is refused before any socket is opened to those addresses
     with pytest.raises(UnsafeDestination, match="non-public"):
-        post(session, "http://mapped.example:8080/")
+        post(transport, "http://mapped.example:8080/")
     assert resolver.asked == ["mapped.example"]
 
 
@@ -123,7 +126,7 @@ def test_a_name_with_a_private_and_an_allowed_answer_is_pinned_to_the_allowed_on
     server = partner_server(always(Reply()))
     resolver.answers["mixed.example"] = [["10.9.9.9", "127.0.0.1"]]
     # WHEN posted to THEN the connection goes to the allowed address only
-    assert post(build_session(LOOPBACK), f"http://mixed.example:{server.port}/").status_code == 200
+    assert post(build_transport(LOOPBACK), f"http://mixed.example:{server.port}/").status == 200
     assert server.count == 1
     assert "10.9.9.9" not in resolver.asked[1:]
 
@@ -138,9 +141,9 @@ def test_a_redirect_to_a_private_address_is_returned_not_followed(
     partner = partner_server(always(redirect))
     resolver.answers["redirects.example"] = [["127.0.0.1"]]
     # WHEN a webhook is posted to the partner
-    response = post(build_session(LOOPBACK), f"http://redirects.example:{partner.port}/")
+    response = post(build_transport(LOOPBACK), f"http://redirects.example:{partner.port}/")
     # THEN the 302 is the answer: the redirect target was never resolved nor contacted
-    assert response.status_code == 302
+    assert response.status == 302
     assert metadata.count == 0
     assert "metadata.example" not in resolver.asked
 
@@ -155,5 +158,5 @@ def test_proxies_from_the_environment_are_ignored(
     monkeypatch.setenv("http_proxy", proxy.url)
     resolver.answers["direct.example"] = [["127.0.0.1"]]
     # WHEN a webhook is posted THEN it goes straight to the partner
-    assert post(build_session(LOOPBACK), f"http://direct.example:{server.port}/").status_code == 200
+    assert post(build_transport(LOOPBACK), f"http://direct.example:{server.port}/").status == 200
     assert (server.count, proxy.count) == (1, 0)

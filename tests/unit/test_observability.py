@@ -85,3 +85,76 @@ def test_log_lines_in_an_invocation_carry_the_request_id_and_the_cold_start_flag
         ("second", "req-2", False),
         ("between invocations", None, None),
     ]
+
+
+def test_a_line_logged_with_an_exception_names_it_and_carries_its_stack_and_no_empty_fields(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    observability._configured.discard("logging")
+    observability.configure_logging("test", "INFO")
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-abc-def;Parent=1;Sampled=1")
+    capsys.readouterr()
+    # GIVEN an exception being handled WHEN it is logged with a None-valued extra field
+    try:
+        raise KeyError("gone")
+    except KeyError:
+        logging.getLogger("hookrelay.test").exception("failed", extra={"webhook_id": "msg_1", "status": None})
+    [line] = _lines(capsys)
+    # THEN the line has Powertools' fields, the exception's name, text and frames, the trace id, no None
+    assert list(line)[:5] == ["level", "location", "message", "timestamp", "service"]
+    assert (line["level"], line["message"], line["webhook_id"], line["exception_name"]) == (
+        "ERROR",
+        "failed",
+        "msg_1",
+        "KeyError",
+    )
+    assert "status" not in line
+    assert "KeyError: 'gone'" in str(line["exception"])
+    stack = line["stack_trace"]
+    assert isinstance(stack, dict)
+    assert (stack["type"], stack["module"], stack["frames"][-1]["function"]) == (
+        "KeyError",
+        "builtins",
+        "test_a_line_logged_with_an_exception_names_it_and_carries_its_stack_and_no_empty_fields",
+    )
+    assert line["xray_trace_id"] == "1-abc-def"
+
+
+def test_metrics_print_one_embedded_metric_format_document(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    capsys.readouterr()
+    # GIVEN a metric set with a dimension, a metric added twice and one added once
+    emf = observability.metrics("Hookrelay", "handler", partner="acme")
+    emf.add_metric(name="Latency", unit=observability.MILLISECONDS, value=12)
+    emf.add_metric(name="Latency", unit=observability.MILLISECONDS, value=30)
+    emf.add_metric(name="Delivered", unit=observability.COUNT, value=2)
+    # WHEN it is flushed
+    emf.flush_metrics()
+    # THEN one EMF document is printed: the metadata, the dimensions' values, each metric's value(s)
+    [document] = _lines(capsys)
+    aws = document.pop("_aws")
+    assert isinstance(aws, dict)
+    assert aws["CloudWatchMetrics"] == [
+        {
+            "Namespace": "Hookrelay",
+            "Dimensions": [["service", "partner"]],
+            "Metrics": [{"Name": "Latency", "Unit": "Milliseconds"}, {"Name": "Delivered", "Unit": "Count"}],
+        }
+    ]
+    assert isinstance(aws["Timestamp"], int)
+    assert document == {"service": "handler", "partner": "acme", "Latency": [12, 30], "Delivered": 2}
+
+
+def test_metrics_print_nothing_when_switched_off(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN metrics switched off as the tests and the local stack do
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    capsys.readouterr()
+    emf = observability.metrics("Hookrelay", "handler", partner="acme")
+    emf.add_metric(name="Delivered", unit=observability.COUNT, value=1)
+    # WHEN flushed THEN nothing is printed
+    emf.flush_metrics()
+    assert capsys.readouterr().out == ""

@@ -12,9 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import requests
 from pydantic import ConfigDict
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ReadTimeoutError,
+    SSLError,
+)
 
 from hookrelay import USER_AGENT
 from hookrelay.errors import UnsafeDestination
@@ -22,6 +29,11 @@ from hookrelay.models import AttemptAnswer, ErrorKind, WebhookMessage
 from hookrelay.retry import parse_retry_after
 from hookrelay.signing.standard import sign
 from hookrelay.ssrf import DnsFailure
+
+if TYPE_CHECKING:
+    from urllib3 import BaseHTTPResponse
+
+    from hookrelay.delivery.transport import PinnedTransport
 
 TOPIC_HEADER = "X-Hookrelay-Topic"
 ATTEMPT_HEADER = "X-Hookrelay-Attempt"
@@ -84,23 +96,21 @@ def request_headers(
     return headers
 
 
-def _read_excerpt(response: requests.Response, cap: int) -> str:
-    """Read at most ``cap`` bytes; a body read to its end leaves the connection reusable."""
-    chunks: list[bytes] = []
-    total = 0
-    for chunk in response.iter_content(chunk_size=4096):
-        chunks.append(chunk)
-        total += len(chunk)
-        if total > cap:
-            break
-    return b"".join(chunks)[:cap].decode("utf-8", errors="replace")
+def _read_excerpt(response: BaseHTTPResponse, cap: int) -> str:
+    """Read at most ``cap`` bytes (one read: urllib3 returns fewer only at the body's end). A body read
+    to its end leaves the connection reusable; a longer one is not read further, and its connection is
+    closed (the pool opens a new one)."""
+    data = response.read(cap + 1)
+    if len(data) > cap:
+        response.close()
+    return data[:cap].decode("utf-8", errors="replace")
 
 
 def attempt_delivery(
     message: WebhookMessage,
     endpoint: Endpoint,
     secrets: list[str],
-    session: requests.Session,
+    transport: PinnedTransport,
     now: datetime,
 ) -> AttemptResult:
     """POST ``message`` once. Never raises for anything the partner or the network does."""
@@ -132,45 +142,55 @@ def attempt_delivery(
         )
 
     try:
-        response = session.post(
-            endpoint.url,
-            data=body,
-            headers=headers,
-            timeout=(endpoint.connect_timeout, endpoint.read_timeout),
-            allow_redirects=False,
-            stream=True,
+        response = transport.post(
+            endpoint.url, body, headers, (endpoint.connect_timeout, endpoint.read_timeout)
         )
     except UnsafeDestination as exc:
         return result(Verdict.PERMANENT, ErrorKind.UNSAFE_DESTINATION, exc.message)
     except DnsFailure as exc:
         return result(Verdict.RETRY, ErrorKind.DNS, str(exc))
-    except requests.exceptions.SSLError as exc:
-        return result(Verdict.RETRY, ErrorKind.TLS, _short(exc))
-    except requests.exceptions.Timeout as exc:
-        return result(Verdict.RETRY, ErrorKind.TIMEOUT, _short(exc))
-    except requests.exceptions.RequestException as exc:
-        return result(Verdict.RETRY, ErrorKind.CONNECTION, _short(exc))
-    with response:
+    except HTTPError as exc:
+        kind = ErrorKind.TLS if isinstance(exc, SSLError) else _NETWORK_KIND.get(_label(exc))
+        return result(Verdict.RETRY, kind or ErrorKind.CONNECTION, _short(exc))
+    try:
         return _answered(response, endpoint.excerpt_bytes, now, result)
+    finally:
+        response.release_conn()
 
 
 def _answered(
-    response: requests.Response, cap: int, now: datetime, result: Callable[..., AttemptResult]
+    response: BaseHTTPResponse, cap: int, now: datetime, result: Callable[..., AttemptResult]
 ) -> AttemptResult:
     """The partner answered: classify the status, keep an excerpt and any ``Retry-After``."""
-    verdict, kind = classify_status(response.status_code)
+    verdict, kind = classify_status(response.status)
     try:
         excerpt = _read_excerpt(response, cap)
-    except requests.exceptions.RequestException as exc:
+    except HTTPError as exc:
         # The status line arrived; a body cut short does not change the partner's answer.
-        excerpt = f"(response body unreadable: {type(exc).__name__})"
+        excerpt = f"(response body unreadable: {_label(exc)})"
     retry_after = None
-    if response.status_code in (429, 503):
+    if response.status in (429, 503):
         retry_after = parse_retry_after(response.headers.get("Retry-After"), now)
-    error = None if verdict is Verdict.SUCCESS else f"HTTP {response.status_code}"
-    return result(verdict, kind, error, response.status_code, excerpt, retry_after)
+    error = None if verdict is Verdict.SUCCESS else f"HTTP {response.status}"
+    return result(verdict, kind, error, response.status, excerpt, retry_after)
 
 
-def _short(exc: Exception, limit: int = 300) -> str:
-    text = f"{type(exc).__name__}: {exc}"
+_NETWORK_KIND = {"ConnectTimeout": ErrorKind.TIMEOUT, "ReadTimeout": ErrorKind.TIMEOUT}
+
+
+def _label(exc: HTTPError) -> str:
+    """A network failure's name in the attempt record: the same words whatever the client library."""
+    if isinstance(exc, SSLError):
+        return "SSLError"
+    if isinstance(exc, NewConnectionError):  # a subclass of ConnectTimeoutError, for old reasons
+        return "ConnectionError"
+    if isinstance(exc, ConnectTimeoutError):
+        return "ConnectTimeout"
+    if isinstance(exc, ReadTimeoutError):
+        return "ReadTimeout"
+    return "ConnectionError"
+
+
+def _short(exc: HTTPError, limit: int = 300) -> str:
+    text = f"{_label(exc)}: {exc}"
     return text if len(text) <= limit else text[: limit - 3] + "..."

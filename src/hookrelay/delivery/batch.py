@@ -39,11 +39,7 @@ logger = logging.getLogger(__name__)
 
 def handle_batch(event: Mapping[str, Any], deps: HandlerDeps) -> dict[str, list[dict[str, str]]]:
     """Deliver every record of a Lambda SQS event; return ``batchItemFailures``."""
-    try:
-        parsed = SqsEvent.model_validate(event)
-    except ValidationError as exc:
-        raise InvalidInput(f"not an SQS event: {exc.error_count()} validation errors") from exc
-    records = parsed.records
+    records = parse_event(event)
     if len(records) == 1 or deps.settings.post_concurrency == 1:
         outcomes = [_guarded(record, deps) for record in records]
     else:
@@ -63,6 +59,14 @@ def handle_batch(event: Mapping[str, Any], deps: HandlerDeps) -> dict[str, list[
     return batch_response([o.message_id for o in outcomes if not o.ok])
 
 
+def parse_event(event: Mapping[str, Any]) -> list[SqsRecord]:
+    """The records of a Lambda SQS event; InvalidInput if it is not one."""
+    try:
+        return SqsEvent.model_validate(event).records
+    except ValidationError as exc:
+        raise InvalidInput(f"not an SQS event: {exc.error_count()} validation errors") from exc
+
+
 def handle_record(record: SqsRecord, deps: HandlerDeps) -> RecordOutcome:
     """One record: admit it, defer it or attempt it; settle the step decided; report."""
     settings, now = deps.settings, deps.clock()
@@ -75,7 +79,7 @@ def handle_record(record: SqsRecord, deps: HandlerDeps) -> RecordOutcome:
         settle(wait, message, record.body, settings, now, deps.sqs)
         return report.deferred(record.message_id)
     secrets = deps.keys.get().active_secrets(now)
-    result = attempt_delivery(message, deps.endpoint, secrets, deps.session, now)
+    result = attempt_delivery(message, deps.endpoint, secrets, deps.transport, now)
     step = decide.after_attempt(result, message.delivery, settings.retry_policy, deps.rand())
     settle(step, message, record.body, settings, now, deps.sqs)
     return report.attempted(record.message_id, message, result, step, settings)

@@ -1,7 +1,7 @@
 """What one partner's handler needs, built once per container (or per partner, in the local runtime).
 
 :func:`build_deps` turns a partner's :class:`~hookrelay.settings.HandlerSettings` into a pooled HTTP
-session pinned by the SSRF guard, the cached signing keys, the results publisher and the SQS client. The
+transport pinned by the SSRF guard, the cached signing keys, the results publisher and the SQS client. The
 clock and the random source are fields, so tests can fix them.
 """
 
@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import requests
-
 from hookrelay.attempts.publisher import ResultsPublisher
 from hookrelay.delivery.attempt import Endpoint
-from hookrelay.delivery.transport import build_session
+from hookrelay.delivery.transport import PinnedTransport, build_transport
 from hookrelay.models import utcnow
 from hookrelay.settings import HandlerSettings
 from hookrelay.signing.keys import CachedSigningKeys
@@ -33,7 +31,7 @@ class HandlerDeps:
     """Everything one partner's handler needs; built once per container (or per local partner)."""
 
     settings: HandlerSettings
-    session: requests.Session
+    transport: PinnedTransport
     keys: CachedSigningKeys
     results: ResultsPublisher
     sqs: SQSClient | None = None
@@ -68,7 +66,7 @@ def build_deps(
 ) -> HandlerDeps:
     return HandlerDeps(
         settings=settings,
-        session=build_session(settings.networks, pool_size=settings.post_concurrency),
+        transport=build_transport(settings.networks, pool_size=settings.post_concurrency),
         keys=CachedSigningKeys(
             settings.secret_id, settings.secret_cache_seconds, secretsmanager=secretsmanager
         ),

@@ -59,12 +59,17 @@ def attempted(
         next_attempt_at=step.at if isinstance(step, RetryAt) else None,
         **result.answer_fields(),
     )
-    log = logger.warning if outcome in (Outcome.DEAD_LETTERED, Outcome.GONE) else logger.info
-    log("delivery attempt", extra=record.model_dump(mode="json", exclude={"response_excerpt"}))
+    log_attempt(record)
     counts = {metric: 1, "Attempts": 1}
     if result.verdict is not Verdict.SUCCESS:
         counts["Failed"] = 1
     return RecordOutcome(message_id, True, record, counts, result.duration_ms)
+
+
+def log_attempt(record: AttemptRecord) -> None:
+    """The one JSON log line per attempt: the attempt record's fields, less the response excerpt."""
+    log = logger.warning if record.outcome in (Outcome.DEAD_LETTERED, Outcome.GONE) else logger.info
+    log("delivery attempt", extra=record.model_dump(mode="json", exclude={"response_excerpt"}))
 
 
 def poisoned(message_id: str, reason: str, settings: HandlerSettings, now: datetime) -> RecordOutcome:

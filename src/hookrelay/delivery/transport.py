@@ -1,33 +1,46 @@
-"""The HTTP transport: a pooled ``requests.Session`` that connects only to checked addresses.
+"""The HTTP transport: pooled urllib3 connections that go only to checked addresses.
 
-:class:`PinnedAdapter` resolves the host of every request, refuses non-public addresses (see
-:mod:`hookrelay.ssrf`) and connects to the address it checked, keeping the host name for the
-``Host`` header and for TLS (SNI and certificate checks). Redirects are never followed, proxies
-from the environment are ignored.
+:class:`PinnedTransport` resolves the host of every request (answers kept for a short TTL), refuses
+non-public addresses (see :mod:`hookrelay.ssrf`) and connects to the address it checked, keeping the host
+name for the ``Host`` header and for TLS (SNI and certificate checks). Redirects are never followed,
+nothing is retried, and no proxy applies (urllib3 reads no proxy settings from the environment).
+
+Why urllib3 and not requests: for one POST, requests' session layer (preparing the request, cookies,
+hooks, settings merging, adapter) cost about three times urllib3's own work on these machines
+(``bench/bench_handler_cpu.py`` prints both bare loops), and the handler uses none of it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
-import requests
-from requests.adapters import HTTPAdapter
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util import Timeout, parse_url
 
 from hookrelay.ssrf import IPNetwork, resolve, validate_url
 
-_PINNED = "_hookrelay_pinned_address"
+if TYPE_CHECKING:
+    from urllib3 import BaseHTTPResponse
+
+# The HTTP client library webhooks are posted with (the benchmarks compare against a bare loop of it).
+TRANSPORT_LIBRARY = "urllib3"
 
 
-class PinnedAdapter(HTTPAdapter):
+class PinnedTransport:
+    """POSTs to partner URLs over keep-alive pools, one per checked address (``pool_size`` each)."""
+
     def __init__(
         self, allowed: tuple[IPNetwork, ...] = (), pool_size: int = 10, dns_ttl_seconds: float = 30.0
     ) -> None:
         self.allowed = allowed
+        self.pool_size = pool_size
         self.dns_ttl_seconds = dns_ttl_seconds
         self._resolved: dict[tuple[str, int], tuple[str, float]] = {}
-        super().__init__(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        self._urls: dict[str, tuple[str, str, int, str]] = {}
+        self._pools: dict[tuple[str, str, int, str], HTTPConnectionPool] = {}
+        self._lock = threading.Lock()
 
     def checked_address(self, host: str, port: int) -> str:
         """The checked address for host:port; answers (only checked ones) are kept for a short TTL."""
@@ -39,44 +52,75 @@ class PinnedAdapter(HTTPAdapter):
         self._resolved[(host, port)] = (address, now + self.dns_ttl_seconds)
         return address
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
-        _, host, port = validate_url(str(request.url))
-        address = self.checked_address(host, port)
-        setattr(request, _PINNED, address)
-        default_port = 443 if str(request.url).startswith("https:") else 80
-        request.headers.setdefault("Host", host if port == default_port else f"{_bracket(host)}:{port}")
-        return super().send(request, *args, **kwargs)
+    def post(
+        self, url: str, body: bytes, headers: dict[str, str], timeout: tuple[float, float]
+    ) -> BaseHTTPResponse:
+        """POST ``body`` to ``url`` once; the response is not preloaded (read it, then release it).
 
-    def build_connection_pool_key_attributes(
-        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
-    ) -> Any:
-        base: Any = super().build_connection_pool_key_attributes(request, verify, cert)
-        host_params: dict[str, Any] = dict(base[0])
-        pool_kwargs: dict[str, Any] = dict(base[1])
-        address = getattr(request, _PINNED, None)
-        if address is None:  # pragma: no cover - send() always pins first
-            raise RuntimeError("request reached the pool without a checked address")
-        hostname = urlsplit(str(request.url)).hostname or ""
-        host_params["host"] = address
-        if host_params.get("scheme") == "https":
-            pool_kwargs["server_hostname"] = hostname
-            pool_kwargs["assert_hostname"] = hostname
-        return host_params, pool_kwargs
+        Raises UnsafeDestination or DnsFailure (before any connection), or urllib3's HTTPError.
+        """
+        scheme, host, port, target = self._parsed(url)
+        address = self.checked_address(host, port)
+        default_port = 443 if scheme == "https" else 80
+        sent = {"Host": host if port == default_port else f"{_bracket(host)}:{port}", **headers}
+        return self._pool(scheme, address, port, host).urlopen(
+            "POST",
+            target,
+            body=body,
+            headers=sent,
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            assert_same_host=False,
+            timeout=Timeout(connect=timeout[0], read=timeout[1]),
+        )
+
+    def _parsed(self, url: str) -> tuple[str, str, int, str]:
+        """(scheme, host, port, request target) of a URL the SSRF guard accepts; parsed once per URL."""
+        found = self._urls.get(url)
+        if found is None:
+            scheme, host, port = validate_url(url)
+            found = (scheme, host, port, parse_url(url).request_uri)
+            self._urls[url] = found
+        return found
+
+    def _pool(self, scheme: str, address: str, port: int, host: str) -> HTTPConnectionPool:
+        key = (scheme, address, port, host)
+        pool = self._pools.get(key)
+        if pool is None:
+            with self._lock:
+                pool = self._pools.get(key) or self._new_pool(*key)
+                self._pools[key] = pool
+        return pool
+
+    def _new_pool(self, scheme: str, address: str, port: int, host: str) -> HTTPConnectionPool:
+        if scheme == "http":
+            return HTTPConnectionPool(address, port, maxsize=self.pool_size, retries=False)
+        import certifi  # the CA bundle requests used; loaded only for an https partner
+
+        return HTTPSConnectionPool(
+            address,
+            port,
+            maxsize=self.pool_size,
+            retries=False,
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=certifi.where(),
+            server_hostname=host,
+            assert_hostname=host,
+        )
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        with self._lock:
+            for pool in self._pools.values():
+                pool.close()
+            self._pools.clear()
 
 
 def _bracket(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def build_session(allowed: tuple[IPNetwork, ...] = (), pool_size: int = 10) -> requests.Session:
-    """A session for webhook delivery: pinned, pooled, no proxies, no retries.
-
-    Redirects are refused by the caller (``allow_redirects=False``); setting ``max_redirects = 0``
-    instead would make requests raise even then, since it still prepares ``response.next``.
-    """
-    session = requests.Session()
-    session.trust_env = False
-    adapter = PinnedAdapter(allowed, pool_size=pool_size)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    return session
+def build_transport(allowed: tuple[IPNetwork, ...] = (), pool_size: int = 10) -> PinnedTransport:
+    """The transport for webhook delivery: pinned, pooled, no proxies, no retries, no redirects."""
+    return PinnedTransport(allowed, pool_size=pool_size)

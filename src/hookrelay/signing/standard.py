@@ -18,6 +18,7 @@ import secrets as _secrets
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 SECRET_MIN_BYTES = 24
@@ -45,6 +46,12 @@ def secret_key(secret: str) -> bytes:
     """The HMAC key inside a ``whsec_...`` secret (the prefix is optional, as in the spec's libraries)."""
     if not isinstance(secret, str) or not secret:
         raise WebhookVerificationError("secret is empty")
+    return _decoded_key(secret)
+
+
+@lru_cache(maxsize=256)
+def _decoded_key(secret: str) -> bytes:
+    """Decoded once per secret (a partner's handler signs every webhook with the same one or two)."""
     encoded = secret.removeprefix(SECRET_PREFIX)
     try:
         key = base64.b64decode(encoded, validate=True)

@@ -1,0 +1,163 @@
+"""The handler's CPU per webhook, next to a bare HTTP client loop's CPU per POST, measured in one run.
+
+CPU is ``time.process_time`` of this process (every thread), so a shared, noisy machine moves it far
+less than wall time. AWS (moto's server) and the receiver (answering at once) run in their own processes:
+what is counted is the handler's own work, the boto3 call that publishes its attempt records included.
+
+1. CPU per delivered webhook of ``handle_batch`` (10-record batches, one instance posting 10 at a time,
+   as ``bench_handler``'s first shape), and CPU per POST of bare loops on 10 threads over 10 keep-alive
+   connections: ``requests.Session().post`` and ``urllib3.HTTPConnectionPool.urlopen``. The ratio is
+   taken against the library the handler posts with (``TRANSPORT_LIBRARY``). Target: <= 1.5.
+2. Where the handler's CPU goes, by stage: cProfile with a per-thread CPU clock over serial batches
+   (post concurrency 1, so every stage runs on the profiled thread), each stage the cumulative time of
+   the functions that do it (:data:`STAGES`), as a share of ``handle_batch``; the shares are then
+   applied to the unprofiled CPU per webhook of step 1, since profiling inflates every call alike.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import os
+import pstats
+import statistics
+import time
+import uuid
+from typing import Any
+
+import boto3
+
+from bench.bench_handler import _quiet_logging, poster, timed_loop
+from bench.receivers import moto_process, receiver_process
+from hookrelay.delivery.batch import handle_batch
+from hookrelay.delivery.deps import build_deps
+from hookrelay.delivery.transport import TRANSPORT_LIBRARY
+from tests.support.handler_stack import PartnerStack, build_partner_stack
+from tests.support.sqs import sqs_event
+
+CONCURRENCY = 10
+BATCHES = 30  # 300 webhooks per round
+ROUNDS = 3
+
+# stage -> the functions (module path suffix, function name) whose cumulative CPU is that stage's.
+# "POST" is the HTTP exchange less what the stages inside it (sign, body, SSRF) account for.
+STAGES: dict[str, tuple[tuple[str, str], ...]] = {
+    "parse (SQS event, message)": (("delivery/batch.py", "parse_event"), ("delivery/decide.py", "admit")),
+    "body (envelope JSON)": (("hookrelay/models.py", "http_body"),),
+    "sign": (("delivery/attempt.py", "request_headers"),),
+    "SSRF check + pinning": (
+        ("hookrelay/ssrf.py", "validate_url"),
+        ("delivery/transport.py", "checked_address"),
+    ),
+    "POST (HTTP client)": (("delivery/attempt.py", "attempt_delivery"),),
+    "log line": (("delivery/report.py", "log_attempt"),),
+    "EMF metrics": (("delivery/report.py", "emit_metrics"),),
+    "attempt record (build + publish)": (
+        ("delivery/report.py", "attempted"),
+        ("attempts/publisher.py", "publish"),
+    ),
+    "settle (decide + next step)": (
+        ("delivery/decide.py", "after_attempt"),
+        ("delivery/settle.py", "settle"),
+    ),
+}
+# What each stage's functions include that another stage counts: subtracted from it.
+INSIDE: dict[str, tuple[str, ...]] = {
+    "POST (HTTP client)": ("body (envelope JSON)", "sign", "SSRF check + pinning"),
+    "attempt record (build + publish)": ("log line",),
+}
+
+
+def bare_loop(url: str, total: int, library: str) -> tuple[float, float]:
+    """(CPU seconds per POST, POSTs per second): 10 threads sharing 10 keep-alive connections."""
+    return timed_loop(poster(url, library), total)
+
+
+def handler_run(stack: PartnerStack, secrets: Any, posts: int, batches: int) -> tuple[float, float]:
+    """(CPU seconds per webhook, webhooks per second) of one handler instance over ``batches`` batches;
+    each batch publishes to a results queue of its own, made and removed outside the measured part."""
+    settings = stack.settings.model_copy(update={"post_concurrency": posts})
+    deps = build_deps(settings, sqs=stack.sqs.real, secretsmanager=secrets)
+    handle_batch(sqs_event([stack.message().to_sqs_body()]), deps)  # warm: pool, secret cache
+    real = stack.sqs.real
+    queues = [
+        real.create_queue(QueueName=f"cpu-results-{uuid.uuid4().hex}")["QueueUrl"] for _ in range(batches)
+    ]
+    events = [sqs_event([stack.message().to_sqs_body() for _ in range(10)]) for _ in queues]
+    cpu, wall = time.process_time(), time.perf_counter()
+    for event, queue in zip(events, queues, strict=True):
+        deps.results.queue_url = queue
+        assert handle_batch(event, deps) == {"batchItemFailures": []}
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    for queue in queues:
+        real.delete_queue(QueueUrl=queue)
+    return cpu / (batches * 10), batches * 10 / wall
+
+
+def stage_shares(stack: PartnerStack, secrets: Any, batches: int) -> dict[str, float]:
+    """Each stage's share of ``handle_batch``'s CPU, from a thread-CPU cProfile of serial batches."""
+    profile = cProfile.Profile(time.thread_time)
+    profile.enable()
+    handler_run(stack, secrets, 1, batches)
+    profile.disable()
+    stats: dict[Any, Any] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+
+    def cumulative(functions: tuple[tuple[str, str], ...]) -> float:
+        return sum(
+            entry[3]
+            for (path, _line, name), entry in stats.items()
+            for suffix, wanted in functions
+            if name == wanted and path.replace(os.sep, "/").endswith(suffix)
+        )
+
+    total = cumulative((("delivery/batch.py", "handle_batch"),))
+    raw = {stage: cumulative(functions) for stage, functions in STAGES.items()}
+    own = {stage: raw[stage] - sum(raw[inner] for inner in INSIDE.get(stage, ())) for stage in raw}
+    own["other (batch loop, threads, decide)"] = total - sum(own.values())
+    return {stage: value / total for stage, value in own.items()}
+
+
+def main() -> None:
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
+    )
+    os.environ.update(POWERTOOLS_METRICS_DISABLED="true", AWS_XRAY_SDK_ENABLED="false")
+    _quiet_logging()
+    with moto_process() as aws, receiver_process(delay=0.0) as url:
+        sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=aws)
+        secrets = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=aws)
+        stack = build_partner_stack(sqs, secrets, url, post_concurrency=CONCURRENCY, partner_id="cpu")
+        libraries = ("requests", "urllib3")
+        bare: dict[str, list[tuple[float, float]]] = {lib: [] for lib in libraries}
+        handler: list[tuple[float, float]] = []
+        for library in libraries:
+            bare_loop(url, 100, library)
+        for _ in range(ROUNDS):  # interleaved, so drift hits all alike
+            for library in libraries:
+                bare[library].append(bare_loop(url, BATCHES * 10, library))
+            handler.append(handler_run(stack, secrets, CONCURRENCY, BATCHES))
+        shares = stage_shares(stack, secrets, BATCHES)
+        report(bare, handler, shares)  # before the servers stop: a slow shutdown must not lose it
+
+
+def report(
+    bare: dict[str, list[tuple[float, float]]], handler: list[tuple[float, float]], shares: dict[str, float]
+) -> None:
+    h_cpu, h_rate = (statistics.median(v) for v in zip(*handler, strict=True))
+    print(f"CPU per webhook, receiver answering at once, {BATCHES * 10} webhooks x {ROUNDS} rounds (median):")
+    base_cpu = 0.0
+    for library, runs in bare.items():
+        cpu, rate = (statistics.median(v) for v in zip(*runs, strict=True))
+        mark = "  <- the handler's library" if library == TRANSPORT_LIBRARY else ""
+        print(
+            f"  bare {library:<9} loop, 10 threads    {cpu * 1e6:7.0f} us CPU/POST   {rate:6.0f} req/s{mark}"
+        )
+        base_cpu = cpu if library == TRANSPORT_LIBRARY else base_cpu
+    print(f"  handle_batch, 1 instance x 10 posts {h_cpu * 1e6:7.0f} us CPU/webhook {h_rate:6.0f} webhooks/s")
+    print(f"  ratio handler CPU / bare {TRANSPORT_LIBRARY} CPU     {h_cpu / base_cpu:7.2f}   (target <= 1.5)")
+    print("where the handler's CPU goes (cProfile, thread CPU, serial batches; share x CPU/webhook above):")
+    for stage, share in shares.items():
+        print(f"  {stage:<38} {share * 100:5.1f} %  {share * h_cpu * 1e6:6.0f} us")
+
+
+if __name__ == "__main__":
+    main()
