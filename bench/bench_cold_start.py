@@ -156,10 +156,11 @@ def handler_env(aws: str, url: str, task: str) -> dict[str, str]:
 
 
 def package_zips() -> list[Path]:
-    """The handler's Lambda package as `make package` builds it (code zip; a layer zip, once there is one)."""
-    from hookrelay_local.artifacts import build_app_zip
+    """The handler's Lambda package as `make package` builds it: its code zip and its dependency layer."""
+    from hookrelay_local.artifacts import build_handler_artifact
 
-    return [build_app_zip("handler")]
+    build = build_handler_artifact()
+    return [build.code, build.layer]
 
 
 def main() -> None:
