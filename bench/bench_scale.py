@@ -38,7 +38,7 @@ from bench.receivers import moto_process
 from bench.scale_tools import Api, AwsCalls, Sink, moto_pid, process_cpu_s, rss_mb
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
-from hookrelay.provisioning.resources.function import latest_artifact, upload_artifact
+from hookrelay.provisioning.resources.artifact import latest_artifact, upload_artifact
 from hookrelay_local.stack import LocalStack, StackOptions, free_port
 
 SIZES = [int(n) for n in os.environ.get("BENCH_SCALE_NS", "10,100,1000").split(",")]
@@ -120,11 +120,15 @@ def new_artifact() -> None:
     """Upload the current handler package with one file added, so update-code moves every function."""
     clients = Clients()
     bucket = naming.artifact_bucket(STAGE)
-    package = clients.s3.get_object(Bucket=bucket, Key=latest_artifact(bucket, clients))["Body"].read()
+    latest = latest_artifact(bucket, clients)
+    package = clients.s3.get_object(Bucket=bucket, Key=latest.code_key)["Body"].read()
     buffer = io.BytesIO(package)
     with zipfile.ZipFile(buffer, "a") as archive:
         archive.writestr("bench_scale_marker.txt", str(time.time()))
-    upload_artifact(buffer.getvalue(), bucket, clients)
+    layer = None
+    if latest.layer_key is not None:  # the same layer: only the small code zip changes (as a code release)
+        layer = clients.s3.get_object(Bucket=bucket, Key=latest.layer_key)["Body"].read()
+    upload_artifact(buffer.getvalue(), bucket, clients, layer=layer)
 
 
 def measure(partners: int, options: StackOptions) -> Figures:
