@@ -114,9 +114,21 @@ class Api:
         if answer.status_code != 202:
             raise RuntimeError(f"update-code: {answer.status_code} {answer.text[:300]}")
         rollout_id = answer.json()["rollout_id"]
-        while (state := self.call("GET", f"/rollouts/{rollout_id}"))["status"] != "done":
-            time.sleep(0.5)
+        while (state := self._progress(rollout_id))["status"] != "done":
+            time.sleep(1.0)
         return dict(state)
+
+    def _progress(self, rollout_id: str) -> dict[str, Any]:
+        """GET /rollouts/{id}, asked again on a 503 (moto, busy with 1,000 long polls and the rollout's own
+        calls, can time a read out: the answer is "retry", as the API says)."""
+        for _ in range(30):
+            answer = self._session().get(f"{self.url}/rollouts/{rollout_id}?limit=1", timeout=1800)
+            if answer.status_code == 200:
+                return dict(answer.json())
+            if answer.status_code != 503:
+                break
+            time.sleep(2.0)
+        raise RuntimeError(f"GET /rollouts/{rollout_id}: {answer.status_code} {answer.text[:300]}")
 
 
 def moto_pid(url: str) -> int:
