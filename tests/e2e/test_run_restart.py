@@ -8,12 +8,14 @@ port probe must not call them busy.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,18 @@ def start(ports: list[int], log: Path) -> subprocess.Popen[bytes]:
         argv += [flag, str(port)]
     with log.open("wb") as out:  # a file, not a pipe: nobody has to drain it
         return subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+@contextlib.contextmanager
+def started(ports: list[int], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """``start``, and whatever the test does (a failed assertion included), never leave it running."""
+    process = start(ports, log)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def call(method: str, url: str, body: dict[str, object] | None = None) -> int:
@@ -75,13 +89,13 @@ def test_stop_then_start_on_the_same_ports_three_times(tmp_path: Path) -> None:
     for cycle, signum in enumerate((signal.SIGTERM, signal.SIGINT, signal.SIGTERM)):
         # GIVEN make run started on ports the previous cycle's run just released
         log = tmp_path / f"run-{cycle}.log"
-        process = start(ports, log)
-        wait_for_api(api, process, log)
-        # AND a script's requests: a partner, an event published to it
-        assert call("POST", f"{api}/partners", {"partner_id": "demo", "url": receiver}) == 201
-        assert call("POST", f"{api}/partners/demo/events", {"topic": "t.created", "payload": {}}) == 202
-        # WHEN its process group gets the signal right after
-        took = stop(process, signum)
+        with started(ports, log) as process:
+            wait_for_api(api, process, log)
+            # AND a script's requests: a partner, an event published to it
+            assert call("POST", f"{api}/partners", {"partner_id": "demo", "url": receiver}) == 201
+            assert call("POST", f"{api}/partners/demo/events", {"topic": "t.created", "payload": {}}) == 202
+            # WHEN its process group gets the signal right after
+            took = stop(process, signum)
         # THEN it stops gracefully within the limit
         output = log.read_text()
         assert took < STOP_LIMIT_S, f"cycle {cycle}: still running {took:.1f} s after the signal:\n{output}"
@@ -94,12 +108,12 @@ def test_a_signal_while_starting_stops_it_at_once(tmp_path: Path) -> None:
     # GIVEN make run starting (moto up, the apps being loaded)
     ports = [free_port() for _ in range(3)]
     log = tmp_path / "run.log"
-    process = start(ports, log)
-    deadline = time.monotonic() + 30
-    while "starting hookrelay" not in log.read_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    # WHEN SIGTERM reaches its group before it is ready
-    took = stop(process, signal.SIGTERM)
+    with started(ports, log) as process:
+        deadline = time.monotonic() + 30
+        while "starting hookrelay" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # WHEN SIGTERM reaches its group before it is ready
+        took = stop(process, signal.SIGTERM)
     # THEN it abandons the start and stops what had started, within the limit
     output = log.read_text()
     assert took < STOP_LIMIT_S, output
