@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("render_config", ROOT / "tools" / "render_config.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.support.tools import load_tool
 
 
 @pytest.fixture
 def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ModuleType, Path]:
-    tool = load_tool()
+    tool = load_tool("render_config")
     source = {
         "shared": {"version": "2.0", "stages": {"dev": {"environment_variables": {"A": "1"}}}},
         "apps": {"handler": {"app_name": "hookrelay-handler"}},

@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.tools import load_tool
 
-
-def load_tool() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("vendor_core", ROOT / "tools" / "vendor_core.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["vendor_core"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-vendor_core = load_tool()
+vendor_core = load_tool("vendor_core")
 
 
 def write(root: Path, files: dict[str, str]) -> None:
