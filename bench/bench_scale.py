@@ -163,6 +163,9 @@ def measure(partners: int, options: StackOptions) -> Figures:
         new_artifact()
         rollout: dict[str, object] = {}
         update_step = timed(calls, partners, lambda: rollout.update(api.update_code()))
+        if rollout.get("failed"):  # say why, while the stack still runs (a rerun of update-code retries them)
+            failed = api.call("GET", f"/rollouts/{rollout['rollout_id']}?outcome=failed&limit=3")
+            print(f"  update-code failures: {[r.get('error') for r in failed['results']]}", flush=True)
         sample = ids[: min(partners, DELETES)]
         delete_step = timed(
             calls, len(sample), lambda: api.parallel(lambda p: api.call("DELETE", f"/partners/{p}"), sample)
