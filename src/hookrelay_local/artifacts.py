@@ -21,17 +21,13 @@ import argparse
 import fcntl
 import hashlib
 import os
-import py_compile
 import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from hookrelay.provisioning.settings import ProvisionerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build" / "local"
@@ -55,7 +51,6 @@ OWN_CODE = frozenset({"app.py", "chalicelib", "hookrelay"})
 FUNCTION_BUDGET_BYTES = 256 * 1024
 LAYER_ROOT = "python/"  # Lambda puts /opt/python on a Python function's path
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-HANDLER_RUNTIME = ProvisionerSettings.model_fields["handler_runtime"].default  # python3.11
 
 
 def present_apps() -> list[str]:
@@ -142,12 +137,7 @@ def _write_reproducibly(source: zipfile.ZipFile, entries: list[zipfile.ZipInfo],
     partial = to.with_suffix(".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as target:
         for entry in sorted(entries, key=lambda e: e.filename):
-            data = source.read(entry)
-            _add(target, root + entry.filename, data)
-            if root == LAYER_ROOT and entry.filename.endswith(".py"):
-                compiled = _bytecode(root + entry.filename, data)
-                if compiled is not None:
-                    _add(target, *compiled)
+            _add(target, root + entry.filename, source.read(entry))
     partial.replace(to)
 
 
@@ -156,28 +146,6 @@ def _add(target: zipfile.ZipFile, name: str, data: bytes) -> None:
     info.external_attr = 0o100644 << 16  # a regular file, readable by the runtime's user
     info.compress_type = zipfile.ZIP_DEFLATED
     target.writestr(info, data)
-
-
-def _bytecode(name: str, source: bytes) -> tuple[str, bytes] | None:
-    """The layer module's ``__pycache__`` entry, compiled now: Lambda's /opt is read-only, so without it
-    every cold start compiles every module it imports (~0.7 s of CPU measured, bench_cold_start). A
-    hash-based, unchecked pyc (the zip's timestamps are fixed) for the runtime's Python only: when this
-    interpreter is another version, None (a pyc another version cannot use would only add bytes)."""
-    if f"python{sys.version_info.major}.{sys.version_info.minor}" != HANDLER_RUNTIME:
-        return None
-    with tempfile.TemporaryDirectory() as tmp:
-        src, pyc = Path(tmp) / "module.py", Path(tmp) / "module.pyc"
-        src.write_bytes(source)
-        try:
-            py_compile.compile(
-                str(src), str(pyc), dfile=f"/opt/{name}", doraise=True,
-                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-            )  # fmt: skip
-        except py_compile.PyCompileError:
-            return None  # a file the runtime never imports as code (a template, a test fixture)
-        data = pyc.read_bytes()
-    folder, _, module = name.rpartition("/")
-    return f"{folder}/__pycache__/{module[:-3]}.{sys.implementation.cache_tag}.pyc", data
 
 
 def function_zip_problems(code: Path) -> list[str]:

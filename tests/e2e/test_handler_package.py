@@ -14,7 +14,6 @@ import pytest
 
 from hookrelay.signing import standard as signing
 from hookrelay_local.artifacts import (
-    HANDLER_RUNTIME,
     LAYER_ROOT,
     HandlerBuild,
     build_app_zip,
@@ -129,21 +128,3 @@ def test_the_packaged_handler_delivers_with_its_layer_and_only_the_lambda_runtim
     assert signing.verify(stack.secret, request.headers, request.body).webhook_id == "msg_zip"
     assert [m["Body"] for m in drain(sqs, stack.dlq_url)] == ["poison"]
     assert stack.secret not in result.stdout + result.stderr
-
-
-def test_the_layer_ships_compiled_bytecode_the_runtime_uses_without_checking(
-    handler_build: HandlerBuild,
-) -> None:
-    # GIVEN the layer zip (Lambda's /opt is read-only: without bytecode every cold start compiles)
-    if f"python{sys.version_info.major}.{sys.version_info.minor}" != HANDLER_RUNTIME:
-        pytest.skip("bytecode is only compiled by the handler runtime's own Python version")
-    archive = zipfile.ZipFile(handler_build.layer)
-    names = set(archive.namelist())
-    modules = [n for n in names if n.endswith(".py") and n.startswith(f"{LAYER_ROOT}pydantic/")]
-    # THEN each module has its cpython-3.x pyc beside it, hash-based and unchecked (flags = 0b01)
-    tag = sys.implementation.cache_tag
-    for module in modules:
-        folder, _, name = module.rpartition("/")
-        pyc = f"{folder}/__pycache__/{name[:-3]}.{tag}.pyc"
-        assert pyc in names, pyc
-        assert int.from_bytes(archive.read(pyc)[4:8], "little") == 0b01
