@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hookrelay.mover.cli import EXIT_ERROR, EXIT_FAILED, EXIT_OK, main
-from tests.support.mover import FlakySqs, denied, fill, visible
+from tests.support.mover import AtomicReceives, FlakySqs, denied, fill, visible
 
 
 @pytest.fixture
@@ -19,7 +19,8 @@ def queues(sqs: Any) -> tuple[str, str]:
 def test_moves_and_prints_a_json_summary(sqs: Any, queues: tuple[str, str], capsys: Any) -> None:
     # GIVEN 12 messages WHEN sqs-mv source dest --json
     fill(sqs, queues[0], 12)
-    code = main(["source", "dest", "--json", "--wait-seconds", "0"], sqs=sqs)
+    # (AtomicReceives: moto's in-process ReceiveMessage can hand one message to two workers at once)
+    code = main(["source", "dest", "--json", "--wait-seconds", "0"], sqs=AtomicReceives(sqs))
     # THEN exit 0, and the summary says 12 moved because the source drained
     summary = json.loads(capsys.readouterr().out)
     assert code == EXIT_OK
