@@ -1,5 +1,8 @@
 """The partners table (DynamoDB): one item per partner, the :class:`Partner` as a JSON document.
 
+Writes set only ``doc`` and ``status`` (UpdateItem), so attributes other writers keep on the same item
+(counters updated with ADD, never read-modify-write) survive every change of the partner.
+
 :meth:`PartnerRepository.page` lists a bounded page (a Scan with Limit and ExclusiveStartKey, an opaque
 cursor between pages): the fleet is read a page per request, never whole into one answer.
 """
@@ -32,6 +35,21 @@ def _loaded(items: list[dict[str, Any]]) -> Iterator[Partner]:
             continue
 
 
+def _set_document(table: str, partner: Partner) -> dict[str, Any]:
+    """An UpdateItem that sets the partner's document and status and keeps every other attribute of
+    its item: counters other writers keep there (with ADD/SET) survive a change of the partner."""
+    return {
+        "TableName": table,
+        "Key": {"partner_id": {"S": partner.partner_id}},
+        "UpdateExpression": "SET doc = :doc, #status = :status",
+        "ExpressionAttributeNames": {"#status": "status"},
+        "ExpressionAttributeValues": {
+            ":doc": {"S": partner.model_dump_json()},
+            ":status": {"S": partner.status.value},
+        },
+    }
+
+
 class PartnerRepository:
     def __init__(self, table: str, clients: Clients) -> None:
         self.table = table
@@ -53,13 +71,8 @@ class PartnerRepository:
         return found
 
     def put(self, partner: Partner) -> Partner:
-        item = {
-            "partner_id": {"S": partner.partner_id},
-            "status": {"S": partner.status.value},
-            "doc": {"S": partner.model_dump_json()},
-        }
         try:
-            self.clients.dynamodb.put_item(TableName=self.table, Item=item)
+            self.clients.dynamodb.update_item(**_set_document(self.table, partner))
         except AWS_ERRORS as exc:
             raise aws_error(f"write partner {partner.partner_id}", exc) from exc
         return partner
@@ -67,18 +80,11 @@ class PartnerRepository:
     def replace(self, old: Partner, new: Partner) -> bool:
         """Write ``new`` only if the stored item is still ``old``: no lost update, and a partner deleted
         meanwhile is not brought back. False when it changed (or went) in between."""
-        item = {
-            "partner_id": {"S": new.partner_id},
-            "status": {"S": new.status.value},
-            "doc": {"S": new.model_dump_json()},
-        }
+        update = _set_document(self.table, new)
+        update["ConditionExpression"] = "doc = :old"
+        update["ExpressionAttributeValues"][":old"] = {"S": old.model_dump_json()}
         try:
-            self.clients.dynamodb.put_item(
-                TableName=self.table,
-                Item=item,
-                ConditionExpression="doc = :old",
-                ExpressionAttributeValues={":old": {"S": old.model_dump_json()}},
-            )
+            self.clients.dynamodb.update_item(**update)
         except AWS_ERRORS as exc:
             if has_code(exc, "ConditionalCheckFailedException"):
                 return False

@@ -58,7 +58,7 @@ def test_a_patch_that_changes_one_value_still_applies_it(http: Any, aws_calls: l
     # THEN it is applied to the live function and stored
     assert (status, answer["post_concurrency"]) == (200, 7)
     assert "lambda:UpdateFunctionConfiguration" in writes(aws_calls)
-    assert "dynamodb:PutItem" in writes(aws_calls)
+    assert "dynamodb:UpdateItem" in writes(aws_calls)
 
 
 @pytest.mark.parametrize(
