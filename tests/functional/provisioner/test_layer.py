@@ -1,10 +1,12 @@
-"""The handler's dependency layer: published once per build, reused, pruned; functions run code + layer."""
+"""The handler's dependency layer: published once per build, reused, pruned; functions run code + layer;
+a rollout to a new layer paces each of its calls."""
 
 from __future__ import annotations
 
 import io
 import json
 import zipfile
+from dataclasses import replace
 from typing import Any
 
 from hookrelay import naming
@@ -18,6 +20,9 @@ from hookrelay.provisioning.resources.artifact import (
 )
 from hookrelay.provisioning.resources.function import update_code
 from hookrelay.provisioning.resources.layer import layer_versions, prune_layer_versions, publish_layer
+from hookrelay.provisioning.rollouts.model import Outcome
+from hookrelay.provisioning.rollouts.pace import Pace, paced_clients
+from hookrelay.provisioning.rollouts.worker import roll_partner
 
 from .conftest import STAGE, aws
 
@@ -164,3 +169,61 @@ def test_update_code_moves_the_layer_then_the_code_and_skips_an_unchanged_layer(
     assert "publish_layer_version" not in counting.calls
     assert "update_function_configuration" not in counting.calls
     assert counting.calls["update_function_code"] == 1
+
+
+class Turns(Pace):
+    """A pace that keeps no time: it writes down each turn taken, in one list with the calls made."""
+
+    def __init__(self, events: list[str]) -> None:
+        super().__init__(per_second=1.0)
+        self.events = events
+
+    def wait(self) -> None:
+        self.events.append("turn")
+
+
+class Recording:
+    """A Lambda client that writes each call's method name into ``events`` (waiters pass through)."""
+
+    def __init__(self, real: Any, events: list[str]) -> None:
+        self.real, self.events = real, events
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.real, name)
+        if name == "get_waiter":
+            return method
+
+        def call(**kwargs: Any) -> Any:
+            self.events.append(name)
+            return method(**kwargs)
+
+        return call
+
+
+def test_a_rollout_takes_a_turn_of_its_pace_before_every_lambda_control_plane_call(
+    ctx: Provisioner, make_partner: Any
+) -> None:
+    # GIVEN a partner on build 1, and build 2 with new code and new dependencies (a new layer)
+    upload_build(ctx, "code = 1", "deps = 1")
+    make_partner("alpha")
+    upload_build(ctx, "code = 2", "deps = 2")
+    target = prepare(latest_artifact(ctx.settings.bucket, ctx.clients), STAGE, ctx.clients)
+    events: list[str] = []
+    ctx.clients.overrides["lambda"] = Recording(aws("lambda"), events)
+    worker_ctx = replace(ctx, clients=paced_clients(ctx.clients, Turns(events)))
+    # WHEN the rollout worker moves it
+    result = roll_partner(worker_ctx, "alpha", target)
+    # THEN each of its five control-plane calls waited for a turn of its own (the layer change is one
+    # more call, not a free one); GetFunction, which has its own quota, took none
+    assert result.outcome is Outcome.SUCCEEDED
+    assert [e for e in events if e != "get_function"] == [
+        "turn",
+        "update_function_configuration",
+        "turn",
+        "update_function_code",
+        "turn",
+        "publish_version",
+        "turn",
+        "update_alias",
+    ]
+    assert "get_function" in events

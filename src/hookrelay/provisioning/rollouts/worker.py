@@ -1,8 +1,10 @@
 """The rollout worker: one chunk of partners moved to the target code, each result recorded once.
 
-Per partner, four control-plane calls at the rollout's pace: UpdateFunctionCode, PublishVersion (of
-exactly that code), UpdateAlias (``live``), DeleteFunction (the version pruning drops); the waits in
-between read GetFunction, which has its own quota (100/s). A partner already on the target (its record's
+Per partner, four control-plane calls at the rollout's pace (five when the layer changed:
+UpdateFunctionConfiguration first): UpdateFunctionCode, PublishVersion (of exactly that code),
+UpdateAlias (``live``), DeleteFunction (the version pruning drops). Every one of them waits its turn
+(the worker's Lambda client is a :class:`PacedLambda`); the waits in between read GetFunction, which has
+its own quota (100/s) and is not metered. A partner already on the target (its record's
 ``code_key``) is skipped without any Lambda call. A partner's failure is recorded and the chunk goes on;
 a failure of the chunk itself (its results cannot be written, or AWS still throttles after backing off)
 raises, so SQS delivers the chunk again and the retry skips every partner already recorded.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,7 +33,7 @@ from hookrelay.provisioning.resources.versions import (
     publish_version,
 )
 from hookrelay.provisioning.rollouts.model import Chunk, Outcome, PartnerResult
-from hookrelay.provisioning.rollouts.pace import FAILURES, Pace, paced, throttled
+from hookrelay.provisioning.rollouts.pace import FAILURES, Pace, paced, paced_clients, throttled
 from hookrelay.provisioning.rollouts.store import RolloutStore
 
 logger = logging.getLogger(__name__)
@@ -43,10 +46,11 @@ def work(event: dict[str, Any], ctx: Provisioner) -> dict[str, list[dict[str, st
     Each worker spends its share of the rollout's rate (``rollout_calls_per_second / rollout_workers``)."""
     settings = ctx.settings
     pace = Pace(settings.rollout_calls_per_second / settings.rollout_workers, ctx.clients.sleep)
+    ctx = replace(ctx, clients=paced_clients(ctx.clients, pace))
     failed: list[str] = []
     for message in SqsEvent.model_validate(event).records:
         try:
-            run_chunk(ctx, Chunk.model_validate_json(message.body), pace)
+            run_chunk(ctx, Chunk.model_validate_json(message.body))
         except ValidationError as exc:
             logger.error(
                 "unreadable rollout chunk dropped",
@@ -62,19 +66,19 @@ def work(event: dict[str, Any], ctx: Provisioner) -> dict[str, list[dict[str, st
     return batch_response(failed)
 
 
-def run_chunk(ctx: Provisioner, chunk: Chunk, pace: Pace) -> list[PartnerResult]:
+def run_chunk(ctx: Provisioner, chunk: Chunk) -> list[PartnerResult]:
     store = RolloutStore(ctx.stage, ctx.clients)
     recorded = store.outcomes(chunk.rollout_id, chunk.partner_ids)
     todo = [p for p in dict.fromkeys(chunk.partner_ids) if recorded.get(p) in (None, Outcome.FAILED)]
 
     def one(partner_id: str) -> PartnerResult:
         if chunk.rollback_of:
-            result = roll_back(ctx, partner_id, store.result(chunk.rollback_of, partner_id), pace)
+            result = roll_back(ctx, partner_id, store.result(chunk.rollback_of, partner_id))
         else:
             target = ResolvedArtifact(
                 bucket=ctx.settings.bucket, code_key=chunk.code_key, layers=chunk.layers
             )
-            result = roll_partner(ctx, partner_id, target, pace)
+            result = roll_partner(ctx, partner_id, target)
         store.record(chunk.rollout_id, result)
         return result
 
@@ -91,39 +95,39 @@ def run_chunk(ctx: Provisioner, chunk: Chunk, pace: Pace) -> list[PartnerResult]
     return results
 
 
-def roll_partner(ctx: Provisioner, partner_id: str, target: ResolvedArtifact, pace: Pace) -> PartnerResult:
+def roll_partner(ctx: Provisioner, partner_id: str, target: ResolvedArtifact) -> PartnerResult:
     """Move one partner's live alias to a new version running ``target``; its failure is its result."""
-    code_key = target.code_key
+    code_key, wait = target.code_key, ctx.clients.sleep
     try:
         partner = ctx.partners.get(partner_id)
         if partner.code_key == code_key:
             return PartnerResult(partner_id=partner_id, outcome=Outcome.SKIPPED)
         name = naming.partner_function(ctx.stage, partner_id)
         previous = live_version(name, ctx.clients)
-        sha = paced(f"update {name}", lambda: update_code(name, target, ctx.clients), pace)
+        sha = paced(f"update {name}", lambda: update_code(name, target, ctx.clients), wait)
         wait_until_ready(name, ctx.clients)
-        version = paced(f"publish {name}", lambda: publish_version(name, ctx.clients, sha), pace)
-        _, made = paced(f"move {name}:live", lambda: move_live(name, version, ctx.clients), pace)
+        version = paced(f"publish {name}", lambda: publish_version(name, ctx.clients, sha), wait)
+        _, made = paced(f"move {name}:live", lambda: move_live(name, version, ctx.clients), wait)
         if made:  # a partner from before the alias: its mapping moves to the alias now
             migrate_mapping(name, ctx.clients)
         keep = ctx.settings.keep_versions
-        paced(f"prune {name}", lambda: prune(name, version, keep, version, ctx.clients), pace)
+        paced(f"prune {name}", lambda: prune(name, version, keep, version, ctx.clients), wait)
         ctx.partners.put(partner.touched(ctx.clock(), code_key=code_key))
     except FAILURES as exc:
         return _failed(partner_id, exc)
     return _moved(partner_id, version, previous, partner.code_key, sha)
 
 
-def roll_back(ctx: Provisioner, partner_id: str, done: PartnerResult | None, pace: Pace) -> PartnerResult:
+def roll_back(ctx: Provisioner, partner_id: str, done: PartnerResult | None) -> PartnerResult:
     """Move live back to the version it had before ``done`` (one UpdateAlias); skipped when that rollout
     did not move the partner, or live is no longer the version it made."""
-    name = naming.partner_function(ctx.stage, partner_id)
+    name, wait = naming.partner_function(ctx.stage, partner_id), ctx.clients.sleep
     try:
         current = live_version(name, ctx.clients)
         if done is None or done.previous_version is None or current != done.version:
             return PartnerResult(partner_id=partner_id, outcome=Outcome.SKIPPED, version=current)
         back = done.previous_version
-        paced(f"move {name}:live back", lambda: move_live(name, back, ctx.clients), pace)
+        paced(f"move {name}:live back", lambda: move_live(name, back, ctx.clients), wait)
         partner = ctx.partners.get(partner_id)
         ctx.partners.put(partner.touched(ctx.clock(), code_key=done.previous_code_key))
     except FAILURES as exc:
