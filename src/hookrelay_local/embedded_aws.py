@@ -22,6 +22,7 @@ from collections.abc import ItemsView
 from typing import Any
 
 _patched = threading.Lock()
+_publishing = threading.Lock()
 _applied = False
 
 
@@ -142,6 +143,10 @@ def _number_versions_like_aws() -> None:
     from moto.awslambda import models
 
     def publish_version(self: Any, name_or_arn: str, description: str = "") -> Any:
+        with _publishing:  # moto's server is threaded: two publishes of one function get two numbers
+            return publish_locked(self, name_or_arn, description)
+
+    def publish_locked(self: Any, name_or_arn: str, description: str) -> Any:
         function = self.get_function_by_name_or_arn_forbid_qualifier(name_or_arn)
         stored = self._functions.get(function.function_name)
         if not stored or not stored["latest"]:
