@@ -14,6 +14,7 @@ import pytest
 
 from hookrelay.signing import standard as signing
 from hookrelay_local.artifacts import (
+    HANDLER_RUNTIME,
     LAYER_ROOT,
     HandlerBuild,
     build_app_zip,
@@ -128,3 +129,26 @@ def test_the_packaged_handler_delivers_with_its_layer_and_only_the_lambda_runtim
     assert signing.verify(stack.secret, request.headers, request.body).webhook_id == "msg_zip"
     assert [m["Body"] for m in drain(sqs, stack.dlq_url)] == ["poison"]
     assert stack.secret not in result.stdout + result.stderr
+
+
+def test_both_zips_ship_compiled_bytecode_the_runtime_uses_without_checking(
+    handler_build: HandlerBuild,
+) -> None:
+    # GIVEN the layer zip and the function zip (Lambda's /opt and /var/task are read-only: without
+    # bytecode every cold start compiles every module it imports)
+    if f"python{sys.version_info.major}.{sys.version_info.minor}" != HANDLER_RUNTIME:
+        pytest.skip("bytecode is only compiled by the handler runtime's own Python version")
+    tag = sys.implementation.cache_tag
+    for zipped, package in (
+        (handler_build.layer, f"{LAYER_ROOT}pydantic/"),
+        (handler_build.code, "hookrelay/"),
+    ):
+        names = set(zipfile.ZipFile(zipped).namelist())
+        modules = [n for n in names if n.endswith(".py") and n.startswith(package)]
+        # THEN each module has its cpython-3.x pyc beside it, hash-based and unchecked (flags = 0b01)
+        assert modules
+        for module in modules:
+            folder, _, name = module.rpartition("/")
+            pyc = f"{folder}/__pycache__/{name[:-3]}.{tag}.pyc"
+            assert pyc in names, pyc
+            assert int.from_bytes(zipfile.ZipFile(zipped).read(pyc)[4:8], "little") == 0b01
