@@ -8,9 +8,9 @@ hookrelay's own code (``app.py`` and the core modules it imports: what each part
 and ``layer.zip``, everything else under ``python/`` (the third-party dependencies: the stage's one
 shared Lambda layer). Both carry their modules' bytecode (Lambda's file system is read-only: without
 it every cold start compiles), compiled in a fresh interpreter so that it too is reproducible. Both are
-written byte-for-byte reproducibly (sorted entries, fixed timestamps and modes), so their content-addressed keys change only when their content does: a code-only change
-reuses the published layer. The local stack uploads both to the embedded S3, so the partners'
-functions it creates point at the same artifact a real deployment would; `make package`, `make deploy`
+written byte-for-byte reproducibly (sorted entries, fixed timestamps and modes), so their
+content-addressed keys change only when their content does: a code-only change reuses the published
+layer. The local stack uploads both to the embedded S3, so the partners' functions it creates point at the same artifact a real deployment would; `make package`, `make deploy`
 and the template tests use the same builds.
 
 python -m hookrelay_local.artifacts --stage dev handler provisioner ...   build into build/<app>/, print sizes
@@ -155,9 +155,10 @@ _COMPILE = """
 import pathlib, py_compile, sys
 root = pathlib.Path(sys.argv[1])
 for line in sys.stdin.read().splitlines():
+    shown = ('/opt/' if line.startswith('python/') else '/var/task/') + line
     try:
-        py_compile.compile(str(root / 'src' / line), str(root / 'pyc' / line), dfile=('/opt/' if line.startswith('python/') else '/var/task/') + line,
-                           doraise=True, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+        py_compile.compile(str(root / 'src' / line), str(root / 'pyc' / line), dfile=shown, doraise=True,
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
     except py_compile.PyCompileError:
         pass  # a file the runtime never imports as code (a template, a test fixture)
 """
