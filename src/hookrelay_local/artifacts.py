@@ -10,8 +10,9 @@ shared Lambda layer). Both carry their modules' bytecode (Lambda's file system i
 it every cold start compiles), compiled in a fresh interpreter so that it too is reproducible. Both are
 written byte-for-byte reproducibly (sorted entries, fixed timestamps and modes), so their
 content-addressed keys change only when their content does: a code-only change reuses the published
-layer. The local stack uploads both to the embedded S3, so the partners' functions it creates point at the same artifact a real deployment would; `make package`, `make deploy`
-and the template tests use the same builds.
+layer. The local stack uploads both to the embedded S3, so the partners' functions it creates point
+at the same artifact a real deployment would; `make package`, `make deploy` and the template tests use
+the same builds.
 
 python -m hookrelay_local.artifacts --stage dev handler provisioner ...   build into build/<app>/, print sizes
 """
