@@ -17,7 +17,6 @@ they are counted by moto's request recorder (``MOTO_ENABLE_RECORDING``), per col
 
 from __future__ import annotations
 
-import compileall
 import json
 import os
 import statistics
@@ -184,12 +183,6 @@ def main() -> None:
                 calls.append(aws_calls(aws))
                 runs["baseline"].append(spawn(baseline, [json.dumps(paths), url], "", env))
                 aws_calls(aws)
-            compileall.compile_dir(paths[0], quiet=1)  # what shipping .pyc files in the package would give
-            for path in paths[1:-1]:
-                compileall.compile_dir(path, quiet=1)
-            runs["handler, package with .pyc"] = [
-                spawn(_HANDLER, [json.dumps(paths)], event, env) for _ in range(RUNS // 2)
-            ]
             report(runs, calls, zips)  # before the servers stop: a slow shutdown must not lose it
 
 
@@ -205,7 +198,6 @@ def _body(env: dict[str, str]) -> str:
 LABELS = {
     "handler": "packaged handler: import app, deps, deliver()",
     "baseline": f"baseline: import boto3 + {TRANSPORT_LIBRARY}, 10 POSTs",
-    "handler, package with .pyc": "the same handler, package precompiled (.pyc)",
 }
 
 
@@ -221,12 +213,10 @@ def report(runs: dict[str, list[tuple[float, float]]], calls: list[Counter[str]]
         label = LABELS.get(name, name)
         print(f"  {label:<50} {wall * 1000:6.0f} ms wall {cpu * 1000:6.0f} ms CPU")
     (hw, hc), (bw, bc) = medians["handler"], medians["baseline"]
-    pw, pc = medians["handler, package with .pyc"]
     print(
         f"  ratio handler / baseline                           {hw / bw:6.2f} wall   {hc / bc:6.2f} CPU"
         "  (target <= 1.3)"
     )
-    print(f"  ratio handler (package with .pyc) / baseline       {pw / bw:6.2f} wall   {pc / bc:6.2f} CPU")
     per_run = sorted({json.dumps(dict(sorted(c.items()))) for c in calls})
     print(f"  AWS calls per handler cold start (moto's recorder): {' | '.join(per_run)}")
 

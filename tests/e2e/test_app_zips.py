@@ -20,6 +20,7 @@ KERNEL = {
     "models.py",
     "naming.py",
     "settings.py",
+    "app_settings.py",
     "observability.py",
     "caching.py",
     "retry.py",

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Self
 from pydantic import Field, SecretStr, model_validator
 
 from hookrelay.alarms.slack_post import SlackPolicy
+from hookrelay.app_settings import CommonSettings
 from hookrelay.aws.secrets import CachedSecret, read_secret
-from hookrelay.settings import CommonSettings, cached_settings
+from hookrelay.settings import cached_settings
 
 if TYPE_CHECKING:
     from types_boto3_secretsmanager import SecretsManagerClient

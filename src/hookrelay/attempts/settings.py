@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from hookrelay.settings import CommonSettings, cached_settings
+from hookrelay.app_settings import CommonSettings
+from hookrelay.settings import cached_settings
 
 
 class AttemptsSettings(CommonSettings):

@@ -11,8 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from hookrelay.app_settings import CommonSettings
 from hookrelay.mover.messages import MessageFilter, parse_filter
-from hookrelay.settings import CommonSettings, cached_settings
+from hookrelay.settings import cached_settings
 
 SQS_BATCH = 10
 

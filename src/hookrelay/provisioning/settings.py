@@ -7,8 +7,9 @@ from typing import Literal
 from pydantic import Field
 
 from hookrelay import naming
+from hookrelay.app_settings import EnvNetworkNames
 from hookrelay.attempts.settings import AttemptsSettings
-from hookrelay.settings import NetworkNames, cached_settings
+from hookrelay.settings import cached_settings
 from hookrelay.ssrf import IPNetwork, parse_networks
 
 
@@ -45,7 +46,7 @@ class ProvisionerSettings(AttemptsSettings):
         default=(),
         description="partners that also get their own 3 alarms; every partner is under the stage alarms",
     )
-    allowed_networks: NetworkNames = Field(
+    allowed_networks: EnvNetworkNames = Field(
         default=(), description="non-public networks partner URLs may use ('loopback' in the local stack)"
     )
 

@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field, SecretStr
 
+from hookrelay.app_settings import CommonSettings
 from hookrelay.aws import clients as aws
 from hookrelay.aws import sqs as sqs_ops
 from hookrelay.errors import Conflict, DependencyUnavailable, InvalidInput, PayloadTooLarge, Unauthorized
 from hookrelay.receiving.dedup import ClaimState, DedupTable
 from hookrelay.receiving.inbox import queue_webhook
 from hookrelay.receiving.secrets import ManagedSecrets, SecretSource, StaticSecrets
-from hookrelay.settings import CommonSettings, cached_settings
+from hookrelay.settings import cached_settings
 from hookrelay.signing.standard import (
     HEADER_ID,
     HEADER_LEGACY,
