@@ -27,6 +27,7 @@ from hookrelay_local.partner_server import PartnerServer, Received
 from tests.support.sqs import drain, sqs_event
 
 from .conftest import STAGE, Failing, aws, upload_artifact, writes
+from .test_api import call
 from .test_rollout_async import rollout
 
 VERSION_VARIABLE = "HOOKRELAY_SIGNING_KEY_VERSION"
@@ -158,6 +159,24 @@ def test_two_rotations_at_once_one_succeeds_and_the_other_is_409_storing_nothing
     assert keys.active_secrets(ctx.clock()) == [first, old]
     # AND the lease is gone: the next rotation goes through
     assert rotate_partner_secret(ctx, "acme").secret.get_secret_value() not in (first, old)
+
+
+def test_rotate_secret_during_another_rotation_answers_409_over_http(
+    ctx: Provisioner, make_partner: Any, http: Any
+) -> None:
+    # GIVEN a rotation of acme in progress (its lease held), and acme's keys as they are
+    make_partner("acme")
+    before = aws("secretsmanager").get_secret_value(SecretId=naming.partner_secret(STAGE, "acme"))
+    take_lease(ctx.partners.table, "acme", ctx.clock(), ctx.clients)
+    # WHEN another rotate-secret is posted
+    status, answer = call(http, "POST", "/partners/acme/rotate-secret")
+    # THEN 409 in our error shape, no secret in it, and the keys unchanged
+    assert (status, answer) == (
+        409,
+        {"error": "conflict", "message": "a rotation of 'acme' is in progress; retry"},
+    )
+    after = aws("secretsmanager").get_secret_value(SecretId=naming.partner_secret(STAGE, "acme"))
+    assert after["VersionId"] == before["VersionId"]
 
 
 def test_a_crashed_rotations_lease_expires_by_itself(ctx: Provisioner, make_partner: Any) -> None:
