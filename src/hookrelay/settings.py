@@ -75,6 +75,9 @@ class HandlerSettings(StageFields):
     max_receive_count: int | None = Field(
         default=None, ge=1, description="the queue's redrive maxReceiveCount: the last receive dead-letters"
     )
+    signing_key_version: str | None = Field(
+        default=None, description="the signing secret's VersionId: a rotation changes it (fresh handlers)"
+    )
 
     @property
     def networks(self) -> tuple[IPNetwork, ...]:

@@ -271,19 +271,31 @@ def test_a_rotating_partner_gets_both_signatures_until_the_old_key_expires(
 ) -> None:
     from hookrelay.signing.keys import SigningKey, SigningKeys
 
+    # GIVEN a partner's keys rotated: the new key, and the old one retiring in 24 h
     stack, server = stack_for(secret_cache_seconds=0)
-    new = signing.generate_secret()
+    old, new = stack.secret, signing.generate_secret()
     keys = SigningKeys(
-        keys=[SigningKey(secret=new), SigningKey(secret=stack.secret, expires_at=NOW + timedelta(hours=24))]
+        keys=[SigningKey(secret=new), SigningKey(secret=old, expires_at=NOW + timedelta(hours=24))]
     )
     secretsmanager.put_secret_value(SecretId=stack.settings.secret_id, SecretString=keys.to_secret_string())
+    # WHEN one webhook is delivered now and one after the 24 h
     handle_batch(sqs_event([stack.message().to_sqs_body()]), stack.deps)
     stack.clock_now[0] = NOW + timedelta(hours=25)
     handle_batch(sqs_event([stack.message().to_sqs_body()]), stack.deps)
     first, second = server.requests_snapshot()
+    # THEN the first carries two signatures, verifying with the old secret and with the new one
     assert len(first.headers["webhook-signature"].split()) == 2
+    for secret in (old, new):
+        verified = signing.verify(secret, first.headers, first.body, now=NOW.timestamp())
+        assert verified.webhook_id == first.headers["webhook-id"]
+    # AND the second only one, verifying with the new secret and no longer with the old
     assert len(second.headers["webhook-signature"].split()) == 1
-    signing.verify(new, second.headers, second.body, now=stack.clock_now[0].timestamp())
+    later = stack.clock_now[0].timestamp()
+    assert (
+        signing.verify(new, second.headers, second.body, now=later).webhook_id == second.headers["webhook-id"]
+    )
+    with pytest.raises(signing.WebhookVerificationError, match="no matching signature"):
+        signing.verify(old, second.headers, second.body, now=later)
 
 
 def test_legacy_signature_header_is_sent_when_the_partner_opted_in(stack_for: Any) -> None:

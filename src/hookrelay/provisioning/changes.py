@@ -1,5 +1,7 @@
 """Changes to a live partner: disable, enable, update its delivery options, rotate its secret.
 
+An update and a rotation change the handler's environment the same way (:func:`publish_environment`).
+
 An update that raises what the partner claims of the account's concurrency (reserved or provisioned)
 is checked first (:func:`hookrelay.provisioning.capacity.check_concurrency`, 409 when it would leave
 under 100 unreserved); the reservation is written only when it changes (null: released).
@@ -24,7 +26,8 @@ from hookrelay.partners.model import (
 )
 from hookrelay.provisioning.capacity import check_concurrency
 from hookrelay.provisioning.context import Provisioner
-from hookrelay.provisioning.resources.function import reconfigure, set_concurrency
+from hookrelay.provisioning.lease import rotation_lease
+from hookrelay.provisioning.resources.function import reconfigure, set_concurrency, wait_until_ready
 from hookrelay.provisioning.resources.mapping import ensure_mapping, set_enabled
 from hookrelay.provisioning.resources.queues import find_queue_url, purge, queue_arn, set_visibility
 from hookrelay.provisioning.resources.secrets import rotate_secret
@@ -61,6 +64,28 @@ def enable_partner(ctx: Provisioner, partner_id: str) -> Partner:
     return ctx.partners.put(partner.touched(ctx.clock(), status=PartnerStatus.ACTIVE, gone_at=None))
 
 
+def publish_environment(
+    ctx: Provisioner,
+    partner_id: str,
+    options: DeliveryOptions,
+    provisioned_before: int | None,
+    key_version: str | None = None,
+) -> str:
+    """THE path of a change to a handler's environment (update, rotate): the function reconfigured
+    (timeout and environment), a version published, ``live`` moved (and its provisioned instances, if
+    they changed); returns the mapping's target. Lambda runs a new version in new execution
+    environments: the handlers invoked after this returns start afresh (settings, key cache).
+
+    Lambda control-plane calls: UpdateFunctionConfiguration, PublishVersion, UpdateAlias, one
+    DeleteFunction (pruning), ListEventSourceMappings; plus GetFunction waits (their own quota)."""
+    function = naming.partner_function(ctx.stage, partner_id)
+    environment = ctx.handler_environment(partner_id, options, key_version=key_version)
+    reconfigure(function, function_timeout(options), environment, ctx.clients)
+    wait_until_ready(function, ctx.clients)  # Lambda refuses to publish while the update is in progress
+    keep, provisioned = ctx.settings.keep_versions, options.provisioned_concurrency
+    return go_live(function, ctx.clients, keep, provisioned, provisioned_before)
+
+
 def update_partner(ctx: Provisioner, partner_id: str, update: PartnerUpdate) -> Partner:
     """Apply new options to the live function, its concurrency, its mapping and its queue.
 
@@ -87,12 +112,9 @@ def update_partner(ctx: Provisioner, partner_id: str, update: PartnerUpdate) -> 
     old_visibility, new_visibility = visibility_timeout(partner), visibility_timeout(options)
     if new_visibility > old_visibility:  # the queue must always outlast the function's timeout
         set_visibility(queue_url, new_visibility, clients)
-    reconfigure(function, function_timeout(options), ctx.handler_environment(partner_id, options), clients)
     if options.reserved_concurrency != partner.reserved_concurrency:
         set_concurrency(function, options.reserved_concurrency, clients)
-    # the new environment goes live: a version published, the live alias moved (and its warm instances)
-    keep, provisioned = ctx.settings.keep_versions, options.provisioned_concurrency
-    live = go_live(function, clients, keep, provisioned, partner.provisioned_concurrency)
+    live = publish_environment(ctx, partner_id, options, partner.provisioned_concurrency)
     ensure_mapping(live, queue_arn(queue_url, clients), options.max_concurrency, clients)
     if new_visibility < old_visibility:
         set_visibility(queue_url, new_visibility, clients)
@@ -109,10 +131,24 @@ class Rotated(BaseModel):
 
 
 def rotate_partner_secret(ctx: Provisioner, partner_id: str) -> Rotated:
-    """A new secret, returned once; the previous ones keep signing for the grace period."""
-    _live(ctx, partner_id)
+    """A new secret, returned once; the previous ones keep signing for the grace period.
+
+    Immediate: once this answers, every delivery carries the old and the new signature. The secret's
+    new version (its VersionId, the key version) is published in the handler's environment through
+    :func:`publish_environment`, and only then does this answer: the mapping invokes ``live``, now a new
+    version, whose fresh environments read the keys again. The residual window: a batch already
+    running in an old environment when the alias moves finishes with the keys it read, so deliveries
+    with the old signature alone can still leave for at most the function's timeout after the answer.
+
+    One rotation of a partner at a time (:mod:`hookrelay.provisioning.lease`): a concurrent one is
+    409 and stores nothing, so no caller is handed a secret that is then overwritten."""
     now = ctx.clock()
     grace = timedelta(hours=ctx.settings.rotation_grace_hours)
-    secret = rotate_secret(naming.partner_secret(ctx.stage, partner_id), now, grace, ctx.clients)
-    logger.info("secret rotated", extra={"partner_id": partner_id})
-    return Rotated(partner_id=partner_id, secret=secret, previous_expires_at=(now + grace).isoformat())
+    with rotation_lease(ctx.partners.table, partner_id, now, ctx.clients):
+        partner = _live(ctx, partner_id)  # read under the lease: the options as they are now
+        written = rotate_secret(naming.partner_secret(ctx.stage, partner_id), now, grace, ctx.clients)
+        options = partner.options()
+        publish_environment(ctx, partner_id, options, options.provisioned_concurrency, written.version)
+    logger.info("secret rotated", extra={"partner_id": partner_id, "key_version": written.version})
+    expires = (now + grace).isoformat()
+    return Rotated(partner_id=partner_id, secret=written.secret, previous_expires_at=expires)

@@ -19,6 +19,7 @@ from hookrelay.partners.table import PartnerRepository
 from hookrelay.provisioning.publish import EventPublisher
 from hookrelay.provisioning.quotas import QuotaReader
 from hookrelay.provisioning.resources.queues import find_queue_url
+from hookrelay.provisioning.resources.secrets import current_version
 from hookrelay.provisioning.resources.shared import SharedArns, shared_arns
 from hookrelay.provisioning.settings import ProvisionerSettings, provisioner_settings
 from hookrelay.settings import HandlerSettings, cached_settings
@@ -57,15 +58,19 @@ class Provisioner:
         options: DeliveryOptions,
         shared: SharedArns | None = None,
         queue_urls: tuple[str, str] | None = None,
+        key_version: str | None = None,
     ) -> dict[str, str]:
         """The partner Lambda's environment: its settings, the secret's *id*, never the secret.
 
-        ``shared`` and ``queue_urls`` (queue, DLQ): what the caller already looked up (create has both)."""
+        ``shared`` and ``queue_urls`` (queue, DLQ): what the caller already looked up (create has both).
+        ``key_version``: the secret's current VersionId, if the caller has it (create, rotate); else it
+        is read from the secret (one DescribeSecret), so a rebuilt environment keeps the key version."""
         shared = shared or shared_arns(self.stage, self.clients)
         queue, dlq = queue_urls or (
             naming.partner_queue(self.stage, partner_id),
             naming.partner_dead_letter_queue(self.stage, partner_id),
         )
+        secret_id = naming.partner_secret(self.stage, partner_id)
         settings = HandlerSettings(
             stage=self.stage,
             log_level=self.settings.log_level,
@@ -75,7 +80,7 @@ class Provisioner:
             queue_url=queue if queue_urls else find_queue_url(queue, self.clients) or queue,
             dead_letter_queue_url=dlq if queue_urls else find_queue_url(dlq, self.clients) or dlq,
             results_queue_url=shared.results_queue_url,
-            secret_id=naming.partner_secret(self.stage, partner_id),
+            secret_id=secret_id,
             post_concurrency=options.post_concurrency,
             connect_timeout=options.connect_timeout,
             read_timeout=options.read_timeout,
@@ -83,6 +88,7 @@ class Provisioner:
             legacy_signature=options.legacy_signature,
             allowed_networks=self.settings.allowed_networks,
             max_receive_count=self.settings.max_receive_count,
+            signing_key_version=key_version or current_version(secret_id, self.clients),
         )
         return settings.to_environment()
 

@@ -120,7 +120,9 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime, fresh: bool) -
         code_key=artifact.code_key,
         layers=artifact.layers,
         timeout=function_timeout(partner),
-        environment=ctx.handler_environment(pid, partner, shared, (queues.url, queues.dlq_url)),
+        environment=ctx.handler_environment(
+            pid, partner, shared, (queues.url, queues.dlq_url), secret.version
+        ),
         runtime=s.handler_runtime,
         memory_mb=s.handler_memory_mb,
         tags=tags,

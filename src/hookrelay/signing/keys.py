@@ -70,7 +70,12 @@ def read_signing_keys(secret_id: str, secretsmanager: SecretsManagerClient | Non
 
 
 class CachedSigningKeys(CachedSecret[SigningKeys]):
-    """Reads a partner's keys at most once per ``ttl_seconds`` (rotation shows up within the TTL)."""
+    """Reads a partner's keys at most once per ``ttl_seconds``.
+
+    A rotation does not wait for the TTL: it also changes the handler's configuration (the secret's
+    new version, ``HandlerSettings.signing_key_version``), so the handlers invoked after it are new
+    Lambda environments, each with a new, empty reader (``provisioning.changes.rotate_partner_secret``).
+    The TTL bounds only a change made to the secret by other means (an operator's hand)."""
 
     what = "signing secret"
 
