@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import logging
@@ -12,8 +13,10 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+import chalice.test
 import pytest
 from botocore.stub import Stubber
+from chalice.local import LambdaContext
 from chalice.test import Client
 
 from hookrelay.alarms.forwarding import AlarmDeps, forward_notification
@@ -41,6 +44,10 @@ def invoke(
 ) -> Iterator[Callable[[PartnerServer, str], Any]]:
     """``invoke(slack, message)``: the dev stage's function, its webhook secret pointing at ``slack``."""
     monkeypatch.setattr(app_module, "configure_logging", lambda *_args: None)  # keep pytest's log capture
+    # chalice's test client hands every function a context of 3 s; the function's timeout is 60 s
+    monkeypatch.setattr(
+        chalice.test, "LambdaContext", functools.partial(LambdaContext, max_runtime_ms=60_000)
+    )
     monkeypatch.setenv("HOOKRELAY_SLACK_POLICY", '{"max_attempts": 2, "base_delay_seconds": 0}')
     secret_made = False
 
