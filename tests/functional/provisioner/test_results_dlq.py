@@ -131,3 +131,27 @@ def test_the_results_dlq_depth_alarm_notifies_the_alarm_topic(ctx: Provisioner) 
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": "hookrelay-test-results-dlq"}]
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0.0, "GreaterThanThreshold")
     assert (alarm["AlarmActions"], alarm["OKActions"]) == ([topic], [topic])
+
+
+def test_the_alarm_failures_queue_keeps_dropped_alarms_14_days_and_is_watched(ctx: Provisioner) -> None:
+    # GIVEN the shared resources of a stage, WHEN alarm-to-slack's on-failure queue and its alarm are read
+    url, _ = queue(naming.alarm_failures_queue(STAGE))
+    attributes = aws("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    (alarm,) = aws("cloudwatch").describe_alarms(AlarmNames=[naming.alarm_failures_alarm(STAGE)])[
+        "MetricAlarms"
+    ]
+    topic = aws("sns").create_topic(Name=naming.alarm_topic(STAGE))["TopicArn"]
+    # THEN the queue is hookrelay-test-alarm-failures, keeping messages 14 days, with no redrive of its own
+    assert url.endswith("/hookrelay-test-alarm-failures")
+    assert attributes["MessageRetentionPeriod"] == "1209600"
+    assert "RedrivePolicy" not in attributes
+    # AND any message on it raises an alarm to the topic (named as a dlq-depth alarm of no partner)
+    assert alarm["AlarmName"] == "hookrelay-test-alarm-failures-dlq-depth"
+    assert naming.partner_from_name(alarm["AlarmName"]) is None
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": "hookrelay-test-alarm-failures"}]
+    assert (alarm["MetricName"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "ApproximateNumberOfMessagesVisible",
+        0.0,
+        "GreaterThanThreshold",
+    )
+    assert (alarm["AlarmActions"], alarm["OKActions"]) == ([topic], [topic])
