@@ -7,7 +7,6 @@ through chalice's test client with a context of a chosen remaining time.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from hookrelay.alarms.slack_post import SlackPolicy
 from hookrelay.errors import DependencyUnavailable
 from hookrelay_local.partner_server import PartnerServer, Reply, always
 from tests.support import alarm_events as ev
+from tests.support.apps import load_app_file
 
 APP_DIR = Path(__file__).resolve().parents[2] / "alarm-to-slack"
 
@@ -105,12 +105,7 @@ class BlockingLogs:
 
 @pytest.fixture
 def app_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("alarm_to_slack_app_deadline", APP_DIR / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_app_file(APP_DIR / "app.py", "alarm_to_slack_app_deadline")
 
 
 @pytest.fixture

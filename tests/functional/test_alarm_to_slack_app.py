@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -24,18 +23,14 @@ from hookrelay.alarms.settings import AlarmToSlackSettings, WebhookUrl, alarm_se
 from hookrelay.errors import DependencyUnavailable
 from hookrelay_local.partner_server import PartnerServer, Received, Reply, always
 from tests.support import alarm_events as ev
+from tests.support.apps import load_app_file
 
 APP_DIR = Path(__file__).resolve().parents[2] / "alarm-to-slack"
 
 
 @pytest.fixture(scope="module")
 def app_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("alarm_to_slack_app", APP_DIR / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_app_file(APP_DIR / "app.py", "alarm_to_slack_app")
 
 
 @pytest.fixture
