@@ -2,7 +2,9 @@
 
 Subscribed to the stage's alarm topic (``hookrelay-<stage>-alarms``), which every alarm the
 provisioner creates notifies on ALARM and OK. Raising fails the invocation so SNS/Lambda retry it:
-that happens only when Slack would not take the message.
+that happens only when Slack would not take the message (in time: the invocation's deadline is the
+Lambda context's remaining time, hookrelay.alarms.deadline). Past Lambda's async retries the event goes
+to ``hookrelay-<stage>-alarm-failures`` (the on-failure destination `make deploy` sets).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from chalice import Chalice
 
+from hookrelay.alarms.deadline import Deadline
 from hookrelay.alarms.forwarding import AlarmDeps, build_deps, forward_notification
 from hookrelay.alarms.settings import alarm_settings
 from hookrelay.naming import alarm_topic
@@ -37,5 +40,6 @@ def deps() -> AlarmDeps:
 @app.on_sns_message(topic=alarm_topic(STAGE), name="forward")
 def forward(event: Any) -> dict[str, Any]:
     with invocation(event.context):
-        result = forward_notification(event.message, deps(), subject=event.subject)
+        deadline = Deadline.from_context(event.context)
+        result = forward_notification(event.message, deps(), subject=event.subject, deadline=deadline)
     return {"attempts": result.attempts, "parsed": result.parsed, "alarm_name": result.alarm_name}

@@ -43,7 +43,7 @@ from bench.shared_queue import SharedQueuePool
 from hookrelay import naming
 from hookrelay.settings import HandlerSettings
 from hookrelay_local.lambda_runtime.invokers import DELIVER_HANDLER
-from hookrelay_local.stack import LocalStack, StackOptions, free_port
+from hookrelay_local.stack import LocalStack, StackOptions
 
 SLOW = "slow"
 PARTNERS = [SLOW, *(f"fast{n}" for n in range(1, 10))]
@@ -215,7 +215,7 @@ def main() -> None:
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
     quiet_logging()
-    options = StackOptions(api_port=free_port(), receiver_port=free_port(), stage=STAGE)
+    options = StackOptions(api_port=0, receiver_port=0, stage=STAGE)
     started = time.monotonic()
     with latency_receiver() as receiver, moto_process() as aws, stack_on(aws, options) as stack:
         create_partners(stack, receiver, PARTNERS, RESERVED_CONCURRENCY, POST_CONCURRENCY)

@@ -39,7 +39,7 @@ from bench.scale_tools import Api, AwsCalls, Sink, moto_pid, process_cpu_s, rss_
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.provisioning.resources.artifact import latest_artifact, upload_artifact
-from hookrelay_local.stack import LocalStack, StackOptions, free_port
+from hookrelay_local.stack import LocalStack, StackOptions
 
 SIZES = [int(n) for n in os.environ.get("BENCH_SCALE_NS", "10,100,1000").split(",")]
 SECONDS = float(os.environ.get("BENCH_SCALE_SECONDS", "30"))
@@ -204,7 +204,7 @@ def main() -> None:
         f"handler role {role}",
         flush=True,
     )
-    options = StackOptions(api_port=free_port(), receiver_port=free_port(), stage=STAGE)
+    options = StackOptions(api_port=0, receiver_port=0, stage=STAGE)
     results = []
     for partners in SIZES:
         results.append(measure(partners, options))

@@ -47,22 +47,27 @@ def moto_process() -> Iterator[str]:
     import time
     import urllib.request
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-c", _MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
+    for _ in range(3):  # it must be told its port: another process may take it first, then it exits
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        process = subprocess.Popen(
+            [sys.executable, "-c", _MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
                 urllib.request.urlopen(url + "/moto-api/", timeout=1).close()  # noqa: S310 - loopback
                 break
             except OSError:
+                if process.poll() is not None:
+                    break
                 time.sleep(0.1)
+        if process.poll() is None:
+            break
+    try:
         yield url
     finally:
         process.terminate()

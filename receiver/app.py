@@ -68,4 +68,9 @@ def _webhook(request: Any) -> Response:
 def inbox(event: Any) -> dict[str, Any]:
     configure_logging("receiver", settings.log_level)
     with invocation(event.context):
-        return consume(event.to_dict(), process_webhook, partial_batch=settings.receiver_partial_batch)
+        return consume(
+            event.to_dict(),
+            process_webhook,
+            partial_batch=settings.receiver_partial_batch,
+            sqs=_built["receiver"].sqs if "receiver" in _built else None,  # the local stack's, else default
+        )

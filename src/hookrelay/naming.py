@@ -17,7 +17,7 @@ SUFFIXES = ("dlq", "handler", *ALARM_KINDS)
 _PARTNER_RESOURCE = re.compile(
     r"^hookrelay-(?P<stage>[a-z0-9]{1,8})-(?P<partner>[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)$"
 )
-SHARED_NAMES = ("results", "partners", "deliveries", "alarms", "artifacts", "rollouts")
+SHARED_NAMES = ("results", "partners", "deliveries", "alarms", "artifacts", "rollouts", "alarm-failures")
 # What belongs to every partner of a stage (its shared handler role, its alarms) is named as if owned by
 # the reserved partner id "partners": partner_from_name reads no partner from those names.
 EVERY_PARTNER = "partners"
@@ -76,6 +76,26 @@ def stage_alarm(stage: str, kind: str) -> str:
 
 def results_queue(stage: str) -> str:
     return f"{prefix(stage)}-results"
+
+
+def results_dead_letter_queue(stage: str) -> str:
+    """Attempt records the recorder could not write after ``maxReceiveCount`` receives."""
+    return f"{results_queue(stage)}-dlq"
+
+
+def results_dlq_alarm(stage: str) -> str:
+    """The stage alarm on the results DLQ's depth (kind ``dlq-depth``; partner_from_name reads none)."""
+    return f"{results_dead_letter_queue(stage)}-depth"
+
+
+def alarm_failures_queue(stage: str) -> str:
+    """alarm-to-slack's on-failure destination: alarms Lambda dropped after its async retries."""
+    return f"{prefix(stage)}-alarm-failures"
+
+
+def alarm_failures_alarm(stage: str) -> str:
+    """The alarm on the alarm-failures queue's depth (kind ``dlq-depth``: alarm-to-slack's DLQ)."""
+    return f"{alarm_failures_queue(stage)}-dlq-depth"
 
 
 def partners_table(stage: str) -> str:

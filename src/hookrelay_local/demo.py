@@ -23,7 +23,7 @@ import requests
 from hookrelay import naming
 from hookrelay.aws.sqs import lookup_queue_url
 from hookrelay_local.partner_server import PartnerServer, Received, Reply
-from hookrelay_local.stack import LocalStack, StackOptions, free_port
+from hookrelay_local.stack import LocalStack, StackOptions
 
 DEMO_RETRIES = [1, 2, 4]  # seconds after the first attempt (production default: 15 min ... 72 h)
 
@@ -84,9 +84,7 @@ def run(events: int) -> int:
     from hookrelay.mover.request import MoveRequest
 
     console = Console()
-    options = StackOptions(
-        aws_port=free_port(), api_port=free_port(), receiver_port=free_port(), stage="demo"
-    )
+    options = StackOptions(aws_port=0, api_port=0, receiver_port=0, stage="demo")
     partners = [
         Partner("healthy", Reply(status=200)),
         Partner("slow", Reply(status=200, delay=2.0)),

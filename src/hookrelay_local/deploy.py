@@ -10,7 +10,8 @@ and its dependency layer zip) uploaded where the provisioner takes it from (the 
 layer version at the first create or update-code that needs it; the handler app is never `chalice
 deploy`ed: it runs only as each partner's function), then the apps that use all that, each followed
 by ReportBatchItemFailures on every SQS mapping `chalice deploy` made for it (Chalice cannot set it;
-the provisioner's results recorder has one). The receiver is not deployed: partners deploy it
+the provisioner's results recorder has one) and, for alarm-to-slack, its on-failure destination
+(:mod:`hookrelay_local.alarm_failures`). The receiver is not deployed: partners deploy it
 (docs/receiver.md). AWS comes from the usual credential chain; ``AWS_ENDPOINT_URL`` points it
 elsewhere (the tests use moto's server).
 """
@@ -38,6 +39,7 @@ from hookrelay.provisioning.resources.artifact import (
 )
 from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay.provisioning.settings import ProvisionerSettings
+from hookrelay_local import alarm_failures
 from hookrelay_local.artifacts import ROOT, BuildFailed, build_handler_artifact, present_apps
 from hookrelay_local.capacity_report import show_capacity
 
@@ -110,10 +112,11 @@ class Deployment:
         steps += [
             (
                 f"shared resources: tables {naming.partners_table(stage)}, {naming.deliveries_table(stage)}, "
-                f"{naming.rollouts_table(stage)}; queues {naming.results_queue(stage)}, "
-                f"{naming.rollout_queue(stage)}; topic {naming.alarm_topic(stage)}; the stage alarms "
-                f"{naming.prefix(stage)}-{naming.EVERY_PARTNER}-*; "
-                "the shared handler role if HANDLER_ROLE=shared",
+                f"{naming.rollouts_table(stage)}; queues {naming.results_queue(stage)} (DLQ "
+                f"{naming.results_dead_letter_queue(stage)}), {naming.rollout_queue(stage)} (and its DLQ), "
+                f"{naming.alarm_failures_queue(stage)}; topic {naming.alarm_topic(stage)}; the stage alarms "
+                f"{naming.prefix(stage)}-{naming.EVERY_PARTNER}-*, {naming.results_dlq_alarm(stage)}, "
+                f"{naming.alarm_failures_alarm(stage)}; the shared handler role if HANDLER_ROLE=shared",
                 lambda: print(f"   {ensure_shared(stage, self.clients, self.provisioner_settings())}"),
             ),
             (f"artifact bucket s3://{self.bucket}", self.ensure_bucket),
@@ -127,6 +130,14 @@ class Deployment:
             steps.append(
                 (f"chalice deploy --stage {stage} ({app}/)", lambda app=app: self.chalice_deploy(app))
             )
+            if app == alarm_failures.APP:
+                steps.append(
+                    (
+                        f"{app}: async retries {alarm_failures.MAX_RETRIES}, then on failure to "
+                        f"{naming.alarm_failures_queue(stage)}",
+                        self.alarm_failures,
+                    )
+                )
             if "on_sqs_message" in (ROOT / app / "app.py").read_text():
                 steps.append(
                     (
@@ -155,10 +166,21 @@ class Deployment:
         self.run([sys.executable, str(ROOT / "tools" / "vendor_core.py"), app], ROOT)
         self.run([str(Path(sys.executable).parent / "chalice"), "deploy", "--stage", self.stage], ROOT / app)
 
+    def record(self, app: str) -> Path:
+        """Chalice's record of what it deployed of ``app`` for the stage."""
+        records = self.deployed / app if self.deployed else ROOT / app / ".chalice" / "deployed"
+        return records / f"{self.stage}.json"
+
+    def alarm_failures(self) -> None:
+        function = alarm_failures.deployed_function_arn(
+            self.record(alarm_failures.APP), alarm_failures.FUNCTION
+        )
+        destination = alarm_failures.send_failures_to_queue(self.stage, function, self.clients)
+        print(f"   {function}: on failure -> {destination}")
+
     def batch_failures(self, app: str) -> None:
         """Every SQS mapping chalice recorded for the app reports batch item failures."""
-        records = self.deployed / app if self.deployed else ROOT / app / ".chalice" / "deployed"
-        deployed = records / f"{self.stage}.json"
+        deployed = self.record(app)
         resources = json.loads(deployed.read_text())["resources"] if deployed.exists() else []
         for resource in resources:
             if resource.get("resource_type") == "sqs_event":

@@ -4,7 +4,8 @@
   bootstrapped: partners and deliveries tables, results queue, alarm topic, the artifact bucket holding
   the handler packaged by ``chalice package``;
 - the provisioner's REST API (the real Chalice app) on :8000, the receiver app as a sample partner
-  endpoint on :8001;
+  endpoint on :8001 (a port of 0 in :class:`StackOptions` binds any free one: tests and the demo do, and
+  read the bound ports back from :attr:`LocalStack.endpoint`, ``api_url``, ``receiver_url``);
 - the local Lambda runtime polling every event source mapping the provisioner creates, running the
   real handler code in-process, plus the results recorder and the receiver's inbox consumer.
 """
@@ -52,6 +53,9 @@ class StackOptions:
 
 
 def free_port(host: str = "127.0.0.1") -> int:
+    """A port free a moment ago, for an external program that must be told its port up front (it may be
+    taken meanwhile: retry on "address in use"). A server of ours binds port 0 instead: pass 0 as a
+    :class:`StackOptions` port and read the bound one back (:attr:`LocalStack.api_url`, ...)."""
     with socket.socket() as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
@@ -79,10 +83,13 @@ class LocalStack:
 
     @property
     def api_url(self) -> str:
-        return f"http://{self.options.host}:{self.options.api_port}"
+        """The provisioner API's URL: the port it is bound to once started (an option of 0 picks one)."""
+        return self.served[0].url if self.served else f"http://{self.options.host}:{self.options.api_port}"
 
     @property
     def receiver_url(self) -> str:
+        if len(self.served) > 1:
+            return f"{self.served[1].url}/"
         return f"http://{self.options.host}:{self.options.receiver_port}/"
 
     def client(self, service: str) -> Any:

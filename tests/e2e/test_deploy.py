@@ -56,15 +56,17 @@ def test_make_deploy_dry_run_prints_the_plan_in_dependency_order() -> None:
     expected = [
         "check: the Slack webhook secret hookrelay/prod/slack-webhook exists",
         "shared resources: tables hookrelay-prod-partners, hookrelay-prod-deliveries, "
-        "hookrelay-prod-rollouts; queues hookrelay-prod-results, hookrelay-prod-rollouts; "
-        "topic hookrelay-prod-alarms; the stage alarms hookrelay-prod-partners-*; "
-        "the shared handler role if HANDLER_ROLE=shared",
+        "hookrelay-prod-rollouts; queues hookrelay-prod-results (DLQ hookrelay-prod-results-dlq), "
+        "hookrelay-prod-rollouts (and its DLQ), hookrelay-prod-alarm-failures; topic hookrelay-prod-alarms; "
+        "the stage alarms hookrelay-prod-partners-*, hookrelay-prod-results-dlq-depth, "
+        "hookrelay-prod-alarm-failures-dlq-depth; the shared handler role if HANDLER_ROLE=shared",
         "artifact bucket s3://hookrelay-prod-artifacts",
         "handler package -> s3://hookrelay-prod-artifacts/handler/<sha256>.zip, its dependency layer -> "
         "handler/layers/<sha256>.zip, handler/latest.json points at both",
         "chalice deploy --stage prod (provisioner/)",
         "ReportBatchItemFailures on provisioner's SQS mappings",
         "chalice deploy --stage prod (alarm-to-slack/)",
+        "alarm-to-slack: async retries 2, then on failure to hookrelay-prod-alarm-failures",
     ]
     if (ROOT / "sqs-mv" / "app.py").exists():
         expected.append("chalice deploy --stage prod (sqs-mv/)")
@@ -109,6 +111,23 @@ def results_mapping(url: str) -> str:
     return str(mapping["UUID"])
 
 
+ALARM_FUNCTION = "hookrelay-alarm-to-slack-dev-forward"
+
+
+def alarm_function(url: str) -> str:
+    """What `chalice deploy` of alarm-to-slack makes: its forward function; returns its ARN."""
+    iam = boto3.client("iam", endpoint_url=url)
+    role = iam.create_role(RoleName="hookrelay-alarm-to-slack-dev", AssumeRolePolicyDocument="{}")["Role"]
+    created = boto3.client("lambda", endpoint_url=url).create_function(
+        FunctionName=ALARM_FUNCTION,
+        Runtime="python3.11",
+        Role=role["Arn"],
+        Handler="app.forward",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
+    return str(created["FunctionArn"])
+
+
 def test_deploy_creates_what_the_handler_needs_and_uploads_its_artifact(
     moto_env: str, tmp_path: Path
 ) -> None:
@@ -131,6 +150,13 @@ def test_deploy_creates_what_the_handler_needs_and_uploads_its_artifact(
             }
             (tmp_path / "provisioner").mkdir()
             (tmp_path / "provisioner" / "dev.json").write_text(json.dumps(record))
+        if command[1:2] == ["deploy"] and cwd.name == "alarm-to-slack":
+            arn = alarm_function(moto_env)
+            record = {
+                "resources": [{"name": "forward", "resource_type": "lambda_function", "lambda_arn": arn}]
+            }
+            (tmp_path / "alarm-to-slack").mkdir()
+            (tmp_path / "alarm-to-slack" / "dev.json").write_text(json.dumps(record))
 
     deployment = Deployment(stage="dev", run=chalice, deployed=tmp_path)
     # WHEN every step of the plan runs
@@ -158,6 +184,19 @@ def test_deploy_creates_what_the_handler_needs_and_uploads_its_artifact(
     # AND the recorder's mapping reports batch item failures
     [mapping] = boto3.client("lambda").list_event_source_mappings()["EventSourceMappings"]
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # AND the results queue redrives to its DLQ
+    results = boto3.client("sqs").get_queue_url(QueueName="hookrelay-dev-results")["QueueUrl"]
+    redrive = boto3.client("sqs").get_queue_attributes(QueueUrl=results, AttributeNames=["RedrivePolicy"])
+    assert json.loads(redrive["Attributes"]["RedrivePolicy"]) == {
+        "deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:hookrelay-dev-results-dlq",
+        "maxReceiveCount": 5,
+    }
+    # AND alarm-to-slack's dropped alarms go to the alarm-failures queue after two async retries
+    config = boto3.client("lambda").get_function_event_invoke_config(FunctionName=ALARM_FUNCTION)
+    assert (config["MaximumRetryAttempts"], config["MaximumEventAgeInSeconds"]) == (2, 3600)
+    assert config["DestinationConfig"]["OnFailure"] == {
+        "Destination": "arn:aws:sqs:us-east-1:123456789012:hookrelay-dev-alarm-failures"
+    }
 
 
 def test_deploy_stops_before_changing_anything_when_the_slack_secret_is_missing(moto_env: str) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from hookrelay_local.stack import free_port
+from tests.support.ports import is_address_in_use, start_retrying
 
 pytestmark = pytest.mark.e2e
 STOP_LIMIT_S = 10.0
@@ -36,10 +36,28 @@ def start(ports: list[int], log: Path) -> subprocess.Popen[bytes]:
         return subprocess.Popen(argv, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
+def start_on_free_ports(log: Path) -> tuple[list[int], subprocess.Popen[bytes]]:
+    """``start`` on three free ports; on others if one was taken before the run's port probe."""
+
+    def attempt(ports: list[int]) -> subprocess.Popen[bytes] | None:
+        process = start(ports, log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "starting hookrelay" not in log.read_text():
+            if process.poll() is not None:  # the probe said "port in use" (or another failure: shown later)
+                return None if is_address_in_use(log.read_text()) else process
+            time.sleep(0.05)
+        return process
+
+    return start_retrying(attempt, 3)
+
+
 @contextlib.contextmanager
-def started(ports: list[int], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """``start``, and whatever the test does (a failed assertion included), never leave it running."""
-    process = start(ports, log)
+def started(
+    ports: list[int], log: Path, process: subprocess.Popen[bytes] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``start`` (unless ``process`` already runs), and whatever the test does (a failed assertion
+    included), never leave it running."""
+    process = process or start(ports, log)
     try:
         yield process
     finally:
@@ -84,12 +102,12 @@ def said_stopping_then_stopped(output: str) -> bool:
 
 
 def test_stop_then_start_on_the_same_ports_three_times(tmp_path: Path) -> None:
-    ports = [free_port() for _ in range(3)]
+    ports, first = start_on_free_ports(tmp_path / "run-0.log")
     api, receiver = f"http://127.0.0.1:{ports[1]}", f"http://127.0.0.1:{ports[2]}/"
     for cycle, signum in enumerate((signal.SIGTERM, signal.SIGINT, signal.SIGTERM)):
         # GIVEN make run started on ports the previous cycle's run just released
         log = tmp_path / f"run-{cycle}.log"
-        with started(ports, log) as process:
+        with started(ports, log, first if cycle == 0 else None) as process:
             wait_for_api(api, process, log)
             # AND a script's requests: a partner, an event published to it
             assert call("POST", f"{api}/partners", {"partner_id": "demo", "url": receiver}) == 201
@@ -106,9 +124,9 @@ def test_stop_then_start_on_the_same_ports_three_times(tmp_path: Path) -> None:
 
 def test_a_signal_while_starting_stops_it_at_once(tmp_path: Path) -> None:
     # GIVEN make run starting (moto up, the apps being loaded)
-    ports = [free_port() for _ in range(3)]
     log = tmp_path / "run.log"
-    with started(ports, log) as process:
+    ports, first = start_on_free_ports(log)
+    with started(ports, log, first) as process:
         deadline = time.monotonic() + 30
         while "starting hookrelay" not in log.read_text() and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Callable
 
 import pytest
@@ -12,6 +11,7 @@ from pydantic import SecretStr
 from hookrelay.alarms.slack_post import SlackPolicy, SlackRejected, post_message
 from hookrelay.errors import DependencyUnavailable
 from hookrelay_local.partner_server import PartnerServer, Received, Reply, always
+from tests.support.ports import closed_port
 
 pytestmark = pytest.mark.e2e
 PAYLOAD = {"text": "ALARM: hookrelay-dev-acme-dlq-depth"}
@@ -95,12 +95,11 @@ def test_a_retry_after_beyond_the_budget_gives_up_without_waiting(
 
 def test_connection_refused_is_retried_then_raises() -> None:
     """GIVEN nothing listening THEN each attempt fails to connect and the error names no URL."""
-    with socket.socket() as probe:  # a loopback port that was free a moment ago: nothing listens there
-        probe.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{probe.getsockname()[1]}/services/T0/B0/secret"
     fake = FakeTime()
-    with pytest.raises(DependencyUnavailable) as caught:
-        post(url, fake, SlackPolicy(max_attempts=2, connect_timeout=0.5))
+    with closed_port() as port:
+        url = f"http://127.0.0.1:{port}/services/T0/B0/secret"
+        with pytest.raises(DependencyUnavailable) as caught:
+            post(url, fake, SlackPolicy(max_attempts=2, connect_timeout=0.5))
     assert caught.value.message == "Slack did not accept the message after 2 attempt(s): ConnectionError"
     assert fake.sleeps == [0.5]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import functools
 import json
 import logging
 from collections.abc import Callable, Iterator
@@ -12,8 +12,10 @@ from types import ModuleType
 from typing import Any
 
 import boto3
+import chalice.test
 import pytest
 from botocore.stub import Stubber
+from chalice.local import LambdaContext
 from chalice.test import Client
 
 from hookrelay.alarms.forwarding import AlarmDeps, forward_notification
@@ -21,18 +23,14 @@ from hookrelay.alarms.settings import AlarmToSlackSettings, WebhookUrl, alarm_se
 from hookrelay.errors import DependencyUnavailable
 from hookrelay_local.partner_server import PartnerServer, Received, Reply, always
 from tests.support import alarm_events as ev
+from tests.support.apps import load_app_file
 
 APP_DIR = Path(__file__).resolve().parents[2] / "alarm-to-slack"
 
 
 @pytest.fixture(scope="module")
 def app_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("alarm_to_slack_app", APP_DIR / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_app_file(APP_DIR / "app.py", "alarm_to_slack_app")
 
 
 @pytest.fixture
@@ -41,6 +39,10 @@ def invoke(
 ) -> Iterator[Callable[[PartnerServer, str], Any]]:
     """``invoke(slack, message)``: the dev stage's function, its webhook secret pointing at ``slack``."""
     monkeypatch.setattr(app_module, "configure_logging", lambda *_args: None)  # keep pytest's log capture
+    # chalice's test client hands every function a context of 3 s; the function's timeout is 60 s
+    monkeypatch.setattr(
+        chalice.test, "LambdaContext", functools.partial(LambdaContext, max_runtime_ms=60_000)
+    )
     monkeypatch.setenv("HOOKRELAY_SLACK_POLICY", '{"max_attempts": 2, "base_delay_seconds": 0}')
     secret_made = False
 

@@ -3,7 +3,6 @@ reading the rest, the connection stays usable, and network failures keep their w
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -13,6 +12,7 @@ from hookrelay.models import ErrorKind, WebhookMessage
 from hookrelay.signing.standard import generate_secret
 from hookrelay.ssrf import parse_networks
 from hookrelay_local.partner_server import PartnerServer, Reply, always
+from tests.support.ports import closed_port
 
 LOOPBACK = parse_networks(["loopback"])
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -61,12 +61,10 @@ def test_a_short_answer_is_kept_whole(partner_server: Start) -> None:
 
 def test_a_refused_connection_is_a_connection_error_in_the_record() -> None:
     # GIVEN a loopback port nobody listens on
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    # WHEN a webhook is posted there
-    endpoint = Endpoint(url=f"http://127.0.0.1:{port}/", connect_timeout=2)
-    result = attempt_delivery(message(), endpoint, SECRETS, build_transport(LOOPBACK), NOW)
+    with closed_port() as port:
+        # WHEN a webhook is posted there
+        endpoint = Endpoint(url=f"http://127.0.0.1:{port}/", connect_timeout=2)
+        result = attempt_delivery(message(), endpoint, SECRETS, build_transport(LOOPBACK), NOW)
     # THEN it is retried as a connection failure, named as before the transport changed
     assert (result.verdict, result.error_kind) == (Verdict.RETRY, ErrorKind.CONNECTION)
     assert result.error is not None

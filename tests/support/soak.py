@@ -41,7 +41,7 @@ from hookrelay.aws.sqs import lookup_queue_url
 from hookrelay_local.fault_plan import Fault, FaultPlan, FaultRule
 from hookrelay_local.fault_proxy import FaultyAws, faulty_aws_process
 from hookrelay_local.partner_server import Behaviour, PartnerServer, Reply, always
-from hookrelay_local.stack import LocalStack, StackOptions, free_port
+from hookrelay_local.stack import LocalStack, StackOptions
 from tests.support.faulty_stack import FaultyStack
 from tests.support.ledger import Count, Ledger, parked
 from tests.support.log_scan import SecretScan, scanning_logs
@@ -192,8 +192,8 @@ def run_soak(options: SoakOptions) -> SoakResult:
     with ExitStack() as stack, scanning_logs() as scan:
         aws = stack.enter_context(faulty_aws_process())
         stack_options = StackOptions(
-            api_port=free_port(),
-            receiver_port=free_port(),
+            api_port=0,
+            receiver_port=0,
             stage="soak",
             aws_endpoint=aws.proxy if options.faults_on_runtime else aws.aws,
         )

@@ -37,6 +37,9 @@ SQS_TRIGGER = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttribute
 SQS_CONSUMERS = {"provisioner", "receiver"}
 # What Lambda checks on the caller that configures a function with a layer (no call of its own).
 LAYER_USERS = {"provisioner": {"lambda:GetLayerVersion"}}
+# What Lambda does with the function's role for an async event it drops: send it to the function's
+# on-failure destination (alarm-to-slack: hookrelay-<stage>-alarm-failures).
+ON_FAILURE_DESTINATION = {"alarm-to-slack": {"sqs:SendMessage"}}
 # What the scan finds without a real call path (it matches methods by name), and why.
 QUEUE_URL_ATTRIBUTE = (
     "the .queue_url attribute (HandlerSettings, ResultsPublisher) matches aws.sqs.queue_url; deliver "
@@ -149,7 +152,8 @@ def policy(app: str, stage: str) -> dict[str, Any]:
 def needed(app: str) -> set[str]:
     called = set(app_actions(app, ENTRIES[app])) - set(NOT_CALLED.get(app, {}))
     trigger = SQS_TRIGGER if app in SQS_CONSUMERS else set()
-    return called | RUNTIME | TRACING | trigger | LAYER_USERS.get(app, set())
+    extra = LAYER_USERS.get(app, set()) | ON_FAILURE_DESTINATION.get(app, set())
+    return called | RUNTIME | TRACING | trigger | extra
 
 
 @pytest.mark.parametrize("app", APPS)

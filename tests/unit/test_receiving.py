@@ -146,8 +146,9 @@ def test_the_receivers_clients_fail_fast_enough_for_api_gateway() -> None:
         "dynamodb": receiver.dedup.client.meta.config,
         "secretsmanager": secrets.client.meta.config,
     }
-    # THEN each has 1 s to connect, 3 s to read and 2 tries in all (not botocore's 60 s and 5 tries):
-    # a call gives up within ~8 s, under API Gateway's 29 s and the 30 s dedup lease
+    # THEN each has 1 s to connect, 2 s to read and 2 tries in all (not botocore's 60 s and 5 tries):
+    # a call gives up within ~7 s; the sums against API Gateway's 29 s and the 30 s dedup lease are in
+    # tests/unit/test_receiver_timeouts.py
     for service, config in configs.items():
-        assert (config.connect_timeout, config.read_timeout) == (1, 3), service
+        assert (config.connect_timeout, config.read_timeout) == (1, 2), service
         assert config.retries == {"total_max_attempts": 2, "mode": "standard"}, service

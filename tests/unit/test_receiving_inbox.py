@@ -60,10 +60,49 @@ def test_with_partial_batch_only_the_failed_records_come_back() -> None:
     }
 
 
-def test_without_partial_batch_a_failure_fails_the_whole_batch() -> None:
-    # Returning batchItemFailures to a mapping without ReportBatchItemFailures would delete them all.
-    with pytest.raises(BatchFailed, match="1 of 3 webhooks failed"):
-        consume(event(), lambda webhook: None)
+class RecordingSqs:
+    """An SQS client that records lookups and batch deletes and confirms each (no AWS in a unit test)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any]] = []
+
+    def get_queue_url(self, **kwargs: Any) -> dict[str, str]:
+        self.calls.append(("get_queue_url", kwargs))
+        return {"QueueUrl": f"https://sqs.example/{kwargs['QueueName']}"}
+
+    def delete_message_batch(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(("delete_message_batch", kwargs))
+        return {"Successful": [{"Id": e["Id"]} for e in kwargs["Entries"]], "Failed": []}
+
+
+def test_without_partial_batch_the_processed_are_deleted_then_the_batch_fails() -> None:
+    # Returning batchItemFailures to a mapping without ReportBatchItemFailures would delete them all:
+    # GIVEN two webhooks and a message that is none, consumed without partial batch responses
+    sqs = RecordingSqs()
+    # WHEN consumed THEN it raises, so the failed one comes back
+    with pytest.raises(BatchFailed, match=r"^1 of 3 webhooks failed and come back$"):
+        consume(event(), lambda webhook: None, sqs=sqs)  # type: ignore[arg-type]
+    # AND the two processed were deleted first, from the queue their eventSourceARN names
+    assert sqs.calls == [
+        (
+            "get_queue_url",
+            {"QueueName": "hookrelay-receiver-inbox", "QueueOwnerAWSAccountId": "123456789012"},
+        ),
+        (
+            "delete_message_batch",
+            {
+                "QueueUrl": "https://sqs.example/hookrelay-receiver-inbox",
+                "Entries": [{"Id": "0", "ReceiptHandle": "rh-1"}, {"Id": "1", "ReceiptHandle": "rh-2"}],
+            },
+        ),
+    ]
+
+
+def test_without_partial_batch_a_batch_that_all_succeeds_deletes_nothing_itself() -> None:
+    # GIVEN two webhooks that process WHEN consumed without partial batches THEN Lambda deletes them
+    sqs = RecordingSqs()
+    assert consume(event(slice(0, 2)), lambda webhook: None, sqs=sqs) == {"batchItemFailures": []}  # type: ignore[arg-type]
+    assert sqs.calls == []
 
 
 def _poisoned(record: dict[str, Any], mutate: str) -> dict[str, Any]:

@@ -6,7 +6,10 @@ alarm, or a stage alarm's contributor); a stage alarm's own notification going t
 which partners' series are in ALARM (:mod:`hookrelay.alarms.contributors`), best effort. A handler
 Lambda error alarm of one partner going to ALARM carries the function's last error lines. Only a
 failure to post (after the retries in :mod:`hookrelay.alarms.slack_post`) raises, so that SNS/Lambda
-retry the invocation and nothing is dropped silently.
+retry the invocation and nothing is dropped silently (past Lambda's retries, the on-failure queue
+``hookrelay-<stage>-alarm-failures`` keeps it). The whole invocation runs against one deadline taken from
+the Lambda context (:mod:`hookrelay.alarms.deadline`): the enrichment may be skipped, the post never
+outlasts the function's timeout.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import requests
 from hookrelay import naming
 from hookrelay.alarms.console import alarm_url, log_group_url
 from hookrelay.alarms.contributors import partners_in_alarm
+from hookrelay.alarms.deadline import Deadline, OutOfTime, within
 from hookrelay.alarms.logs import recent_error_lines, window
 from hookrelay.alarms.notification import AlarmNotification, AlarmState, parse_notification
 from hookrelay.alarms.settings import AlarmToSlackSettings, WebhookUrl
@@ -51,7 +55,9 @@ class AlarmDeps:
 def build_deps(
     settings: AlarmToSlackSettings, secretsmanager: SecretsManagerClient | None = None
 ) -> AlarmDeps:
-    return AlarmDeps(settings=settings, webhook=WebhookUrl(settings, secretsmanager))
+    """The webhook secret is read with short timeouts (``INTERACTIVE_CONFIG``): it is on the post's clock."""
+    secrets = secretsmanager or aws.client("secretsmanager", config=aws.INTERACTIVE_CONFIG)
+    return AlarmDeps(settings=settings, webhook=WebhookUrl(settings, secrets))
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,15 @@ class Forwarded:
     partners: tuple[str, ...] = ()
 
 
-def forward_notification(message: str, deps: AlarmDeps, subject: str | None = None) -> Forwarded:
-    """Post one SNS message to Slack. Raises DependencyUnavailable if Slack would not take it."""
+def forward_notification(
+    message: str, deps: AlarmDeps, subject: str | None = None, deadline: Deadline | None = None
+) -> Forwarded:
+    """Post one SNS message to Slack. Raises DependencyUnavailable if Slack would not take it.
+
+    ``deadline`` (the invocation's, :mod:`hookrelay.alarms.deadline`; default 60 s from now) bounds it
+    all: the enrichment gets its share or is skipped, the post what remains.
+    """
+    deadline = deadline or Deadline.from_context(None)
     try:
         alarm = parse_notification(message)
     except InvalidInput as exc:
@@ -73,13 +86,14 @@ def forward_notification(message: str, deps: AlarmDeps, subject: str | None = No
             "unparsed notification",
             extra={"reason": exc.message, "subject": subject, "raw": message[:RAW_LOG_CHARS]},
         )
-        attempts = _post(unparsed_message(message, exc.message, subject), deps)
+        attempts = _post(unparsed_message(message, exc.message, subject), deps, deadline)
         return Forwarded(attempts=attempts, parsed=False)
-    partners = alarm_partners(alarm, deps)
+    enrichment = deadline.enrichment()
+    partners = alarm_partners(alarm, deps, enrichment)
     partner = partners[0] if len(partners) == 1 else None
-    logs = error_log_excerpt(alarm, deps, partner)
+    logs = error_log_excerpt(alarm, deps, partner, enrichment)
     payload = alarm_message(alarm, alarm_url=alarm_url(alarm), logs=logs, partners=partners)
-    attempts = _post(payload, deps)
+    attempts = _post(payload, deps, deadline)
     logger.info(
         "alarm forwarded",
         extra={
@@ -94,14 +108,15 @@ def forward_notification(message: str, deps: AlarmDeps, subject: str | None = No
     return Forwarded(attempts, alarm.alarm_name, str(alarm.new_state), partner, partners=tuple(partners))
 
 
-def alarm_partners(alarm: AlarmNotification, deps: AlarmDeps) -> list[str]:
+def alarm_partners(alarm: AlarmNotification, deps: AlarmDeps, deadline: Deadline) -> list[str]:
     """The partners the alarm is about: the notification's, else (a stage alarm to ALARM) CloudWatch's."""
     if alarm.partner_id is not None:
         return [alarm.partner_id]
     if not alarm.is_stage_alarm or alarm.new_state is not AlarmState.ALARM:
         return []
+    cloudwatch = deps.cloudwatch or aws.client("cloudwatch", alarm.region, config=aws.INTERACTIVE_CONFIG)
     try:
-        return partners_in_alarm(alarm.alarm_name, deps.cloudwatch or aws.client("cloudwatch", alarm.region))
+        return within(deadline, "contributors", lambda: partners_in_alarm(alarm.alarm_name, cloudwatch))
     except DependencyUnavailable as exc:
         logger.warning(
             "cannot list the alarm's contributors", extra={"alarm": alarm.alarm_name, "error": exc.message}
@@ -109,7 +124,9 @@ def alarm_partners(alarm: AlarmNotification, deps: AlarmDeps) -> list[str]:
         return []
 
 
-def error_log_excerpt(alarm: AlarmNotification, deps: AlarmDeps, partner: str | None) -> LogExcerpt | None:
+def error_log_excerpt(
+    alarm: AlarmNotification, deps: AlarmDeps, partner: str | None, deadline: Deadline
+) -> LogExcerpt | None:
     """The partner function's recent error lines, for its lambda-errors alarm going to ALARM."""
     lines = deps.settings.error_log_lines
     if (
@@ -122,25 +139,26 @@ def error_log_excerpt(alarm: AlarmNotification, deps: AlarmDeps, partner: str | 
     log_group = naming.partner_log_group(deps.settings.stage, partner)
     url = log_group_url(alarm.region, log_group, alarm.partition) if alarm.region else None
     start, end = window(alarm)
+    client = deps.logs or aws.client("logs", alarm.region, config=aws.INTERACTIVE_CONFIG)
+    pages = deps.settings.error_log_pages
     try:
-        found = recent_error_lines(
-            log_group,
-            start,
-            end,
-            max_lines=lines,
-            max_pages=deps.settings.error_log_pages,
-            logs=deps.logs or aws.client("logs", alarm.region),
+        found = within(
+            deadline,
+            "logs",
+            lambda: recent_error_lines(log_group, start, end, max_lines=lines, max_pages=pages, logs=client),
         )
+    except OutOfTime as exc:
+        logger.warning("error lines skipped", extra={"log_group": log_group, "reason": exc.message})
+        return LogExcerpt(log_group=log_group, url=url, skipped=exc.message)
     except DependencyUnavailable as exc:
         logger.warning("cannot read error lines", extra={"log_group": log_group, "error": exc.message})
         return LogExcerpt(log_group=log_group, url=url, error=exc.message)
     return LogExcerpt(log_group=log_group, lines=found, url=url)
 
 
-def _post(payload: dict[str, Any], deps: AlarmDeps) -> int:
-    policy = deps.settings.slack_policy
+def _post(payload: dict[str, Any], deps: AlarmDeps, deadline: Deadline) -> int:
     try:
-        return post_message(deps.webhook.get(), payload, policy=policy, session=deps.session)
+        return _post_once(payload, deps, deadline)
     except SlackRejected as exc:
         if exc.status != 400:
             deps.webhook.forget()  # 403/404/410: the URL may have been rotated or revoked
@@ -150,4 +168,15 @@ def _post(payload: dict[str, Any], deps: AlarmDeps) -> int:
         )
         refused = exc.body
     text = truncate(f"{payload['text']}\n(Slack refused the full message: {escape(refused, 2000)})", 3000)
-    return post_message(deps.webhook.get(), {"text": text}, policy=policy, session=deps.session)
+    return _post_once({"text": text}, deps, deadline)
+
+
+def _post_once(payload: dict[str, Any], deps: AlarmDeps, deadline: Deadline) -> int:
+    return post_message(
+        deps.webhook.get(),
+        payload,
+        policy=deps.settings.slack_policy,
+        session=deps.session,
+        clock=deadline.clock,
+        until=deadline.at,
+    )

@@ -46,6 +46,7 @@ class LogExcerpt(BaseModel):
     lines: list[LogLine] = []
     url: str | None = None
     error: str | None = None
+    skipped: str | None = None  # why they were not read at all ("logs not read: out of time")
 
 
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -169,7 +170,9 @@ def _details(alarm: AlarmNotification) -> list[MarkdownTextObject]:
 
 def _log_section(logs: LogExcerpt) -> SectionBlock:
     heading = f"*Recent errors in* `{escape(logs.log_group, 500)}`\n"
-    if logs.error:
+    if logs.skipped:
+        text = f"{heading}_{escape(logs.skipped, 200)}_"
+    elif logs.error:
         text = f"{heading}_could not read them: {escape(logs.error, 1000)}_"
     elif not logs.lines:
         text = f"{heading}_no error lines around the state change_"

@@ -2,8 +2,8 @@
 
 429 and 5xx answers, timeouts and connection errors are retried with exponential backoff (full
 jitter); a ``Retry-After`` is honoured: the next attempt is never earlier than Slack asked. The whole
-thing is bounded by attempts and by a time budget (keep it well under the Lambda timeout); past either,
-or when waiting as asked would exceed the budget, it raises DependencyUnavailable so the invocation
+thing is bounded by attempts, by a time budget and by the invocation's deadline (``until``); past
+any, or when waiting as asked would exceed them, it raises DependencyUnavailable so the invocation
 fails and SNS/Lambda retry it. Other 4xx answers raise :class:`SlackRejected` at once (retrying the
 same payload cannot help). The webhook URL is a secret: it is never logged nor put in an error.
 """
@@ -61,19 +61,32 @@ def post_message(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     rand: Callable[[], float] = random.random,
+    until: float | None = None,
 ) -> int:
-    """Post ``payload``; return the number of attempts it took. Raises DependencyUnavailable."""
+    """Post ``payload``; return the number of attempts it took. Raises DependencyUnavailable.
+
+    ``until`` (on ``clock``) ends the budget earlier: the invocation's deadline. No attempt starts
+    past it, and an attempt's connect and read timeouts are cut to the time left.
+    """
     policy = policy or SlackPolicy()
     http = session or build_session()
     deadline = clock() + policy.budget_seconds
+    deadline = deadline if until is None else min(deadline, until)
     last = "no attempt made"
+    made = 0
     for attempt in range(1, policy.max_attempts + 1):
+        left = deadline - clock()
+        if left <= 0:
+            last = f"out of time ({last})" if made else "out of time"
+            break
+        made = attempt
         retry_after: float | None = None
+        connect = min(policy.connect_timeout, left / 2)
         try:
             response = http.post(
                 webhook_url.get_secret_value(),
                 json=payload,
-                timeout=(policy.connect_timeout, policy.read_timeout),
+                timeout=(connect, min(policy.read_timeout, left - connect)),
                 allow_redirects=False,
             )
         except requests.RequestException as exc:
@@ -101,4 +114,4 @@ def post_message(
             "slack post failed, retrying", extra={"attempt": attempt, "wait_seconds": wait, "error": last}
         )
         sleep(wait)
-    raise DependencyUnavailable(f"Slack did not accept the message after {attempt} attempt(s): {last}")
+    raise DependencyUnavailable(f"Slack did not accept the message after {made} attempt(s): {last}")

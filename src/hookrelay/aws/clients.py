@@ -45,12 +45,14 @@ CLIENT_CONFIG = Config(
 )
 
 # For calls made while an HTTP caller waits (the receiver, behind API Gateway's 29 s and its own 30 s
-# dedup lease): fail in seconds, not minutes. At most 2 tries of (1 s connect + 3 s read) per call, so
-# the receiver's claim, send and complete stay under ~25 s even when every one of them times out.
+# dedup lease): fail in seconds, not minutes. At most 2 tries of (1 s connect + 2 s read) plus one
+# backoff (standard mode: at most 1 s) = 7 s per call, so a receiver request whose secret is read
+# (secret, claim, send, complete) stays under 28 s, and claim-to-complete (send, complete) under 14 s,
+# even when every call's first try times out (tests/unit/test_receiver_timeouts.py checks it).
 INTERACTIVE_CONFIG = Config(
     retries={"total_max_attempts": 2, "mode": "standard"},
     connect_timeout=1,
-    read_timeout=3,
+    read_timeout=2,
     max_pool_connections=10,
 )
 

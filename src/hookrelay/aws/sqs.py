@@ -7,11 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from hookrelay.aws import clients as aws
 from hookrelay.aws.errors import AWS_ERRORS, aws_error
-from hookrelay.errors import NotFound
+from hookrelay.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from types_boto3_sqs import SQSClient
-    from types_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
+    from types_boto3_sqs.type_defs import (
+        DeleteMessageBatchRequestEntryTypeDef,
+        SendMessageBatchRequestEntryTypeDef,
+    )
 
 # Message attributes hookrelay sets on what it dead-letters (sqs-mv --to-origin reads ORIGIN_QUEUE).
 REASON_ATTRIBUTE = "HookrelayDeadLetterReason"
@@ -96,3 +99,26 @@ def find_queue_url(name: str, sqs: SQSClient | None = None) -> str | None:
 
 def queue_name(queue_url: str) -> str:
     return queue_url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def delete_batch(queue_url: str, receipt_handles: list[str], sqs: SQSClient | None = None) -> list[int]:
+    """Delete up to 10 received messages in one request; return the indexes that were not deleted."""
+    client = sqs or aws.client("sqs")
+    entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
+        {"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(receipt_handles)
+    ]
+    try:
+        response = client.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+    except AWS_ERRORS:
+        return list(range(len(receipt_handles)))
+    deleted = {int(done["Id"]) for done in response.get("Successful", [])}
+    return [i for i in range(len(receipt_handles)) if i not in deleted]
+
+
+def queue_url_of_arn(queue_arn: str, sqs: SQSClient | None = None) -> str:
+    """The URL of the queue an ARN names (``arn:<partition>:sqs:<region>:<account>:<name>``), e.g. an SQS
+    record's ``eventSourceARN``. A malformed ARN is :class:`hookrelay.errors.InvalidInput`."""
+    parts = queue_arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs" or not parts[5]:
+        raise InvalidInput(f"not an SQS queue ARN: {queue_arn[:200]!r}")
+    return lookup_queue_url(parts[5], sqs, owner=parts[4] or None)

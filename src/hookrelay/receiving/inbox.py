@@ -14,6 +14,10 @@ record handler, ``batchItemFailures``)? Checked against Powertools 3.37:
   reads the answer, so nothing is lost either way.
 - A record we cannot parse (see :func:`consume`) fails alone, and one that cannot even be reported (no
   ``messageId``) sends the whole batch back: the same rule, in ~40 lines.
+- Without partial batch responses a failed record would otherwise send its whole batch of 10 back,
+  again and again, until all ten dead-letter: :func:`consume` deletes the records it processed itself
+  (after their processing returned) and only then raises, so only the failed ones come back and, after
+  the inbox's ``maxReceiveCount``, wait in its DLQ (docs/receiver.md).
 - Importing ``aws_lambda_powertools.utilities.batch`` costs ~160-360 ms on a cold start here (measured
   over an already imported receiver), more than the receiver's own imports; it ships to partners.
 """
@@ -29,7 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from hookrelay.aws import sqs as queues
 from hookrelay.aws.sqs_event import SqsRecord, batch_response
-from hookrelay.errors import InvalidInput, validation_message
+from hookrelay.errors import HookrelayError, InvalidInput, validation_message
 
 if TYPE_CHECKING:
     from types_boto3_sqs import SQSClient
@@ -93,23 +97,52 @@ def log_webhook(webhook: ReceivedWebhook) -> None:
     )
 
 
-def consume(event: Mapping[str, Any], process: Processor, partial_batch: bool = False) -> dict[str, Any]:
+def consume(
+    event: Mapping[str, Any], process: Processor, partial_batch: bool = False, sqs: SQSClient | None = None
+) -> dict[str, Any]:
     """Process every record of an inbox SQS event.
 
     With ``partial_batch`` (the event source mapping has ReportBatchItemFailures on) the failed records
     are returned as ``batchItemFailures``: a record that is not a webhook (bad JSON, missing attributes,
     nested too deep, not even an SQS record but with a ``messageId``) fails alone, like one whose
-    processing raised. Without it, returning them would delete them, so any failure raises
-    :class:`BatchFailed` instead and the whole batch comes back. An event that is not an SQS event, or
-    a record without a ``messageId`` (it cannot be reported), is InvalidInput: the whole batch back.
+    processing raised. Without it, returning them would delete them, so on any failure the records
+    processed are deleted here (``sqs``, from each record's ``eventSourceARN``) and then
+    :class:`BatchFailed` is raised: only the failed ones come back (a processed record whose delete
+    failed comes back too, and is processed again: at least once). An event that is not an SQS event,
+    or a record without a ``messageId`` (it cannot be reported), is InvalidInput: the whole batch back.
     """
     records = event.get("Records") if isinstance(event, Mapping) else None
     if not isinstance(records, list):
         raise InvalidInput("not an SQS event: no Records list")
-    failed = [_message_id(record) for record in records if not _process_one(record, process)]
+    done = [_process_one(record, process) for record in records]
+    failed = [_message_id(record) for record, ok in zip(records, done, strict=True) if not ok]
     if failed and not partial_batch:
-        raise BatchFailed(f"{len(failed)} of {len(records)} webhooks failed; the batch will be retried")
+        kept = _delete_processed([record for record, ok in zip(records, done, strict=True) if ok], sqs)
+        also = f"; {kept} processed ones could not be deleted and come back too" if kept else ""
+        raise BatchFailed(f"{len(failed)} of {len(records)} webhooks failed and come back{also}")
     return batch_response(failed)
+
+
+def _delete_processed(records: list[Mapping[str, Any]], sqs: SQSClient | None) -> int:
+    """Delete processed records from their queue; return how many could not be (they come back)."""
+    by_queue: dict[str, list[str]] = {}
+    for record in records:
+        by_queue.setdefault(str(record.get("eventSourceARN", "")), []).append(
+            str(record.get("receiptHandle"))
+        )
+    kept = 0
+    for arn, handles in by_queue.items():
+        try:
+            url = queues.queue_url_of_arn(arn, sqs)
+        except HookrelayError as exc:
+            logger.error("cannot delete processed webhooks", extra={"queue": arn, "reason": exc.message})
+            kept += len(handles)
+            continue
+        for start in range(0, len(handles), 10):
+            kept += len(queues.delete_batch(url, handles[start : start + 10], sqs))
+    if kept:
+        logger.warning("processed webhooks not deleted: they will be processed again", extra={"count": kept})
+    return kept
 
 
 def _message_id(record: Any) -> str:

@@ -8,13 +8,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from hookrelay_local.stack import LocalStack, StackOptions, free_port
+from hookrelay_local.stack import LocalStack, StackOptions
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    options = StackOptions(
-        aws_port=free_port(), api_port=free_port(), receiver_port=free_port(), stage="faults"
-    )
+    options = StackOptions(aws_port=0, api_port=0, receiver_port=0, stage="faults")
     with LocalStack(options) as running:
         yield running

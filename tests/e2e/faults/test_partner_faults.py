@@ -7,15 +7,16 @@ import itertools
 import json
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import pytest
 
 from hookrelay_local.partner_server import PartnerServer, Received, Reply, always
-from hookrelay_local.stack import LocalStack, free_port
+from hookrelay_local.stack import LocalStack
 from tests.support.lambda_runtime import wait_for
 from tests.support.ledger import Count
+from tests.support.ports import closed_port
 from tests.support.stack_api import create_partner
 
 pytestmark = pytest.mark.e2e
@@ -103,9 +104,18 @@ def test_a_read_timeout_is_retried_and_the_next_attempt_delivers(stack: LocalSta
         assert kinds == {(1, "retry_scheduled", "timeout"): EVENTS, (2, "delivered", None): EVENTS}
 
 
-def test_connection_refused_leaves_every_webhook_queued_for_its_next_retry(stack: LocalStack) -> None:
+@pytest.fixture
+def refusing_port() -> Iterator[int]:
+    """A loopback port held bound, never listening, for the whole test: it refuses every connection."""
+    with closed_port() as port:
+        yield port
+
+
+def test_connection_refused_leaves_every_webhook_queued_for_its_next_retry(
+    stack: LocalStack, refusing_port: int
+) -> None:
     # GIVEN a partner whose port refuses connections, and a schedule whose second retry is 10 minutes out
-    closed = f"http://127.0.0.1:{free_port()}/webhooks"
+    closed = f"http://127.0.0.1:{refusing_port}/webhooks"
     partner = create_partner(
         stack, "f-refused", closed, retry_policy={"schedule_seconds": [1, 600], "jitter": 0}
     )

@@ -14,7 +14,7 @@ import requests
 
 from hookrelay import naming
 from hookrelay_local.artifacts import build_handler_artifact
-from hookrelay_local.stack import LocalStack, StackOptions, free_port
+from hookrelay_local.stack import LocalStack, StackOptions
 
 pytestmark = pytest.mark.e2e
 STAGE = "lyr"
@@ -27,7 +27,7 @@ def _no_real_aws() -> None:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    options = StackOptions(aws_port=free_port(), api_port=free_port(), receiver_port=free_port(), stage=STAGE)
+    options = StackOptions(aws_port=0, api_port=0, receiver_port=0, stage=STAGE)
     with LocalStack(options) as running:
         yield running
 

@@ -4,6 +4,8 @@ The stage alarms (:func:`stage_alarm_definitions`, made once per stage by ``shar
 three CloudWatch Metrics Insights alarms whose query groups by queue or function name, so CloudWatch
 evaluates each partner's time series as its own *contributor* and notifies per contributor: three
 alarms whatever the number of partners, and a new partner is watched as soon as its metrics exist.
+Two plain alarms more watch the results DLQ and alarm-to-slack's failures queue
+(:func:`results_dlq_alarm_definition`, :func:`alarm_failures_alarm_definition`).
 A few critical partners may also keep their own three single-metric alarms (``partner_alarms``
 setting, :func:`alarm_definitions`); delete removes those if any exist (and those of older partners).
 
@@ -147,6 +149,46 @@ def stage_alarm_definitions(stage: str, oldest_message_seconds: int, topic_arn: 
         }
         for kind, (description, query, threshold) in kinds.items()
     ]
+
+
+def queue_depth_alarm_definition(name: str, queue: str, description: str, topic_arn: str) -> dict[str, Any]:
+    """Any visible message on ``queue``, to the alarm topic (ALARM and OK)."""
+    return {
+        "AlarmName": name,
+        "AlarmDescription": description,
+        "Namespace": "AWS/SQS",
+        "MetricName": "ApproximateNumberOfMessagesVisible",
+        "Dimensions": [{"Name": "QueueName", "Value": queue}],
+        "Statistic": "Maximum",
+        "Period": STAGE_PERIOD,
+        "EvaluationPeriods": 1,
+        "Threshold": 0.0,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+        "AlarmActions": [topic_arn],
+        "OKActions": [topic_arn],
+    }
+
+
+def results_dlq_alarm_definition(stage: str, topic_arn: str) -> dict[str, Any]:
+    """Attempt records the recorder could not write (the deliveries happened; their log entries are
+    missing until someone moves them back with sqs-mv)."""
+    dlq = naming.results_dead_letter_queue(stage)
+    description = f"attempt records the results recorder could not write wait in {dlq}"
+    return queue_depth_alarm_definition(naming.results_dlq_alarm(stage), dlq, description, topic_arn)
+
+
+def alarm_failures_alarm_definition(stage: str, topic_arn: str) -> dict[str, Any]:
+    """Alarms alarm-to-slack dropped after Lambda's async retries (its on-failure destination).
+
+    It notifies the same topic whose delivery failed: when Slack was only down for a while, this
+    alarm's own message gets through once it is back and says where the dropped ones wait; when the
+    path stays broken, an e-mail subscription on the topic still carries it. It cannot loop: the alarm
+    notifies once per state change, however many of its own notifications fail.
+    """
+    queue = naming.alarm_failures_queue(stage)
+    description = f"alarms that never reached Slack wait in {queue} (replay them with sqs-mv)"
+    return queue_depth_alarm_definition(naming.alarm_failures_alarm(stage), queue, description, topic_arn)
 
 
 def ensure_alarms(definitions: list[dict[str, Any]], tags: dict[str, str], clients: Clients) -> None:
