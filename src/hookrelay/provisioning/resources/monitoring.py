@@ -100,14 +100,18 @@ def alarm_definitions(
 STAGE_PERIOD = 300
 
 
-def metrics_insights_query(function: str, metric: str, namespace: str, dimension: str, like: str) -> str:
-    """One time series per ``dimension`` value matching ``like``, worst first (the 500 kept are the worst).
+def metrics_insights_query(
+    function: str, metric: str, namespace: str, dimension: str, like: str, unlike: tuple[str, ...] = ()
+) -> str:
+    """One time series per ``dimension`` value matching ``like`` (less the names in ``unlike``), worst
+    first (the 500 kept are the worst).
 
-    The pattern is built from a stage name (``[a-z0-9]``) and fixed text: nothing to escape.
+    The patterns are built from a stage name (``[a-z0-9]``) and fixed text: nothing to escape.
     """
+    without = f" AND {dimension} NOT IN ({', '.join(repr(n) for n in unlike)})" if unlike else ""
     return (
         f'SELECT {function}({metric}) FROM SCHEMA("{namespace}", {dimension}) '  # noqa: S608 (not SQL)
-        f"WHERE {dimension} LIKE '{like}' GROUP BY {dimension} ORDER BY {function}() DESC"
+        f"WHERE {dimension} LIKE '{like}'{without} GROUP BY {dimension} ORDER BY {function}() DESC"
     )
 
 
@@ -125,7 +129,12 @@ def stage_alarm_definitions(stage: str, oldest_message_seconds: int, topic_arn: 
         "dlq-depth": (
             "messages in a dead-letter queue",
             metrics_insights_query(
-                "MAX", "ApproximateNumberOfMessagesVisible", "AWS/SQS", "QueueName", f"{prefix}-%-dlq"
+                "MAX",
+                "ApproximateNumberOfMessagesVisible",
+                "AWS/SQS",
+                "QueueName",
+                f"{prefix}-%-dlq",
+                unlike=(naming.results_dead_letter_queue(stage),),  # it has an alarm of its own
             ),
             0.0,
         ),
