@@ -26,7 +26,7 @@ from hookrelay.partners.model import (
 )
 from hookrelay.provisioning.capacity import check_concurrency
 from hookrelay.provisioning.context import Provisioner
-from hookrelay.provisioning.lease import rotation_lease
+from hookrelay.provisioning.lease import change_lease
 from hookrelay.provisioning.resources.function import reconfigure, set_concurrency, wait_until_ready
 from hookrelay.provisioning.resources.mapping import ensure_mapping, set_enabled
 from hookrelay.provisioning.resources.queues import find_queue_url, purge, queue_arn, set_visibility
@@ -90,16 +90,28 @@ def update_partner(ctx: Provisioner, partner_id: str, update: PartnerUpdate) -> 
     """Apply new options to the live function, its concurrency, its mapping and its queue.
 
     An update that changes nothing (``{}``, or every value equal to the current one) is a no-op: the
-    partner comes back unchanged and no AWS resource is written."""
+    partner comes back unchanged and no AWS resource is written. Any other update holds the partner's
+    change lease (:mod:`hookrelay.provisioning.lease`): a rotation or update meanwhile is 409."""
     partner = _live(ctx, partner_id)
-    changes = update.changes()
-    try:
-        options = DeliveryOptions.model_validate({**partner.options().model_dump(), **changes})
-    except ValidationError as exc:
-        raise InvalidInput(f"invalid update: {validation_message(exc, limit=1)}") from exc
-    if options == partner.options():
+    if _updated_options(partner, update) == partner.options():
         logger.info("partner update changes nothing", extra={"partner_id": partner_id})
         return partner
+    with change_lease(ctx.partners.table, partner_id, ctx.clock(), ctx.clients, "update"):
+        partner = _live(ctx, partner_id)  # read under the lease: the options as they are now
+        return _apply(ctx, partner, _updated_options(partner, update), update.changes())
+
+
+def _updated_options(partner: Partner, update: PartnerUpdate) -> DeliveryOptions:
+    try:
+        return DeliveryOptions.model_validate({**partner.options().model_dump(), **update.changes()})
+    except ValidationError as exc:
+        raise InvalidInput(f"invalid update: {validation_message(exc, limit=1)}") from exc
+
+
+def _apply(
+    ctx: Provisioner, partner: Partner, options: DeliveryOptions, changes: dict[str, object]
+) -> Partner:
+    partner_id = partner.partner_id
     if "url" in changes:
         ctx.check_destination(options.url)
     claimed = options.claimed_concurrency() - partner.claimed_concurrency()
@@ -144,7 +156,7 @@ def rotate_partner_secret(ctx: Provisioner, partner_id: str) -> Rotated:
     409 and stores nothing, so no caller is handed a secret that is then overwritten."""
     now = ctx.clock()
     grace = timedelta(hours=ctx.settings.rotation_grace_hours)
-    with rotation_lease(ctx.partners.table, partner_id, now, ctx.clients):
+    with change_lease(ctx.partners.table, partner_id, now, ctx.clients, "rotation"):
         partner = _live(ctx, partner_id)  # read under the lease: the options as they are now
         written = rotate_secret(naming.partner_secret(ctx.stage, partner_id), now, grace, ctx.clients)
         options = partner.options()

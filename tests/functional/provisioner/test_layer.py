@@ -30,9 +30,10 @@ LAYER = naming.handler_layer(STAGE)
 
 
 def zipped(name: str, content: str) -> bytes:
+    """A zip of one file, the same bytes for the same content (a fixed timestamp, as the build writes)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(name, content)
+        archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), content)
     return buffer.getvalue()
 
 

@@ -220,3 +220,34 @@ def test_the_key_version_survives_an_update_and_an_update_code(
     status, done = rollout(http)
     assert (status, done["succeeded"]) == (200, 1)
     assert (live_config("acme")["Version"], live_key_version("acme")) == ("4", rotated)
+
+
+def test_an_update_during_a_rotation_is_409_and_changes_nothing(ctx: Provisioner, make_partner: Any) -> None:
+    # GIVEN a rotation of acme in progress (its lease held): it will publish the options it read
+    make_partner("acme")
+    take_lease(ctx.partners.table, "acme", ctx.clock(), ctx.clients, change="rotation")
+    function = naming.partner_function(STAGE, "acme")
+    before = aws("lambda").get_function_configuration(FunctionName=function)["Environment"]
+    # WHEN an update arrives meanwhile
+    with pytest.raises(Conflict, match="a rotation of 'acme' is in progress; retry"):
+        update_partner(ctx, "acme", PartnerUpdate(post_concurrency=7))
+    # THEN nothing of it was applied: the stored partner and the function's environment are as before
+    assert ctx.partners.get("acme").post_concurrency != 7
+    assert aws("lambda").get_function_configuration(FunctionName=function)["Environment"] == before
+
+
+def test_a_rotation_during_an_update_is_409_naming_the_update(ctx: Provisioner, make_partner: Any) -> None:
+    # GIVEN an update of acme in progress (its lease held)
+    make_partner("acme")
+    take_lease(ctx.partners.table, "acme", ctx.clock(), ctx.clients, change="update")
+    # WHEN a rotation arrives meanwhile, THEN it is 409 and says which change holds the partner
+    with pytest.raises(Conflict, match="an update of 'acme' is in progress; retry"):
+        rotate_partner_secret(ctx, "acme")
+
+
+def test_an_update_that_changes_nothing_takes_no_lease(ctx: Provisioner, make_partner: Any) -> None:
+    # GIVEN a rotation of acme in progress
+    make_partner("acme")
+    take_lease(ctx.partners.table, "acme", ctx.clock(), ctx.clients)
+    # WHEN an update that changes nothing arrives, THEN it answers the partner as it is (no 409)
+    assert update_partner(ctx, "acme", PartnerUpdate()) == ctx.partners.get("acme")
