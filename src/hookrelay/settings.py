@@ -72,6 +72,8 @@ class HandlerSettings(CommonSettings):
     max_receive_count: int | None = Field(
         default=None, ge=1, description="the queue's redrive maxReceiveCount: the last receive dead-letters"
     )
+    max_requests_per_second: float | None = Field(default=None, gt=0, description="paced: the ceiling")
+    adaptive_rate: bool = False
 
     @property
     def networks(self) -> tuple[IPNetwork, ...]:

@@ -15,10 +15,14 @@ from typing import Any
 
 import pytest
 
+from hookrelay.partners.pace_store import ATTRIBUTES as PACE_ATTRIBUTES
 from hookrelay.provisioning.resources.iam import Grants, policy_document, shared_policy_document
 from tests.support.aws_calls import ROOT, allows, app_actions, app_graph, as_list, granted_actions, statements
 
 STAGES = ("dev", "prod")
+PARTNERS_TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/hookrelay-{stage}-partners"
+# A paced partner's handler reads and writes its pacing state (docs/partner-pacing.md).
+PACING_CALLS = {"dynamodb:GetItem", "dynamodb:UpdateItem"}
 # What each app's Chalice role runs: all of app.py, except the handler, whose `deliver` runs in each
 # partner's own role (hookrelay.provisioning.resources.iam): its Chalice role runs nothing (the handler
 # app is packaged, never chalice-deployed; the results recorder is the provisioner's).
@@ -50,9 +54,8 @@ NOT_CALLED = {
     },
     "deliver": {
         "sqs:GetQueueUrl": QUEUE_URL_ATTRIBUTE,
-        "dynamodb:GetItem": "the attempt's .record attribute matches AttemptLog.record (the handler "
+        "dynamodb:PutItem": "the attempt's .record attribute matches AttemptLog.record (the handler "
         "publishes attempts to the results queue; the recorder writes the table)",
-        "dynamodb:PutItem": "as above",
     },
 }
 # Resource "*" only where AWS has no resource-level permission for the action.
@@ -248,16 +251,27 @@ def test_a_partners_role_allows_what_deliver_calls_and_nothing_more() -> None:
         results_queue_arn=arn.format("results"),
         log_group_arn="arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/hookrelay-dev-acme",
         secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:hookrelay/dev/acme/signing-AbCdEf",
+        partners_table_arn=PARTNERS_TABLE.format(stage="dev"),
+        partner_id="acme",
     )
     document = policy_document(grants)
     # WHEN the scan lists what deliver can call
     called = set(app_actions("handler", ("deliver",))) - set(NOT_CALLED["deliver"])
     # THEN each call is allowed on acme's own resources, and nothing else is granted
-    assert called == {"sqs:SendMessage", "secretsmanager:GetSecretValue"}
+    assert called == {"sqs:SendMessage", "secretsmanager:GetSecretValue"} | PACING_CALLS
     for queue in (grants.queue_arn, grants.dlq_arn, grants.results_queue_arn):
         assert allows(document, "sqs:SendMessage", queue)
     assert not allows(document, "sqs:SendMessage", arn.format("other"))
     assert allows(document, "secretsmanager:GetSecretValue", grants.secret_arn)
+    # the pacing attributes of acme's own item in the partners table, and nothing else of it
+    for action in PACING_CALLS:
+        assert allows(document, action, PARTNERS_TABLE.format(stage="dev"))
+        assert not allows(
+            document, action, PARTNERS_TABLE.format(stage="dev").replace("partners", "deliveries")
+        )
+    only = _pacing_condition(document)["ForAllValues:StringEquals"]
+    assert only == {"dynamodb:Attributes": list(PACE_ATTRIBUTES), "dynamodb:LeadingKeys": ["acme"]}
+    assert "doc" not in PACE_ATTRIBUTES and "status" not in PACE_ATTRIBUTES
     runtime = {"logs:CreateLogStream", "logs:PutLogEvents"} | TRACING | SQS_TRIGGER
     assert granted_actions(document) == called | runtime
 
@@ -275,5 +289,21 @@ def test_the_shared_role_allows_what_deliver_calls_for_every_partner_of_its_stag
             assert allows(document, "sqs:SendMessage", queue.format(stage, name)) is allowed
         secret = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:hookrelay/{stage}/acme/signing-AbCdEf"
         assert allows(document, "secretsmanager:GetSecretValue", secret) is allowed
+        for action in PACING_CALLS:
+            assert allows(document, action, PARTNERS_TABLE.format(stage=stage)) is allowed
+    # any dev partner's pacing attributes (one role cannot tell partners apart), from a dev function only
+    condition = _pacing_condition(document)
+    assert condition["ForAllValues:StringEquals"] == {"dynamodb:Attributes": list(PACE_ATTRIBUTES)}
+    assert condition["ArnLike"] == {"lambda:SourceFunctionArn": "arn:*:lambda:*:*:function:hookrelay-dev-*"}
     runtime = {"logs:CreateLogStream", "logs:PutLogEvents"} | TRACING | SQS_TRIGGER
     assert granted_actions(document) == called | runtime
+
+
+def _pacing_condition(document: dict[str, Any]) -> dict[str, Any]:
+    (statement,) = [s for s in statements(document) if s["Sid"] == "OwnPacingState"]
+    condition: dict[str, Any] = statement["Condition"]
+    assert condition["StringEqualsIfExists"] == {
+        "dynamodb:Select": "SPECIFIC_ATTRIBUTES",
+        "dynamodb:ReturnValues": "NONE",
+    }
+    return condition

@@ -14,7 +14,7 @@ from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.errors import InvalidInput
 from hookrelay.models import utcnow
-from hookrelay.partners.model import DeliveryOptions
+from hookrelay.partners.model import DeliveryOptions, pace_ceiling
 from hookrelay.partners.table import PartnerRepository
 from hookrelay.provisioning.publish import EventPublisher
 from hookrelay.provisioning.quotas import QuotaReader
@@ -83,6 +83,8 @@ class Provisioner:
             legacy_signature=options.legacy_signature,
             allowed_networks=self.settings.allowed_networks,
             max_receive_count=self.settings.max_receive_count,
+            max_requests_per_second=pace_ceiling(options),
+            adaptive_rate=options.adaptive_rate,
         )
         return settings.to_environment()
 

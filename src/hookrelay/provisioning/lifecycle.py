@@ -37,7 +37,13 @@ from hookrelay.provisioning.resources.function import (
     ensure_function,
     set_concurrency,
 )
-from hookrelay.provisioning.resources.iam import Grants, delete_role, ensure_role, ensure_shared_role
+from hookrelay.provisioning.resources.iam import (
+    Grants,
+    delete_role,
+    ensure_role,
+    ensure_shared_role,
+    partners_table_arn,
+)
 from hookrelay.provisioning.resources.mapping import delete_mappings, ensure_mapping
 from hookrelay.provisioning.resources.monitoring import (
     alarm_definitions,
@@ -106,7 +112,10 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime, fresh: bool) -
     log_group_arn = ensure_log_group(
         naming.partner_log_group(s.stage, pid), s.log_retention_days, tags, clients
     )
-    grants = Grants(queues.arn, queues.dlq_arn, shared.results_queue_arn, log_group_arn, secret.arn)
+    table = partners_table_arn(s.stage, shared.results_queue_arn)
+    grants = Grants(
+        queues.arn, queues.dlq_arn, shared.results_queue_arn, log_group_arn, secret.arn, table, pid
+    )
     role_arn = (
         ensure_role(naming.partner_role(s.stage, pid), grants, tags, clients)
         if s.handler_role == "per-partner"
