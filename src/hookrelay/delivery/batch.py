@@ -82,6 +82,7 @@ def handle_record(record: SqsRecord, deps: HandlerDeps, pace: BatchPace | None =
         return report.poisoned(record.message_id, message.reason, settings, now)
     wait = decide.before_attempt(message.delivery, now)
     if wait is None and pace is not None:
+        deps.keys.get()  # the first batch's secret read is not made inside a send slot
         wait = pace.gate(record.message_id)
         now = deps.clock()
     if wait is not None:

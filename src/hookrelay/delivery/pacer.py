@@ -32,6 +32,7 @@ from hookrelay.partners.pacing import PaceState
 logger = logging.getLogger(__name__)
 
 UNAVAILABLE_DEFER_SECONDS = 5.0  # a batch whose slots could not be claimed comes back this much later
+LATE_DEFER_SECONDS = 1.0  # a record that missed its slot comes back this much later
 
 
 def _at(epoch: float) -> datetime:
@@ -55,12 +56,14 @@ class BatchPace:
     slots: dict[str, float | DeferUntil]
     clock: Callable[[], float]
     sleep: Callable[[float], None]
+    tolerance: float = 0.0  # how late after its slot a record may still be sent
     answers: list[Answer] = field(default_factory=list)
     _sent: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def gate(self, message_id: str) -> DeferUntil | None:
-        """Wait for the record's slot (None: send it now), or the deferral it got instead."""
+        """Wait for the record's slot (None: send it now), or the deferral it got instead (also when the
+        wait overshot the slot by more than the tolerance: sent now, it could crowd the next ones)."""
         slot = self.slots.get(message_id)
         if isinstance(slot, DeferUntil):
             return slot
@@ -68,6 +71,10 @@ class BatchPace:
             wait = slot - self.clock()
             if wait > 0:
                 self.sleep(wait)
+            now = self.clock()
+            if now - slot > self.tolerance:
+                logger.info("pacing slot missed; the record goes back", extra={"late_s": now - slot})
+                return DeferUntil(_at(now + LATE_DEFER_SECONDS))
         self._sent[message_id] = self.clock()
         return None
 
@@ -102,7 +109,9 @@ class Pacer:
             return BatchPace(PaceState(), dict.fromkeys(message_ids, until), self.clock, self.sleep)
         state, plan = claimed
         times: list[float | DeferUntil] = [*plan.slots, *(DeferUntil(_at(t)) for t in plan.deferred)]
-        return BatchPace(state, dict(zip(message_ids, times, strict=True)), self.clock, self.sleep)
+        slots = dict(zip(message_ids, times, strict=True))
+        tolerance = pacing.late_tolerance(pacing.effective_rate(state, self.ceiling, self.adaptive))
+        return BatchPace(state, slots, self.clock, self.sleep, tolerance)
 
     def _claim(self, count: int) -> tuple[PaceState, pacing.Schedule] | None:
         for _ in range(self.attempts):

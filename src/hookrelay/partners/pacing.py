@@ -7,8 +7,10 @@ consecutive slots ``1.05 / rate`` seconds apart (:func:`schedule`), starting no 
 slot anyone claimed, now, and any ``Retry-After`` (``not_before``). That is a token bucket of capacity one
 (GCRA) shared by all instances: no burst at the start of a window whatever ``max_concurrency`` and
 ``post_concurrency`` are, and the 5 % wider spacing absorbs thread wake-up and network jitter, so no
-1-second window sees more than the rate. A slot beyond the batch's budget (``budget`` seconds from
-now) is not claimed: its record goes back to the queue, delayed until about when its turn comes.
+1-second window sees more than the rate. A send that would leave later than :func:`late_tolerance` after
+its slot (a slow wake-up on a busy host) gives the slot up and goes back to the queue. A slot beyond the
+batch's budget (``budget`` seconds from now) is not claimed: its record goes back to the queue, delayed
+until about when its turn comes.
 
 **Adaptive (AIMD).** On a 429 or 503 the effective rate halves (:func:`after_congestion`), down to
 ``ceiling / 32``, unless the rate was already lowered after that request was sent (the same congestion,
@@ -18,6 +20,7 @@ seen by another instance or a later answer, halves it once). A batch without con
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 SPACING_MARGIN = 1.05  # slots 5 % wider than 1/rate: jitter never packs rate + 1 into a second
@@ -62,6 +65,13 @@ def schedule(state: PaceState, rate: float, now: float, count: int, budget: floa
     fit = sum(1 for t in times if t <= now + budget)
     claimed = tuple(times[:fit])
     return Schedule(claimed, tuple(times[fit:]), first + fit * step if fit else None)
+
+
+def late_tolerance(rate: float) -> float:
+    """How late a send may leave after its slot: the slack that ``ceil(rate)`` spacings leave over one
+    second, less a fifth for network jitter. A send later than that would pack ``ceil(rate) + 1``
+    arrivals into a second with the slots after it: it gives its slot up instead."""
+    return 0.8 * (math.ceil(rate) * interval(rate) - 1.0)
 
 
 def floor_rate(ceiling: float) -> float:
