@@ -180,12 +180,17 @@ def test_successes_climb_back_to_the_ceiling(dynamodb: Any) -> None:
     assert paced.store.set_rate(PaceState(), 10.0, decreased_at=T0)
     # WHEN batches of 10 successes follow
     rates = []
-    for _ in range(11):
+    for _ in range(16):
         pace = paced.begin([f"m{i}" for i in range(10)])
         for i in range(10):
             pace.gate(f"m{i}")
             pace.observe(f"m{i}", answered(200))
         paced.end(pace)
         rates.append(paced.store.read().rate)
-    # THEN each adds a twentieth of the ceiling, up to the ceiling and no further
-    assert rates == pytest.approx([11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0, 19.0, 20.0, 20.0])
+    # THEN each adds a twentieth of the ceiling per rate's worth of successes, up to the ceiling
+    expected, rate = [], 10.0
+    for _ in range(16):
+        rate = min(20.0, rate + 1.0 * 10 / rate)
+        expected.append(rate)
+    assert rates == pytest.approx(expected)
+    assert rates[-1] == 20.0

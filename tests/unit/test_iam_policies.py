@@ -271,7 +271,8 @@ def test_a_partners_role_allows_what_deliver_calls_and_nothing_more() -> None:
         )
     only = _pacing_condition(document)["ForAllValues:StringEquals"]
     assert only == {"dynamodb:Attributes": list(PACE_ATTRIBUTES), "dynamodb:LeadingKeys": ["acme"]}
-    assert "doc" not in PACE_ATTRIBUTES and "status" not in PACE_ATTRIBUTES
+    assert "doc" not in PACE_ATTRIBUTES
+    assert "status" not in PACE_ATTRIBUTES
     runtime = {"logs:CreateLogStream", "logs:PutLogEvents"} | TRACING | SQS_TRIGGER
     assert granted_actions(document) == called | runtime
 

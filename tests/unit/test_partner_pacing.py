@@ -1,6 +1,8 @@
-"""Pacing decisions (hookrelay.partners.pacing), pure: the shared slot schedule and the AIMD steps, as tables."""
+"""Pacing decisions (hookrelay.partners.pacing), pure: the shared slot schedule and AIMD, as tables."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 
@@ -11,6 +13,7 @@ from hookrelay.partners.pacing import (
     after_congestion,
     after_successes,
     effective_rate,
+    late_tolerance,
     schedule,
 )
 
@@ -95,8 +98,10 @@ def test_congestion_halves_the_rate_once_per_event(
 @pytest.mark.parametrize(
     ("state", "successes", "expected"),
     [
-        (PaceState(rate=4.0), 10, 5.0),  # + ceiling / 20 per run of 10 successes
-        (PaceState(rate=4.0), 5, 4.5),
+        (PaceState(rate=4.0), 4, 5.0),  # + ceiling / 20 per run of successes as long as the rate
+        (PaceState(rate=4.0), 2, 4.5),
+        (PaceState(rate=10.0), 10, 11.0),
+        (PaceState(rate=0.625), 1, 1.625),  # below one a second: + ceiling / 20 per success
         (PaceState(rate=19.5), 10, 20.0),  # capped at the ceiling
         (PaceState(), 10, None),  # at the ceiling: nothing to write
         (PaceState(rate=4.0), 0, None),
@@ -134,3 +139,19 @@ def test_the_pace_ceiling_and_the_timeout_of_a_paced_partner(
 def test_a_rate_out_of_range_is_refused(rate: float) -> None:
     with pytest.raises(ValueError, match="max_requests_per_second"):
         DeliveryOptions.model_validate({"url": URL, "max_requests_per_second": rate})
+
+
+@pytest.mark.parametrize(
+    ("rate", "tolerance"),
+    [
+        (5.0, 0.04),  # 5 spacings of 0.21 s leave 50 ms over a second; 40 ms of it may be lateness
+        (100.0, 0.04),
+        (5.5, 0.8 * (6 * 1.05 / 5.5 - 1)),
+        (0.5, 0.8 * 1.1),  # one request per 2.1 s: a second of slack
+    ],
+)
+def test_how_late_a_send_may_leave_after_its_slot(rate: float, tolerance: float) -> None:
+    assert late_tolerance(rate) == pytest.approx(tolerance)
+    # and however late within it, the slots after it keep every second at the rate or under
+    late_first = [late_tolerance(rate)] + [i * 1.05 / rate for i in range(1, 200)]
+    assert max(sum(1 for u in late_first if t <= u < t + 1) for t in late_first) <= max(1, math.ceil(rate))

@@ -6,7 +6,8 @@ Per batch: one read and one conditional write to claim slots (re-read and retrie
 claimed meanwhile), and for an adaptive partner below its ceiling or answered 429/503, one more
 conditional write. A partner without a rate has no pacer: zero calls, nothing added to its path.
 
-A record whose slot would start beyond the batch's budget is not sent and not counted as an attempt: it
+A record whose slot would start beyond the batch's budget, that missed its slot, or (adaptive) that comes
+after a 429/503 in its batch is not sent and not counted as an attempt: it
 goes back to the queue, delayed until about its turn (:class:`~hookrelay.delivery.decide.DeferUntil`).
 When the state cannot be read or claimed (DynamoDB failing, or contended past every retry) the whole
 batch is deferred the same way: the partner is never sent more than its rate, and nothing is lost.
@@ -57,6 +58,8 @@ class BatchPace:
     clock: Callable[[], float]
     sleep: Callable[[float], None]
     tolerance: float = 0.0  # how late after its slot a record may still be sent
+    stop_on_congestion: bool = False  # adaptive: after a 429/503 the batch sends no more
+    congested: bool = False
     answers: list[Answer] = field(default_factory=list)
     _sent: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -71,10 +74,12 @@ class BatchPace:
             wait = slot - self.clock()
             if wait > 0:
                 self.sleep(wait)
-            now = self.clock()
-            if now - slot > self.tolerance:
-                logger.info("pacing slot missed; the record goes back", extra={"late_s": now - slot})
-                return DeferUntil(_at(now + LATE_DEFER_SECONDS))
+        now = self.clock()
+        if self.congested:
+            return DeferUntil(_at(now + LATE_DEFER_SECONDS))
+        if slot is not None and now - slot > self.tolerance:
+            logger.info("pacing slot missed; the record goes back", extra={"late_s": now - slot})
+            return DeferUntil(_at(now + LATE_DEFER_SECONDS))
         self._sent[message_id] = self.clock()
         return None
 
@@ -83,6 +88,8 @@ class BatchPace:
         answer = Answer(self._sent.get(message_id, self.clock()), result.status_code, retry_after)
         with self._lock:
             self.answers.append(answer)
+            if self.stop_on_congestion and result.status_code in pacing.CONGESTION_STATUSES:
+                self.congested = True
 
 
 @dataclass
@@ -111,7 +118,7 @@ class Pacer:
         times: list[float | DeferUntil] = [*plan.slots, *(DeferUntil(_at(t)) for t in plan.deferred)]
         slots = dict(zip(message_ids, times, strict=True))
         tolerance = pacing.late_tolerance(pacing.effective_rate(state, self.ceiling, self.adaptive))
-        return BatchPace(state, slots, self.clock, self.sleep, tolerance)
+        return BatchPace(state, slots, self.clock, self.sleep, tolerance, self.adaptive)
 
     def _claim(self, count: int) -> tuple[PaceState, pacing.Schedule] | None:
         for _ in range(self.attempts):

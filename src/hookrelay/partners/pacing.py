@@ -14,8 +14,10 @@ until about when its turn comes.
 
 **Adaptive (AIMD).** On a 429 or 503 the effective rate halves (:func:`after_congestion`), down to
 ``ceiling / 32``, unless the rate was already lowered after that request was sent (the same congestion,
-seen by another instance or a later answer, halves it once). A batch without congestion raises it by
-``ceiling / 20`` per run of 10 successes (:func:`after_successes`), up to the ceiling.
+seen by another instance or a later answer, halves it once); the batch that met it sends no more. A batch
+without congestion raises it by ``ceiling / 20`` per run of successes as long as the rate (about a
+second's worth of sending: additive per second, as TCP's is per round trip), up to the ceiling
+(:func:`after_successes`).
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from dataclasses import dataclass
 
 SPACING_MARGIN = 1.05  # slots 5 % wider than 1/rate: jitter never packs rate + 1 into a second
 DECREASE_FACTOR = 0.5
-INCREASE_SHARE = 1 / 20  # of the ceiling ...
-INCREASE_RUN = 10  # ... per this many successes
+INCREASE_SHARE = 1 / 20  # of the ceiling per run of successes: as many as the rate (a second's worth) ...
+INCREASE_RUN_MIN = 1  # ... and at least this many
 FLOOR_SHARE = 1 / 32  # the adaptive rate never falls below ceiling / 32 (five halvings)
 CONGESTION_STATUSES = frozenset({429, 503})
 
@@ -100,4 +102,5 @@ def after_successes(state: PaceState, ceiling: float, successes: int) -> float |
     current = effective_rate(state, ceiling, adaptive=True)
     if successes <= 0 or current >= ceiling:
         return None
-    return min(ceiling, current + ceiling * INCREASE_SHARE * successes / INCREASE_RUN)
+    per_run = max(float(INCREASE_RUN_MIN), current)  # about a second's worth of sending
+    return min(ceiling, current + ceiling * INCREASE_SHARE * successes / per_run)
