@@ -17,6 +17,7 @@ import pytest
 
 from hookrelay.partners.pace_store import ATTRIBUTES as PACE_ATTRIBUTES
 from hookrelay.provisioning.resources.iam import Grants, policy_document, shared_policy_document
+from hookrelay.provisioning.resources.pacing_grant import pacing_policy_document
 from tests.support.aws_calls import ROOT, allows, app_actions, app_graph, as_list, granted_actions, statements
 
 STAGES = ("dev", "prod")
@@ -251,10 +252,10 @@ def test_a_partners_role_allows_what_deliver_calls_and_nothing_more() -> None:
         results_queue_arn=arn.format("results"),
         log_group_arn="arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/hookrelay-dev-acme",
         secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:hookrelay/dev/acme/signing-AbCdEf",
-        partners_table_arn=PARTNERS_TABLE.format(stage="dev"),
-        partner_id="acme",
     )
-    document = policy_document(grants)
+    # (a paced partner's role also has the pacing policy; an unpaced one's has the first alone)
+    handler, pacing = policy_document(grants), pacing_policy_document("dev", grants.queue_arn, "acme")
+    document = {"Statement": [*statements(handler), *statements(pacing)]}
     # WHEN the scan lists what deliver can call
     called = set(app_actions("handler", ("deliver",))) - set(NOT_CALLED["deliver"])
     # THEN each call is allowed on acme's own resources, and nothing else is granted
@@ -273,6 +274,7 @@ def test_a_partners_role_allows_what_deliver_calls_and_nothing_more() -> None:
     assert only == {"dynamodb:Attributes": list(PACE_ATTRIBUTES), "dynamodb:LeadingKeys": ["acme"]}
     assert "doc" not in PACE_ATTRIBUTES
     assert "status" not in PACE_ATTRIBUTES
+    assert not any(a.startswith("dynamodb:") for a in granted_actions(handler))
     runtime = {"logs:CreateLogStream", "logs:PutLogEvents"} | TRACING | SQS_TRIGGER
     assert granted_actions(document) == called | runtime
 
@@ -280,7 +282,8 @@ def test_a_partners_role_allows_what_deliver_calls_and_nothing_more() -> None:
 def test_the_shared_role_allows_what_deliver_calls_for_every_partner_of_its_stage_only() -> None:
     # GIVEN the shared handler role's policy for dev
     results = "arn:aws:sqs:us-east-1:123456789012:hookrelay-dev-results"
-    document = shared_policy_document("dev", results)
+    shared, pacing = shared_policy_document("dev", results), pacing_policy_document("dev", results, None)
+    document = {"Statement": [*statements(shared), *statements(pacing)]}
     # WHEN the scan lists what deliver can call
     called = set(app_actions("handler", ("deliver",))) - set(NOT_CALLED["deliver"])
     # THEN each call is allowed on any dev partner's resources, never on prod's, and nothing else is granted

@@ -20,12 +20,14 @@ from hookrelay.partners.model import (
     PartnerStatus,
     PartnerUpdate,
     function_timeout,
+    pace_ceiling,
     visibility_timeout,
 )
 from hookrelay.provisioning.capacity import check_concurrency
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.resources.function import reconfigure, set_concurrency
 from hookrelay.provisioning.resources.mapping import ensure_mapping, set_enabled
+from hookrelay.provisioning.resources.pacing_grant import grant_pacing
 from hookrelay.provisioning.resources.queues import find_queue_url, purge, queue_arn, set_visibility
 from hookrelay.provisioning.resources.secrets import rotate_secret
 from hookrelay.provisioning.resources.versions import go_live, target
@@ -87,6 +89,9 @@ def update_partner(ctx: Provisioner, partner_id: str, update: PartnerUpdate) -> 
     old_visibility, new_visibility = visibility_timeout(partner), visibility_timeout(options)
     if new_visibility > old_visibility:  # the queue must always outlast the function's timeout
         set_visibility(queue_url, new_visibility, clients)
+    if pace_ceiling(options) is not None and pace_ceiling(partner) is None:  # paced from now on
+        shared_role = ctx.settings.handler_role == "shared"
+        grant_pacing(stage, partner_id, shared_role, queue_arn(queue_url, clients), clients)
     reconfigure(function, function_timeout(options), ctx.handler_environment(partner_id, options), clients)
     if options.reserved_concurrency != partner.reserved_concurrency:
         set_concurrency(function, options.reserved_concurrency, clients)

@@ -26,6 +26,7 @@ from hookrelay.partners.model import (
     PartnerCreate,
     PartnerStatus,
     function_timeout,
+    pace_ceiling,
     visibility_timeout,
 )
 from hookrelay.provisioning.capacity import check_new_partner, partner_costs
@@ -37,13 +38,7 @@ from hookrelay.provisioning.resources.function import (
     ensure_function,
     set_concurrency,
 )
-from hookrelay.provisioning.resources.iam import (
-    Grants,
-    delete_role,
-    ensure_role,
-    ensure_shared_role,
-    partners_table_arn,
-)
+from hookrelay.provisioning.resources.iam import Grants, delete_role, ensure_role, ensure_shared_role
 from hookrelay.provisioning.resources.mapping import delete_mappings, ensure_mapping
 from hookrelay.provisioning.resources.monitoring import (
     alarm_definitions,
@@ -52,6 +47,7 @@ from hookrelay.provisioning.resources.monitoring import (
     ensure_alarms,
     ensure_log_group,
 )
+from hookrelay.provisioning.resources.pacing_grant import grant_pacing
 from hookrelay.provisioning.resources.queues import delete_queue, ensure_queues
 from hookrelay.provisioning.resources.secrets import delete_secret, ensure_secret
 from hookrelay.provisioning.resources.shared import shared_arns
@@ -112,15 +108,14 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime, fresh: bool) -
     log_group_arn = ensure_log_group(
         naming.partner_log_group(s.stage, pid), s.log_retention_days, tags, clients
     )
-    table = partners_table_arn(s.stage, shared.results_queue_arn)
-    grants = Grants(
-        queues.arn, queues.dlq_arn, shared.results_queue_arn, log_group_arn, secret.arn, table, pid
-    )
+    grants = Grants(queues.arn, queues.dlq_arn, shared.results_queue_arn, log_group_arn, secret.arn)
     role_arn = (
         ensure_role(naming.partner_role(s.stage, pid), grants, tags, clients)
         if s.handler_role == "per-partner"
         else ensure_shared_role(s.stage, shared.results_queue_arn, clients)
     )
+    if pace_ceiling(partner) is not None:  # before the handler runs paced
+        grant_pacing(s.stage, pid, s.handler_role == "shared", queues.arn, clients)
     function = naming.partner_function(s.stage, pid)
     spec = FunctionSpec(
         name=function,

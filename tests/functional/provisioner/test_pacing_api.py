@@ -9,6 +9,7 @@ from typing import Any
 from hookrelay import naming
 from hookrelay.partners.pace_store import ATTRIBUTES, PaceStore
 from hookrelay.partners.pacing import PaceState
+from hookrelay.provisioning.resources.pacing_grant import PACING_POLICY_NAME
 
 from .conftest import STAGE, URL, aws
 from .test_api import call
@@ -29,7 +30,7 @@ def test_a_paced_partner_over_http(http: Any) -> None:
     env = environment()
     assert (env["HOOKRELAY_MAX_REQUESTS_PER_SECOND"], env["HOOKRELAY_ADAPTIVE_RATE"]) == ("5.0", "true")
     iam, role = aws("iam"), naming.partner_role(STAGE, "acme")
-    document = iam.get_role_policy(RoleName=role, PolicyName="hookrelay-handler")["PolicyDocument"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=PACING_POLICY_NAME)["PolicyDocument"]
     (pacing,) = [s for s in document["Statement"] if s["Sid"] == "OwnPacingState"]
     assert pacing["Resource"].endswith(f":table/{naming.partners_table(STAGE)}")
     assert pacing["Condition"]["ForAllValues:StringEquals"] == {
@@ -61,3 +62,18 @@ def test_a_rate_out_of_range_is_a_400(http: Any) -> None:
     status, answer = call(http, "POST", "/partners", body)
     assert status == 400
     assert "max_requests_per_second" in json.dumps(answer)
+
+
+def test_an_unpaced_partner_gets_no_pacing_grant_until_a_rate_is_set(http: Any) -> None:
+    # GIVEN a partner created without a rate: its role has the handler policy alone
+    call(http, "POST", "/partners", {"partner_id": "acme", "url": URL})
+    iam, role = aws("iam"), naming.partner_role(STAGE, "acme")
+    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["hookrelay-handler"]
+    # WHEN a rate is set
+    assert call(http, "PATCH", "/partners/acme", {"max_requests_per_second": 2})[0] == 200
+    # THEN its role gets the pacing policy, and its handler the rate
+    assert sorted(iam.list_role_policies(RoleName=role)["PolicyNames"]) == [
+        "hookrelay-handler",
+        "hookrelay-pacing",
+    ]
+    assert environment()["HOOKRELAY_MAX_REQUESTS_PER_SECOND"] == "2.0"

@@ -12,10 +12,6 @@ partner), send to and consume from every queue. Lambda passes no session tags to
 ABAC (``aws:PrincipalTag``) cannot tell partner A's function from partner B's under one role; the
 ``lambda:SourceFunctionArn`` condition on the sends and the secret read at least makes the role's
 credentials useless outside the stage's functions. docs/iam.md has the whole trade-off.
-
-Both may read and conditionally write the pacing attributes of a partner's item in the partners table
-(``OwnPacingState``: ``dynamodb:Attributes`` limits them to ``pace_*``, never the document; per-partner,
-``dynamodb:LeadingKeys`` limits them to the partner's own item), docs/partner-pacing.md.
 """
 
 from __future__ import annotations
@@ -26,7 +22,6 @@ from dataclasses import dataclass
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
-from hookrelay.partners.pace_store import ATTRIBUTES as PACE_ATTRIBUTES
 from hookrelay.provisioning.resources.calls import removed, tag_list
 
 POLICY_NAME = "hookrelay-handler"
@@ -51,8 +46,6 @@ class Grants:
     results_queue_arn: str
     log_group_arn: str
     secret_arn: str
-    partners_table_arn: str | None = None  # the pacing attributes of the partner's own item
-    partner_id: str | None = None  # whose item (None: any partner's, the shared role)
 
 
 def stage_grants(stage: str, results_queue_arn: str) -> Grants:
@@ -65,50 +58,19 @@ def stage_grants(stage: str, results_queue_arn: str) -> Grants:
         results_queue_arn=results_queue_arn,
         log_group_arn=f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{naming.prefix(stage)}-*",
         secret_arn=f"arn:{partition}:secretsmanager:{region}:{account}:secret:{naming.PROJECT}/{stage}/*",
-        partners_table_arn=partners_table_arn(stage, results_queue_arn),
     )
-
-
-def partners_table_arn(stage: str, results_queue_arn: str) -> str:
-    """The stage's partners table, in the results queue's partition, region and account."""
-    _, partition, _, region, account, _ = results_queue_arn.split(":", 5)
-    return f"arn:{partition}:dynamodb:{region}:{account}:table/{naming.partners_table(stage)}"
-
-
-def _pacing_statement(table_arn: str, partner_id: str | None) -> dict[str, object]:
-    """Read and conditionally write the pacing attributes (and only those) of the partner's own item
-    (the shared role: of any partner's item); never its document, never another table."""
-    only: dict[str, object] = {"dynamodb:Attributes": list(PACE_ATTRIBUTES)}
-    if partner_id is not None:
-        only["dynamodb:LeadingKeys"] = [partner_id]
-    return {
-        "Sid": "OwnPacingState",
-        "Effect": "Allow",
-        "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-        "Resource": table_arn,
-        "Condition": {
-            "ForAllValues:StringEquals": only,
-            "StringEqualsIfExists": {
-                "dynamodb:Select": "SPECIFIC_ATTRIBUTES",
-                "dynamodb:ReturnValues": "NONE",
-            },
-        },
-    }
 
 
 def _from_stage_functions(stage: str, statement: dict[str, object]) -> dict[str, object]:
     """Only calls made from inside one of the stage's functions (Lambda injects lambda:SourceFunctionArn)."""
     functions = f"arn:*:lambda:*:*:function:{naming.prefix(stage)}-*"
-    kept = statement.get("Condition")
-    conditions = dict(kept) if isinstance(kept, dict) else {}
-    conditions["ArnLike"] = {"lambda:SourceFunctionArn": functions}
-    return {**statement, "Condition": conditions}
+    return {**statement, "Condition": {"ArnLike": {"lambda:SourceFunctionArn": functions}}}
 
 
 def shared_policy_document(stage: str, results_queue_arn: str) -> dict[str, object]:
     """The shared role's policy: :func:`policy_document` over the stage's patterns, sends and secrets
     limited to calls from the stage's functions (the event source mapping's polling carries no such key)."""
-    guarded = {"SendRetriesDeadLettersAndResults", "OwnSigningSecret", "OwnPacingState"}
+    guarded = {"SendRetriesDeadLettersAndResults", "OwnSigningSecret"}
     statements = _statements(stage_grants(stage, results_queue_arn))
     return {
         "Version": "2012-10-17",
@@ -122,7 +84,7 @@ def policy_document(grants: Grants) -> dict[str, object]:
 
 
 def _statements(grants: Grants) -> list[dict[str, object]]:
-    statements: list[dict[str, object]] = [
+    return [
         {
             "Sid": "ConsumeOwnQueue",
             "Effect": "Allow",
@@ -158,9 +120,6 @@ def _statements(grants: Grants) -> list[dict[str, object]]:
             "Resource": "*",
         },
     ]
-    if grants.partners_table_arn is not None:
-        statements.append(_pacing_statement(grants.partners_table_arn, grants.partner_id))
-    return statements
 
 
 def ensure_shared_role(stage: str, results_queue_arn: str, clients: Clients) -> str:
