@@ -40,12 +40,12 @@ def test_records_beyond_the_batchs_budget_go_back_unattempted(
     messages = [stack.message(payload={"n": i}) for i in range(4)]
     # WHEN a batch of 4 is handled
     response = handle_batch(sqs_event([m.to_sqs_body() for m in messages]), stack.deps)
-    # THEN two were sent, 0.525 s apart; the other two went back to the queue unchanged, delayed,
+    # THEN two were sent, 0.55 s apart; the other two went back to the queue unchanged, delayed,
     # with no attempt made or recorded: nothing lost, nothing counted as a failure
     assert response == {"batchItemFailures": []}
     received = server.requests_snapshot()
     assert [r.headers["webhook-id"] for r in received] == [messages[0].id, messages[1].id]
-    assert received[1].at - received[0].at == pytest.approx(0.525, abs=0.04)
+    assert received[1].at - received[0].at == pytest.approx(0.55, abs=0.05)
     resent = [
         (WebhookMessage.model_validate_json(k["MessageBody"]), k["DelaySeconds"])
         for k in stack.sqs.sends_to(stack.queue_url)
@@ -55,7 +55,7 @@ def test_records_beyond_the_batchs_budget_go_back_unattempted(
     assert [r["webhook_id"] for r in stack.results()] == [messages[0].id, messages[1].id]
     # AND the shared schedule moved past the two slots taken
     state = PaceStore(naming.partners_table("dev"), "acme", dynamodb).read()
-    assert state.next_free == pytest.approx(received[0].at + 1.05, abs=0.05)
+    assert state.next_free == pytest.approx(received[0].at + 1.1, abs=0.05)
 
 
 def test_an_unpaced_partner_has_no_pacer_and_makes_no_dynamodb_call(

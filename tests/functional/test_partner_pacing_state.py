@@ -118,12 +118,12 @@ def test_two_instances_take_consecutive_slots_from_one_schedule(dynamodb: Any) -
     a, b = pacer(dynamodb, clock), pacer(dynamodb, clock)
     # WHEN each begins a batch of 3 at the same moment
     pace_a, pace_b = a.begin(["a1", "a2", "a3"]), b.begin(["b1", "b2", "b3"])
-    # THEN the second batch's slots follow the first's, 0.21 s apart: never two at once
+    # THEN the second batch's slots follow the first's, 0.22 s apart: never two at once
     slots = sorted([*pace_a.slots.values(), *pace_b.slots.values()])  # type: ignore[type-var]
-    assert slots == pytest.approx([T0 + i * 0.21 for i in range(6)])
+    assert slots == pytest.approx([T0 + i * 0.22 for i in range(6)])
     # AND a record waits for its slot before it is sent
     assert pace_b.gate("b2") is None
-    assert clock.now == pytest.approx(T0 + 4 * 0.21)
+    assert clock.now == pytest.approx(T0 + 4 * 0.22)
 
 
 def test_records_beyond_the_budget_are_deferred_not_sent(dynamodb: Any) -> None:
@@ -132,10 +132,10 @@ def test_records_beyond_the_budget_are_deferred_not_sent(dynamodb: Any) -> None:
     paced = pacer(dynamodb, clock, ceiling=1.0, budget=2.0)
     # WHEN a batch of 4 begins
     pace = paced.begin(["m1", "m2", "m3", "m4"])
-    # THEN two slots fit (0 and 1.05 s); the others go back, due about when their turn comes
+    # THEN two slots fit (0 and 1.1 s); the others go back, due about when their turn comes
     assert pace.slots["m1"] == T0
-    assert pace.slots["m2"] == pytest.approx(T0 + 1.05)
-    for mid, offset in (("m3", 2.1), ("m4", 3.15)):
+    assert pace.slots["m2"] == pytest.approx(T0 + 1.1)
+    for mid, offset in (("m3", 2.2), ("m4", 3.3)):
         deferred = pace.slots[mid]
         assert isinstance(deferred, DeferUntil)
         assert deferred.until.timestamp() == pytest.approx(T0 + offset)

@@ -28,18 +28,18 @@ def _times(*offsets: float) -> tuple[float, ...]:
 @pytest.mark.parametrize(
     ("state", "rate", "count", "budget", "expected"),
     [
-        # idle partner: the first slot is now, then every 1.05 / rate seconds; no burst at the start
-        (PaceState(), 5.0, 3, 10.0, Schedule(_times(0, 0.21, 0.42), (), NOW + 0.63)),
+        # idle partner: the first slot is now, then every 1.1 / rate seconds; no burst at the start
+        (PaceState(), 5.0, 3, 10.0, Schedule(_times(0, 0.22, 0.44), (), NOW + 0.66)),
         # a slot another instance claimed up to NOW + 1: this batch queues behind it
-        (PaceState(next_free=NOW + 1), 5.0, 2, 10.0, Schedule(_times(1, 1.21), (), NOW + 1.42)),
+        (PaceState(next_free=NOW + 1), 5.0, 2, 10.0, Schedule(_times(1, 1.22), (), NOW + 1.44)),
         # a stale next_free (in the past) does not allow a catch-up burst
-        (PaceState(next_free=NOW - 30), 5.0, 2, 10.0, Schedule(_times(0, 0.21), (), NOW + 0.42)),
+        (PaceState(next_free=NOW - 30), 5.0, 2, 10.0, Schedule(_times(0, 0.22), (), NOW + 0.44)),
         # Retry-After: nothing before not_before
-        (PaceState(not_before=NOW + 4), 5.0, 1, 10.0, Schedule(_times(4), (), NOW + 4.21)),
+        (PaceState(not_before=NOW + 4), 5.0, 1, 10.0, Schedule(_times(4), (), NOW + 4.22)),
         # slots beyond the budget are not claimed; those records are deferred to where they fall
-        (PaceState(), 1.05, 4, 2.0, Schedule(_times(0, 1, 2), _times(3), NOW + 3)),
+        (PaceState(), 1.1, 4, 2.0, Schedule(_times(0, 1, 2), _times(3), NOW + 3)),
         # everything beyond the budget: nothing claimed, nothing to write
-        (PaceState(next_free=NOW + 20), 1.05, 2, 10.0, Schedule((), _times(20, 21), None)),
+        (PaceState(next_free=NOW + 20), 1.1, 2, 10.0, Schedule((), _times(20, 21), None)),
     ],
 )
 def test_a_batch_gets_consecutive_slots_from_the_shared_schedule(
@@ -144,14 +144,14 @@ def test_a_rate_out_of_range_is_refused(rate: float) -> None:
 @pytest.mark.parametrize(
     ("rate", "tolerance"),
     [
-        (5.0, 0.04),  # 5 spacings of 0.21 s leave 50 ms over a second; 40 ms of it may be lateness
-        (100.0, 0.04),
-        (5.5, 0.8 * (6 * 1.05 / 5.5 - 1)),
-        (0.5, 0.8 * 1.1),  # one request per 2.1 s: a second of slack
+        (5.0, 0.05),  # 5 spacings of 0.22 s leave 100 ms over a second; half of it may be lateness
+        (100.0, 0.05),
+        (5.5, 0.5 * (6 * 1.1 / 5.5 - 1)),
+        (0.5, 0.5 * 1.2),  # one request per 2.2 s: more than a second of slack
     ],
 )
 def test_how_late_a_send_may_leave_after_its_slot(rate: float, tolerance: float) -> None:
     assert late_tolerance(rate) == pytest.approx(tolerance)
     # and however late within it, the slots after it keep every second at the rate or under
-    late_first = [late_tolerance(rate)] + [i * 1.05 / rate for i in range(1, 200)]
+    late_first = [late_tolerance(rate)] + [i * 1.1 / rate for i in range(1, 200)]
     assert max(sum(1 for u in late_first if t <= u < t + 1) for t in late_first) <= max(1, math.ceil(rate))

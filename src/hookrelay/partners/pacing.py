@@ -3,10 +3,10 @@ no I/O; times are epoch seconds passed in, so every decision is tested as a tabl
 
 **A rate that holds across instances.** Every instance of the partner's handler takes its send times
 from one schedule kept on the partner's item (:class:`PaceState.next_free`): a batch claims a run of
-consecutive slots ``1.05 / rate`` seconds apart (:func:`schedule`), starting no earlier than the last
+consecutive slots ``1.1 / rate`` seconds apart (:func:`schedule`), starting no earlier than the last
 slot anyone claimed, now, and any ``Retry-After`` (``not_before``). That is a token bucket of capacity one
 (GCRA) shared by all instances: no burst at the start of a window whatever ``max_concurrency`` and
-``post_concurrency`` are, and the 5 % wider spacing absorbs thread wake-up and network jitter, so no
+``post_concurrency`` are, and the 10 % wider spacing absorbs thread wake-up and network jitter, so no
 1-second window sees more than the rate. A send that would leave later than :func:`late_tolerance` after
 its slot (a slow wake-up on a busy host) gives the slot up and goes back to the queue. A slot beyond the
 batch's budget (``budget`` seconds from now) is not claimed: its record goes back to the queue, delayed
@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-SPACING_MARGIN = 1.05  # slots 5 % wider than 1/rate: jitter never packs rate + 1 into a second
+SPACING_MARGIN = 1.10  # slots 10 % wider than 1/rate: jitter never packs rate + 1 into a second
 DECREASE_FACTOR = 0.5
 INCREASE_SHARE = 1 / 20  # of the ceiling per run of successes: as many as the rate (a second's worth) ...
 INCREASE_RUN_MIN = 1  # ... and at least this many
@@ -71,9 +71,10 @@ def schedule(state: PaceState, rate: float, now: float, count: int, budget: floa
 
 def late_tolerance(rate: float) -> float:
     """How late a send may leave after its slot: the slack that ``ceil(rate)`` spacings leave over one
-    second, less a fifth for network jitter. A send later than that would pack ``ceil(rate) + 1``
+    second, half of it: the other half is for what delays a send after it left its slot (a busy CPU,
+    a new connection) and network jitter. A send later than that would pack ``ceil(rate) + 1``
     arrivals into a second with the slots after it: it gives its slot up instead."""
-    return 0.8 * (math.ceil(rate) * interval(rate) - 1.0)
+    return 0.5 * (math.ceil(rate) * interval(rate) - 1.0)
 
 
 def floor_rate(ceiling: float) -> float:

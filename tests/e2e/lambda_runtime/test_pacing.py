@@ -75,8 +75,8 @@ def test_a_rate_of_5_per_second_holds_over_two_instances(
     arrivals = [r.at for r in server.requests_snapshot()]
     assert busiest_second(arrivals) <= 5
     assert sorted(webhook_ids(server)) == sorted(published)
-    # AND the rate was used, not wasted: the whole run took about count / (5 / 1.05) seconds
-    assert max(arrivals) - min(arrivals) < count * 1.05 / 5 * 1.3
+    # AND the rate was used, not wasted: the whole run took about count / (5 / 1.1) seconds
+    assert max(arrivals) - min(arrivals) < count * 1.1 / 5 * 1.3
 
 
 class LimitedSink:
