@@ -11,7 +11,7 @@ STAGE ?= dev
 export AWS_DEFAULT_REGION ?= us-east-1
 
 .DEFAULT_GOAL := help
-.PHONY: help install lint format test test-fast config vendor package deploy rollback iam-audit run demo bench bench-isolation bench-scale soak clean
+.PHONY: help install lint format test test-fast config vendor package deploy rollback iam-audit run demo bench bench-isolation bench-scale soak pacing-figures clean
 
 help: ## list every target with one line each
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -88,6 +88,9 @@ bench-scale: $(STAMP) ## the local stack at N=10, 100, 1,000 partners (BENCH_SCA
 
 soak: $(STAMP) ## 5,000 webhooks over 20 partners while 10 % of AWS calls fail (fault proxy); one summary line
 	$(BIN)/python -m tests.support.soak
+
+pacing-figures: $(STAMP) ## issue 16's pacing figures in full: 200 webhooks at 5/s over 2 instances; adaptive judged after 30 s
+	HOOKRELAY_PACING_FIGURES=full $(BIN)/python -m pytest -q -s -p no:logging tests/e2e/lambda_runtime/test_pacing.py
 
 clean: ## remove build output, vendored copies and caches (keeps .venv)
 	rm -rf build $(addsuffix /vendor,$(APPS)) .pytest_cache .mypy_cache .ruff_cache

@@ -78,6 +78,8 @@ class HandlerSettings(StageFields):
     signing_key_version: str | None = Field(
         default=None, description="the signing secret's VersionId: a rotation changes it (fresh handlers)"
     )
+    max_requests_per_second: float | None = Field(default=None, gt=0, description="paced: the ceiling")
+    adaptive_rate: bool = False
 
     @property
     def networks(self) -> tuple[IPNetwork, ...]:

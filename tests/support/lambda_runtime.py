@@ -81,6 +81,7 @@ def create_partner(
     dead_letter_queue_url: str | None = None,
     enabled: bool = True,
     results_queue_url: str | None = None,
+    handler_settings: dict[str, Any] | None = None,
 ) -> Partner:
     """Everything one partner owns; the mapping is created last (so messages sent before wait)."""
     dlq_url = aws.sqs.create_queue(QueueName=f"{partner_id}-dlq")["QueueUrl"]
@@ -109,6 +110,7 @@ def create_partner(
         secret_id=secret_arn,
         allowed_networks=("loopback",),
         read_timeout=5,
+        **(handler_settings or {}),
     )
     function_name = f"{partner_id}-handler"
     aws.lambda_.create_function(

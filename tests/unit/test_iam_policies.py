@@ -15,10 +15,15 @@ from typing import Any
 
 import pytest
 
+from hookrelay.partners.pace_store import ATTRIBUTES as PACE_ATTRIBUTES
 from hookrelay.provisioning.resources.iam import Grants, policy_document, shared_policy_document
+from hookrelay.provisioning.resources.pacing_grant import pacing_policy_document
 from tests.support.aws_calls import ROOT, allows, app_actions, app_graph, as_list, granted_actions, statements
 
 STAGES = ("dev", "prod")
+PARTNERS_TABLE = "arn:aws:dynamodb:us-east-1:123456789012:table/hookrelay-{stage}-partners"
+# A paced partner's handler reads and writes its pacing state (docs/partner-pacing.md).
+PACING_CALLS = {"dynamodb:GetItem", "dynamodb:UpdateItem"}
 # What each app's Chalice role runs: all of app.py, except the handler, whose `deliver` runs in each
 # partner's own role (hookrelay.provisioning.resources.iam): its Chalice role runs nothing (the handler
 # app is packaged, never chalice-deployed; the results recorder is the provisioner's).
@@ -53,9 +58,8 @@ NOT_CALLED = {
     },
     "deliver": {
         "sqs:GetQueueUrl": QUEUE_URL_ATTRIBUTE,
-        "dynamodb:GetItem": "the attempt's .record attribute matches AttemptLog.record (the handler "
+        "dynamodb:PutItem": "the attempt's .record attribute matches AttemptLog.record (the handler "
         "publishes attempts to the results queue; the recorder writes the table)",
-        "dynamodb:PutItem": "as above",
     },
 }
 # Resource "*" only where AWS has no resource-level permission for the action.
@@ -253,15 +257,28 @@ def test_a_partners_role_allows_what_deliver_calls_and_nothing_more() -> None:
         log_group_arn="arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/hookrelay-dev-acme",
         secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:hookrelay/dev/acme/signing-AbCdEf",
     )
-    document = policy_document(grants)
+    # (a paced partner's role also has the pacing policy; an unpaced one's has the first alone)
+    handler, pacing = policy_document(grants), pacing_policy_document("dev", grants.queue_arn, "acme")
+    document = {"Statement": [*statements(handler), *statements(pacing)]}
     # WHEN the scan lists what deliver can call
     called = set(app_actions("handler", ("deliver",))) - set(NOT_CALLED["deliver"])
     # THEN each call is allowed on acme's own resources, and nothing else is granted
-    assert called == {"sqs:SendMessage", "secretsmanager:GetSecretValue"}
+    assert called == {"sqs:SendMessage", "secretsmanager:GetSecretValue"} | PACING_CALLS
     for queue in (grants.queue_arn, grants.dlq_arn, grants.results_queue_arn):
         assert allows(document, "sqs:SendMessage", queue)
     assert not allows(document, "sqs:SendMessage", arn.format("other"))
     assert allows(document, "secretsmanager:GetSecretValue", grants.secret_arn)
+    # the pacing attributes of acme's own item in the partners table, and nothing else of it
+    for action in PACING_CALLS:
+        assert allows(document, action, PARTNERS_TABLE.format(stage="dev"))
+        assert not allows(
+            document, action, PARTNERS_TABLE.format(stage="dev").replace("partners", "deliveries")
+        )
+    only = _pacing_condition(document)["ForAllValues:StringEquals"]
+    assert only == {"dynamodb:Attributes": list(PACE_ATTRIBUTES), "dynamodb:LeadingKeys": ["acme"]}
+    assert "doc" not in PACE_ATTRIBUTES
+    assert "status" not in PACE_ATTRIBUTES
+    assert not any(a.startswith("dynamodb:") for a in granted_actions(handler))
     runtime = {"logs:CreateLogStream", "logs:PutLogEvents"} | TRACING | SQS_TRIGGER
     assert granted_actions(document) == called | runtime
 
@@ -269,7 +286,8 @@ def test_a_partners_role_allows_what_deliver_calls_and_nothing_more() -> None:
 def test_the_shared_role_allows_what_deliver_calls_for_every_partner_of_its_stage_only() -> None:
     # GIVEN the shared handler role's policy for dev
     results = "arn:aws:sqs:us-east-1:123456789012:hookrelay-dev-results"
-    document = shared_policy_document("dev", results)
+    shared, pacing = shared_policy_document("dev", results), pacing_policy_document("dev", results, None)
+    document = {"Statement": [*statements(shared), *statements(pacing)]}
     # WHEN the scan lists what deliver can call
     called = set(app_actions("handler", ("deliver",))) - set(NOT_CALLED["deliver"])
     # THEN each call is allowed on any dev partner's resources, never on prod's, and nothing else is granted
@@ -279,5 +297,21 @@ def test_the_shared_role_allows_what_deliver_calls_for_every_partner_of_its_stag
             assert allows(document, "sqs:SendMessage", queue.format(stage, name)) is allowed
         secret = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:hookrelay/{stage}/acme/signing-AbCdEf"
         assert allows(document, "secretsmanager:GetSecretValue", secret) is allowed
+        for action in PACING_CALLS:
+            assert allows(document, action, PARTNERS_TABLE.format(stage=stage)) is allowed
+    # any dev partner's pacing attributes (one role cannot tell partners apart), from a dev function only
+    condition = _pacing_condition(document)
+    assert condition["ForAllValues:StringEquals"] == {"dynamodb:Attributes": list(PACE_ATTRIBUTES)}
+    assert condition["ArnLike"] == {"lambda:SourceFunctionArn": "arn:*:lambda:*:*:function:hookrelay-dev-*"}
     runtime = {"logs:CreateLogStream", "logs:PutLogEvents"} | TRACING | SQS_TRIGGER
     assert granted_actions(document) == called | runtime
+
+
+def _pacing_condition(document: dict[str, Any]) -> dict[str, Any]:
+    (statement,) = [s for s in statements(document) if s["Sid"] == "OwnPacingState"]
+    condition: dict[str, Any] = statement["Condition"]
+    assert condition["StringEqualsIfExists"] == {
+        "dynamodb:Select": "SPECIFIC_ATTRIBUTES",
+        "dynamodb:ReturnValues": "NONE",
+    }
+    return condition

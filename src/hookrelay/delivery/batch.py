@@ -1,7 +1,8 @@
 """The delivery handler's batch loop: one Lambda SQS batch in, a partial batch response out.
 
 Each record is handled on its own (concurrently, up to the partner's post concurrency): admitted or
-parked as poison, deferred if not yet due, attempted; :mod:`~hookrelay.delivery.decide` chooses its next
+parked as poison, deferred if not yet due (or, for a paced partner, if its send slot is beyond the batch's
+budget: :mod:`~hookrelay.delivery.pacer`), attempted; :mod:`~hookrelay.delivery.decide` chooses its next
 step from the facts, :mod:`~hookrelay.delivery.settle` carries it out, :mod:`~hookrelay.delivery.report`
 builds what it reports. Each record ends in exactly one of these, *confirmed before the record is
 reported done*:
@@ -30,6 +31,7 @@ from hookrelay.delivery import decide, report
 from hookrelay.delivery.attempt import attempt_delivery
 from hookrelay.delivery.decide import DeadLetter
 from hookrelay.delivery.deps import HandlerDeps
+from hookrelay.delivery.pacer import BatchPace
 from hookrelay.delivery.report import RecordOutcome
 from hookrelay.delivery.settle import settle
 from hookrelay.errors import InvalidInput
@@ -40,21 +42,25 @@ logger = logging.getLogger(__name__)
 def handle_batch(event: Mapping[str, Any], deps: HandlerDeps) -> dict[str, list[dict[str, str]]]:
     """Deliver every record of a Lambda SQS event; return ``batchItemFailures``."""
     records = parse_event(event)
+    pace = None if deps.pacer is None else deps.pacer.begin([r.message_id for r in records])
     if len(records) == 1 or deps.settings.post_concurrency == 1:
-        outcomes = [_guarded(record, deps) for record in records]
+        outcomes = [_guarded(record, deps, pace) for record in records]
     else:
         # Each thread runs in a copy of this context, so its log lines carry the invocation's fields.
         contexts = [contextvars.copy_context() for _ in records]
-        runs = deps.pool().map(lambda c, r: c.run(_guarded, r, deps), contexts, records)
+        runs = deps.pool().map(lambda c, r: c.run(_guarded, r, deps, pace), contexts, records)
         outcomes = list(runs)
     # Every record's fate is settled: nothing after this may fail the invocation, or SQS would
     # deliver webhooks that already arrived a second time.
     try:
         deps.results.publish([o.record for o in outcomes if o.record is not None])
         report.emit_metrics(outcomes, deps.settings)
+        if deps.pacer is not None and pace is not None:
+            deps.pacer.end(pace)
     except Exception:
         logger.exception(
-            "attempt records or metrics not published", extra={"partner_id": deps.settings.partner_id}
+            "attempt records, metrics or pacing state not published",
+            extra={"partner_id": deps.settings.partner_id},
         )
     return batch_response([o.message_id for o in outcomes if not o.ok])
 
@@ -67,29 +73,35 @@ def parse_event(event: Mapping[str, Any]) -> list[SqsRecord]:
         raise InvalidInput(f"not an SQS event: {exc.error_count()} validation errors") from exc
 
 
-def handle_record(record: SqsRecord, deps: HandlerDeps) -> RecordOutcome:
-    """One record: admit it, defer it or attempt it; settle the step decided; report."""
+def handle_record(record: SqsRecord, deps: HandlerDeps, pace: BatchPace | None = None) -> RecordOutcome:
+    """One record: admit it, defer it or attempt it (paced: in its slot); settle the step decided; report."""
     settings, now = deps.settings, deps.clock()
     message = decide.admit(record.body, settings.partner_id)
     if isinstance(message, DeadLetter):
         settle(message, None, record.body, settings, now, deps.sqs)
         return report.poisoned(record.message_id, message.reason, settings, now)
     wait = decide.before_attempt(message.delivery, now)
+    if wait is None and pace is not None:
+        deps.keys.get()  # the first batch's secret read is not made inside a send slot
+        wait = pace.gate(record.message_id)
+        now = deps.clock()
     if wait is not None:
         settle(wait, message, record.body, settings, now, deps.sqs)
         return report.deferred(record.message_id)
     secrets = deps.keys.get().active_secrets(now)
     result = attempt_delivery(message, deps.endpoint, secrets, deps.transport, now)
+    if pace is not None:
+        pace.observe(record.message_id, result)
     step = decide.after_attempt(result, message.delivery, settings.retry_policy, deps.rand())
     settle(step, message, record.body, settings, now, deps.sqs)
     return report.attempted(record.message_id, message, result, step, settings)
 
 
-def _guarded(record: SqsRecord, deps: HandlerDeps) -> RecordOutcome:
+def _guarded(record: SqsRecord, deps: HandlerDeps, pace: BatchPace | None = None) -> RecordOutcome:
     """A crash on one record fails that record alone. On the queue's last receive (SQS would move
     the message to the DLQ on the next one, with no word why) it is dead-lettered with the error."""
     try:
-        return handle_record(record, deps)
+        return handle_record(record, deps, pace)
     except Exception as exc:
         step = decide.after_crash(exc, record.receive_count, deps.settings.max_receive_count)
         final = isinstance(step, DeadLetter)

@@ -2,7 +2,9 @@
 
 :func:`build_deps` turns a partner's :class:`~hookrelay.settings.HandlerSettings` into a pooled HTTP
 transport pinned by the SSRF guard, the cached signing keys, the results publisher and the SQS client. The
-clock and the random source are fields, so tests can fix them.
+clock and the random source are fields, so tests can fix them. A paced partner (a
+``max_requests_per_second`` in its settings) also gets a :class:`~hookrelay.delivery.pacer.Pacer` over its
+item in the partners table; an unpaced one gets none (no DynamoDB client, no call).
 """
 
 from __future__ import annotations
@@ -14,14 +16,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from hookrelay import naming
 from hookrelay.attempts.publisher import ResultsPublisher
 from hookrelay.delivery.attempt import Endpoint
+from hookrelay.delivery.pacer import Pacer
 from hookrelay.delivery.transport import PinnedTransport, build_transport
 from hookrelay.models import utcnow
+from hookrelay.partners.pace_store import PaceStore
 from hookrelay.settings import HandlerSettings
 from hookrelay.signing.keys import CachedSigningKeys
 
 if TYPE_CHECKING:
+    from types_boto3_dynamodb import DynamoDBClient
     from types_boto3_secretsmanager import SecretsManagerClient
     from types_boto3_sqs import SQSClient
 
@@ -37,6 +43,7 @@ class HandlerDeps:
     sqs: SQSClient | None = None
     clock: Callable[[], datetime] = utcnow
     rand: Callable[[], float] = random.random
+    pacer: Pacer | None = None  # only for a paced partner
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def pool(self) -> ThreadPoolExecutor:
@@ -63,6 +70,7 @@ def build_deps(
     settings: HandlerSettings,
     sqs: SQSClient | None = None,
     secretsmanager: SecretsManagerClient | None = None,
+    dynamodb: DynamoDBClient | None = None,
 ) -> HandlerDeps:
     return HandlerDeps(
         settings=settings,
@@ -72,4 +80,13 @@ def build_deps(
         ),
         results=ResultsPublisher(settings.results_queue_url, sqs),
         sqs=sqs,
+        pacer=build_pacer(settings, dynamodb),
     )
+
+
+def build_pacer(settings: HandlerSettings, dynamodb: DynamoDBClient | None = None) -> Pacer | None:
+    """A paced partner's pacer over its item in the stage's partners table; None when not paced."""
+    if settings.max_requests_per_second is None:
+        return None
+    store = PaceStore(naming.partners_table(settings.stage), settings.partner_id, dynamodb)
+    return Pacer(store, settings.max_requests_per_second, settings.adaptive_rate)

@@ -40,8 +40,10 @@ TIMEOUT_MARGIN_SECONDS = 10
 MAX_FUNCTION_TIMEOUT = 900
 VISIBILITY_FACTOR = 6
 MAX_CONCURRENCY = 1000  # AWS's range for an SQS mapping's MaximumConcurrency is 2-1000
+MAX_RATE = 10_000  # requests per second a partner's pacing may be set to
+PACE_WAIT_SECONDS = 10  # a paced batch may wait this long for its send slots (added to its timeout)
 # Fields an update may set to null: null releases the reservation (or the provisioned instances).
-NULLABLE = frozenset({"reserved_concurrency", "provisioned_concurrency"})
+NULLABLE = frozenset({"reserved_concurrency", "provisioned_concurrency", "max_requests_per_second"})
 EVENT_TYPE_PATTERN = r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}(\.\*)?)$"
 
 EventType = Annotated[str, StringConstraints(pattern=EVENT_TYPE_PATTERN)]
@@ -88,6 +90,15 @@ class DeliveryOptions(BaseModel):
     read_timeout: float = Field(default=15.0, gt=0, le=60)
     retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
     legacy_signature: bool = Field(default=False, description="also send X-Request-Signature-SHA-256")
+    max_requests_per_second: float | None = Field(
+        default=None,
+        gt=0,
+        le=MAX_RATE,
+        description="opt-in: the partner never sees more (docs/partner-pacing.md)",
+    )
+    adaptive_rate: bool = Field(
+        default=False, description="halve the rate on 429/503, climb back on successes (AIMD)"
+    )
 
     @model_validator(mode="after")
     def _concurrency_fits(self) -> DeliveryOptions:
@@ -137,6 +148,8 @@ class PartnerUpdate(BaseModel):
     read_timeout: float | None = Field(default=None, gt=0, le=60)
     retry_policy: RetryPolicy | None = None
     legacy_signature: bool | None = None
+    max_requests_per_second: float | None = Field(default=None, gt=0, le=MAX_RATE, description="null: none")
+    adaptive_rate: bool | None = None
 
     def changes(self) -> dict[str, object]:
         """The fields given; null counts only where it means something (releasing concurrency)."""
@@ -192,9 +205,20 @@ def function_timeout(options: DeliveryOptions) -> int:
     """Seconds a batch of ten may take: rounds of parallel POSTs, each up to connect + read, plus margin."""
     rounds = math.ceil(BATCH_SIZE / options.post_concurrency)
     per_post = options.connect_timeout + options.read_timeout
-    return min(MAX_FUNCTION_TIMEOUT, math.ceil(rounds * per_post) + TIMEOUT_MARGIN_SECONDS)
+    waits = PACE_WAIT_SECONDS if pace_ceiling(options) is not None else 0
+    return min(MAX_FUNCTION_TIMEOUT, math.ceil(rounds * per_post) + TIMEOUT_MARGIN_SECONDS + waits)
 
 
 def visibility_timeout(options: DeliveryOptions) -> int:
     """At least six times the function timeout (AWS's advice for SQS event sources)."""
     return VISIBILITY_FACTOR * function_timeout(options)
+
+
+def pace_ceiling(options: DeliveryOptions) -> float | None:
+    """The rate a paced partner never exceeds: ``max_requests_per_second``, or (adaptive without one)
+    ten requests per second per POST its concurrency allows (100 ms answers); None: not paced."""
+    if options.max_requests_per_second is not None:
+        return options.max_requests_per_second
+    if options.adaptive_rate:
+        return float(10 * options.post_concurrency * options.max_concurrency)
+    return None

@@ -22,6 +22,7 @@ from hookrelay.partners.model import (
     PartnerStatus,
     PartnerUpdate,
     function_timeout,
+    pace_ceiling,
     visibility_timeout,
 )
 from hookrelay.provisioning.capacity import check_concurrency
@@ -29,6 +30,7 @@ from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.lease import change_lease
 from hookrelay.provisioning.resources.function import reconfigure, set_concurrency, wait_until_ready
 from hookrelay.provisioning.resources.mapping import ensure_mapping, set_enabled
+from hookrelay.provisioning.resources.pacing_grant import grant_pacing
 from hookrelay.provisioning.resources.queues import find_queue_url, purge, queue_arn, set_visibility
 from hookrelay.provisioning.resources.secrets import rotate_secret
 from hookrelay.provisioning.resources.versions import go_live, target
@@ -124,6 +126,9 @@ def _apply(
     old_visibility, new_visibility = visibility_timeout(partner), visibility_timeout(options)
     if new_visibility > old_visibility:  # the queue must always outlast the function's timeout
         set_visibility(queue_url, new_visibility, clients)
+    if pace_ceiling(options) is not None and pace_ceiling(partner) is None:  # paced from now on
+        shared_role = ctx.settings.handler_role == "shared"
+        grant_pacing(stage, partner_id, shared_role, queue_arn(queue_url, clients), clients)
     if options.reserved_concurrency != partner.reserved_concurrency:
         set_concurrency(function, options.reserved_concurrency, clients)
     live = publish_environment(ctx, partner_id, options, partner.provisioned_concurrency)

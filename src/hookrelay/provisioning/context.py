@@ -14,7 +14,7 @@ from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.errors import InvalidInput
 from hookrelay.models import utcnow
-from hookrelay.partners.model import DeliveryOptions
+from hookrelay.partners.model import DeliveryOptions, pace_ceiling
 from hookrelay.partners.table import PartnerRepository
 from hookrelay.provisioning.publish import EventPublisher
 from hookrelay.provisioning.quotas import QuotaReader
@@ -89,6 +89,8 @@ class Provisioner:
             allowed_networks=self.settings.allowed_networks,
             max_receive_count=self.settings.max_receive_count,
             signing_key_version=key_version or current_version(secret_id, self.clients),
+            max_requests_per_second=pace_ceiling(options),
+            adaptive_rate=options.adaptive_rate,
         )
         return settings.to_environment()
 

@@ -26,6 +26,7 @@ from hookrelay.partners.model import (
     PartnerCreate,
     PartnerStatus,
     function_timeout,
+    pace_ceiling,
     visibility_timeout,
 )
 from hookrelay.provisioning.capacity import check_new_partner, partner_costs
@@ -46,6 +47,7 @@ from hookrelay.provisioning.resources.monitoring import (
     ensure_alarms,
     ensure_log_group,
 )
+from hookrelay.provisioning.resources.pacing_grant import grant_pacing
 from hookrelay.provisioning.resources.queues import delete_queue, ensure_queues
 from hookrelay.provisioning.resources.secrets import delete_secret, ensure_secret
 from hookrelay.provisioning.resources.shared import shared_arns
@@ -112,6 +114,8 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime, fresh: bool) -
         if s.handler_role == "per-partner"
         else ensure_shared_role(s.stage, shared.results_queue_arn, clients)
     )
+    if pace_ceiling(partner) is not None:  # before the handler runs paced
+        grant_pacing(s.stage, pid, s.handler_role == "shared", queues.arn, clients)
     function = naming.partner_function(s.stage, pid)
     spec = FunctionSpec(
         name=function,

@@ -13,6 +13,7 @@ from hookrelay.attempts.log import AttemptLog, list_deliveries
 from hookrelay.models import AttemptRecord
 from hookrelay.partners.model import Partner
 from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.pacing_view import PacingView, pacing_view
 from hookrelay.provisioning.resources.function import describe_function
 from hookrelay.provisioning.resources.mapping import find_mapping
 from hookrelay.provisioning.resources.queues import depths
@@ -35,6 +36,7 @@ class PartnerState(BaseModel):
     mapping_max_concurrency: int | None = None
     function: FunctionState | None
     last_delivery: AttemptRecord | None
+    pacing: PacingView | None = None
 
 
 def partner_status(ctx: Provisioner, partner_id: str, log: AttemptLog) -> PartnerState:
@@ -64,4 +66,5 @@ def partner_status(ctx: Provisioner, partner_id: str, log: AttemptLog) -> Partne
         mapping_max_concurrency=(mapping or {}).get("ScalingConfig", {}).get("MaximumConcurrency"),
         function=function,
         last_delivery=latest[0] if latest else None,
+        pacing=pacing_view(ctx, partner),
     )

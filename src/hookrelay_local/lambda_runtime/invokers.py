@@ -64,9 +64,10 @@ Invoker = Callable[[dict[str, Any], FunctionConfig], Any]
 class DeliverInvoker:
     """Runs hookrelay's delivery handler in-process, one set of deps per function version."""
 
-    def __init__(self, sqs: Any, secretsmanager: Any) -> None:
+    def __init__(self, sqs: Any, secretsmanager: Any, dynamodb: Any = None) -> None:
         self._sqs = sqs
         self._secretsmanager = secretsmanager
+        self._dynamodb = dynamodb  # a paced partner's schedule, on the partners table
         self._lock = threading.Lock()
         self._deps: dict[str, tuple[str, HandlerDeps]] = {}
 
@@ -76,7 +77,9 @@ class DeliverInvoker:
             if cached is not None and cached[0] == function.version:
                 return cached[1]
             settings = HandlerSettings.from_environment(function.environment)
-            deps = build_deps(settings, sqs=self._sqs, secretsmanager=self._secretsmanager)
+            deps = build_deps(
+                settings, sqs=self._sqs, secretsmanager=self._secretsmanager, dynamodb=self._dynamodb
+            )
             self._deps[function.arn] = (function.version, deps)
             return deps
 
@@ -84,5 +87,5 @@ class DeliverInvoker:
         return handle_batch(event, self.deps_for(function))
 
 
-def default_invokers(sqs: Any, secretsmanager: Any) -> dict[str, Invoker]:
-    return {DELIVER_HANDLER: DeliverInvoker(sqs, secretsmanager)}
+def default_invokers(sqs: Any, secretsmanager: Any, dynamodb: Any = None) -> dict[str, Invoker]:
+    return {DELIVER_HANDLER: DeliverInvoker(sqs, secretsmanager, dynamodb)}

@@ -103,7 +103,11 @@ class LocalLambdaRuntime:
         self._sqs = local_client("sqs", endpoint_url, region, pool=POLL_POOL_CONNECTIONS)
         self.receiver = LeanReceiver(endpoint_url, region, local_credentials(), POLL_POOL_CONNECTIONS)
         self.invokers: dict[str, Invoker] = {
-            **default_invokers(self._sqs, local_client("secretsmanager", endpoint_url, region)),
+            **default_invokers(
+                self._sqs,
+                local_client("secretsmanager", endpoint_url, region),
+                local_client("dynamodb", endpoint_url, region),
+            ),
             **(invokers or {}),
         }
         self.on_invocation = on_invocation
