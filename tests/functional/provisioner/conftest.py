@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib.util
 import io
 import zipfile
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from hookrelay.provisioning.lifecycle import Created, create_partner
 from hookrelay.provisioning.resources.artifact import upload_artifact as upload_handler_artifact
 from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay.provisioning.settings import ProvisionerSettings
+from tests.support.apps import load_app_file
 
 STAGE = "test"
 REGION = "us-east-1"
@@ -124,14 +124,7 @@ def writes(made: list[str]) -> list[str]:
     return [c for c in made if not c.split(":", 1)[1].startswith(READS)]
 
 
-def load_app(path: Path, module_name: str) -> ModuleType:
-    """Import an app.py under its own module name (every app's file is called app.py)."""
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+load_app = load_app_file  # the one importer of an app.py (tests/support/apps.py)
 
 
 @pytest.fixture(scope="session")
