@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -10,7 +11,7 @@ import pytest
 
 from hookrelay import naming
 from hookrelay.delivery.batch import handle_batch
-from hookrelay.models import WebhookMessage, utcnow
+from hookrelay.models import WebhookMessage
 from hookrelay.partners.pace_store import PaceStore
 from tests.support.handler_stack import build_partner_stack
 from tests.support.sqs import sqs_event
@@ -32,8 +33,9 @@ def dynamodb(moto_aws: None) -> Any:
 def test_records_beyond_the_batchs_budget_go_back_unattempted(
     sqs: Any, secretsmanager: Any, dynamodb: Any, partner_server: Any
 ) -> None:
-    # GIVEN a partner paced at 2/s whose batch may wait 1 s for its slots; the pacer's clock moves only
-    # when it sleeps (really), so a busy test machine cannot make it miss a slot
+    # GIVEN a partner paced at 2/s whose batch may wait 1 s for its slots; the pacer's clock, and the
+    # handler's, move only when it sleeps (really), so a busy test machine cannot make it miss a slot nor
+    # shrink the delay the deferred records are sent back with
     server = partner_server()
     stack = build_partner_stack(sqs, secretsmanager, server.url, max_requests_per_second=2)
     pacer = stack.deps.pacer
@@ -45,7 +47,7 @@ def test_records_beyond_the_batchs_budget_go_back_unattempted(
         slept[0] += seconds
 
     pacer.budget, pacer.clock, pacer.sleep = 1.0, lambda: start + slept[0], sleep
-    stack.deps.clock = utcnow
+    stack.deps.clock = lambda: datetime.fromtimestamp(start + slept[0], UTC)
     messages = [stack.message(payload={"n": i}) for i in range(4)]
     # WHEN a batch of 4 is handled
     response = handle_batch(sqs_event([m.to_sqs_body() for m in messages]), stack.deps)
