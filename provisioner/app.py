@@ -1,6 +1,7 @@
 """hookrelay provisioner: the REST API and a Lambda function per operation (a loop over OPERATIONS), the
 results recorder (results queue -> attempt log) and the rollout worker (update-code's chunks, one per call,
 two at most). Both SQS mappings report batch item failures (merge template; make deploy).
+The events router (issue 14): the stage's events queue fanned out to every subscribed partner queue.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hookrelay.attempts.settings import attempts_settings
 from hookrelay.observability import configure_logging, invocation
 from hookrelay.provisioning.api import Api, framework_answer
 from hookrelay.provisioning.context import provisioner
+from hookrelay.provisioning.events.router import Router
 from hookrelay.provisioning.openapi import openapi_document
 from hookrelay.provisioning.operations import OPERATIONS, Operation
 from hookrelay.provisioning.rollouts.worker import work
@@ -98,3 +100,15 @@ def record_results(event: SQSEvent) -> dict[str, Any]:
 def rollout_worker(event: SQSEvent) -> dict[str, Any]:
     with invocation(event.context):
         return work(event.to_dict(), api().ctx)
+
+
+@lru_cache(maxsize=1)
+def router() -> Router:
+    ctx = api().ctx
+    return Router.of_stage(ctx.stage, ctx.clients, ctx.settings.max_event_bytes)
+
+
+@app.on_sqs_message(queue=naming.events_queue(STAGE), batch_size=10)
+def route_events(event: SQSEvent) -> dict[str, Any]:
+    with invocation(event.context):
+        return router().route(event.to_dict())

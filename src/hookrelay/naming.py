@@ -18,6 +18,7 @@ _PARTNER_RESOURCE = re.compile(
     r"^hookrelay-(?P<stage>[a-z0-9]{1,8})-(?P<partner>[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)$"
 )
 SHARED_NAMES = ("results", "partners", "deliveries", "alarms", "artifacts", "rollouts", "alarm-failures")
+SHARED_NAMES += ("events", "subscriptions")  # type: ignore[assignment]  # issue 14: events feed, index
 # What belongs to every partner of a stage (its shared handler role, its alarms) is named as if owned by
 # the reserved partner id "partners": partner_from_name reads no partner from those names.
 EVERY_PARTNER = "partners"
@@ -158,3 +159,28 @@ def partner_from_name(name: str) -> str | None:
     if match is None or match.group("partner") in SHARED_NAMES:
         return None
     return match.group("partner")
+
+
+def events_queue(stage: str) -> str:
+    """The stage-wide feed of published events (``POST /events``): the router fans each one out."""
+    return f"{prefix(stage)}-events"
+
+
+def events_dead_letter_queue(stage: str) -> str:
+    """Events the router could not fan out after ``maxReceiveCount`` receives."""
+    return f"{events_queue(stage)}-dlq"
+
+
+def events_dlq_alarm(stage: str) -> str:
+    """The stage alarm on the events DLQ's depth (kind ``dlq-depth``; partner_from_name reads none)."""
+    return f"{events_dead_letter_queue(stage)}-depth"
+
+
+def events_table(stage: str) -> str:
+    """Idempotency records of published event ids (TTL: the dedup window)."""
+    return f"{prefix(stage)}-events"
+
+
+def subscriptions_table(stage: str) -> str:
+    """The subscription index: pk = event-type pattern, sk = partner id (the router's one Query each)."""
+    return f"{prefix(stage)}-subscriptions"

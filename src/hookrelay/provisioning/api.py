@@ -90,7 +90,8 @@ class Api:
         body = None if operation.request is None else parse(operation.request, raw)
         checked = "" if partner_id is None else check_partner_id(partner_id)
         answer = operation.run(self.ctx, Call(partner_id=checked, body=body, query=query))
-        return operation.status, answer.model_dump(mode="json")
+        duplicate = operation.duplicates and getattr(answer, "duplicate", False) is True
+        return 200 if duplicate else operation.status, answer.model_dump(mode="json")
 
     def answer(
         self, operation: Operation, partner_id: str | None, raw: Raw, query: Mapping[str, Any]

@@ -27,6 +27,7 @@ from hookrelay.partners.model import (
 )
 from hookrelay.provisioning.capacity import check_concurrency
 from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.events.subscriptions import subscribe
 from hookrelay.provisioning.lease import change_lease
 from hookrelay.provisioning.resources.function import reconfigure, set_concurrency, wait_until_ready
 from hookrelay.provisioning.resources.mapping import ensure_mapping, set_enabled
@@ -137,6 +138,8 @@ def _apply(
         set_visibility(queue_url, new_visibility, clients)
     ctx.quotas.spent(concurrency=claimed)
     updated = partner.touched(ctx.clock(), **options.model_dump())
+    if "event_types" in changes:  # issue 14: refile in the events router's index before the document
+        subscribe(stage, clients, updated, queue_url, previous=partner.event_types)
     logger.info("partner updated", extra={"partner_id": partner_id, "changed": sorted(changes)})
     return ctx.partners.put(updated)
 

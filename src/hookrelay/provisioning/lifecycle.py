@@ -31,6 +31,7 @@ from hookrelay.partners.model import (
 )
 from hookrelay.provisioning.capacity import check_new_partner, partner_costs
 from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.events.subscriptions import subscribe, unsubscribe
 from hookrelay.provisioning.resources.artifact import latest_artifact, prepare
 from hookrelay.provisioning.resources.function import (
     FunctionSpec,
@@ -82,6 +83,8 @@ def create_partner(ctx: Provisioner, request: PartnerCreate) -> Created:
         raise
     if existing is None:
         ctx.quotas.spent(roles=partner_costs(ctx.settings).roles, concurrency=partner.claimed_concurrency())
+    previous = existing.event_types if existing else None  # issue 14: filed in the events router's index
+    subscribe(ctx.stage, ctx.clients, partner, previous=previous)
     active = ctx.partners.put(
         partner.touched(ctx.clock(), status=PartnerStatus.ACTIVE, last_error=None, code_key=code_key)
     )
@@ -151,6 +154,7 @@ class Deleted(BaseModel):
 def delete_partner(ctx: Provisioner, partner_id: str) -> Deleted:
     """Tear down in dependency order; safe to repeat. NotFound only when nothing at all existed."""
     stage, clients, pid = ctx.stage, ctx.clients, partner_id
+    unsubscribe(stage, clients, ctx.partners.find(pid))  # issue 14: the events router stops routing to it
     function = naming.partner_function(stage, pid)
     mappings = delete_mappings(target(function), clients) + delete_mappings(
         function, clients

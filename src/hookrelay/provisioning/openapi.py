@@ -40,6 +40,11 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.request is not None:
         document["requestBody"] = {"required": op.body_required, "content": _content(op.request)}
     document["responses"][str(op.status)] = {"description": "OK", "content": _content(op.answer)}
+    if op.duplicates:  # issue 14: an id published already answers the original, marked duplicate
+        document["responses"]["200"] = {
+            "description": "duplicate: the first publish's answer",
+            "content": _content(op.answer),
+        }
     for status in sorted(op.errors):
         document["responses"][str(status)] = {"description": ERRORS[status], "content": _content(ErrorBody)}
     return document

@@ -27,6 +27,13 @@ from hookrelay.provisioning.changes import (
     update_partner,
 )
 from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.events.feed import (
+    BatchAnswer,
+    BatchRequest,
+    EventAccepted,
+    EventFeed,
+    EventRequest,
+)
 from hookrelay.provisioning.lifecycle import Deleted, create_partner, delete_partner
 from hookrelay.provisioning.publish import Published, PublishRequest
 from hookrelay.provisioning.rollouts.control import (
@@ -95,6 +102,7 @@ class Operation:
     query: tuple[QueryParameter, ...] = ()
     body_limit: bool = False  # the raw body may be at most settings.max_event_bytes (413)
     body_required: bool = False
+    duplicates: bool = False  # an answer with duplicate=true (an id published already) is 200, not status
 
     @property
     def partner_path(self) -> bool:
@@ -135,6 +143,10 @@ def _partners(ctx: Provisioner, call: Call) -> PartnerPage:
 
 def _publish(ctx: Provisioner, call: Call) -> BaseModel:
     return ctx.publisher.publish(call.partner_id, call.parsed(PublishRequest))
+
+
+def _feed(ctx: Provisioner) -> EventFeed:
+    return EventFeed(ctx.stage, ctx.clients, ctx.settings.max_event_bytes)
 
 
 def _rollout(ctx: Provisioner, call: Call) -> BaseModel:
@@ -184,6 +196,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "publish", "POST", "/partners/{id}/events", "Publish an event to the partner", Published, _publish,
         request=PublishRequest, status=202, body_limit=True, errors=(*PARTNER_ERRORS, 413, 422),
+        duplicates=True,
     ),
     Operation(
         "deliveries", "GET", "/partners/{id}/deliveries", "Delivery attempts, newest first", DeliveryPage,
@@ -210,6 +223,17 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "capacity", "GET", "/capacity", "The account's quotas: used, limit, per partner, partners that fit",
         Capacity, lambda ctx, call: capacity(ctx), errors=COMMON_ERRORS,
+    ),
+    Operation(
+        "publish_event", "POST", "/events", "Publish an event once to every partner subscribed to its topic",
+        EventAccepted, lambda ctx, call: _feed(ctx).publish(call.parsed(EventRequest)),
+        request=EventRequest, status=202, body_limit=True, body_required=True, duplicates=True,
+        errors=(*COMMON_ERRORS, 409, 413),
+    ),
+    Operation(
+        "publish_events", "POST", "/events/batch", "Publish up to 100 events; each answered on its own",
+        BatchAnswer, lambda ctx, call: _feed(ctx).publish_batch(call.parsed(BatchRequest)),
+        request=BatchRequest, body_required=True, errors=COMMON_ERRORS,
     ),
 )  # fmt: skip
 BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}

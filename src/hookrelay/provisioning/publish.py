@@ -2,6 +2,10 @@
 
 The event must be of a type the partner accepts and fit in an SQS message (256 KB). The webhook id
 is the caller's (an idempotency key: the partner sees it as ``webhook-id`` on every attempt) or new.
+A caller's id is published once per partner within the dedup window (``HOOKRELAY_EVENTS_DEDUP_HOURS``,
+:mod:`hookrelay.provisioning.events.once`): publishing it again answers the original, ``duplicate``.
+The webhook body is built and size-checked by :mod:`hookrelay.provisioning.events.body`, the same code
+the events router fans out with.
 An :class:`EventPublisher` needs the stage, the partners table and an SQS client, nothing of the
 provisioning context, so any Lambda holding those can publish (the provisioner builds one per call).
 """
@@ -9,17 +13,23 @@ provisioning context, so any Lambda holding those can publish (the provisioner b
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from hookrelay import naming
 from hookrelay.aws import sqs as queues
-from hookrelay.errors import Conflict, HookrelayError, InvalidInput, PayloadTooLarge
-from hookrelay.models import Topic, WebhookId, WebhookMessage, new_webhook_id
+from hookrelay.errors import Conflict, HookrelayError, InvalidInput
+from hookrelay.models import Topic, WebhookId, new_webhook_id
 from hookrelay.partners.model import PartnerStatus
 from hookrelay.partners.table import PartnerRepository
+from hookrelay.provisioning.events.body import MAX_EVENT_BYTES as MAX_EVENT_BYTES
+from hookrelay.provisioning.events.body import check_size as check_size
+from hookrelay.provisioning.events.body import webhook_body, webhook_message
+from hookrelay.provisioning.events.once import Once, partner_event_key
+from hookrelay.provisioning.events.settings import events_settings
 
 if TYPE_CHECKING:
     from types_boto3_sqs import SQSClient
@@ -45,15 +55,7 @@ class Published(BaseModel):
     webhook_id: str
     topic: str
     message_id: str
-
-
-def check_size(body: str | bytes, limit: int) -> None:
-    size = len(body.encode() if isinstance(body, str) else body)
-    if size > limit:
-        raise PayloadTooLarge(f"event is {size} bytes; the limit is {limit}")
-
-
-MAX_EVENT_BYTES = 256 * 1024  # an SQS message
+    duplicate: bool = Field(default=False, description="true: this id was published already (200)")
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,30 @@ class EventPublisher:
     partners: PartnerRepository
     sqs: SQSClient
     max_event_bytes: int = MAX_EVENT_BYTES
+    once: Once | None = field(default=None, compare=False)  # default: the stage's, over the partners' clients
 
     def publish(self, partner_id: str, request: PublishRequest) -> Published:
-        """Enqueue the event on the partner's queue, once SQS confirms it; refuse what it would not take."""
+        """Enqueue the event on the partner's queue, once SQS confirms it; refuse what it would not take.
+        A caller's id already published to this partner within the window: the original's answer."""
+        if request.id is None:
+            return self._publish(partner_id, request)
+        once, key = self._once(), partner_event_key(partner_id, request.id)
+        original = once.claim(key)
+        if original is not None:
+            return Published.model_validate({**original, "duplicate": True})
+        try:
+            published = self._publish(partner_id, request)
+        except Exception:
+            once.release(key)
+            raise
+        once.done(key, published.model_dump(mode="json"))
+        return published
+
+    def _once(self) -> Once:
+        window = timedelta(hours=events_settings().events_dedup_hours)
+        return self.once or Once.of_stage(self.stage, self.partners.clients, window)
+
+    def _publish(self, partner_id: str, request: PublishRequest) -> Published:
         partner = self.partners.get(partner_id)
         if partner.status is PartnerStatus.PROVISIONING:
             raise Conflict(f"partner {partner_id!r} is not fully created: run create again")
@@ -72,14 +95,8 @@ class EventPublisher:
             raise EventTypeNotAccepted(
                 f"partner {partner_id!r} does not accept {request.topic!r}; it accepts {partner.event_types}"
             )
-        message = WebhookMessage(
-            id=request.id or new_webhook_id(),
-            partner_id=partner_id,
-            topic=request.topic,
-            payload=request.payload,
-        )
-        body = message.to_sqs_body()
-        check_size(body, self.max_event_bytes)
+        message = webhook_message(request.id or new_webhook_id(), partner_id, request.topic, request.payload)
+        body = webhook_body(message, self.max_event_bytes)
         url = self._queue_url(partner_id)
         try:
             message_id = queues.send_message(url, body, sqs=self.sqs)

@@ -1,0 +1,213 @@
+"""``POST /events`` and ``POST /events/batch``: an event published once, for every subscribed partner.
+
+The answer (202 ``{"event_id", "topic"}``) comes after one durable write: the event on the stage-wide
+events queue (``hookrelay-<stage>-events``), from which the router fans it out. An event with an ``id``
+is claimed first (:mod:`hookrelay.provisioning.events.once`): an id seen within the window answers
+200 with the original's answer and ``"duplicate": true``, and is not enqueued again.
+
+A batch takes up to :data:`MAX_BATCH` events and answers each one in order: accepted (202), duplicate
+(200) or its own 4xx (400 invalid, 413 too big, 409 being published); one bad event never rejects the
+others. The accepted ones go to the queue with SendMessageBatch, ten a request.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hookrelay import naming
+from hookrelay.aws import sqs as queues
+from hookrelay.aws.clients import Clients
+from hookrelay.errors import DependencyUnavailable, HookrelayError, InvalidInput, validation_message
+from hookrelay.models import Topic, UtcDatetime, WebhookId, new_webhook_id, utcnow
+from hookrelay.provisioning.events.body import MAX_EVENT_BYTES, check_routable
+from hookrelay.provisioning.events.once import Once, event_key
+from hookrelay.provisioning.events.settings import events_settings
+
+MAX_BATCH = 100
+SQS_BATCH = 10
+
+logger = logging.getLogger(__name__)
+
+
+class EventRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    topic: Topic = Field(description="the event type, e.g. 'invoice.paid'")
+    payload: dict[str, Any] = Field(description="the event data (the webhook's 'data')")
+    id: WebhookId | None = Field(
+        default=None, description="idempotency key and every partner's webhook-id; generated when omitted"
+    )
+
+
+class Event(BaseModel):
+    """The body of a message on the events queue (version 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 1
+    id: WebhookId
+    topic: Topic
+    payload: dict[str, Any]
+    created_at: UtcDatetime = Field(default_factory=utcnow)
+
+
+class EventAccepted(BaseModel):
+    event_id: str
+    topic: str
+    duplicate: bool = Field(default=False, description="true: this id was published already (200)")
+
+
+class BatchRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[Any] = Field(min_length=1, max_length=MAX_BATCH, description="up to 100 events")
+
+
+class BatchItem(BaseModel):
+    index: int
+    status: int = Field(description="202 accepted, 200 duplicate, else this event's error status")
+    event_id: str | None = None
+    topic: str | None = None
+    duplicate: bool = False
+    error: str | None = None
+    message: str | None = None
+
+
+class BatchAnswer(BaseModel):
+    accepted: int
+    duplicates: int
+    rejected: int
+    results: list[BatchItem]
+
+
+def accepted_status(answer: BaseModel) -> int:
+    """202 for an accepted event, 200 for a duplicate (the status an answer model carries)."""
+    return 200 if getattr(answer, "duplicate", False) else 202
+
+
+@dataclass
+class EventFeed:
+    stage: str
+    clients: Clients
+    max_event_bytes: int = MAX_EVENT_BYTES
+    once: Once | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.once is None:
+            hours = events_settings().events_dedup_hours
+            self.once = Once.of_stage(self.stage, self.clients, timedelta(hours=hours))
+
+    @property
+    def queue_url(self) -> str:
+        """The events queue's URL, looked up once per endpoint (a queue's URL never changes)."""
+        name = naming.events_queue(self.stage)
+        key = (str(self.clients.sqs.meta.endpoint_url), name)
+        if key not in _queue_urls:
+            _queue_urls[key] = queues.lookup_queue_url(name, self.clients.sqs)
+        return _queue_urls[key]
+
+    def publish(self, request: EventRequest) -> EventAccepted:
+        """One event: claimed (if it has an id), enqueued, answered; its error raised."""
+        errors: dict[int, HookrelayError] = {}
+        item = self._publish_all([request.model_dump(exclude_none=True)], errors)[0]
+        if errors:
+            raise errors[0]
+        return EventAccepted(event_id=item.event_id or "", topic=item.topic or "", duplicate=item.duplicate)
+
+    def publish_batch(self, batch: BatchRequest) -> BatchAnswer:
+        """Every event answered in order; one bad event never rejects the others."""
+        results = self._publish_all(batch.events, {})
+        counts = [sum(1 for r in results if r.status == s) for s in (202, 200)]
+        return BatchAnswer(
+            accepted=counts[0], duplicates=counts[1], rejected=len(results) - sum(counts), results=results
+        )
+
+    def _publish_all(self, raws: list[Any], errors: dict[int, HookrelayError]) -> list[BatchItem]:
+        """Each raw event's answer, in order; ``errors`` gets each failed one's error by index.
+
+        An id given twice in one batch: the second is a duplicate of the first (one claim, one enqueue).
+        """
+        results: list[BatchItem] = []
+        pending: list[tuple[BatchItem, Event, str | None]] = []  # accepted so far: (answer, event, claim)
+        seen: dict[str, BatchItem] = {}
+        for index, raw in enumerate(raws):
+            try:
+                event, given = self._checked(raw)
+                original = self._original(event, given, seen)
+            except HookrelayError as exc:
+                errors[index] = exc
+                results.append(
+                    BatchItem(index=index, status=exc.status_code, error=exc.code, message=exc.message)
+                )
+                continue
+            if original is not None:
+                results.append(BatchItem(index=index, status=200, duplicate=True, **_ids(original)))
+                continue
+            item = BatchItem(index=index, status=202, event_id=event.id, topic=event.topic)
+            results.append(item)
+            seen[event.id] = item
+            pending.append((item, event, event_key(event.id) if given else None))
+        self._enqueue(pending, errors)
+        return results
+
+    def _checked(self, raw: Any) -> tuple[Event, bool]:
+        """The event of one raw batch entry (400/413 with the reason), and whether its id was given."""
+        if not isinstance(raw, dict):
+            raise InvalidInput("an event must be a JSON object with 'topic' and 'payload'")
+        try:
+            request = EventRequest.model_validate(raw)
+        except ValidationError as exc:
+            raise InvalidInput(validation_message(exc, limit=1)) from exc
+        event = Event(id=request.id or new_webhook_id(), topic=request.topic, payload=request.payload)
+        check_routable(event.id, event.topic, event.payload, self.max_event_bytes)
+        return event, request.id is not None
+
+    def _original(self, event: Event, given: bool, seen: dict[str, BatchItem]) -> dict[str, Any] | None:
+        """The answer an earlier publish of this id got (None: publish it now, it is claimed)."""
+        if not given:
+            return None
+        first = seen.get(event.id)
+        if first is not None:
+            return first.model_dump(include={"event_id", "topic"})
+        assert self.once is not None
+        return self.once.claim(event_key(event.id))
+
+    def _enqueue(
+        self, pending: list[tuple[BatchItem, Event, str | None]], errors: dict[int, HookrelayError]
+    ) -> None:
+        """Send the accepted events, ten a request; a failed send is that event's 503 and its claim goes."""
+        assert self.once is not None
+        if not pending:
+            return
+        failed: set[int] = set()
+        reason = "the events queue did not take it: retry"
+        try:
+            url = self.queue_url
+        except HookrelayError as exc:
+            failed, reason = set(range(len(pending))), exc.message
+        else:
+            for start in range(0, len(pending), SQS_BATCH):
+                bodies = [event.model_dump_json() for _, event, _ in pending[start : start + SQS_BATCH]]
+                failed.update(start + i for i in queues.send_batch(url, bodies, self.clients.sqs))
+        for i, (item, event, key) in enumerate(pending):
+            if i in failed:
+                errors[item.index] = DependencyUnavailable(reason)
+                item.status, item.error, item.message = 503, DependencyUnavailable.code, reason
+                if key is not None:
+                    self.once.release(key)
+                continue
+            if key is not None:
+                self.once.done(key, {"event_id": event.id, "topic": event.topic})
+            logger.info("event published", extra={"webhook_id": event.id, "topic": event.topic})
+
+
+_queue_urls: dict[tuple[str, str], str] = {}
+
+
+def _ids(original: dict[str, Any]) -> dict[str, Any]:
+    return {"event_id": original.get("event_id"), "topic": original.get("topic")}

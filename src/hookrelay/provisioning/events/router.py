@@ -1,0 +1,149 @@
+"""The router: a batch of published events from the events queue, fanned out to every subscribed partner.
+
+For each event the subscribers come from the index (:class:`SubscriptionIndex`: one Query per candidate
+pattern of its topic, once per topic per batch). Each partner gets a :class:`WebhookMessage` whose id,
+and so ``webhook-id``, is the event id, built and size-checked by the same code as
+``POST /partners/{id}/events`` (:mod:`hookrelay.provisioning.events.body`). The events of a batch bound
+for one partner queue travel together: one SendMessageBatch per partner per batch (up to ten events), sent
+in parallel over ``threads`` partner queues.
+
+Decide, then do: :func:`plan` turns events and their subscribers into per-queue sends (pure);
+:meth:`Router.route` carries them out. An event is acknowledged only when every one of its sends is
+confirmed; otherwise it is a batch item failure, and its next receive sends it to every subscriber again
+(the same webhook id: a partner that got it twice can tell). A partner whose queue is gone (deleted
+between the index read and the send) is skipped. A record that is not an event fails alone and, after the
+queue's ``maxReceiveCount``, waits in the events DLQ.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from hookrelay.aws.clients import Clients
+from hookrelay.aws.errors import AWS_ERRORS, MISSING_QUEUE_CODES, has_code
+from hookrelay.errors import HookrelayError
+from hookrelay.models import WebhookMessage
+from hookrelay.provisioning.events.body import MAX_EVENT_BYTES, webhook_body, webhook_message
+from hookrelay.provisioning.events.feed import Event
+from hookrelay.provisioning.events.settings import events_settings
+from hookrelay.provisioning.events.subscriptions import Subscriber, SubscriptionIndex
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
+
+logger = logging.getLogger(__name__)
+SEND_TRIES = 2  # a send's failed entries are retried once at once; then their events fail the batch
+
+Keep = Callable[[Sequence[WebhookMessage]], None]
+
+
+def keep_nothing(messages: Sequence[WebhookMessage]) -> None:
+    """The default :data:`Keep`. At merge: ``hookrelay.provisioning.messages.store`` keeps every envelope."""
+
+
+@dataclass(frozen=True)
+class Send:
+    """One SendMessageBatch: a partner queue and its messages, each tagged with its record's index."""
+
+    partner_id: str
+    queue_url: str
+    messages: tuple[tuple[int, WebhookMessage], ...]
+
+
+def plan(events: Mapping[int, Event], subscribers: Mapping[str, Sequence[Subscriber]]) -> list[Send]:
+    """Per partner queue, the messages of the events (by record index) its partner subscribes to."""
+    by_queue: dict[tuple[str, str], list[tuple[int, WebhookMessage]]] = {}
+    for index, event in sorted(events.items()):
+        for sub in subscribers.get(event.topic, ()):
+            message = webhook_message(event.id, sub.partner_id, event.topic, event.payload, event.created_at)
+            by_queue.setdefault((sub.partner_id, sub.queue_url), []).append((index, message))
+    return [Send(pid, url, tuple(messages)) for (pid, url), messages in sorted(by_queue.items())]
+
+
+@dataclass
+class Router:
+    clients: Clients
+    index: SubscriptionIndex
+    keep: Keep = keep_nothing  # wired at merge: the message store keeps each fan-out batch
+    threads: int = 16
+    max_event_bytes: int = MAX_EVENT_BYTES
+    requests: int = field(default=0)  # SendMessageBatch requests made (the benchmark's count)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @classmethod
+    def of_stage(cls, stage: str, clients: Clients, max_event_bytes: int = MAX_EVENT_BYTES) -> Router:
+        """The stage's router (threads from ``HOOKRELAY_ROUTER_THREADS``)."""
+        threads = events_settings().router_threads
+        return cls(
+            clients,
+            SubscriptionIndex.of_stage(stage, clients),
+            threads=threads,
+            max_event_bytes=max_event_bytes,
+        )
+
+    def route(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """An SQS event of the events queue in, ``batchItemFailures`` out."""
+        records: list[dict[str, Any]] = list(event.get("Records", []))
+        failed: set[int] = set()
+        events: dict[int, Event] = {}
+        for i, record in enumerate(records):
+            try:
+                events[i] = Event.model_validate_json(record.get("body", ""))
+            except ValidationError as exc:
+                logger.error("not an event", extra={"message_id": record.get("messageId"), "error": str(exc)})
+                failed.add(i)
+        try:
+            subscribers = {
+                topic: self.index.subscribers(topic) for topic in {e.topic for e in events.values()}
+            }
+            sends = plan(events, subscribers)
+            self.keep([message for send in sends for _, message in send.messages])
+        except HookrelayError as exc:  # the index or the store unavailable: every event comes back
+            logger.error("cannot route this batch", extra={"error": exc.message, "events": len(events)})
+            failed.update(events)
+            sends = []
+        with ThreadPoolExecutor(max_workers=max(1, min(self.threads, len(sends)))) as pool:
+            for undelivered in pool.map(self._send, sends):
+                failed.update(undelivered)
+        for i, ev in sorted(events.items()):
+            partners = sum(1 for s in sends if any(index == i for index, _ in s.messages))
+            outcome = "failed" if i in failed else "routed"
+            logger.info(
+                f"event {outcome}", extra={"webhook_id": ev.id, "topic": ev.topic, "partners": partners}
+            )
+        return {
+            "batchItemFailures": [{"itemIdentifier": records[i].get("messageId", "")} for i in sorted(failed)]
+        }
+
+    def _send(self, send: Send) -> set[int]:
+        """Send one partner's messages; the record indexes whose message it did not confirm."""
+        entries: list[SendMessageBatchRequestEntryTypeDef] = []
+        for index, message in send.messages:
+            try:
+                entries.append({"Id": str(index), "MessageBody": webhook_body(message, self.max_event_bytes)})
+            except HookrelayError as exc:  # checked at publish: only an event published around that check
+                logger.error("webhook too big", extra={"partner_id": send.partner_id, "error": exc.message})
+                return {index for index, _ in send.messages}
+        for _ in range(SEND_TRIES):
+            with self._lock:
+                self.requests += 1
+            try:
+                response = self.clients.sqs.send_message_batch(QueueUrl=send.queue_url, Entries=entries)
+            except AWS_ERRORS as exc:
+                if has_code(exc, *MISSING_QUEUE_CODES):  # the partner was deleted since the index read
+                    logger.warning("partner queue gone: skipped", extra={"partner_id": send.partner_id})
+                    return set()
+                logger.warning("send failed", extra={"partner_id": send.partner_id, "error": str(exc)})
+                continue
+            retry = {failure["Id"] for failure in response.get("Failed", [])}
+            entries = [entry for entry in entries if entry["Id"] in retry]
+            if not entries:
+                return set()
+        return {int(entry["Id"]) for entry in entries}

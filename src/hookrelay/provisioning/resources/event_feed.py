@@ -1,0 +1,54 @@
+"""The shared resources of the events feed, made idempotently with the other shared ones.
+
+- ``hookrelay-<stage>-events`` (table, pk ``pk``, TTL ``expires_at``): event ids seen (the dedup window);
+- ``hookrelay-<stage>-subscriptions`` (table, pk ``pattern``, sk ``partner_id``): the subscription index;
+- ``hookrelay-<stage>-events`` (queue) redriving to ``hookrelay-<stage>-events-dlq`` after
+  :data:`EVENTS_MAX_RECEIVES` receives, watched by the alarm ``hookrelay-<stage>-events-dlq-depth``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from hookrelay import naming
+from hookrelay.aws.clients import Clients
+from hookrelay.aws.errors import AWS_ERRORS, aws_error
+from hookrelay.provisioning.resources.monitoring import ensure_alarms, queue_depth_alarm_definition
+from hookrelay.provisioning.resources.queues import ensure_queues
+
+if TYPE_CHECKING:
+    from types_boto3_dynamodb.literals import ScalarAttributeTypeType
+
+EnsureTable = Callable[[str, list[tuple[str, "ScalarAttributeTypeType"]], Clients], bool]
+TTL_ATTRIBUTE = "expires_at"
+EVENTS_VISIBILITY_SECONDS = 360  # six times the router's 60 s timeout (the provisioner app's)
+EVENTS_MAX_RECEIVES = 5  # an event that fails five times waits in the events DLQ
+
+
+def ensure_event_resources(stage: str, clients: Clients, ensure_table: EnsureTable, topic_arn: str) -> str:
+    """The tables, the events queue with its DLQ, the DLQ's alarm; return the events queue's URL.
+    ``ensure_table``: shared.py's (True when it made the table)."""
+    events = naming.events_table(stage)
+    if ensure_table(events, [("pk", "S")], clients):
+        try:
+            clients.dynamodb.update_time_to_live(
+                TableName=events, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+            )
+        except AWS_ERRORS as exc:
+            raise aws_error(f"set the TTL of {events}", exc) from exc
+    ensure_table(naming.subscriptions_table(stage), [("pattern", "S"), ("partner_id", "S")], clients)
+    tags = {"project": naming.PROJECT}
+    pair = ensure_queues(
+        naming.events_queue(stage),
+        naming.events_dead_letter_queue(stage),
+        EVENTS_VISIBILITY_SECONDS,
+        EVENTS_MAX_RECEIVES,
+        tags,
+        clients,
+    )
+    dlq = naming.events_dead_letter_queue(stage)
+    description = f"published events the router could not fan out wait in {dlq} (move them back with sqs-mv)"
+    alarm = queue_depth_alarm_definition(naming.events_dlq_alarm(stage), dlq, description, topic_arn)
+    ensure_alarms([alarm], {**tags, "environment": stage}, clients)
+    return pair.url
