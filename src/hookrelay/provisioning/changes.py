@@ -139,7 +139,7 @@ def _apply(
     ctx.quotas.spent(concurrency=claimed)
     updated = partner.touched(ctx.clock(), **options.model_dump())
     if "event_types" in changes:  # issue 14: refile in the events router's index before the document
-        subscribe(stage, clients, updated, queue_url, previous=partner.event_types)
+        subscribe(stage, clients, updated, previous=partner.event_types)
     logger.info("partner updated", extra={"partner_id": partner_id, "changed": sorted(changes)})
     return ctx.partners.put(updated)
 

@@ -78,7 +78,8 @@ def test_openapi_describes_every_route(http: Any) -> None:
     document = json.loads(response.body)
     routes = sorted((path, method) for path, ops in document["paths"].items() for method in ops)
     assert routes == [
-        ("/capacity", "get"), ("/partners", "get"), ("/partners", "post"), ("/partners/{id}", "delete"),
+        ("/capacity", "get"), ("/events", "post"), ("/events/batch", "post"),
+        ("/partners", "get"), ("/partners", "post"), ("/partners/{id}", "delete"),
         ("/partners/{id}", "get"),
         ("/partners/{id}", "patch"), ("/partners/{id}/deliveries", "get"), ("/partners/{id}/disable", "post"),
         ("/partners/{id}/enable", "post"), ("/partners/{id}/events", "post"),

@@ -32,8 +32,9 @@ from hookrelay.errors import HookrelayError
 from hookrelay.models import WebhookMessage
 from hookrelay.provisioning.events.body import MAX_EVENT_BYTES, webhook_body, webhook_message
 from hookrelay.provisioning.events.feed import Event
+from hookrelay.provisioning.events.queues import PartnerQueues
 from hookrelay.provisioning.events.settings import events_settings
-from hookrelay.provisioning.events.subscriptions import Subscriber, SubscriptionIndex
+from hookrelay.provisioning.events.subscriptions import SubscriptionIndex
 
 if TYPE_CHECKING:
     from types_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
@@ -57,20 +58,23 @@ class Send:
     messages: tuple[tuple[int, WebhookMessage], ...]
 
 
-def plan(events: Mapping[int, Event], subscribers: Mapping[str, Sequence[Subscriber]]) -> list[Send]:
+def plan(
+    events: Mapping[int, Event], subscribers: Mapping[str, Sequence[str]], queue_url: Callable[[str], str]
+) -> list[Send]:
     """Per partner queue, the messages of the events (by record index) its partner subscribes to."""
-    by_queue: dict[tuple[str, str], list[tuple[int, WebhookMessage]]] = {}
+    by_partner: dict[str, list[tuple[int, WebhookMessage]]] = {}
     for index, event in sorted(events.items()):
-        for sub in subscribers.get(event.topic, ()):
-            message = webhook_message(event.id, sub.partner_id, event.topic, event.payload, event.created_at)
-            by_queue.setdefault((sub.partner_id, sub.queue_url), []).append((index, message))
-    return [Send(pid, url, tuple(messages)) for (pid, url), messages in sorted(by_queue.items())]
+        for pid in subscribers.get(event.topic, ()):
+            message = webhook_message(event.id, pid, event.topic, event.payload, event.created_at)
+            by_partner.setdefault(pid, []).append((index, message))
+    return [Send(pid, queue_url(pid), tuple(messages)) for pid, messages in sorted(by_partner.items())]
 
 
 @dataclass
 class Router:
     clients: Clients
     index: SubscriptionIndex
+    queues: PartnerQueues
     keep: Keep = keep_nothing  # wired at merge: the message store keeps each fan-out batch
     threads: int = 16
     max_event_bytes: int = MAX_EVENT_BYTES
@@ -81,12 +85,8 @@ class Router:
     def of_stage(cls, stage: str, clients: Clients, max_event_bytes: int = MAX_EVENT_BYTES) -> Router:
         """The stage's router (threads from ``HOOKRELAY_ROUTER_THREADS``)."""
         threads = events_settings().router_threads
-        return cls(
-            clients,
-            SubscriptionIndex.of_stage(stage, clients),
-            threads=threads,
-            max_event_bytes=max_event_bytes,
-        )
+        index, queues = SubscriptionIndex.of_stage(stage, clients), PartnerQueues(stage, clients)
+        return cls(clients, index, queues, threads=threads, max_event_bytes=max_event_bytes)
 
     def route(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """An SQS event of the events queue in, ``batchItemFailures`` out."""
@@ -103,7 +103,7 @@ class Router:
             subscribers = {
                 topic: self.index.subscribers(topic) for topic in {e.topic for e in events.values()}
             }
-            sends = plan(events, subscribers)
+            sends = plan(events, subscribers, self.queues.url)
             self.keep([message for send in sends for _, message in send.messages])
         except HookrelayError as exc:  # the index or the store unavailable: every event comes back
             logger.error("cannot route this batch", extra={"error": exc.message, "events": len(events)})

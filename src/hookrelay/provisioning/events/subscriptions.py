@@ -1,10 +1,10 @@
 """The subscription index: which partners take which event types, readable per topic at any fleet size.
 
 A DynamoDB table ``hookrelay-<stage>-subscriptions``: pk ``pattern`` (an event-type pattern, or ``*`` for
-a partner that takes everything), sk ``partner_id``, plus the partner queue's URL and the partner's whole
-``event_types``. The router reads one Query per candidate pattern of a topic
+a partner that takes everything), sk ``partner_id``, plus the partner's whole ``event_types``. The router
+reads one Query per candidate pattern of a topic
 (:func:`hookrelay.provisioning.events.topics.candidate_patterns`, paginated), never a Scan, and needs no
-GetQueueUrl: the URL is in the row (a queue's URL never changes for its name, account and region).
+GetQueueUrl per partner (:mod:`hookrelay.provisioning.events.queues` derives the URLs).
 
 Rows are written by create (once the partner's resources exist, before it is marked ``active``), by an
 update that changes ``event_types`` (the new rows first, then the old keys removed, before the partner's
@@ -23,21 +23,13 @@ from typing import TYPE_CHECKING, Any
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error
-from hookrelay.errors import Conflict
 from hookrelay.partners.model import Partner
 from hookrelay.provisioning.events.topics import accepts, candidate_patterns, index_keys
-from hookrelay.provisioning.resources.queues import find_queue_url
 
 if TYPE_CHECKING:
     from types_boto3_dynamodb.type_defs import QueryInputTypeDef
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Subscriber:
-    partner_id: str
-    queue_url: str
 
 
 @dataclass
@@ -50,16 +42,15 @@ class SubscriptionIndex:
     def of_stage(cls, stage: str, clients: Clients) -> SubscriptionIndex:
         return cls(naming.subscriptions_table(stage), clients)
 
-    def subscribers(self, topic: str) -> list[Subscriber]:
-        """Every partner whose ``event_types`` accept ``topic``, once each, by partner id."""
-        found: dict[str, Subscriber] = {}
+    def subscribers(self, topic: str) -> list[str]:
+        """The id of every partner whose ``event_types`` accept ``topic``, once each, sorted."""
+        found: set[str] = set()
         for pattern in candidate_patterns(topic):
             for item in self._rows(pattern):
                 types = json.loads(item.get("event_types", {}).get("S", "[]"))
                 if accepts(types, topic):  # a row always does; this guards a row written by hand
-                    pid = item["partner_id"]["S"]
-                    found[pid] = Subscriber(pid, item["queue_url"]["S"])
-        return [found[pid] for pid in sorted(found)]
+                    found.add(item["partner_id"]["S"])
+        return sorted(found)
 
     def _rows(self, pattern: str) -> Iterator[dict[str, Any]]:
         query: QueryInputTypeDef = {
@@ -79,14 +70,13 @@ class SubscriptionIndex:
                 return
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def file(self, partner_id: str, event_types: Iterable[str], queue_url: str) -> None:
+    def file(self, partner_id: str, event_types: Iterable[str]) -> None:
         """Write the partner's rows (idempotent: a PutItem per key overwrites)."""
         types = sorted(set(event_types))
         for key in sorted(index_keys(types)):
             item = {
                 "pattern": {"S": key},
                 "partner_id": {"S": partner_id},
-                "queue_url": {"S": queue_url},
                 "event_types": {"S": json.dumps(types)},
             }
             try:
@@ -105,21 +95,12 @@ class SubscriptionIndex:
                 raise aws_error(f"unfile partner {partner_id} from {key}", exc) from exc
 
 
-def subscribe(
-    stage: str,
-    clients: Clients,
-    partner: Partner,
-    queue_url: str | None = None,
-    previous: Iterable[str] | None = None,
-) -> None:
+def subscribe(stage: str, clients: Clients, partner: Partner, previous: Iterable[str] | None = None) -> None:
     """File ``partner`` under its event types; ``previous`` (its event types before an update): keys it
-    no longer has are removed after the new rows are written. ``queue_url``: if the caller has it."""
+    no longer has are removed after the new rows are written."""
     pid = partner.partner_id
-    url = queue_url or find_queue_url(naming.partner_queue(stage, pid), clients)
-    if url is None:
-        raise Conflict(f"the queue of partner {pid!r} is missing: run create again")
     index = SubscriptionIndex.of_stage(stage, clients)
-    index.file(pid, partner.event_types, url)
+    index.file(pid, partner.event_types)
     if previous is not None:
         index.unfile(pid, index_keys(previous) - index_keys(partner.event_types))
     logger.info("partner subscribed", extra={"partner_id": pid, "event_types": partner.event_types})
