@@ -28,6 +28,7 @@ from hookrelay_local.artifacts import build_app_zip, build_handler_artifact
 APPS_ROLE = "hookrelay-local-apps"  # the role `chalice deploy` would make for the shared functions
 RECORDER_APP, RECORDER_HANDLER = "provisioner", "app.record_results"
 ROLLOUT_HANDLER = "app.rollout_worker"  # the provisioner app's update-code worker (its work queue)
+ROUTER_HANDLER = "app.route_events"  # the provisioner app's events router (issue 14: the events queue)
 INBOX_HANDLER = "app.inbox"
 TRUST = {
     "Version": "2012-10-17",
@@ -83,6 +84,17 @@ def bootstrap(stack: Stack) -> None:
     )
     work_queue = queue_arn(ensure_rollout_resources(stage, clients), clients)
     _ensure_mapping(clients, worker, work_queue, report_item_failures=True)
+    router = _ensure_function(
+        clients,
+        f"{naming.prefix(stage)}-route-events",
+        ROUTER_HANDLER,
+        role,
+        bucket,
+        provisioner_key,
+        stack.environment(),
+    )
+    events_queue = find_queue_url(naming.events_queue(stage), clients) or naming.events_queue(stage)
+    _ensure_mapping(clients, router, queue_arn(events_queue, clients), report_item_failures=True)
     inbox_name = stack.environment()["HOOKRELAY_RECEIVER_QUEUE_NAME"]
     inbox_url = (
         find_queue_url(inbox_name, clients) or clients.sqs.create_queue(QueueName=inbox_name)["QueueUrl"]

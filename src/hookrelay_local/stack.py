@@ -27,6 +27,7 @@ from hookrelay_local.bootstrap import (
     RECORDER_APP,
     RECORDER_HANDLER,
     ROLLOUT_HANDLER,
+    ROUTER_HANDLER,
     bootstrap,
 )
 from hookrelay_local.chalice_apps import ServedApp, load_app_module
@@ -135,6 +136,7 @@ class LocalStack:
         invokers = {
             RECORDER_HANDLER: self._chalice_invoker(RECORDER_APP, "record_results"),
             ROLLOUT_HANDLER: self._chalice_invoker(RECORDER_APP, "rollout_worker"),
+            ROUTER_HANDLER: self._chalice_invoker(RECORDER_APP, "route_events"),
             INBOX_HANDLER: self._chalice_invoker("receiver", "inbox"),
         }
         options = PollerOptions(region=self.options.region, wait_seconds=self.options.poll_wait_seconds)
