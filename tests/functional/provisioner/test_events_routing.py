@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.partners.model import PartnerUpdate
 from hookrelay.provisioning.changes import disable_partner, update_partner
@@ -18,6 +19,7 @@ from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.events.feed import EventFeed, EventRequest
 from hookrelay.provisioning.events.router import Router
 from hookrelay.provisioning.lifecycle import delete_partner
+from hookrelay.provisioning.resources.shared import ensure_shared
 
 from .conftest import Failing, aws
 from .events_support import acknowledge, partner_messages, queued_events, receive_events
@@ -156,3 +158,17 @@ def test_the_app_routes_the_events_queue_and_reports_failures(
     assert answer == {"batchItemFailures": [{"itemIdentifier": "bad-2"}]}
     assert [m["id"] for m in partner_messages(ctx, "other")] == ["evt_app"]
     assert [m["id"] for m in partner_messages(ctx, "all")] == ["evt_app"]
+
+
+def test_partners_made_before_the_index_existed_are_filed_when_the_deploy_makes_it(
+    ctx: Provisioner, partners: dict[str, Any]
+) -> None:
+    # GIVEN a stage whose partners exist but whose subscription index does not (made before issue 14)
+    aws("dynamodb").delete_table(TableName=naming.subscriptions_table(ctx.stage))
+    # WHEN the shared resources are ensured (make deploy), and an invoice.paid event is routed
+    ensure_shared(ctx.stage, ctx.clients)
+    ctx_feed_publish(ctx, "invoice.paid", "evt_old")
+    assert route(ctx) == {"batchItemFailures": []}
+    # THEN the partners made before reach it, as if they had been filed at create
+    got = {pid: [m["id"] for m in partner_messages(ctx, pid)] for pid in SUBSCRIPTIONS}
+    assert got == {"wild": ["evt_old"], "exact": ["evt_old"], "other": [], "all": ["evt_old"]}

@@ -9,7 +9,9 @@ GetQueueUrl per partner (:mod:`hookrelay.provisioning.events.queues` derives the
 Rows are written by create (once the partner's resources exist, before it is marked ``active``), by an
 update that changes ``event_types`` (the new rows first, then the old keys removed, before the partner's
 document is written, so a retried update finishes the job) and removed by delete (first of all). Disable
-keeps them: a disabled partner's queue keeps receiving, it only stops delivering.
+keeps them: a disabled partner's queue keeps receiving, it only stops delivering. Partners made before
+the index existed are filed once, when the deploy that brings it creates the table
+(:func:`file_existing_partners`: the partners table read a page at a time, once, never per event).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error
-from hookrelay.partners.model import Partner
+from hookrelay.partners.model import Partner, PartnerStatus
+from hookrelay.partners.table import PartnerRepository
 from hookrelay.provisioning.events.topics import accepts, candidate_patterns, index_keys
 
 if TYPE_CHECKING:
@@ -110,3 +113,19 @@ def unsubscribe(stage: str, clients: Clients, partner: Partner | None) -> None:
     """Remove every row of ``partner`` (None: it is gone already, nothing to do)."""
     if partner is not None:
         SubscriptionIndex.of_stage(stage, clients).unfile(partner.partner_id, index_keys(partner.event_types))
+
+
+def file_existing_partners(stage: str, clients: Clients) -> int:
+    """File every created partner (active or disabled) of the stage; how many. Run once, at deploy."""
+    partners = PartnerRepository(naming.partners_table(stage), clients)
+    index = SubscriptionIndex.of_stage(stage, clients)
+    filed, cursor = 0, None
+    while True:
+        page = partners.page(100, cursor)
+        for partner in page.items:
+            if partner.status is not PartnerStatus.PROVISIONING:
+                index.file(partner.partner_id, partner.event_types)
+                filed += 1
+        if page.next_cursor is None:
+            return filed
+        cursor = page.next_cursor

@@ -1,7 +1,8 @@
 """The shared resources of the events feed, made idempotently with the other shared ones.
 
 - ``hookrelay-<stage>-events`` (table, pk ``pk``, TTL ``expires_at``): event ids seen (the dedup window);
-- ``hookrelay-<stage>-subscriptions`` (table, pk ``pattern``, sk ``partner_id``): the subscription index;
+- ``hookrelay-<stage>-subscriptions`` (table, pk ``pattern``, sk ``partner_id``): the subscription index,
+  filled with the partners that exist already when the table is made (the deploy that brings events);
 - ``hookrelay-<stage>-events`` (queue) redriving to ``hookrelay-<stage>-events-dlq`` after
   :data:`EVENTS_MAX_RECEIVES` receives, watched by the alarm ``hookrelay-<stage>-events-dlq-depth``.
 """
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error
+from hookrelay.provisioning.events.subscriptions import file_existing_partners
 from hookrelay.provisioning.resources.monitoring import ensure_alarms, queue_depth_alarm_definition
 from hookrelay.provisioning.resources.queues import ensure_queues
 
@@ -37,7 +39,8 @@ def ensure_event_resources(stage: str, clients: Clients, ensure_table: EnsureTab
             )
         except AWS_ERRORS as exc:
             raise aws_error(f"set the TTL of {events}", exc) from exc
-    ensure_table(naming.subscriptions_table(stage), [("pattern", "S"), ("partner_id", "S")], clients)
+    if ensure_table(naming.subscriptions_table(stage), [("pattern", "S"), ("partner_id", "S")], clients):
+        file_existing_partners(stage, clients)
     tags = {"project": naming.PROJECT}
     pair = ensure_queues(
         naming.events_queue(stage),
