@@ -1,4 +1,5 @@
-"""Fan-out (issue 14): one published event to 1,000 subscribed partners, on moto's server on loopback.
+"""Fan-out (issue 14): one published event to 1,000 subscribed partners, on moto's server on loopback
+(in its own process, as AWS is: a network service, not our GIL).
 
 Measured in the same run, on the same 1,000 partner queues (emptied between runs, so every run sends to
 shallow queues: moto's SQS slows as a queue deepens):
@@ -25,10 +26,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
 
+from bench.receivers import moto_process
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.provisioning.events.body import webhook_body, webhook_message
@@ -36,7 +39,6 @@ from hookrelay.provisioning.events.feed import Event
 from hookrelay.provisioning.events.queues import PartnerQueues
 from hookrelay.provisioning.events.router import Router
 from hookrelay.provisioning.events.subscriptions import SubscriptionIndex
-from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 
 PARTNERS = 1000
 STAGE = "bench"
@@ -125,6 +127,23 @@ def bare_loop(counted: Counted, urls: dict[str, str], event: Event) -> float:
     return time.perf_counter() - start
 
 
+def bare_threads(counted: Counted, urls: dict[str, str], event: Event) -> float:
+    """The bare loop spread over the router's thread count: what parallel sends alone can reach."""
+    body = {pid: webhook_body(webhook_message(event.id, pid, event.topic, event.payload)) for pid in urls}
+    counted.reset()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(THREADS) as pool:
+        list(
+            pool.map(
+                lambda item: counted.sqs.send_message_batch(
+                    QueueUrl=item[1], Entries=[{"Id": "0", "MessageBody": body[item[0]]}]
+                ),
+                urls.items(),
+            )
+        )
+    return time.perf_counter() - start
+
+
 def routed(counted: Counted, events: list[Event]) -> float:
     clients = counted.clients()
     router = Router(
@@ -142,9 +161,7 @@ def routed(counted: Counted, events: list[Event]) -> float:
 def main() -> None:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     logging.getLogger("hookrelay").setLevel(logging.WARNING)
-    server = start_moto_server()
-    url = endpoint_url(server)
-    try:
+    with moto_process() as url:
         counted = Counted(url)
         urls = build(counted)
         print(f"moto server at {url}; {PARTNERS} partner queues, all subscribed to invoice.paid (4 ways)")
@@ -164,6 +181,13 @@ def main() -> None:
         )
         print(f"  speed {base / single:.2f}x the bare loop's (target >= {TARGET_SPEED})")
         empty(counted, urls)
+        parallel = bare_threads(counted, urls, one)
+        assert min(depths(counted, urls)) == 1
+        print(
+            f"bare SendMessageBatch loop over {THREADS} threads: {parallel:.2f} s; the router is "
+            f"{parallel / single:.2f}x its speed"
+        )
+        empty(counted, urls)
         ten = [Event(id=f"evt_bench_{i}", topic="invoice.paid", payload={"amount": i}) for i in range(10)]
         batch = routed(counted, ten)
         calls = dict(counted.calls)
@@ -174,8 +198,6 @@ def main() -> None:
             f"  {per:.3f} SQS requests per partner-event (target <= {TARGET_REQUESTS_PER_PARTNER}); "
             f"{batch / len(ten):.3f} s per event"
         )
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":
