@@ -110,6 +110,12 @@ RESOURCES = {
             "arn:aws:cloudwatch:us-east-1:1:alarm:hookrelay-{stage}-acme-dlq-depth",
         ),
         ("dynamodb:Query", "arn:aws:dynamodb:us-east-1:123456789012:table/hookrelay-{stage}-deliveries"),
+        # issue 14: the events feed (publish once, the subscription index, the router's queue and sends)
+        ("dynamodb:PutItem", "arn:aws:dynamodb:us-east-1:123456789012:table/hookrelay-{stage}-events"),
+        ("dynamodb:Query", "arn:aws:dynamodb:us-east-1:123456789012:table/hookrelay-{stage}-subscriptions"),
+        ("sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-events"),
+        ("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-events"),
+        ("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-acme"),
     ],
     "alarm-to-slack": [
         (
