@@ -39,6 +39,7 @@ from hookrelay.provisioning.events.feed import Event
 from hookrelay.provisioning.events.queues import PartnerQueues
 from hookrelay.provisioning.events.router import Router
 from hookrelay.provisioning.events.subscriptions import SubscriptionIndex
+from tests.support.events import create_subscription_table
 
 PARTNERS = 1000
 STAGE = "bench"
@@ -73,18 +74,7 @@ class Counted:
 
 def build(counted: Counted) -> dict[str, str]:
     """The events queue, the index table with 1,000 partners (4 kinds of subscription), their queues."""
-    counted.dynamodb.create_table(
-        TableName=naming.subscriptions_table(STAGE),
-        KeySchema=[
-            {"AttributeName": "pattern", "KeyType": "HASH"},
-            {"AttributeName": "partner_id", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pattern", "AttributeType": "S"},
-            {"AttributeName": "partner_id", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_subscription_table(counted.dynamodb, STAGE)
     counted.sqs.create_queue(QueueName=naming.events_queue(STAGE))
     index = SubscriptionIndex.of_stage(STAGE, counted.clients())
     kinds: list[list[str]] = [["invoice.*"], ["invoice.paid"], ["*"], []]

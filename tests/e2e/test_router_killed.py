@@ -24,6 +24,7 @@ from hookrelay.provisioning.events.feed import Event
 from hookrelay.provisioning.events.subscriptions import SubscriptionIndex
 from hookrelay_local.lambda_runtime.runtime import local_client
 from tests.e2e.lambda_runtime.conftest import local_aws, moto_endpoint
+from tests.support.events import create_subscription_table
 from tests.support.lambda_runtime import LocalAws
 
 __all__ = ["local_aws", "moto_endpoint"]
@@ -36,18 +37,7 @@ EVENTS = ("evt_k1", "evt_k2", "evt_k3")
 def make_stage(aws: LocalAws) -> tuple[Any, dict[str, str]]:
     """The events queue, the index, 200 subscribed partner queues and 40 of another topic; their URLs."""
     dynamodb = local_client("dynamodb", aws.endpoint_url, aws.region)
-    dynamodb.create_table(
-        TableName=naming.subscriptions_table(STAGE),
-        KeySchema=[
-            {"AttributeName": "pattern", "KeyType": "HASH"},
-            {"AttributeName": "partner_id", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pattern", "AttributeType": "S"},
-            {"AttributeName": "partner_id", "AttributeType": "S"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )  # fmt: skip
+    create_subscription_table(dynamodb, STAGE)
     aws.sqs.create_queue(QueueName=naming.events_queue(STAGE), Attributes={"VisibilityTimeout": "3"})
     index = SubscriptionIndex.of_stage(STAGE, Clients(overrides={"dynamodb": dynamodb}))
     urls: dict[str, str] = {}
