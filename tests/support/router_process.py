@@ -1,65 +1,78 @@
-"""The events router in its own process, fed as Lambda's SQS mapping would feed it: a process to SIGKILL.
+"""The events router as `make run` runs it, in its own process: a process a test can SIGKILL.
 
-``python -m tests.support.router_process`` reads the stage's events queue (``HOOKRELAY_STAGE``, AWS from
-the environment), hands each batch to :meth:`Router.route` and deletes the records it did not report as
-failed, until the queue has stayed empty for ``--idle`` seconds. After every SendMessageBatch it prints
-``sent <n>`` (flushed), so a test can kill it part way through a fan-out.
+``python -m tests.support.router_process --endpoint-url URL`` starts the local Lambda runtime
+(:class:`LocalLambdaRuntime`: the poller that honours the mapping's batch size, visibility timeout and
+ReportBatchItemFailures) with one invoker, the provisioner app's ``route_events`` (``app.route_events``,
+the stack's own wiring), for the functions mapped in moto. AWS and the stage come from the environment.
+After every SendMessageBatch the app's SQS client makes it prints ``sent <n>`` (flushed), so a test can
+kill it part way through a fan-out. With ``--idle S`` it exits once the events queue has held nothing,
+visible or in flight, for S seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
 from typing import Any
 
 from hookrelay import naming
-from hookrelay.aws.clients import Clients, client
-from hookrelay.provisioning.events.router import Router
+from hookrelay.aws import clients as aws
+from hookrelay_local.bootstrap import ROUTER_HANDLER
+from hookrelay_local.chalice_apps import load_app_module
+from hookrelay_local.lambda_runtime.poller import PollerOptions
+from hookrelay_local.lambda_runtime.runtime import LocalLambdaRuntime
+
+IN_QUEUE = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
 
 
-class CountingSqs:
-    """The SQS client, printing a line after each confirmed SendMessageBatch."""
+class SendCounter:
+    """Prints one whole line per SendMessageBatch (the router sends from several threads)."""
 
-    def __init__(self, real: Any) -> None:
-        self.real, self.sent, self.lock = real, 0, threading.Lock()
+    def __init__(self) -> None:
+        self.sent, self.lock = 0, threading.Lock()
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-    def send_message_batch(self, **kwargs: Any) -> Any:
-        answer = self.real.send_message_batch(**kwargs)
-        with self.lock:  # the router sends from several threads: one whole line each
+    def __call__(self, **_: Any) -> None:
+        with self.lock:
             self.sent += 1
             sys.stdout.write(f"sent {self.sent}\n")
             sys.stdout.flush()
-        return answer
+
+
+def queued(sqs: Any, url: str) -> int:
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(IN_QUEUE))["Attributes"]
+    return sum(int(attributes[name]) for name in IN_QUEUE)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--stage", required=True)
-    parser.add_argument("--idle", type=float, default=3.0, help="exit once the queue was empty this long")
+    parser.add_argument("--endpoint-url", required=True)
+    parser.add_argument(
+        "--idle", type=float, default=0.0, help="exit once the events queue was empty this long"
+    )
     args = parser.parse_args(argv)
-    sqs = CountingSqs(client("sqs"))
-    clients = Clients(overrides={"sqs": sqs})
-    router = Router.of_stage(args.stage, clients)
-    url = sqs.get_queue_url(QueueName=naming.events_queue(args.stage))["QueueUrl"]
+    os.environ.setdefault("HOOKRELAY_LOCAL_RUNTIME", "1")
+    app = load_app_module("provisioner")
+    sqs = aws.client("sqs")  # the client the app's router sends with (one per process)
+    sqs.meta.events.register("after-call.sqs.SendMessageBatch", SendCounter())
+    region = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    runtime = LocalLambdaRuntime(
+        args.endpoint_url,
+        region,
+        invokers={ROUTER_HANDLER: lambda event, _: app.route_events(event, None)},
+        discovery_interval_s=0.2,
+        options=PollerOptions(region=region, wait_seconds=1),
+    ).start()
+    url = sqs.get_queue_url(QueueName=naming.events_queue(os.environ["HOOKRELAY_STAGE"]))["QueueUrl"]
     idle_since = time.monotonic()
-    while time.monotonic() - idle_since < args.idle:
-        batch = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        messages = batch.get("Messages", [])
-        if not messages:
-            continue
-        records = [{"messageId": m["MessageId"], "body": m["Body"]} for m in messages]
-        answer = router.route({"Records": records})
-        failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
-        for m in messages:
-            if m["MessageId"] not in failed:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        print(f"batch {len(messages)} failed {len(failed)}", flush=True)
-        idle_since = time.monotonic()
+    while not args.idle or time.monotonic() - idle_since < args.idle:
+        time.sleep(0.5)
+        if queued(sqs, url):
+            idle_since = time.monotonic()
+    runtime.stop(timeout_s=10)
+    print("idle", flush=True)
     return 0
 
 
