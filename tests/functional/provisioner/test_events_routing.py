@@ -13,6 +13,7 @@ import pytest
 
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
+from hookrelay.errors import DependencyUnavailable
 from hookrelay.partners.model import PartnerUpdate
 from hookrelay.provisioning.changes import disable_partner, update_partner
 from hookrelay.provisioning.context import Provisioner
@@ -172,3 +173,54 @@ def test_partners_made_before_the_index_existed_are_filed_when_the_deploy_makes_
     # THEN the partners made before reach it, as if they had been filed at create
     got = {pid: [m["id"] for m in partner_messages(ctx, pid)] for pid in SUBSCRIPTIONS}
     assert got == {"wild": ["evt_old"], "exact": ["evt_old"], "other": [], "all": ["evt_old"]}
+
+
+def test_a_partner_still_provisioning_gets_nothing_until_its_create_finishes(
+    ctx: Provisioner, make_partner: Any
+) -> None:
+    # GIVEN a partner whose create stopped part way (its event source mapping failed): still provisioning
+    ctx.clients.overrides["lambda"] = Failing(aws("lambda"), "create_event_source_mapping")
+    with pytest.raises(DependencyUnavailable):
+        make_partner("late", event_types=["invoice.*"])
+    # WHEN an invoice.paid event is routed, THEN it is not sent there (nothing filed it)
+    ctx_feed_publish(ctx, "invoice.paid", "evt_early")
+    assert route(ctx) == {"batchItemFailures": []}
+    assert partner_messages(ctx, "late") == []
+    # AND once create runs again and finishes, the next event reaches it
+    make_partner("late", event_types=["invoice.*"])
+    ctx_feed_publish(ctx, "invoice.paid", "evt_late")
+    assert route(ctx) == {"batchItemFailures": []}
+    assert [m["id"] for m in partner_messages(ctx, "late")] == ["evt_late"]
+
+
+def test_the_router_hands_every_message_of_a_batch_to_keep_once(
+    ctx: Provisioner, partners: dict[str, Any]
+) -> None:
+    # GIVEN a router whose keep dependency records its calls (the message store is wired there at merge)
+    kept: list[list[tuple[str, str]]] = []
+    router = Router.of_stage(ctx.stage, ctx.clients)
+    router.keep = lambda messages: kept.append([(m.partner_id, m.id) for m in messages])
+    # WHEN a batch of two events is routed
+    ctx_feed_publish(ctx, "invoice.paid", "evt_k1")
+    ctx_feed_publish(ctx, "customer.created", "evt_k2")
+    assert route(ctx, router) == {"batchItemFailures": []}
+    # THEN keep was called once, with one envelope per (partner, event) sent, and never a secret
+    assert len(kept) == 1
+    assert sorted(kept[0]) == [
+        ("all", "evt_k1"), ("all", "evt_k2"), ("exact", "evt_k1"), ("other", "evt_k2"), ("wild", "evt_k1"),
+    ]  # fmt: skip
+
+
+def test_when_keep_fails_the_batch_comes_back_and_nothing_is_sent(
+    ctx: Provisioner, partners: dict[str, Any]
+) -> None:
+    # GIVEN a router whose message store is unavailable
+    def unavailable(messages: Any) -> None:
+        raise DependencyUnavailable("store down")
+
+    router = Router.of_stage(ctx.stage, ctx.clients)
+    router.keep = unavailable
+    ctx_feed_publish(ctx, "invoice.paid", "evt_nokeep")
+    # WHEN the router handles the event, THEN it fails (back later), and no partner got an unkept webhook
+    assert len(route(ctx, router)["batchItemFailures"]) == 1
+    assert all(partner_messages(ctx, pid) == [] for pid in SUBSCRIPTIONS)
