@@ -23,7 +23,7 @@ from hookrelay.provisioning.lifecycle import delete_partner
 from hookrelay.provisioning.resources.shared import ensure_shared
 
 from .conftest import Failing, aws
-from .events_support import acknowledge, partner_messages, queued_events, receive_events
+from .events_support import acknowledge, partner_messages, queue_url, queued_events, receive_events
 from .test_api import call
 
 SUBSCRIPTIONS = {"wild": ["invoice.*"], "exact": ["invoice.paid"], "other": ["customer.created"], "all": []}
@@ -224,3 +224,26 @@ def test_when_keep_fails_the_batch_comes_back_and_nothing_is_sent(
     # WHEN the router handles the event, THEN it fails (back later), and no partner got an unkept webhook
     assert len(route(ctx, router)["batchItemFailures"]) == 1
     assert all(partner_messages(ctx, pid) == [] for pid in SUBSCRIPTIONS)
+
+
+def test_a_partner_queue_deleted_since_the_index_read_is_skipped_not_failed(
+    ctx: Provisioner, partners: dict[str, Any]
+) -> None:
+    # GIVEN "wild"'s queue deleted behind the index's back (a delete racing the router)
+    aws("sqs").delete_queue(QueueUrl=queue_url(ctx, naming.partner_queue(ctx.stage, "wild")))
+    # WHEN an invoice.paid event is routed, THEN it is acknowledged and the others have it
+    ctx_feed_publish(ctx, "invoice.paid", "evt_gone")
+    assert route(ctx) == {"batchItemFailures": []}
+    assert [m["id"] for m in partner_messages(ctx, "exact")] == ["evt_gone"]
+
+
+def test_a_webhook_over_the_routers_limit_fails_its_event_alone(
+    ctx: Provisioner, partners: dict[str, Any]
+) -> None:
+    # GIVEN a router whose size limit is below one of two events' webhooks (the limit lowered after publish)
+    ctx_feed_publish(ctx, "invoice.paid", "evt_small")
+    EventFeed(ctx.stage, ctx.clients).publish(EventRequest(topic="invoice.paid", payload={"x": "y" * 3000}))
+    router = Router.of_stage(ctx.stage, ctx.clients, max_event_bytes=2048)
+    # WHEN the batch is routed, THEN only the big event fails; the small one reaches its partners
+    assert len(route(ctx, router)["batchItemFailures"]) == 1
+    assert [m["id"] for m in partner_messages(ctx, "exact")] == ["evt_small"]

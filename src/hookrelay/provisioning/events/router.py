@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -112,11 +113,11 @@ class Router:
         with ThreadPoolExecutor(max_workers=max(1, min(self.threads, len(sends)))) as pool:
             for undelivered in pool.map(self._send, sends):
                 failed.update(undelivered)
+        partners = Counter(index for send in sends for index, _ in send.messages)
         for i, ev in sorted(events.items()):
-            partners = sum(1 for s in sends if any(index == i for index, _ in s.messages))
             outcome = "failed" if i in failed else "routed"
             logger.info(
-                f"event {outcome}", extra={"webhook_id": ev.id, "topic": ev.topic, "partners": partners}
+                f"event {outcome}", extra={"webhook_id": ev.id, "topic": ev.topic, "partners": partners[i]}
             )
         return {
             "batchItemFailures": [{"itemIdentifier": records[i].get("messageId", "")} for i in sorted(failed)]
@@ -125,12 +126,15 @@ class Router:
     def _send(self, send: Send) -> set[int]:
         """Send one partner's messages; the record indexes whose message it did not confirm."""
         entries: list[SendMessageBatchRequestEntryTypeDef] = []
+        unsendable: set[int] = set()
         for index, message in send.messages:
             try:
                 entries.append({"Id": str(index), "MessageBody": webhook_body(message, self.max_event_bytes)})
-            except HookrelayError as exc:  # checked at publish: only an event published around that check
+            except HookrelayError as exc:  # checked at publish (the longest partner id): only a changed limit
                 logger.error("webhook too big", extra={"partner_id": send.partner_id, "error": exc.message})
-                return {index for index, _ in send.messages}
+                unsendable.add(index)
+        if not entries:
+            return unsendable
         for _ in range(SEND_TRIES):
             with self._lock:
                 self.requests += 1
@@ -139,11 +143,11 @@ class Router:
             except AWS_ERRORS as exc:
                 if has_code(exc, *MISSING_QUEUE_CODES):  # the partner was deleted since the index read
                     logger.warning("partner queue gone: skipped", extra={"partner_id": send.partner_id})
-                    return set()
+                    return unsendable
                 logger.warning("send failed", extra={"partner_id": send.partner_id, "error": str(exc)})
                 continue
             retry = {failure["Id"] for failure in response.get("Failed", [])}
             entries = [entry for entry in entries if entry["Id"] in retry]
             if not entries:
-                return set()
-        return {int(entry["Id"]) for entry in entries}
+                return unsendable
+        return unsendable | {int(entry["Id"]) for entry in entries}
