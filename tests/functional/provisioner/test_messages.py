@@ -10,6 +10,7 @@ import pytest
 
 from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog, record_attempts
+from hookrelay.aws.clients import Clients
 from hookrelay.errors import DependencyUnavailable, NotFound
 from hookrelay.models import AttemptRecord, DeliveryState, Outcome, WebhookMessage
 from hookrelay.provisioning.context import Provisioner
@@ -33,7 +34,8 @@ def store_at(ctx: Provisioner, now: datetime, **options: Any) -> MessageStore:
 
 def call(http: Any, method: str, path: str, body: Any = None) -> tuple[int, dict[str, Any]]:
     data = None if body is None else json.dumps(body)
-    response = getattr(http.http, method.lower())(path, headers={"Content-Type": "application/json"}, body=data)
+    send = getattr(http.http, method.lower())
+    response = send(path, headers={"Content-Type": "application/json"}, body=data)
     return response.status_code, json.loads(response.body)
 
 
@@ -65,7 +67,8 @@ def test_a_kept_message_reads_back_as_its_envelope_without_delivery_state(ctx: P
     # AND the item holds no signature or secret field: only the envelope and the store's own keys
     item = aws("dynamodb").scan(TableName=naming.messages_table(STAGE))["Items"][0]
     assert set(item) == {"partner_id", "webhook_id", "created", "expires_at", "doc"}
-    assert set(json.loads(item["doc"]["S"])) == {"version", "id", "partner_id", "topic", "payload", "created_at"}
+    doc = json.loads(item["doc"]["S"])
+    assert set(doc) == {"version", "id", "partner_id", "topic", "payload", "created_at"}
 
 
 def test_keep_writes_in_batches_of_25_and_retries_unprocessed_items(ctx: Provisioner) -> None:
@@ -86,7 +89,7 @@ def test_keep_writes_in_batches_of_25_and_retries_unprocessed_items(ctx: Provisi
             return dict(real.batch_write_item(RequestItems=RequestItems))
 
     store = store_at(ctx, T0)
-    store.clients = type(ctx.clients)(overrides={**ctx.clients.overrides, "dynamodb": Throttling()}, sleep=[].append)
+    store.clients = Clients(overrides={**ctx.clients.overrides, "dynamodb": Throttling()}, sleep=[].append)
     # WHEN 30 messages are kept
     store.keep([message(n) for n in range(30)])
     # THEN 25 went in the first request, the unprocessed one alone again, then the other 5; all 30 are kept
@@ -106,7 +109,7 @@ def test_keep_fails_when_dynamodb_never_processes_the_items(ctx: Provisioner) ->
             return {"UnprocessedItems": RequestItems}
 
     store = store_at(ctx, T0)
-    store.clients = type(ctx.clients)(overrides={**ctx.clients.overrides, "dynamodb": Refusing()}, sleep=[].append)
+    store.clients = Clients(overrides={**ctx.clients.overrides, "dynamodb": Refusing()}, sleep=[].append)
     # WHEN a message is kept, THEN it fails as a dependency failure (the publisher does not send it)
     with pytest.raises(DependencyUnavailable, match="1 webhooks not kept"):
         store.keep([message()])
@@ -145,7 +148,8 @@ def test_publish_keeps_the_message_before_it_is_sent(http: Any, ctx: Provisioner
     # GIVEN a partner
     make_partner("acme")
     # WHEN an event is published to it
-    status, _ = call(http, "POST", "/partners/acme/events", {"topic": "invoice.paid", "payload": {}, "id": "order-7"})
+    event = {"topic": "invoice.paid", "payload": {}, "id": "order-7"}
+    status, _ = call(http, "POST", "/partners/acme/events", event)
     assert status == 202
     # THEN the message on the queue is the one kept
     (queued,) = partner_queue()
@@ -160,11 +164,14 @@ def test_publish_sends_nothing_when_the_message_cannot_be_kept(http: Any, make_p
     # WHEN an event is published
     status, body = call(http, "POST", "/partners/acme/events", {"topic": "invoice.paid", "payload": {}})
     # THEN it fails with a JSON error and nothing was sent (a message sent but not kept could never be resent)
-    assert status >= 500 and body["error"]
+    assert status >= 500
+    assert body["error"]
     assert partner_queue() == []
 
 
-def test_get_webhook_shows_the_message_and_every_attempt(http: Any, ctx: Provisioner, make_partner: Any) -> None:
+def test_get_webhook_shows_the_message_and_every_attempt(
+    http: Any, ctx: Provisioner, make_partner: Any
+) -> None:
     # GIVEN a kept webhook whose first attempt failed with a 500 and whose second delivered it
     make_partner("acme")
     ctx.clock = lambda: T0 + timedelta(hours=1)
@@ -175,12 +182,13 @@ def test_get_webhook_shows_the_message_and_every_attempt(http: Any, ctx: Provisi
     record_attempts(sqs_event([r.model_dump_json() for r in (first, second, other)]), log)
     # WHEN it is read
     status, body = call(http, "GET", "/partners/acme/webhooks/msg_1")
-    # THEN it shows the envelope, delivered, and both attempts in order with status, duration, excerpt, outcome
+    # THEN it shows the envelope, delivered, and both attempts in order: status, duration, excerpt, outcome
     assert status == 200
     assert (body["webhook_id"], body["topic"], body["payload"], body["delivered"]) == (
         "msg_1", "invoice.paid", {"amount": 12}, True,
     )  # fmt: skip
-    seen = [(a["attempt"], a["status_code"], a["duration_ms"], a["response_excerpt"], a["outcome"]) for a in body["attempts"]]
+    fields = ("attempt", "status_code", "duration_ms", "response_excerpt", "outcome")
+    seen = [tuple(a[f] for f in fields) for a in body["attempts"]]
     assert seen == [(1, 500, 10, "answer 1", "retry_scheduled"), (2, 204, 20, "answer 2", "delivered")]
 
 
@@ -248,6 +256,6 @@ def test_resend_and_get_webhook_are_lambda_functions_too(ctx: Provisioner, make_
     resent = api.invoke("resend", {"partner_id": "acme", "webhook_id": "msg_1"})
     missing = api.invoke("resend", {"partner_id": "acme", "webhook_id": "msg_2"})
     # THEN they answer as the REST routes do
-    assert shown["webhook_id"] == "msg_1" and shown["attempts"] == []
+    assert (shown["webhook_id"], shown["attempts"]) == ("msg_1", [])
     assert resent["webhook_id"] == "msg_1"
     assert missing["status"] == 404
