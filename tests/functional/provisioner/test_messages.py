@@ -259,3 +259,15 @@ def test_resend_and_get_webhook_are_lambda_functions_too(ctx: Provisioner, make_
     assert (shown["webhook_id"], shown["attempts"]) == ("msg_1", [])
     assert resent["webhook_id"] == "msg_1"
     assert missing["status"] == 404
+
+
+def test_openapi_names_the_webhook_path_parameter_and_the_410(http: Any) -> None:
+    # WHEN the OpenAPI document is fetched
+    _, document = call(http, "GET", "/openapi.json")
+    # THEN GET webhook takes the partner id and the webhook id in its path, and may answer 410
+    get = document["paths"]["/partners/{id}/webhooks/{webhook_id}"]["get"]
+    assert [(p["name"], p["in"]) for p in get["parameters"]] == [("id", "path"), ("webhook_id", "path")]
+    assert "410" in get["responses"]
+    # AND replay documents its request
+    replay = document["paths"]["/partners/{id}/replay"]["post"]
+    assert replay["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/ReplayRequest")
