@@ -271,3 +271,40 @@ def test_openapi_names_the_webhook_path_parameter_and_the_410(http: Any) -> None
     # AND replay documents its request
     replay = document["paths"]["/partners/{id}/replay"]["post"]
     assert replay["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/ReplayRequest")
+
+
+def test_a_deliveries_table_made_before_the_store_gets_its_by_webhook_index(moto_aws: None) -> None:
+    # GIVEN a stage whose deliveries table was made without the index (before the message store)
+    from hookrelay.attempts.log import BY_WEBHOOK
+    from hookrelay.provisioning.resources.message_tables import ensure_message_resources
+
+    dynamodb = aws("dynamodb")
+    table = naming.deliveries_table(STAGE)
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[
+            {"AttributeName": "partner_id", "KeyType": "HASH"},
+            {"AttributeName": "sort_key", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("partner_id", "sort_key")],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    clients = Clients(overrides={"dynamodb": dynamodb, "sqs": aws("sqs")})
+    # WHEN the message store's resources are ensured, twice
+    ensure_message_resources(STAGE, clients)
+    ensure_message_resources(STAGE, clients)
+    # THEN the deliveries table has the index once, and the store's tables exist
+    indexes = dynamodb.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]
+    assert [i["IndexName"] for i in indexes] == [BY_WEBHOOK]
+    for name in (naming.messages_table(STAGE), naming.replays_table(STAGE)):
+        assert dynamodb.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_a_delivered_attempt_of_a_webhook_never_kept_creates_no_message(ctx: Provisioner) -> None:
+    # GIVEN no message kept, WHEN a delivered attempt of some webhook is recorded
+    log = AttemptLog(STAGE, clients=ctx.clients)
+    assert record_attempts(sqs_event([attempt(1, Outcome.DELIVERED, 200).model_dump_json()]), log) == {
+        "batchItemFailures": []
+    }
+    # THEN the store stays empty (the delivered stamp only marks kept messages)
+    assert aws("dynamodb").scan(TableName=naming.messages_table(STAGE), Select="COUNT")["Count"] == 0
