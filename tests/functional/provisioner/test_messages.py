@@ -308,3 +308,17 @@ def test_a_delivered_attempt_of_a_webhook_never_kept_creates_no_message(ctx: Pro
     }
     # THEN the store stays empty (the delivered stamp only marks kept messages)
     assert aws("dynamodb").scan(TableName=naming.messages_table(STAGE), Select="COUNT")["Count"] == 0
+
+
+def test_the_retention_is_read_from_hookrelay_messages_ttl_days(
+    ctx: Provisioner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN HOOKRELAY_MESSAGES_TTL_DAYS=7 in the environment
+    from hookrelay.provisioning.settings import ProvisionerSettings
+
+    monkeypatch.setenv("HOOKRELAY_MESSAGES_TTL_DAYS", "7")
+    ctx.settings = ProvisionerSettings(stage=STAGE)
+    ctx.clock = lambda: T0
+    # WHEN a message is kept through the provisioner's store, THEN it expires 7 days after creation
+    ctx.messages.keep([message()])
+    assert ctx.messages.get("acme", "msg_1").expires_at == T0 + timedelta(days=7)
