@@ -18,6 +18,7 @@ from hookrelay.attempts.settings import attempts_settings
 from hookrelay.observability import configure_logging, invocation
 from hookrelay.provisioning.api import Api, framework_answer
 from hookrelay.provisioning.context import provisioner
+from hookrelay.provisioning.message_ops import replay_worker as run_replay_steps
 from hookrelay.provisioning.openapi import openapi_document
 from hookrelay.provisioning.operations import OPERATIONS, Operation
 from hookrelay.provisioning.rollouts.worker import work
@@ -58,7 +59,8 @@ def _route(op: Operation) -> Callable[..., Response]:
     def view(**params: str) -> Response:
         request = app.current_request
         with invocation(app.lambda_context):
-            status, body = api().answer(op, params.get("id"), request.raw_body, request.query_params or {})
+            query = request.query_params or {}
+            status, body = api().answer(op, params.get("id"), request.raw_body, query, params)
         return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
     view.__name__ = view.__qualname__ = f"route_{op.name}"
@@ -98,3 +100,10 @@ def record_results(event: SQSEvent) -> dict[str, Any]:
 def rollout_worker(event: SQSEvent) -> dict[str, Any]:
     with invocation(event.context):
         return work(event.to_dict(), api().ctx)
+
+
+@app.on_sqs_message(queue=naming.replay_queue(STAGE), batch_size=1, maximum_concurrency=2)
+def replay_worker(event: SQSEvent) -> dict[str, Any]:
+    """Replay steps: a chunk of kept webhooks back onto a partner queue per call, the next step delayed."""
+    with invocation(event.context):
+        return run_replay_steps(event.to_dict(), api().ctx)

@@ -45,6 +45,11 @@ def test_a_small_demo_loses_nothing(
     assert len(published) == 9
     assert delivered == published
     # AND the demo's own summary says the same (duplicates are allowed: at-least-once)
-    last = capsys.readouterr().out.strip().splitlines()[-1]
+    lines = capsys.readouterr().out.strip().splitlines()
+    last = lines[-1]
     assert last.startswith("events published: 9, delivered: 9, duplicates: ")
     assert last.endswith(", lost: 0")
+    # AND the replay scene's partner lost its 3 webhooks, and the replay matched and brought back all 3
+    (replayed,) = [line for line in lines if line.startswith("replay: partner forgetful")]
+    assert replayed.startswith("replay: partner forgetful lost 3 of 3 webhooks; the replay matched 3 ")
+    assert replayed.endswith("still lost: 0")
