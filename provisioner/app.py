@@ -18,6 +18,7 @@ from hookrelay.attempts.settings import attempts_settings
 from hookrelay.observability import configure_logging, invocation
 from hookrelay.provisioning.api import Api, framework_answer
 from hookrelay.provisioning.context import provisioner
+from hookrelay.provisioning.health.watch import HealthWatch
 from hookrelay.provisioning.openapi import openapi_document
 from hookrelay.provisioning.operations import OPERATIONS, Operation
 from hookrelay.provisioning.rollouts.worker import work
@@ -91,7 +92,7 @@ def attempt_log() -> AttemptLog:
 @app.on_sqs_message(queue=naming.results_queue(STAGE), batch_size=10)
 def record_results(event: SQSEvent) -> dict[str, Any]:
     with invocation(event.context):
-        return record_attempts(event.to_dict(), attempt_log())
+        return record_attempts(event.to_dict(), attempt_log(), HealthWatch(api().ctx).observe)
 
 
 @app.on_sqs_message(queue=naming.rollout_queue(STAGE), batch_size=1, maximum_concurrency=2)

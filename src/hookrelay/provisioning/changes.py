@@ -16,6 +16,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from hookrelay import naming
 from hookrelay.errors import Conflict, InvalidInput, validation_message
+from hookrelay.partners.health import HealthStore
 from hookrelay.partners.model import (
     DeliveryOptions,
     Partner,
@@ -60,10 +61,17 @@ def disable_partner(ctx: Provisioner, partner_id: str, purge_queue: bool = False
 
 
 def enable_partner(ctx: Provisioner, partner_id: str) -> Partner:
+    """Deliver again (a disabled or a paused partner), from a fresh failure streak."""
     partner = _live(ctx, partner_id)
     set_enabled(target(naming.partner_function(ctx.stage, partner_id)), True, ctx.clients)
     logger.info("partner enabled", extra={"partner_id": partner_id})
-    return ctx.partners.put(partner.touched(ctx.clock(), status=PartnerStatus.ACTIVE, gone_at=None))
+    HealthStore(ctx.partners.table, ctx.clients).restart(partner_id)
+    resumed: dict[str, object] = {}
+    if partner.status is PartnerStatus.PAUSED:
+        resumed = {"pause": None, "resumed_at": ctx.clock()}
+    return ctx.partners.put(
+        partner.touched(ctx.clock(), status=PartnerStatus.ACTIVE, gone_at=None, **resumed)
+    )
 
 
 def publish_environment(
