@@ -17,7 +17,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 SOURCE = "hookrelay.partner-health"
 ERROR_CHARS = 300
 _CREDENTIALS = re.compile(
-    r"(whsec_\S+|(?i:(?:authorization|bearer|token|secret|password|api[_-]?key)\s*[:=]?\s*)\S+)"
+    r"(whsec_\S+|(?i:(?:authorization|bearer|token|secret|password|api[_-]?key)\s*[:=]?\s*"
+    r"(?:bearer\s+|basic\s+)?)\S+)"
 )
 
 
