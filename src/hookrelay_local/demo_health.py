@@ -108,7 +108,8 @@ def slack_text(notice: HealthNotice) -> str:
     lines = []
     for block in payload["attachments"][0]["blocks"]:
         if block["type"] in ("header", "section") and "text" in block:
-            lines.append(block["text"]["text"].replace("```", "").replace("&amp;", "&"))
+            text = block["text"]["text"].replace("```", "").replace("&amp;", "&")
+            lines.append(text.replace("*", "") if text.startswith("*") else text)
         for field in block.get("fields", []):
             title, _, value = field["text"].partition("\n")
             lines.append(f"{title.strip('*')}: {value.split('|')[-1].rstrip('>')}")
