@@ -44,8 +44,10 @@ MAX_RATE = 10_000  # requests per second a partner's pacing may be set to
 PACE_WAIT_SECONDS = 10  # a paced batch may wait this long for its send slots (added to its timeout)
 # Fields an update may set to null: null releases the reservation (or the provisioned instances).
 NULLABLE = frozenset({"reserved_concurrency", "provisioned_concurrency", "max_requests_per_second"})
-# ... and the health thresholds: null goes back to the stage's setting (docs/partner-health.md)
-NULLABLE = NULLABLE | frozenset({"pause_after_failures", "pause_after_hours", "gone_pauses"})
+# The health thresholds (docs/partner-health.md): read by the results recorder, not the handler; null goes
+# back to the stage's setting.
+HEALTH_OPTIONS = frozenset({"pause_after_failures", "pause_after_hours", "gone_pauses"})
+NULLABLE = NULLABLE | HEALTH_OPTIONS
 EVENT_TYPE_PATTERN = r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}(\.\*)?)$"
 
 EventType = Annotated[str, StringConstraints(pattern=EVENT_TYPE_PATTERN)]

@@ -18,6 +18,7 @@ from hookrelay import naming
 from hookrelay.errors import Conflict, InvalidInput, validation_message
 from hookrelay.partners.health import HealthStore
 from hookrelay.partners.model import (
+    HEALTH_OPTIONS,
     DeliveryOptions,
     Partner,
     PartnerStatus,
@@ -108,6 +109,10 @@ def update_partner(ctx: Provisioner, partner_id: str, update: PartnerUpdate) -> 
         return partner
     with change_lease(ctx.partners.table, partner_id, ctx.clock(), ctx.clients, "update"):
         partner = _live(ctx, partner_id)  # read under the lease: the options as they are now
+        if set(update.changes()) <= HEALTH_OPTIONS:  # the recorder reads these: no AWS resource changes
+            updated = partner.touched(ctx.clock(), **_updated_options(partner, update).model_dump())
+            logger.info("partner health thresholds updated", extra={"partner_id": partner_id})
+            return ctx.partners.put(updated)
         return _apply(ctx, partner, _updated_options(partner, update), update.changes())
 
 

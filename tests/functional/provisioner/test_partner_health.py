@@ -17,13 +17,14 @@ from hookrelay.attempts.log import AttemptLog, record_attempts
 from hookrelay.health_notice import HealthNotice, NoticeKind
 from hookrelay.models import AttemptRecord, ErrorKind, Outcome
 from hookrelay.partners.health import HealthStore
-from hookrelay.partners.model import PartnerStatus
+from hookrelay.partners.model import PartnerStatus, PartnerUpdate
+from hookrelay.provisioning.changes import update_partner
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.health.watch import HealthWatch
 from hookrelay.provisioning.publish import PublishRequest
 from tests.support.sqs import sqs_event
 
-from .conftest import STAGE, URL, aws
+from .conftest import STAGE, URL, aws, writes
 from .test_api import call
 from .test_changes import mapping, queued
 
@@ -318,3 +319,16 @@ def test_health_thresholds_over_the_api(http: Any) -> None:
 def _no_leftover_overrides(ctx: Provisioner) -> Iterator[None]:
     yield
     ctx.clients.overrides["dynamodb"] = aws("dynamodb")
+
+
+def test_changing_only_health_thresholds_touches_no_aws_resource(
+    ctx: Provisioner, make_partner: Any, aws_calls: list[str]
+) -> None:
+    # GIVEN a partner, WHEN only its health thresholds change
+    make_partner("acme")
+    aws_calls.clear()
+    updated = update_partner(ctx, "acme", PartnerUpdate(pause_after_failures=7, gone_pauses=False))
+    # THEN the partner holds them, and the only writes are to the partners table (lease and document)
+    assert (updated.pause_after_failures, updated.gone_pauses) == (7, False)
+    assert ctx.partners.get("acme").pause_after_failures == 7
+    assert {call.split(":")[0] for call in writes(aws_calls)} == {"dynamodb"}
