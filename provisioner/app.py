@@ -1,7 +1,6 @@
 """hookrelay provisioner: the REST API and a Lambda function per operation (a loop over OPERATIONS), the
-results recorder (results queue -> attempt log) and the rollout worker (update-code's chunks, one per call,
-two at most). Both SQS mappings report batch item failures (merge template; make deploy).
-"""
+results recorder (results queue -> attempt log, then partner health) and the rollout worker (update-code's
+chunks, one per call, two at most). Both SQS mappings report batch item failures (merge template)."""
 
 from __future__ import annotations
 

@@ -332,3 +332,18 @@ def test_changing_only_health_thresholds_touches_no_aws_resource(
     assert (updated.pause_after_failures, updated.gone_pauses) == (7, False)
     assert ctx.partners.get("acme").pause_after_failures == 7
     assert {call.split(":")[0] for call in writes(aws_calls)} == {"dynamodb"}
+
+
+def test_the_openapi_document_knows_paused_partners(http: Any) -> None:
+    # GIVEN the provisioner's OpenAPI document, THEN it has the paused status, the pause, and the health view
+    status, document = call(http, "GET", "/openapi.json")
+    schemas = document["components"]["schemas"]
+    assert status == 200
+    assert "paused" in schemas["PartnerStatus"]["enum"]
+    assert {"pause", "resumed_at", "pause_after_failures", "gone_pauses"} <= set(
+        schemas["Partner"]["properties"]
+    )
+    assert "health" in schemas["PartnerState"]["properties"]
+    assert {"pause_after_failures", "pause_after_hours", "gone_pauses"} <= set(
+        schemas["PartnerUpdate"]["properties"]
+    )
