@@ -91,7 +91,7 @@ def attempt_log() -> AttemptLog:
 @app.on_sqs_message(queue=naming.results_queue(STAGE), batch_size=10)
 def record_results(event: SQSEvent) -> dict[str, Any]:
     with invocation(event.context):
-        return record_attempts(event.to_dict(), attempt_log(), HealthWatch(api().ctx).observe)
+        return record_attempts(event.to_dict(), attempt_log(), HealthWatch(provisioner()).observe)
 
 
 @app.on_sqs_message(queue=naming.rollout_queue(STAGE), batch_size=1, maximum_concurrency=2)

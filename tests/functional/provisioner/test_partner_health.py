@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from chalice.test import Client
 
 from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog, record_attempts
@@ -347,3 +348,19 @@ def test_the_openapi_document_knows_paused_partners(http: Any) -> None:
     assert {"pause_after_failures", "pause_after_hours", "gone_pauses"} <= set(
         schemas["PartnerUpdate"]["properties"]
     )
+
+
+def test_the_provisioner_apps_recorder_runs_the_health_step(
+    ctx: Provisioner, make_partner: Any, app_module: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the provisioner app's results recorder on this stage, and a partner that pauses at a 410
+    make_partner("acme")
+    monkeypatch.setattr(app_module, "attempt_log", lambda: AttemptLog(STAGE, clients=ctx.clients))
+    monkeypatch.setattr(app_module, "provisioner", lambda: ctx)
+    # WHEN a results batch holding a 410 reaches record_results
+    with Client(app_module.app) as client:
+        event = sqs_event([attempt(1, Outcome.GONE, status_code=410)])
+        response = client.lambda_.invoke("record_results", event)
+    # THEN the batch succeeded and the partner is paused
+    assert response.payload == {"batchItemFailures": []}
+    assert ctx.partners.get("acme").status is PartnerStatus.PAUSED
