@@ -364,3 +364,42 @@ def test_the_provisioner_apps_recorder_runs_the_health_step(
     # THEN the batch succeeded and the partner is paused
     assert response.payload == {"batchItemFailures": []}
     assert ctx.partners.get("acme").status is PartnerStatus.PAUSED
+
+
+def test_a_batch_with_failures_after_its_success_starts_a_new_streak(
+    ctx: Provisioner, make_partner: Any
+) -> None:
+    # GIVEN a partner with a told streak of 12 failures
+    make_partner("acme")
+    failures(ctx, 12)
+    store = HealthStore(ctx.partners.table, ctx.clients)
+    assert store.read("acme").told_at is not None
+    # WHEN a batch holds a success at +20 s, then two failures (+21 s without a topic, +22 s with one)
+    recorded(
+        ctx,
+        [
+            attempt(22, topic="refund.created", status_code=500),
+            attempt(20, Outcome.DELIVERED),
+            attempt(21, topic=None, status_code=None, error_kind=ErrorKind.TIMEOUT, error="read timed out"),
+        ],
+    )
+    # THEN the streak is the two failures after the success, from +21 s; the told flag went with the old one
+    state = store.read("acme")
+    assert (state.consecutive_failures, state.failing_since, state.last_success_at) == (
+        2,
+        T0 + timedelta(seconds=21),
+        T0 + timedelta(seconds=20),
+    )
+    assert (state.last_topic, state.last_status_code, state.last_error) == (
+        "refund.created",
+        500,
+        "HTTP 500: http_status",
+    )
+    assert state.told_at is None
+    # AND a later failure without a topic or status clears those, keeps its error
+    recorded(
+        ctx, [attempt(30, topic=None, status_code=None, error_kind=ErrorKind.TIMEOUT, error="read timed out")]
+    )
+    state = store.read("acme")
+    assert (state.consecutive_failures, state.last_topic, state.last_status_code) == (3, None, None)
+    assert state.last_error == "timeout: read timed out"
