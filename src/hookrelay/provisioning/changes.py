@@ -16,7 +16,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from hookrelay import naming
 from hookrelay.errors import Conflict, InvalidInput, validation_message
-from hookrelay.partners.health import HealthStore
+from hookrelay.partners.health_store import HealthStore
 from hookrelay.partners.model import (
     HEALTH_OPTIONS,
     DeliveryOptions,

@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from hookrelay import naming
-from hookrelay.partners.health import HealthStore
+from hookrelay.partners.health_store import HealthStore
 from hookrelay.partners.model import Partner
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.health.decide import Thresholds

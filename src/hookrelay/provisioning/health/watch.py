@@ -17,7 +17,8 @@ from hookrelay import naming
 from hookrelay.errors import HookrelayError
 from hookrelay.health_notice import NoticeKind
 from hookrelay.models import AttemptRecord
-from hookrelay.partners.health import BatchHealth, HealthStore, summarise
+from hookrelay.partners.health import BatchHealth, summarise
+from hookrelay.partners.health_store import HealthStore
 from hookrelay.partners.model import Partner
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.health.act import notice_of, pause_partner, publish_notice
