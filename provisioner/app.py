@@ -1,7 +1,6 @@
 """hookrelay provisioner: the REST API and a Lambda function per operation (a loop over OPERATIONS), the
-results recorder (results queue -> attempt log) and the rollout worker (update-code's chunks, one per call,
-two at most). Both SQS mappings report batch item failures (merge template; make deploy).
-"""
+results recorder (results queue -> attempt log, then partner health) and the rollout worker (update-code's
+chunks, one per call, two at most). Both SQS mappings report batch item failures (merge template)."""
 
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from hookrelay.observability import configure_logging, invocation
 from hookrelay.provisioning.api import Api, framework_answer
 from hookrelay.provisioning.context import provisioner
 from hookrelay.provisioning.message_ops import replay_worker as run_replay_steps
+from hookrelay.provisioning.health.watch import HealthWatch
 from hookrelay.provisioning.openapi import openapi_document
 from hookrelay.provisioning.operations import OPERATIONS, Operation
 from hookrelay.provisioning.rollouts.worker import work
@@ -93,7 +93,7 @@ def attempt_log() -> AttemptLog:
 @app.on_sqs_message(queue=naming.results_queue(STAGE), batch_size=10)
 def record_results(event: SQSEvent) -> dict[str, Any]:
     with invocation(event.context):
-        return record_attempts(event.to_dict(), attempt_log())
+        return record_attempts(event.to_dict(), attempt_log(), HealthWatch(provisioner()).observe)
 
 
 @app.on_sqs_message(queue=naming.rollout_queue(STAGE), batch_size=1, maximum_concurrency=2)

@@ -12,6 +12,7 @@ replay of ``only_failed`` webhooks needs no read of this table.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -88,14 +89,22 @@ class AttemptLog:
         logger.warning("partner kept changing; gone_at not recorded", extra={"partner_id": record.partner_id})
 
 
-def record_attempts(event: dict[str, Any], log: AttemptLog) -> dict[str, list[dict[str, str]]]:
+def record_attempts(
+    event: dict[str, Any], log: AttemptLog, observe: Callable[[list[AttemptRecord]], None] | None = None
+) -> dict[str, list[dict[str, str]]]:
     """Handle a results-queue batch: an unreadable record is dropped (logged), a failed write reported
     as a batch item failure, so SQS retries that record alone (the mapping has ReportBatchItemFailures
-    on; writes are idempotent puts, so a retry never doubles an attempt)."""
+    on; writes are idempotent puts, so a retry never doubles an attempt).
+
+    ``observe`` (the provisioner's partner health, docs/partner-health.md) is then given the attempts
+    written, once; it is best effort: what it raises is logged, never fails the batch."""
     failed: list[str] = []
+    recorded: list[AttemptRecord] = []
     for message in SqsEvent.model_validate(event).records:
         try:
-            log.record(AttemptRecord.model_validate_json(message.body))
+            attempt = AttemptRecord.model_validate_json(message.body)
+            log.record(attempt)
+            recorded.append(attempt)
         except ValidationError as exc:
             logger.error(
                 "unreadable attempt record dropped",
@@ -106,6 +115,11 @@ def record_attempts(event: dict[str, Any], log: AttemptLog) -> dict[str, list[di
                 "attempt not recorded", extra={"message_id": message.message_id, "error": exc.message}
             )
             failed.append(message.message_id)
+    if observe is not None and recorded:
+        try:
+            observe(recorded)
+        except Exception:  # best effort: the attempts are recorded whatever their health step does
+            logger.exception("partner health step failed", extra={"attempts": len(recorded)})
     return batch_response(failed)
 
 

@@ -189,7 +189,7 @@ OPERATIONS: tuple[Operation, ...] = (
         request=DisableRequest,
     ),
     Operation(
-        "enable", "POST", "/partners/{id}/enable", "Resume delivering", Partner,
+        "enable", "POST", "/partners/{id}/enable", "Resume delivering (disabled or paused)", Partner,
         lambda ctx, call: enable_partner(ctx, call.partner_id),
     ),
     Operation(

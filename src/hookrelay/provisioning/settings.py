@@ -56,6 +56,14 @@ class ProvisionerSettings(AttemptsSettings):
     allowed_networks: EnvNetworkNames = Field(
         default=(), description="non-public networks partner URLs may use ('loopback' in the local stack)"
     )
+    # partner health (docs/partner-health.md): the stage's thresholds; a partner may override the first three
+    pause_after_failures: int = Field(default=400, ge=1, description="failed attempts in a row that pause")
+    pause_after_hours: float = Field(default=24.0, ge=0, description="...with this long since a success")
+    gone_pauses: bool = Field(default=True, description="a 410 Gone pauses the partner at once")
+    failing_notice_after: int = Field(default=10, ge=1, description="failures in a row told as 'failing'")
+    failing_notice_every_minutes: float = Field(
+        default=60.0, ge=0, description="at most one 'failing' notice per partner this often"
+    )
 
     @property
     def networks(self) -> tuple[IPNetwork, ...]:
