@@ -17,8 +17,8 @@ from hookrelay.attempts.settings import attempts_settings
 from hookrelay.observability import configure_logging, invocation
 from hookrelay.provisioning.api import Api, framework_answer
 from hookrelay.provisioning.context import provisioner
-from hookrelay.provisioning.message_ops import replay_worker as run_replay_steps
 from hookrelay.provisioning.health.watch import HealthWatch
+from hookrelay.provisioning.message_ops import replay_worker as run_replay_steps
 from hookrelay.provisioning.openapi import openapi_document
 from hookrelay.provisioning.operations import OPERATIONS, Operation
 from hookrelay.provisioning.rollouts.worker import work

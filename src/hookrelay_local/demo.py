@@ -26,8 +26,8 @@ import requests
 
 from hookrelay import naming
 from hookrelay.aws.sqs import lookup_queue_url
-from hookrelay_local.demo_replay import replay_scene
 from hookrelay_local.demo_health import HEALTH_EVENTS, run_health_scene
+from hookrelay_local.demo_replay import replay_scene
 from hookrelay_local.partner_server import PartnerServer, Received, Reply
 from hookrelay_local.stack import LocalStack, StackOptions
 
