@@ -1,8 +1,7 @@
 """hookrelay provisioner: the REST API and a Lambda function per operation (a loop over OPERATIONS), the
-results recorder (results queue -> attempt log) and the rollout worker (update-code's chunks, one per call,
-two at most). Both SQS mappings report batch item failures (merge template; make deploy).
-The events router (issue 14): the stage's events queue fanned out to every subscribed partner queue.
-"""
+results recorder (results queue -> attempt log, then partner health) and the rollout worker (update-code's
+chunks, one per call, two at most). Both SQS mappings report batch item failures (merge template).
+The events router: the stage's events queue fanned out to every subscribed partner queue (docs/events.md)."""
 
 from __future__ import annotations
 
@@ -19,7 +18,8 @@ from hookrelay.attempts.settings import attempts_settings
 from hookrelay.observability import configure_logging, invocation
 from hookrelay.provisioning.api import Api, framework_answer
 from hookrelay.provisioning.context import provisioner
-from hookrelay.provisioning.events.router import Router
+from hookrelay.provisioning.health.watch import HealthWatch
+from hookrelay.provisioning.message_ops import replay_worker as run_replay_steps
 from hookrelay.provisioning.openapi import openapi_document
 from hookrelay.provisioning.operations import OPERATIONS, Operation
 from hookrelay.provisioning.rollouts.worker import work
@@ -60,7 +60,8 @@ def _route(op: Operation) -> Callable[..., Response]:
     def view(**params: str) -> Response:
         request = app.current_request
         with invocation(app.lambda_context):
-            status, body = api().answer(op, params.get("id"), request.raw_body, request.query_params or {})
+            query = request.query_params or {}
+            status, body = api().answer(op, params.get("id"), request.raw_body, query, params)
         return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
     view.__name__ = view.__qualname__ = f"route_{op.name}"
@@ -93,7 +94,7 @@ def attempt_log() -> AttemptLog:
 @app.on_sqs_message(queue=naming.results_queue(STAGE), batch_size=10)
 def record_results(event: SQSEvent) -> dict[str, Any]:
     with invocation(event.context):
-        return record_attempts(event.to_dict(), attempt_log())
+        return record_attempts(event.to_dict(), attempt_log(), HealthWatch(provisioner()).observe)
 
 
 @app.on_sqs_message(queue=naming.rollout_queue(STAGE), batch_size=1, maximum_concurrency=2)
@@ -102,13 +103,15 @@ def rollout_worker(event: SQSEvent) -> dict[str, Any]:
         return work(event.to_dict(), api().ctx)
 
 
-@lru_cache(maxsize=1)
-def router() -> Router:
-    ctx = api().ctx
-    return Router.of_stage(ctx.stage, ctx.clients, ctx.settings.max_event_bytes)
+@app.on_sqs_message(queue=naming.replay_queue(STAGE), batch_size=1, maximum_concurrency=2)
+def replay_worker(event: SQSEvent) -> dict[str, Any]:
+    """Replay steps: a chunk of kept webhooks back onto a partner queue per call, the next step delayed."""
+    with invocation(event.context):
+        return run_replay_steps(event.to_dict(), api().ctx)
 
 
 @app.on_sqs_message(queue=naming.events_queue(STAGE), batch_size=10)
 def route_events(event: SQSEvent) -> dict[str, Any]:
+    """The events router: each event fanned out to every subscribed partner queue (docs/events.md)."""
     with invocation(event.context):
-        return router().route(event.to_dict())
+        return api().ctx.router.route(event.to_dict())

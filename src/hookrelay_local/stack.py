@@ -26,6 +26,7 @@ from hookrelay_local.bootstrap import (
     INBOX_HANDLER,
     RECORDER_APP,
     RECORDER_HANDLER,
+    REPLAY_HANDLER,
     ROLLOUT_HANDLER,
     ROUTER_HANDLER,
     bootstrap,
@@ -136,6 +137,7 @@ class LocalStack:
         invokers = {
             RECORDER_HANDLER: self._chalice_invoker(RECORDER_APP, "record_results"),
             ROLLOUT_HANDLER: self._chalice_invoker(RECORDER_APP, "rollout_worker"),
+            REPLAY_HANDLER: self._chalice_invoker(RECORDER_APP, "replay_worker"),
             ROUTER_HANDLER: self._chalice_invoker(RECORDER_APP, "route_events"),
             INBOX_HANDLER: self._chalice_invoker("receiver", "inbox"),
         }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
@@ -16,6 +17,8 @@ from hookrelay.errors import InvalidInput
 from hookrelay.models import utcnow
 from hookrelay.partners.model import DeliveryOptions, pace_ceiling
 from hookrelay.partners.table import PartnerRepository
+from hookrelay.provisioning.events.router import Router
+from hookrelay.provisioning.messages.store import MessageStore
 from hookrelay.provisioning.publish import EventPublisher
 from hookrelay.provisioning.quotas import QuotaReader
 from hookrelay.provisioning.resources.queues import find_queue_url
@@ -43,7 +46,24 @@ class Provisioner:
 
     @property
     def publisher(self) -> EventPublisher:
-        return EventPublisher(self.stage, self.partners, self.clients.sqs, self.settings.max_event_bytes)
+        limit, keep = self.settings.max_event_bytes, self.messages.keep  # kept before it is sent
+        return EventPublisher(self.stage, self.partners, self.clients.sqs, limit, keep=keep)
+
+    @property
+    def messages(self) -> MessageStore:
+        """The message store (every published webhook kept ``messages_ttl_days``, for resend and replay)."""
+        s = self.settings
+        return MessageStore(
+            self.stage, self.clients, s.messages_ttl_days, s.bucket, s.message_inline_bytes, self.clock
+        )
+
+    @cached_property
+    def router(self) -> Router:
+        """The events router (docs/events.md): the message store keeps each fan-out batch before it is sent.
+        Made once per context (it looks the events queue's URL up once)."""
+        return Router.of_stage(
+            self.stage, self.clients, self.settings.max_event_bytes, keep=self.messages.keep
+        )
 
     def check_destination(self, url: str) -> None:
         """Refuse a URL the handler would refuse: non-public addresses unless allowed, or no address."""

@@ -13,6 +13,7 @@ provisioning context, so any Lambda holding those can publish (the provisioner b
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hookrelay import naming
 from hookrelay.aws import sqs as queues
 from hookrelay.errors import Conflict, HookrelayError, InvalidInput
-from hookrelay.models import Topic, WebhookId, new_webhook_id
+from hookrelay.models import Topic, WebhookId, WebhookMessage, new_webhook_id
 from hookrelay.partners.model import PartnerStatus
 from hookrelay.partners.table import PartnerRepository
 from hookrelay.provisioning.events.body import MAX_EVENT_BYTES as MAX_EVENT_BYTES
@@ -64,6 +65,7 @@ class EventPublisher:
     partners: PartnerRepository
     sqs: SQSClient
     max_event_bytes: int = MAX_EVENT_BYTES
+    keep: Callable[[Sequence[WebhookMessage]], None] | None = None  # the message store, if any
     once: Once | None = field(default=None, compare=False)  # default: the stage's, over the partners' clients
 
     def publish(self, partner_id: str, request: PublishRequest) -> Published:
@@ -96,13 +98,10 @@ class EventPublisher:
                 f"partner {partner_id!r} does not accept {request.topic!r}; it accepts {partner.event_types}"
             )
         message = webhook_message(request.id or new_webhook_id(), partner_id, request.topic, request.payload)
-        body = webhook_body(message, self.max_event_bytes)
-        url = self._queue_url(partner_id)
-        try:
-            message_id = queues.send_message(url, body, sqs=self.sqs)
-        except HookrelayError:  # whatever aws_error made of it (a deleted queue is not always a 503)
-            _forget_queue_url(url)  # the queue may have been deleted: look it up again next time
-            raise
+        webhook_body(message, self.max_event_bytes)  # refused (413) before anything is kept or sent
+        if self.keep is not None:  # kept first: a kept message never sent is harmless, the reverse is lost
+            self.keep([message])
+        message_id = self.send(message)
         logger.info(
             "event published",
             extra={"partner_id": partner_id, "webhook_id": message.id, "topic": message.topic},
@@ -110,6 +109,24 @@ class EventPublisher:
         return Published(
             partner_id=partner_id, webhook_id=message.id, topic=message.topic, message_id=message_id
         )
+
+    def send(self, message: WebhookMessage) -> str:
+        """Enqueue ``message`` on its partner's queue as it is (publish, resend); SQS's message id."""
+        url = self._queue_url(message.partner_id)
+        try:
+            return queues.send_message(url, message.to_sqs_body(), sqs=self.sqs)
+        except HookrelayError:  # whatever aws_error made of it (a deleted queue is not always a 503)
+            _forget_queue_url(url)  # the queue may have been deleted: look it up again next time
+            raise
+
+    def send_all(self, partner_id: str, messages: Sequence[WebhookMessage]) -> int:
+        """Enqueue messages of one partner, 10 a request (replay); how many SQS took (the rest failed)."""
+        url = self._queue_url(partner_id)
+        sent = 0
+        for start in range(0, len(messages), 10):
+            bodies = [m.to_sqs_body() for m in messages[start : start + 10]]
+            sent += len(bodies) - len(queues.send_batch(url, bodies, sqs=self.sqs))
+        return sent
 
     def _queue_url(self, partner_id: str) -> str:
         """A partner queue's URL, looked up once per endpoint (it never changes for a queue name)."""

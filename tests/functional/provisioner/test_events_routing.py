@@ -15,6 +15,7 @@ from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.errors import DependencyUnavailable
 from hookrelay.partners.model import PartnerUpdate
+from hookrelay.provisioning.api import Api
 from hookrelay.provisioning.changes import disable_partner, update_partner
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.events.feed import EventFeed, EventRequest
@@ -149,7 +150,8 @@ def test_the_app_routes_the_events_queue_and_reports_failures(
     ctx: Provisioner, partners: dict[str, Any], app_module: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN the provisioner app's route_events handler, over this moto stage
-    monkeypatch.setattr(app_module, "router", lambda: Router.of_stage(ctx.stage, ctx.clients))
+    api = Api(ctx)
+    monkeypatch.setattr(app_module, "api", lambda: api)
     ctx_feed_publish(ctx, "customer.created", "evt_app")
     event = receive_events(ctx)
     event["Records"].append({"messageId": "bad-2", "body": "not json"})

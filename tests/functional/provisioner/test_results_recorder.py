@@ -29,7 +29,7 @@ def record(n: int = 1) -> AttemptRecord:
 
 def test_results_recorder_listens_on_the_results_queue(app_module: ModuleType) -> None:
     # GIVEN the provisioner app, WHEN its event sources are read, THEN record_results reads the results queue
-    (source, rollouts, router) = app_module.app.event_sources
+    (source, rollouts, *_) = app_module.app.event_sources
     assert (source.name, source.queue, source.batch_size) == ("record_results", "hookrelay-dev-results", 10)
     assert source.queue == naming.results_queue("dev")
     # AND the rollout worker reads update-code's work queue, one chunk at a time, two workers at most
@@ -40,7 +40,8 @@ def test_results_recorder_listens_on_the_results_queue(app_module: ModuleType) -
     )
     assert rollouts.maximum_concurrency == 2
     # AND the events router (issue 14) reads the stage's events queue, ten events a batch
-    assert (router.name, router.queue, router.batch_size) == ("route_events", "hookrelay-dev-events", 10)
+    router = next(source for source in app_module.app.event_sources if source.name == "route_events")
+    assert (router.queue, router.batch_size) == ("hookrelay-dev-events", 10)
 
 
 def test_the_handler_app_carries_no_recorder_and_nothing_of_provisioning() -> None:

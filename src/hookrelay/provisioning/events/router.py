@@ -47,7 +47,7 @@ Keep = Callable[[Sequence[WebhookMessage]], None]
 
 
 def keep_nothing(messages: Sequence[WebhookMessage]) -> None:
-    """The default :data:`Keep`. At merge: ``hookrelay.provisioning.messages.store`` keeps every envelope."""
+    """The default :data:`Keep` (tests, the benchmark); the app passes ``MessageStore.keep``."""
 
 
 @dataclass(frozen=True)
@@ -76,18 +76,22 @@ class Router:
     clients: Clients
     index: SubscriptionIndex
     queues: PartnerQueues
-    keep: Keep = keep_nothing  # wired at merge: the message store keeps each fan-out batch
+    keep: Keep = (
+        keep_nothing  # the message store's keep (provisioner app): each fan-out batch, before sending
+    )
     threads: int = 16
     max_event_bytes: int = MAX_EVENT_BYTES
     requests: int = field(default=0)  # SendMessageBatch requests made (the benchmark's count)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def of_stage(cls, stage: str, clients: Clients, max_event_bytes: int = MAX_EVENT_BYTES) -> Router:
-        """The stage's router (threads from ``HOOKRELAY_ROUTER_THREADS``)."""
+    def of_stage(
+        cls, stage: str, clients: Clients, max_event_bytes: int = MAX_EVENT_BYTES, keep: Keep = keep_nothing
+    ) -> Router:
+        """The stage's router (threads from ``HOOKRELAY_ROUTER_THREADS``); ``keep``: the message store's."""
         threads = events_settings().router_threads
         index, queues = SubscriptionIndex.of_stage(stage, clients), PartnerQueues(stage, clients)
-        return cls(clients, index, queues, threads=threads, max_event_bytes=max_event_bytes)
+        return cls(clients, index, queues, keep, threads, max_event_bytes)
 
     def route(self, event: Mapping[str, Any]) -> dict[str, Any]:
         """An SQS event of the events queue in, ``batchItemFailures`` out."""
