@@ -23,10 +23,10 @@ from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.provisioning.events.feed import Event
 from hookrelay.provisioning.events.subscriptions import SubscriptionIndex
+from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay_local.bootstrap import ROUTER_HANDLER
 from hookrelay_local.lambda_runtime.runtime import local_client
 from tests.e2e.lambda_runtime.conftest import local_aws, moto_endpoint
-from tests.support.events import create_subscription_table
 from tests.support.lambda_runtime import ROLE_ARN, LocalAws
 
 __all__ = ["local_aws", "moto_endpoint"]
@@ -37,12 +37,13 @@ EVENTS = ("evt_k1", "evt_k2", "evt_k3")
 
 
 def make_stage(aws: LocalAws) -> tuple[Any, dict[str, str]]:
-    """The events queue, the index, 200 subscribed partner queues and 40 of another topic; their URLs."""
-    dynamodb = local_client("dynamodb", aws.endpoint_url, aws.region)
-    create_subscription_table(dynamodb, STAGE)
-    events_url = aws.sqs.create_queue(
-        QueueName=naming.events_queue(STAGE), Attributes={"VisibilityTimeout": "3"}
-    )["QueueUrl"]
+    """The shared resources as deploy makes them (the events queue's visibility cut to 3 s), the router's
+    function and mapping as bootstrap makes them, 200 subscribed partner queues and 40 of another topic."""
+    services = ("sqs", "dynamodb", "sns", "cloudwatch", "iam", "s3")
+    clients = Clients(overrides={s: local_client(s, aws.endpoint_url, aws.region) for s in services})
+    ensure_shared(STAGE, clients)
+    events_url = aws.sqs.get_queue_url(QueueName=naming.events_queue(STAGE))["QueueUrl"]
+    aws.sqs.set_queue_attributes(QueueUrl=events_url, Attributes={"VisibilityTimeout": "3"})
     events_arn = aws.sqs.get_queue_attributes(QueueUrl=events_url, AttributeNames=["QueueArn"])["Attributes"]
     aws.lambda_.create_function(
         FunctionName=f"hookrelay-{STAGE}-route-events",
@@ -58,14 +59,14 @@ def make_stage(aws: LocalAws) -> tuple[Any, dict[str, str]]:
         BatchSize=10,
         FunctionResponseTypes=["ReportBatchItemFailures"],
     )
-    index = SubscriptionIndex.of_stage(STAGE, Clients(overrides={"dynamodb": dynamodb}))
+    index = SubscriptionIndex.of_stage(STAGE, clients)
     urls: dict[str, str] = {}
     for n in range(240):
         pid = f"p{n:03d}"
         types = PATTERNS[n % 4] if n < 200 else ["customer.created"]
         urls[pid] = aws.sqs.create_queue(QueueName=naming.partner_queue(STAGE, pid))["QueueUrl"]
         index.file(pid, types if isinstance(types, list) else [types])
-    return dynamodb, urls
+    return clients, urls
 
 
 def spawn(aws: LocalAws) -> subprocess.Popen[str]:
@@ -101,7 +102,7 @@ def depth(aws: LocalAws, url: str) -> int:
 
 def test_a_router_killed_mid_fan_out_loses_nothing_and_its_rerun_completes(local_aws: LocalAws) -> None:
     # GIVEN 200 partners subscribed to invoice.paid (4 ways), 40 that are not, and three invoice.paid events
-    _, urls = make_stage(local_aws)
+    clients, urls = make_stage(local_aws)
     events_url = local_aws.sqs.get_queue_url(QueueName=naming.events_queue(STAGE))["QueueUrl"]
     for event_id in EVENTS:
         body = Event(id=event_id, topic="invoice.paid", payload={"id": event_id}).model_dump_json()
@@ -132,6 +133,9 @@ def test_a_router_killed_mid_fan_out_loses_nothing_and_its_rerun_completes(local
     assert sorted(twice + once) == sorted(subscribed)
     assert set(twice) <= set(reached)
     assert len(twice) >= 20
+    # AND the message store kept each of them, once per partner (the router keeps before it sends)
+    kept = clients.dynamodb.scan(TableName=naming.messages_table(STAGE), Select="COUNT")
+    assert kept["Count"] == 200 * len(EVENTS)
     # AND the events queue is empty: the rerun acknowledged the batch
     assert local_aws.sqs.get_queue_attributes(
         QueueUrl=events_url,
