@@ -63,6 +63,17 @@ def test_one_published_event_reaches_every_subscribed_partner_over_the_local_sta
         wait_for(lambda: billing.count >= 1 and crm.count >= 1)
         assert [r.headers["webhook-id"] for r in billing.requests_snapshot()] == ["evt_local_1"]
         assert [r.headers["webhook-id"] for r in crm.requests_snapshot()] == ["evt_local_2"]
+
+        # AND the message store kept the routed webhook: GET shows it with its delivered attempt
+        def kept() -> dict[str, Any]:
+            answer = requests.get(f"{stack.api_url}/partners/billing/webhooks/evt_local_1", timeout=10)
+            return dict(answer.json()) if answer.status_code == 200 else {}
+
+        wait_for(lambda: kept().get("delivered") is True)
+        view = kept()
+        assert (view["topic"], view["payload"], [a["outcome"] for a in view["attempts"]]) == (
+            "invoice.paid", {"amount": 5}, ["delivered"],
+        )  # fmt: skip
         # AND publishing the first again is a duplicate (200), never routed again
         again = requests.post(
             f"{stack.api_url}/events",
