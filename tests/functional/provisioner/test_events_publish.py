@@ -15,6 +15,7 @@ from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.events.feed import BatchRequest, EventFeed, EventRequest
 from hookrelay.provisioning.events.once import Once, event_key
 from hookrelay.provisioning.events.settings import events_settings
+from hookrelay.provisioning.resources.shared import ensure_shared
 
 from .conftest import Failing, aws
 from .events_support import partner_messages, queued_events, receive_events
@@ -230,3 +231,28 @@ def test_the_operations_are_lambda_functions_too(ctx: Provisioner) -> None:
     assert (batch["accepted"], batch["results"][0]["status"]) == (1, 202)
     bad = api.invoke("publish_event", {"topic": "a.b"})
     assert (bad["status"], bad["error"]) == (400, "invalid_input")
+
+
+def test_the_shared_resources_hold_the_events_feed(ctx: Provisioner) -> None:
+    # GIVEN the shared resources ensured (ctx did), THEN the events queue redrives to its DLQ after 5
+    # receives, with a visibility six times the router's 60 s timeout, and the DLQ is watched by an alarm
+    sqs = aws("sqs")
+    url = sqs.get_queue_url(QueueName="hookrelay-test-events")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert (redrive["maxReceiveCount"], redrive["deadLetterTargetArn"].rsplit(":", 1)[1]) == (
+        5, "hookrelay-test-events-dlq",
+    )  # fmt: skip
+    assert attributes["VisibilityTimeout"] == "360"
+    alarms = aws("cloudwatch").describe_alarms(AlarmNames=["hookrelay-test-events-dlq-depth"])["MetricAlarms"]
+    assert [a["AlarmName"] for a in alarms] == ["hookrelay-test-events-dlq-depth"]
+    # AND the event ids table expires its items by TTL, the index is keyed by pattern then partner
+    ttl = aws("dynamodb").describe_time_to_live(TableName="hookrelay-test-events")["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
+    index = aws("dynamodb").describe_table(TableName="hookrelay-test-subscriptions")["Table"]["KeySchema"]
+    assert [(k["AttributeName"], k["KeyType"]) for k in index] == [
+        ("pattern", "HASH"),
+        ("partner_id", "RANGE"),
+    ]
+    # AND ensuring them again changes nothing (idempotent)
+    ensure_shared(ctx.stage, ctx.clients)
