@@ -116,10 +116,7 @@ class Deployment:
                 f"{naming.results_dead_letter_queue(stage)}), {naming.rollout_queue(stage)} (and its DLQ), "
                 f"{naming.alarm_failures_queue(stage)}; topic {naming.alarm_topic(stage)}; the stage alarms "
                 f"{naming.prefix(stage)}-{naming.EVERY_PARTNER}-*, {naming.results_dlq_alarm(stage)}, "
-                f"{naming.alarm_failures_alarm(stage)}; the shared handler role if HANDLER_ROLE=shared"
-                f"; the events feed: tables {naming.events_table(stage)}, {naming.subscriptions_table(stage)} "
-                f"(filled with the existing partners when made), queue {naming.events_queue(stage)} (DLQ "
-                f"{naming.events_dead_letter_queue(stage)}, alarm {naming.events_dlq_alarm(stage)})",
+                f"{naming.alarm_failures_alarm(stage)}; the shared handler role if HANDLER_ROLE=shared",
                 lambda: print(f"   {ensure_shared(stage, self.clients, self.provisioner_settings())}"),
             ),
             (f"artifact bucket s3://{self.bucket}", self.ensure_bucket),
