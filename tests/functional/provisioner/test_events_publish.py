@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from hookrelay.aws.clients import Clients
-from hookrelay.errors import Conflict
+from hookrelay.errors import DependencyUnavailable
 from hookrelay.provisioning.api import Api
 from hookrelay.provisioning.context import Provisioner
-from hookrelay.provisioning.events.feed import BatchRequest, EventFeed, EventRequest
+from hookrelay.provisioning.events.feed import BatchRequest, EventAccepted, EventFeed, EventRequest
 from hookrelay.provisioning.events.once import Once, event_key
 from hookrelay.provisioning.events.settings import events_settings
 from hookrelay.provisioning.resources.shared import ensure_shared
@@ -120,19 +120,29 @@ def test_the_window_is_configurable(ctx: Provisioner, monkeypatch: pytest.Monkey
     assert feed.once.window == timedelta(hours=2)
 
 
-def test_a_claim_left_pending_blocks_for_a_minute_then_is_taken_over(ctx: Provisioner) -> None:
-    # GIVEN a publisher that claimed an id and died before enqueueing it
-    clock = Clock(T0)
+def test_a_claim_left_pending_is_taken_over_so_a_retry_is_never_refused(ctx: Provisioner) -> None:
+    # GIVEN a publish that claimed an id and then failed before enqueueing, its clean-up failing too
     once = Once.of_stage(ctx.stage, ctx.clients)
-    once.clock = clock
     assert once.claim(event_key("evt_dead")) is None
-    # WHEN another publish of it comes 10 s later, THEN 409: being published, retry
-    clock.now = T0 + timedelta(seconds=10)
-    with pytest.raises(Conflict, match="being published"):
-        once.claim(event_key("evt_dead"))
-    # AND after the 60 s grace it is claimed anew (the event is not lost)
-    clock.now = T0 + timedelta(seconds=61)
+    # WHEN the producer retries, THEN the id is claimed again at once: the event is published, not refused
     assert once.claim(event_key("evt_dead")) is None
+    # AND once it is marked sent, a further publish is a duplicate with the sent answer
+    once.done(event_key("evt_dead"), {"event_id": "evt_dead", "topic": "a.b"})
+    assert once.claim(event_key("evt_dead")) == {"event_id": "evt_dead", "topic": "a.b"}
+
+
+def test_a_retry_after_a_failed_enqueue_and_a_failed_release_is_published(ctx: Provisioner) -> None:
+    # GIVEN DynamoDB refusing the release and SQS refusing the send, once each
+    dynamodb = Failing(aws("dynamodb"), "delete_item", times=1)
+    sqs = Failing(aws("sqs"), "send_message_batch", times=1)
+    feed = EventFeed(ctx.stage, Clients(overrides={"sqs": sqs, "dynamodb": dynamodb}))
+    event = EventRequest(topic="a.b", payload={}, id="evt_retry")
+    # WHEN the event is published: 503, its claim left pending
+    with pytest.raises(DependencyUnavailable):
+        feed.publish(event)
+    # THEN the producer's retry is accepted (not a duplicate, not refused), and the queue holds it once
+    assert feed.publish(event) == EventAccepted(event_id="evt_retry", topic="a.b", duplicate=False)
+    assert queued_events(ctx) == 1
 
 
 def test_a_failed_enqueue_is_503_and_releases_the_id(http: Any, ctx: Provisioner) -> None:

@@ -4,17 +4,18 @@ One item per id in ``hookrelay-<stage>-events`` (pk ``pk``: ``event/<id>`` for `
 ``partner/<partner>/<id>`` for ``POST /partners/{id}/events``), written with a conditional PutItem and a
 TTL (``expires_at``), never found by a scan. Publishing an id is three steps:
 
-1. :meth:`Once.claim` writes the item ``pending`` unless one is there, younger than the window. An item
-   past ``expires_at`` that DynamoDB's TTL has not deleted yet (it may take days) counts as absent.
+1. :meth:`Once.claim` writes the item ``pending`` unless the id is already ``sent`` within the window. An
+   item past ``expires_at`` that DynamoDB's TTL has not deleted yet (it may take days) counts as absent.
 2. The caller enqueues the event.
 3. :meth:`Once.done` marks it ``sent`` with the answer the producer got; :meth:`Once.release` deletes the
-   claim if the enqueue failed, so the producer's retry publishes it.
+   claim if the enqueue failed.
 
-A second publish of the id gets the first one's answer, marked ``duplicate``. One that finds it
-``pending`` (the first is publishing right now) gets a 409 to retry; a ``pending`` claim older than
-:data:`PENDING_GRACE` belonged to a publisher that died between the claim and the enqueue, and is taken
-over, so a crash there never loses the event (the worst case is one more enqueue with the same id, which
-the partner sees as the same ``webhook-id``).
+A second publish of a ``sent`` id gets the first one's answer, marked ``duplicate``. A ``pending`` claim is
+taken over: it belongs to a publish that failed (its producer retries after a 5xx: that retry must go
+through, even when the failed publish's own clean-up failed too), died between the claim and the enqueue,
+or is running right now. Delivery is at-least-once and the id is every copy's ``webhook-id``, so the worst
+case - two publishes of one id racing - is one extra copy the partner recognises, never a lost event and
+never a producer's retry refused.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.errors import Conflict
 from hookrelay.models import utcnow
 
-PENDING_GRACE = timedelta(seconds=60)
 DEFAULT_WINDOW = timedelta(hours=24)
 
 logger = logging.getLogger(__name__)
@@ -58,8 +58,16 @@ class Once:
         return cls(naming.events_table(stage), clients, window)
 
     def claim(self, key: str) -> dict[str, Any] | None:
-        """None: the id is ours to publish now. Else the answer its first publish got (a duplicate).
-        Conflict (409) while another publish of it is in progress."""
+        """None: the id is ours to publish now. Else the answer its first publish got (a duplicate)."""
+        for _ in range(2):  # the sent item may expire (TTL) between the failed condition and the read
+            if self._claimed(key):
+                return None
+            original = self._original(key)
+            if original is not None:
+                return original
+        raise Conflict("this event id is changing hands right now: retry")
+
+    def _claimed(self, key: str) -> bool:
         now = self.clock().timestamp()
         item = {
             "pk": {"S": key},
@@ -71,30 +79,26 @@ class Once:
             self.clients.dynamodb.put_item(
                 TableName=self.table,
                 Item=item,
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now "
-                "OR (#state = :pending AND claimed_at < :stale)",
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR #state = :pending",
                 ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={
-                    ":now": {"N": str(int(now))},
-                    ":pending": {"S": "pending"},
-                    ":stale": {"N": f"{now - PENDING_GRACE.total_seconds():.3f}"},
-                },
+                ExpressionAttributeValues={":now": {"N": str(int(now))}, ":pending": {"S": "pending"}},
             )
-            return None
+            return True
         except AWS_ERRORS as exc:
             if not has_code(exc, "ConditionalCheckFailedException"):
                 raise aws_error(f"claim event id ({key})", exc) from exc
-        return self._original(key)
+        return False
 
-    def _original(self, key: str) -> dict[str, Any]:
+    def _original(self, key: str) -> dict[str, Any] | None:
+        """The answer a sent id got; None if the item is gone (its TTL deleted it just now)."""
         try:
             found = self.clients.dynamodb.get_item(
                 TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True
             ).get("Item")
         except AWS_ERRORS as exc:
             raise aws_error(f"read event id ({key})", exc) from exc
-        if found is None or "answer" not in found:  # pending (or deleted by TTL this very moment)
-            raise Conflict("an event with this id is being published right now: retry in a few seconds")
+        if found is None or "answer" not in found:
+            return None
         answer: dict[str, Any] = json.loads(found["answer"]["S"])
         return answer
 
@@ -109,12 +113,12 @@ class Once:
                 ExpressionAttributeValues={":sent": {"S": "sent"}, ":answer": {"S": json.dumps(answer)}},
             )
         except AWS_ERRORS as exc:
-            # enqueued already: the claim stays pending and a retry after the grace enqueues it again
-            # (same id, so the partner sees the same webhook-id); the producer still gets its answer
+            # enqueued already: the claim stays pending, so a later publish of the id enqueues it again
+            # (the same webhook-id for the partner); the producer still gets its answer
             logger.warning("could not mark an event id published", extra={"key": key, "error": str(exc)})
 
     def release(self, key: str) -> None:
-        """Forget a claim whose enqueue failed (best effort: a leftover one is taken over after the grace)."""
+        """Forget a claim whose enqueue failed (best effort: a pending claim left over is taken over)."""
         try:
             self.clients.dynamodb.delete_item(TableName=self.table, Key={"pk": {"S": key}})
         except AWS_ERRORS as exc:
