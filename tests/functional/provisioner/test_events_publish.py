@@ -116,8 +116,7 @@ def test_the_window_is_configurable(ctx: Provisioner, monkeypatch: pytest.Monkey
     finally:
         events_settings.cache_clear()
     # THEN the feed's claims last two hours
-    assert feed.once is not None
-    assert feed.once.window == timedelta(hours=2)
+    assert feed.ledger.window == timedelta(hours=2)
 
 
 def test_a_claim_left_pending_is_taken_over_so_a_retry_is_never_refused(ctx: Provisioner) -> None:

@@ -95,12 +95,12 @@ class EventFeed:
     stage: str
     clients: Clients
     max_event_bytes: int = MAX_EVENT_BYTES
-    once: Once | None = field(default=None)
+    once: Once | None = None  # default: the stage's, with HOOKRELAY_EVENTS_DEDUP_HOURS as its window
+    ledger: Once = field(init=False)  # the ids claimed, published and seen
 
     def __post_init__(self) -> None:
-        if self.once is None:
-            hours = events_settings().events_dedup_hours
-            self.once = Once.of_stage(self.stage, self.clients, timedelta(hours=hours))
+        window = timedelta(hours=events_settings().events_dedup_hours)
+        self.ledger = self.once or Once.of_stage(self.stage, self.clients, window)
 
     @property
     def queue_url(self) -> str:
@@ -174,14 +174,12 @@ class EventFeed:
         first = seen.get(event.id)
         if first is not None:
             return first.model_dump(include={"event_id", "topic"})
-        assert self.once is not None
-        return self.once.claim(event_key(event.id))
+        return self.ledger.claim(event_key(event.id))
 
     def _enqueue(
         self, pending: list[tuple[BatchItem, Event, str | None]], errors: dict[int, HookrelayError]
     ) -> None:
         """Send the accepted events, ten a request; a failed send is that event's 503 and its claim goes."""
-        assert self.once is not None
         if not pending:
             return
         failed: set[int] = set()
@@ -199,10 +197,10 @@ class EventFeed:
                 errors[item.index] = DependencyUnavailable(reason)
                 item.status, item.error, item.message = 503, DependencyUnavailable.code, reason
                 if key is not None:
-                    self.once.release(key)
+                    self.ledger.release(key)
                 continue
             if key is not None:
-                self.once.done(key, {"event_id": event.id, "topic": event.topic})
+                self.ledger.done(key, {"event_id": event.id, "topic": event.topic})
             logger.info("event published", extra={"webhook_id": event.id, "topic": event.topic})
 
 
