@@ -265,3 +265,14 @@ def test_the_shared_resources_hold_the_events_feed(ctx: Provisioner) -> None:
     ]
     # AND ensuring them again changes nothing (idempotent)
     ensure_shared(ctx.stage, ctx.clients)
+
+
+def test_an_id_repeated_in_a_batch_fails_with_its_first_copy(ctx: Provisioner) -> None:
+    # GIVEN the events queue refusing the batch's one send
+    flaky = Failing(aws("sqs"), "send_message_batch", times=1)
+    feed = EventFeed(ctx.stage, Clients(overrides={"sqs": flaky, "dynamodb": aws("dynamodb")}))
+    event = {"topic": "a.b", "payload": {}, "id": "evt_twice"}
+    # WHEN a batch holds the same id twice, THEN both answers are the first's 503: neither was enqueued
+    answer = feed.publish_batch(BatchRequest(events=[event, event]))
+    assert [(r.index, r.status, r.duplicate) for r in answer.results] == [(0, 503, False), (1, 503, False)]
+    assert (answer.accepted, answer.duplicates, answer.rejected) == (0, 0, 2)

@@ -85,11 +85,6 @@ class BatchAnswer(BaseModel):
     results: list[BatchItem]
 
 
-def accepted_status(answer: BaseModel) -> int:
-    """202 for an accepted event, 200 for a duplicate (the status an answer model carries)."""
-    return 200 if getattr(answer, "duplicate", False) else 202
-
-
 @dataclass
 class EventFeed:
     stage: str
@@ -153,6 +148,11 @@ class EventFeed:
             seen[event.id] = item
             pending.append((item, event, event_key(event.id) if given else None))
         self._enqueue(pending, errors)
+        for i, item in enumerate(results):  # a repeat of an id whose first copy failed failed with it
+            first = seen.get(item.event_id or "")
+            if item.duplicate and first is not None and first.error is not None:
+                results[i] = first.model_copy(update={"index": item.index})
+                errors[item.index] = errors[first.index]
         return results
 
     def _checked(self, raw: Any) -> tuple[Event, bool]:
