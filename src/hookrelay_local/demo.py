@@ -9,6 +9,7 @@
   (hookrelay_local.demo_replay);
 - health (hookrelay_local.demo_health): a fourth partner goes dark, is paused, is told, comes back, is
   resumed, and loses nothing;
+- fan-out (hookrelay_local.demo_events): events published once, routed by topic to three partners;
 - the last line counts events published, delivered, duplicates and lost (must be 0).
 """
 
@@ -26,6 +27,7 @@ import requests
 
 from hookrelay import naming
 from hookrelay.aws.sqs import lookup_queue_url
+from hookrelay_local.demo_events import fanout_scene
 from hookrelay_local.demo_health import HEALTH_EVENTS, run_health_scene
 from hookrelay_local.demo_replay import replay_scene
 from hookrelay_local.partner_server import PartnerServer, Received, Reply
@@ -99,6 +101,7 @@ def run(events: int, health_events: int = HEALTH_EVENTS) -> int:
     console.print(f"[bold]starting the local stack[/] (stage {options.stage}) ...")
     with LocalStack(options) as stack:
         api = stack.api_url
+        fanned = fanout_scene(api, 6, console.print)  # first: POST /events reaches every partner there is
         for partner in partners:
             body = {
                 "partner_id": partner.name,
@@ -185,11 +188,13 @@ def run(events: int, health_events: int = HEALTH_EVENTS) -> int:
         partner.server.stop()
     console.print(table)
     console.print(replayed.summary(), soft_wrap=True)
+    console.print(fanned.summary(), soft_wrap=True)
     console.print(
         f"events published: {totals['published']}, delivered: {totals['delivered']}, "
         f"duplicates: {totals['duplicates']}, lost: {totals['lost']}"
     )
-    return 0 if totals["lost"] == 0 and replayed.still_lost == 0 else 1
+    fanned_ok = fanned.lost == fanned.misrouted == 0 and fanned.duplicate_answered
+    return 0 if totals["lost"] == 0 and replayed.still_lost == 0 and fanned_ok else 1
 
 
 def main(argv: list[str] | None = None) -> int:

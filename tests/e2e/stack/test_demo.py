@@ -53,3 +53,10 @@ def test_a_small_demo_loses_nothing(
     (replayed,) = [line for line in lines if line.startswith("replay: partner forgetful")]
     assert replayed.startswith("replay: partner forgetful lost 3 of 3 webhooks; the replay matched 3 ")
     assert replayed.endswith("still lost: 0")
+    # AND the fan-out scene's 6 events, published once, reached exactly the partners whose types accept
+    # them: billing (invoice.*) 4, crm (customer.created) 2, audit (everything) 6; a repeat was a duplicate
+    (fanned,) = [line for line in lines if line.startswith("fan-out: ")]
+    assert fanned == (
+        "fan-out: 6 events published once to 3 partners by topic: 12 webhooks expected, 12 delivered, "
+        "0 misrouted; an id published again answered 200 duplicate; lost: 0"
+    )
