@@ -17,6 +17,7 @@ from hookrelay.attempts.log import AttemptLog, record_attempts
 from hookrelay.attempts.settings import attempts_settings
 from hookrelay.observability import configure_logging, invocation
 from hookrelay.provisioning.api import Api, framework_answer
+from hookrelay.provisioning.console import register_console
 from hookrelay.provisioning.context import provisioner
 from hookrelay.provisioning.openapi import openapi_document
 from hookrelay.provisioning.operations import OPERATIONS, Operation
@@ -33,6 +34,9 @@ def api() -> Api:
     ctx = provisioner()
     configure_logging("provisioner", ctx.settings.log_level)
     return Api(ctx)
+
+
+register_console(app, api, Response)  # /console and /portal: cookie or signed link, no IAM (docs/console.md)
 
 
 @app.route("/openapi.json", methods=["GET"])

@@ -158,3 +158,10 @@ def partner_from_name(name: str) -> str | None:
     if match is None or match.group("partner") in SHARED_NAMES:
         return None
     return match.group("partner")
+
+
+def console_secret(stage: str) -> str:
+    """The operator console's token (Secrets Manager): exchanged at /console/login for a session cookie;
+    the keys that sign sessions, CSRF tokens and partner portal links derive from it. No partner's
+    secret is named like it (theirs end in ``/signing``)."""
+    return f"{PROJECT}/{stage}/console"

@@ -28,6 +28,7 @@ from hookrelay.provisioning.changes import (
 )
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.lifecycle import Deleted, create_partner, delete_partner
+from hookrelay.provisioning.portal_link import PortalLink, PortalLinkRequest, portal_link
 from hookrelay.provisioning.publish import Published, PublishRequest
 from hookrelay.provisioning.rollouts.control import (
     continue_rollout,
@@ -210,6 +211,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "capacity", "GET", "/capacity", "The account's quotas: used, limit, per partner, partners that fit",
         Capacity, lambda ctx, call: capacity(ctx), errors=COMMON_ERRORS,
+    ),
+    Operation(
+        "portal_link", "POST", "/partners/{id}/portal-link",
+        "A signed, expiring URL of the partner's portal (its own deliveries; docs/console.md)", PortalLink,
+        lambda ctx, call: portal_link(ctx, call.partner_id, call.parsed(PortalLinkRequest)),
+        request=PortalLinkRequest,
     ),
 )  # fmt: skip
 BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}

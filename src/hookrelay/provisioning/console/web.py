@@ -1,0 +1,270 @@
+"""The console's and the portal's request handling, apart from Chalice: a :class:`WebRequest` in, a
+:class:`WebReply` out. Reads go through the provisioner's operations (``status``, ``deliveries``) and
+actions call them (``disable``, ``enable``, ``rotate_secret``, ``publish``, ``portal_link``), so the
+console answers what the REST API answers. Every failure is a page with its status: a domain error its
+own (4xx, 503), a bad or expired token 401, a missing CSRF token 403; anything else a bare 500 page.
+
+Operators log in with the stage's console token (Secrets Manager) and get a signed session cookie:
+HttpOnly, SameSite=Strict, Secure over https, expiring. Every state-changing request carries the
+session's CSRF token in its form. Portal pages take the partner from their signed token only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+from hookrelay.attempts.log import AttemptLog
+from hookrelay.errors import HookrelayError, InvalidInput, PayloadTooLarge, Unauthorized
+from hookrelay.models import AttemptRecord
+from hookrelay.provisioning.access import ConsoleKeys, ConsoleSettings, console_keys
+from hookrelay.provisioning.api import Api
+from hookrelay.provisioning.console import pages
+from hookrelay.provisioning.console.fleet import FleetQuery, fleet_page
+from hookrelay.provisioning.console.html import Safe
+from hookrelay.provisioning.console.static import FILES
+from hookrelay.provisioning.console.stats import last_hour
+from hookrelay.provisioning.operations import BY_NAME
+
+logger = logging.getLogger(__name__)
+COOKIE = "hookrelay_console"
+MAX_FORM_BYTES = 4096
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+TEST_EVENT = {"topic": "hookrelay.test", "payload": {"test": True, "message": "a test event from hookrelay"}}
+
+
+class Forbidden(HookrelayError):
+    status_code = 403
+    code = "forbidden"
+
+
+@dataclass(frozen=True)
+class WebRequest:
+    method: str
+    path_params: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+    body: bytes = b""
+    base: str = ""  # the path the API is mounted under ("/api" behind API Gateway's stage)
+    https: bool = False
+
+    def cookie(self, name: str) -> str | None:
+        for part in self.headers.get("cookie", "").split(";"):
+            key, _, value = part.strip().partition("=")
+            if key == name:
+                return value
+        return None
+
+    def form(self) -> dict[str, str]:
+        if len(self.body) > MAX_FORM_BYTES:
+            raise PayloadTooLarge(f"a form is at most {MAX_FORM_BYTES} bytes")
+        parsed = parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
+        return {k: v[0] for k, v in parsed.items()}
+
+
+@dataclass
+class WebReply:
+    status: int
+    body: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ConsoleAction:
+    operation: str
+    body: Mapping[str, Any]
+    answer: str = "redirect"  # redirect (to the partner page), secret (shown once), link
+
+
+# What an operator may do from a partner page: each is one provisioner operation. Issue 14's resend,
+# replay and redrive join as entries here (and a form each in pages.partner_page_html).
+ACTIONS: dict[str, ConsoleAction] = {
+    "disable": ConsoleAction("disable", {"purge": False}),
+    "enable": ConsoleAction("enable", {}),
+    "rotate-secret": ConsoleAction("rotate_secret", {}, "secret"),
+    "test-event": ConsoleAction("publish", TEST_EVENT),
+    "portal-link": ConsoleAction("portal_link", {}, "link"),
+}
+
+
+def _html(status: int, body: Safe, **headers: str) -> WebReply:
+    return WebReply(status, body, {"Content-Type": "text/html; charset=utf-8", **SECURITY_HEADERS, **headers})
+
+
+def _redirect(location: str, **headers: str) -> WebReply:
+    return WebReply(303, "", {"Location": location, **SECURITY_HEADERS, **headers})
+
+
+@dataclass
+class Console:
+    api: Callable[[], Api]
+    settings: Callable[[], ConsoleSettings] = ConsoleSettings
+
+    @property
+    def ctx(self) -> Any:
+        return self.api().ctx
+
+    def keys(self) -> ConsoleKeys:
+        return console_keys(self.ctx.stage, self.ctx.clients)
+
+    def handle(self, name: str, request: WebRequest) -> WebReply:
+        """Run the handler ``name``; every failure becomes a page (see the module docstring)."""
+        session = None
+        try:
+            if name == "static":
+                return self.static(request)
+            if name in ("login", "portal", "portal_action"):
+                return getattr(self, name)(request)  # type: ignore[no-any-return]
+            session = self.session(request)
+            if session is None:
+                if request.method == "GET":
+                    return _redirect(f"{request.base}/console/login")
+                raise Unauthorized("log in first: no valid session")
+            return getattr(self, name)(request, session)  # type: ignore[no-any-return]
+        except HookrelayError as exc:
+            if exc.status_code >= 500:
+                logger.error("console request failed", extra={"handler": name, "error": exc.message})
+            return _html(
+                exc.status_code, pages.error_page(request.base, exc.status_code, exc.message, bool(session))
+            )
+        except Exception:
+            logger.exception("unexpected console failure", extra={"handler": name})
+            return _html(500, pages.error_page(request.base, 500, "unexpected failure; see the logs"))
+
+    # -- sessions --------------------------------------------------------------------------------------
+
+    def session(self, request: WebRequest) -> dict[str, Any] | None:
+        cookie = request.cookie(COOKIE)
+        if not cookie:
+            return None
+        try:
+            return self.keys().verify("session", cookie, self.ctx.clock())
+        except Unauthorized:
+            return None
+
+    def _checked(self, request: WebRequest, session: dict[str, Any]) -> dict[str, str]:
+        form = request.form()
+        if not self.keys().csrf_matches(session, form.get("csrf", "")):
+            raise Forbidden("the form's CSRF token is missing or stale: reload the page and try again")
+        return form
+
+    def _cookie(self, request: WebRequest, value: str, max_age: int) -> str:
+        secure = "; Secure" if request.https else ""
+        return f"{COOKIE}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Strict{secure}"
+
+    def login(self, request: WebRequest) -> WebReply:
+        if request.method == "GET":
+            return _html(200, pages.login_page(request.base))
+        keys = self.keys()
+        if not keys.token_matches(request.form().get("token", "")):
+            return _html(401, pages.login_page(request.base, "That is not the operator token."))
+        hours = self.settings().console_session_hours
+        cookie = self._cookie(request, keys.session(self.ctx.clock(), hours), int(hours * 3600))
+        return _redirect(f"{request.base}/console", **{"Set-Cookie": cookie})
+
+    def logout(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
+        self._checked(request, session)
+        return _redirect(f"{request.base}/console/login", **{"Set-Cookie": self._cookie(request, "", 0)})
+
+    # -- operator pages ----------------------------------------------------------------------------------
+
+    def fleet(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
+        query = FleetQuery.from_query(dict(request.query))
+        fleet = fleet_page(self.ctx, query)
+        return _html(200, pages.fleet_page_html(request.base, self.keys().csrf(session), query, fleet))
+
+    def _call(self, operation: str, partner_id: str, body: Any = None, query: Any = None) -> dict[str, Any]:
+        raw = None if body is None else json.dumps(body)
+        return self.api().call(BY_NAME[operation], partner_id, raw, query or {})[1]
+
+    def _deliveries(self, partner_id: str, cursor: str | None) -> tuple[list[AttemptRecord], str | None]:
+        page = self._call("deliveries", partner_id, query={"limit": "50", "cursor": cursor} if cursor else {})
+        return [AttemptRecord.model_validate(i) for i in page["items"]], page.get("next_cursor")
+
+    def partner(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
+        pid = request.path_params["id"]
+        state = self._call("status", pid)
+        records, next_cursor = self._deliveries(pid, request.query.get("cursor"))
+        hour = last_hour(AttemptLog(self.ctx.stage, clients=self.ctx.clients), pid, self.ctx.clock())
+        html = pages.partner_page_html(
+            request.base,
+            self.keys().csrf(session),
+            state,
+            hour,
+            records,
+            next_cursor,
+            request.query.get("done"),
+        )
+        return _html(200, html)
+
+    def action(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
+        pid, name = request.path_params["id"], request.path_params["action"]
+        self._checked(request, session)
+        action = ACTIONS.get(name)
+        if action is None:
+            raise InvalidInput(f"unknown action {name!r}; one of {', '.join(ACTIONS)}")
+        answer = self._call(action.operation, pid, dict(action.body))
+        csrf = self.keys().csrf(session)
+        logger.info("console action", extra={"partner_id": pid, "action": name})
+        if action.answer == "secret":
+            html = pages.secret_page(request.base, csrf, pid, answer["secret"], answer["previous_expires_at"])
+            return _html(200, html)
+        if action.answer == "link":
+            url = answer["url"] if "://" in answer["url"] else f"{request.base}{answer['url']}"
+            return _html(200, pages.link_page(request.base, csrf, pid, url, answer["expires_at"]))
+        return _redirect(f"{request.base}/console/partners/{pid}?done={name}")
+
+    # -- the partner portal ------------------------------------------------------------------------------
+
+    def _portal_partner(self, token: str) -> str:
+        if not token:
+            raise Unauthorized("this page needs the link's token: ask for a new portal link")
+        try:
+            return self.keys().portal_partner(token, self.ctx.clock())
+        except Unauthorized as exc:
+            raise Unauthorized(
+                f"this portal link is invalid or has expired ({exc.message}): ask for a new one"
+            ) from exc
+
+    def portal(self, request: WebRequest) -> WebReply:
+        token = request.query.get("token", "")
+        pid = self._portal_partner(token)
+        partner = self.ctx.partners.get(pid).model_dump(mode="json")
+        records, _ = self._deliveries(pid, None)
+        return _html(200, pages.portal_page(request.base, token, partner, records, request.query.get("done")))
+
+    def portal_action(self, request: WebRequest) -> WebReply:
+        if request.path_params.get("action") != "test-event":
+            raise InvalidInput("the portal's only action is test-event")
+        token = request.form().get("token", "")
+        pid = self._portal_partner(token)
+        self._call("publish", pid, TEST_EVENT)
+        logger.info("portal test event", extra={"partner_id": pid})
+        return _redirect(f"{request.base}/portal?token={quote(token)}&done=test-event")
+
+    # -- static ------------------------------------------------------------------------------------------
+
+    def static(self, request: WebRequest) -> WebReply:
+        found = FILES.get(request.path_params.get("name", ""))
+        if found is None:
+            return _html(404, pages.error_page(request.base, 404, "no such file"))
+        content_type, text = found
+        headers = {
+            **SECURITY_HEADERS,
+            "Content-Type": f"{content_type}; charset=utf-8",
+            "Cache-Control": "max-age=300",
+        }
+        return WebReply(200, text, headers)
