@@ -118,6 +118,7 @@ def show(stack: LocalStack, args: argparse.Namespace, board: Board, stopper: Sto
     print(
         f"  AWS endpoint (moto)     {stack.endpoint}\n"
         f"  provisioner REST API    {stack.api_url}   (GET /openapi.json)\n"
+        f"  operator console        {stack.console_url}   (token: {stack.console_token()})\n"
         f"  sample receiver         {stack.receiver_url}   (verifies partner '{options.sample_partner}')\n"
         f"  logs                    {LOG_FILE if not args.no_console else 'stdout'}\n"
         "Ctrl-C stops everything.",
