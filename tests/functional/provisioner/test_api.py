@@ -82,6 +82,7 @@ def test_openapi_describes_every_route(http: Any) -> None:
         ("/partners/{id}", "get"),
         ("/partners/{id}", "patch"), ("/partners/{id}/deliveries", "get"), ("/partners/{id}/disable", "post"),
         ("/partners/{id}/enable", "post"), ("/partners/{id}/events", "post"),
+        ("/partners/{id}/portal-link", "post"),
         ("/partners/{id}/rotate-secret", "post"), ("/rollouts/{id}", "get"),
         ("/rollouts/{id}/continue", "post"), ("/rollouts/{id}/rollback", "post"), ("/update-code", "post"),
     ]  # fmt: skip
