@@ -17,7 +17,8 @@ FORM = ["application/x-www-form-urlencoded"]
 # (path, methods, handler name of Console.handle)
 ROUTES: tuple[tuple[str, list[str], str], ...] = (
     ("/console", ["GET"], "fleet"),
-    ("/console/login", ["GET", "POST"], "login"),
+    ("/console/login", ["GET"], "login"),
+    ("/console/login", ["POST"], "login"),  # a route of its own: only POST takes a form body
     ("/console/logout", ["POST"], "logout"),
     ("/console/partners/{id}", ["GET"], "partner"),
     ("/console/partners/{id}/{action}", ["POST"], "action"),
@@ -65,7 +66,7 @@ def register_console(app: Router, api: Callable[[], Api], response: Callable[...
             reply = console.handle(name, web_request(app.current_request, path, params))
             return response(body=reply.body, status_code=reply.status, headers=reply.headers)
 
-        view.__name__ = view.__qualname__ = f"console_{name}"
+        view.__name__ = view.__qualname__ = f"console_{name}_{methods[0].lower()}"
         content_types = FORM if "POST" in methods else None
         app.route(path, methods=methods, **({"content_types": content_types} if content_types else {}))(view)
 
