@@ -8,28 +8,22 @@ missing browser fails the run. One browser serves the whole module.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-INSTALL = "apt-get install -y chromium chromium-driver"
-
-
-def browser_paths() -> tuple[str, str] | None:
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    return (binary, driver) if binary and driver else None
+from tests.support.browser import browser_paths, without_browser
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     paths = browser_paths()
     if paths is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true and no chromium/chromedriver on the PATH: {INSTALL}")
-        pytest.skip(f"no chromium/chromedriver on the PATH ({INSTALL}; make test tries as root)")
+        outcome, why = without_browser(os.environ)
+        if outcome == "fail":
+            pytest.fail(why)
+        pytest.skip(why)
     os.environ.setdefault("SE_OFFLINE", "true")  # selenium-manager must never fetch a driver
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
