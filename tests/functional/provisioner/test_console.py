@@ -169,11 +169,36 @@ def test_a_fleet_page_reads_each_of_its_partners_only(
     aws_calls.clear()
     # WHEN a page of two is viewed
     assert web.get("/console?limit=2", headers={"Cookie": cookie}).status_code == 200
-    # THEN one Scan, and per partner on the page 2 queue lookups, 2 depth reads and 1 Query: no more
+    # THEN one Scan and one GetMetricData for the page, and per partner on it 2 queue lookups, 2 depth
+    # reads and 1 Query: nothing for the partner on no page
     assert aws_calls.count("dynamodb:Scan") == 1
+    assert aws_calls.count("cloudwatch:GetMetricData") == 1
     assert aws_calls.count("sqs:GetQueueAttributes") == 4
     assert aws_calls.count("dynamodb:Query") == 2
-    assert len(aws_calls) <= 1 + 2 * 5 + 1  # + the console secret when its cache is cold
+    assert len(aws_calls) <= 2 + 2 * 5 + 1  # + the console secret when its cache is cold
+
+
+def test_the_fleet_shows_the_oldest_message_age_cloudwatch_reports(
+    console: Provisioner, web: Any, make_partner: Any
+) -> None:
+    # GIVEN a partner whose queue CloudWatch reports a 5-minute-old message for, and one with no figure
+    make_partner("acme")
+    make_partner("globex")
+    aws("cloudwatch").put_metric_data(
+        Namespace="AWS/SQS",
+        MetricData=[{
+            "MetricName": "ApproximateAgeOfOldestMessage", "Value": 300, "Unit": "Seconds",
+            "Dimensions": [{"Name": "QueueName", "Value": naming.partner_queue(STAGE, "acme")}],
+            "Timestamp": datetime.now(UTC) - timedelta(minutes=2),
+        }],
+    )  # fmt: skip
+    # WHEN the fleet is viewed, sorted by that age, oldest first
+    page = text(web.get("/console?sort=oldest&dir=desc", headers={"Cookie": session_cookie(web)}))
+    # THEN acme shows 5 min and comes first; globex shows none
+    rows = re.findall(r'<tr><td><a href="/console/partners/([a-z]+)">.*?</tr>', page)
+    assert rows == ["acme", "globex"]
+    assert "<td class=num>5 min</td>" in page
+    assert "<td class=num>—</td>" in page
 
 
 def test_partner_text_is_escaped_everywhere(console: Provisioner, web: Any, make_partner: Any) -> None:

@@ -1,6 +1,7 @@
 """The fleet view's data: one page of partners (at most :data:`MAX_PAGE`), each with its queue and DLQ
 depth and its last hour. Per partner on the page: 2 GetQueueUrl + 2 GetQueueAttributes + 1 Query, run
-on a few threads; plus one Scan for the page. Never a call for a partner that is not on the page.
+on a few threads; plus one Scan for the page and one CloudWatch GetMetricData for the page's oldest
+message ages (:mod:`.ages`). Never a call for a partner that is not on the page.
 
 Filters narrow the Scan (``status`` equal, id prefix) with a FilterExpression, so a filtered page may
 hold fewer partners than asked (DynamoDB applies ``Limit`` before the filter): "next" goes on.
@@ -21,6 +22,7 @@ from hookrelay.aws.errors import AWS_ERRORS, aws_error
 from hookrelay.aws.pages import decode_cursor, encode_cursor
 from hookrelay.errors import InvalidInput
 from hookrelay.partners.model import Partner, PartnerStatus
+from hookrelay.provisioning.console.ages import oldest_ages
 from hookrelay.provisioning.console.stats import HourStats, last_hour
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.resources.queues import depths
@@ -28,8 +30,8 @@ from hookrelay.provisioning.resources.queues import depths
 MAX_PAGE = 50
 DEFAULT_PAGE = 25
 THREADS = 8
-SortKey = Literal["id", "status", "queue", "dlq", "success", "p95"]
-SORTS: tuple[str, ...] = ("id", "status", "queue", "dlq", "success", "p95")
+SortKey = Literal["id", "status", "queue", "dlq", "oldest", "success", "p95"]
+SORTS: tuple[str, ...] = ("id", "status", "queue", "dlq", "oldest", "success", "p95")
 
 
 class FleetQuery(BaseModel):
@@ -73,6 +75,7 @@ class FleetRow(BaseModel):
     queue: dict[str, int] | None
     dead_letter_queue: dict[str, int] | None
     hour: HourStats
+    oldest_age_seconds: int | None = None  # CloudWatch's latest figure (see ages.py); None: none reported
 
 
 class FleetPage(BaseModel):
@@ -127,6 +130,8 @@ def _sort_value(row: FleetRow, key: str) -> Any:
         return sum((row.queue or {}).values())
     if key == "dlq":
         return sum((row.dead_letter_queue or {}).values())
+    if key == "oldest":
+        return -1 if row.oldest_age_seconds is None else row.oldest_age_seconds
     if key == "success":
         return -1.0 if row.hour.success_rate is None else row.hour.success_rate
     if key == "p95":
@@ -145,4 +150,6 @@ def fleet_page(ctx: Provisioner, query: FleetQuery) -> FleetPage:
     now = ctx.clock()
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         rows = list(pool.map(lambda p: _row(ctx, p, now), partners))
+    ages = oldest_ages(ctx.stage, [p.partner_id for p in partners], now, ctx.clients)
+    rows = [r.model_copy(update={"oldest_age_seconds": ages.get(r.partner.partner_id)}) for r in rows]
     return FleetPage(rows=sort_rows(rows, query.sort, query.descending), next_cursor=next_cursor)

@@ -49,6 +49,14 @@ def _rate(stats: HourStats) -> str:
     return f"{stats.success_rate * 100:.1f} %" + ("*" if stats.capped else "")
 
 
+def _age(seconds: int | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 120:
+        return f"{seconds} s"
+    return f"{seconds // 60} min" if seconds < 7200 else f"{seconds // 3600} h"
+
+
 def _ms(value: int | None) -> str:
     return "—" if value is None else f"{value} ms"
 
@@ -126,7 +134,7 @@ def _fleet_row(base: str, row: FleetRow) -> Safe:
         badges=join(badges, " "),
         queue=_depth(row.queue),
         dlq=_depth(row.dead_letter_queue),
-        oldest="—",
+        oldest=_age(row.oldest_age_seconds),
         attempts=row.hour.attempts,
         rate=_rate(row.hour),
         p95=_ms(row.hour.p95_ms),
@@ -157,7 +165,9 @@ def fleet_page_html(base: str, csrf: str, query: FleetQuery, fleet: FleetPage) -
         tag("th", _sort_link(base, query, key, label))
         for key, label in (("id", "Partner"), ("status", "Status"), ("queue", "Queue"), ("dlq", "DLQ"))
     )
-    head = join([head, tag("th", "Oldest message"), tag("th", "Attempts (1 h)")])
+    head = join(
+        [head, tag("th", _sort_link(base, query, "oldest", "Oldest message")), tag("th", "Attempts (1 h)")]
+    )
     head = join(
         [
             head,
