@@ -368,3 +368,48 @@ def test_static_files_are_served_and_unknown_ones_are_404(console: Provisioner, 
     assert script.status_code == 200
     assert script.headers["Content-Type"].startswith("text/javascript")
     assert web.get("/console/static/nope.js").status_code == 404
+
+
+def test_a_forged_or_expired_session_cookie_is_sent_to_the_login(console: Provisioner, web: Any) -> None:
+    # GIVEN a session cookie with its signature altered, and one that expired
+    name, value = session_cookie(web).split("=", 1)
+    forged = f"{name}={value[:-2]}{'AA' if not value.endswith('AA') else 'BB'}"
+    expired = (
+        f"{name}={console_keys(STAGE, console.clients).session(datetime.now(UTC) - timedelta(hours=9), 8)}"
+    )
+    # WHEN each asks for the fleet
+    # THEN each is sent to the login page
+    for cookie in (forged, expired):
+        answer = web.get("/console", headers={"Cookie": cookie})
+        assert answer.status_code == 303
+        assert answer.headers["Location"] == "/console/login"
+
+
+def test_logout_needs_the_csrf_token_and_clears_the_cookie(console: Provisioner, web: Any) -> None:
+    # GIVEN a logged-in operator on the fleet page
+    cookie = session_cookie(web)
+    csrf = csrf_of(text(web.get("/console", headers={"Cookie": cookie})))
+    # WHEN logout is posted without, then with, the CSRF token
+    forged = web.post("/console/logout", headers={**FORM, "Cookie": cookie}, body="")
+    done = web.post("/console/logout", headers={**FORM, "Cookie": cookie}, body=f"csrf={csrf}")
+    # THEN the first is refused; the second expires the cookie and goes to the login
+    assert forged.status_code == 403
+    assert done.status_code == 303
+    assert done.headers["Location"] == "/console/login"
+    assert done.headers["Set-Cookie"].startswith("hookrelay_console=; Max-Age=0;")
+
+
+def test_a_malformed_partner_id_or_unknown_action_is_a_400_page(
+    console: Provisioner, web: Any, make_partner: Any
+) -> None:
+    make_partner("acme")
+    cookie = session_cookie(web)
+    csrf = csrf_of(text(web.get("/console", headers={"Cookie": cookie})))
+    bad_id = web.get("/console/partners/NOT_AN_ID", headers={"Cookie": cookie})
+    unknown = web.post(
+        "/console/partners/acme/delete", headers={**FORM, "Cookie": cookie}, body=f"csrf={csrf}"
+    )
+    assert bad_id.status_code == 400
+    assert unknown.status_code == 400
+    assert "unknown action &#x27;delete&#x27;" in text(unknown)
+    assert console.partners.find("acme") is not None
