@@ -11,8 +11,9 @@ from hookrelay.errors import InvalidInput
 from hookrelay.models import AttemptRecord, ErrorKind, Outcome
 from hookrelay.partners.model import Partner
 from hookrelay.provisioning.console.fleet import FleetPage, FleetQuery, FleetRow, sort_rows
+from hookrelay.provisioning.console.fleet_html import fleet_page_html
 from hookrelay.provisioning.console.html import Safe, fill, h, tag
-from hookrelay.provisioning.console.pages import attempts_table, fleet_page_html, portal_page
+from hookrelay.provisioning.console.pages import attempts_table, portal_page
 from hookrelay.provisioning.console.routes import base_path
 from hookrelay.provisioning.console.stats import HourStats, summarize
 

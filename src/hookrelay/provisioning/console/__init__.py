@@ -2,9 +2,12 @@
 provisioner app, a little static JS, no build step. See docs/console.md.
 
 - :mod:`.routes`: ``register_console(app, api, Response)``, the one call provisioner/app.py makes;
-- :mod:`.web`: the request handling (sessions, CSRF, actions, the portal), apart from Chalice;
-- :mod:`.pages` over :mod:`.html`: rendering, escaped by default; :mod:`.static`: the script and styles;
-- :mod:`.fleet` and :mod:`.stats`: the fleet page's data (a page of partners at a time) and the last hour.
+- :mod:`.web`: the request handling (sessions, CSRF, actions, the portal), apart from Chalice, over
+  :mod:`.wire` (request, reply, security headers);
+- :mod:`.pages`, :mod:`.fleet_html`, :mod:`.partner_html` over :mod:`.html`: rendering, escaped by
+  default; :mod:`.static`: the script and the stylesheet;
+- :mod:`.fleet`, :mod:`.stats`, :mod:`.ages`: the fleet page's data (a page of partners at a time), the
+  last hour from the attempt log, the oldest message ages from CloudWatch (one call per page).
 """
 
 from __future__ import annotations

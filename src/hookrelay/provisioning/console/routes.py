@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from hookrelay.provisioning.api import Api
-from hookrelay.provisioning.console.web import Console, WebRequest
+from hookrelay.provisioning.console.web import Console
+from hookrelay.provisioning.console.wire import WebRequest
 
 FORM = ["application/x-www-form-urlencoded"]
 # (path, methods, handler name of Console.handle)

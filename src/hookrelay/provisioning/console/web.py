@@ -14,72 +14,32 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from hookrelay.attempts.log import AttemptLog
-from hookrelay.errors import HookrelayError, InvalidInput, PayloadTooLarge, Unauthorized
+from hookrelay.errors import HookrelayError, InvalidInput, Unauthorized
 from hookrelay.models import AttemptRecord
 from hookrelay.provisioning.access import ConsoleKeys, ConsoleSettings, console_keys
 from hookrelay.provisioning.api import Api
-from hookrelay.provisioning.console import pages
+from hookrelay.provisioning.console import fleet_html, pages, partner_html
 from hookrelay.provisioning.console.fleet import FleetQuery, fleet_page
-from hookrelay.provisioning.console.html import Safe
 from hookrelay.provisioning.console.static import FILES
 from hookrelay.provisioning.console.stats import last_hour
+from hookrelay.provisioning.console.wire import (
+    COOKIE,
+    SECURITY_HEADERS,
+    Forbidden,
+    WebReply,
+    WebRequest,
+    html_reply,
+    redirect,
+)
 from hookrelay.provisioning.operations import BY_NAME
 
 logger = logging.getLogger(__name__)
-COOKIE = "hookrelay_console"
-MAX_FORM_BYTES = 4096
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
 TEST_EVENT = {"topic": "hookrelay.test", "payload": {"test": True, "message": "a test event from hookrelay"}}
-
-
-class Forbidden(HookrelayError):
-    status_code = 403
-    code = "forbidden"
-
-
-@dataclass(frozen=True)
-class WebRequest:
-    method: str
-    path_params: Mapping[str, str] = field(default_factory=dict)
-    query: Mapping[str, str] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
-    body: bytes = b""
-    base: str = ""  # the path the API is mounted under ("/api" behind API Gateway's stage)
-    https: bool = False
-
-    def cookie(self, name: str) -> str | None:
-        for part in self.headers.get("cookie", "").split(";"):
-            key, _, value = part.strip().partition("=")
-            if key == name:
-                return value
-        return None
-
-    def form(self) -> dict[str, str]:
-        if len(self.body) > MAX_FORM_BYTES:
-            raise PayloadTooLarge(f"a form is at most {MAX_FORM_BYTES} bytes")
-        parsed = parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
-        return {k: v[0] for k, v in parsed.items()}
-
-
-@dataclass
-class WebReply:
-    status: int
-    body: str
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,14 +58,6 @@ ACTIONS: dict[str, ConsoleAction] = {
     "test-event": ConsoleAction("publish", TEST_EVENT),
     "portal-link": ConsoleAction("portal_link", {}, "link"),
 }
-
-
-def _html(status: int, body: Safe, **headers: str) -> WebReply:
-    return WebReply(status, body, {"Content-Type": "text/html; charset=utf-8", **SECURITY_HEADERS, **headers})
-
-
-def _redirect(location: str, **headers: str) -> WebReply:
-    return WebReply(303, "", {"Location": location, **SECURITY_HEADERS, **headers})
 
 
 @dataclass
@@ -131,18 +83,18 @@ class Console:
             session = self.session(request)
             if session is None:
                 if request.method == "GET":
-                    return _redirect(f"{request.base}/console/login")
+                    return redirect(f"{request.base}/console/login")
                 raise Unauthorized("log in first: no valid session")
             return getattr(self, name)(request, session)  # type: ignore[no-any-return]
         except HookrelayError as exc:
             if exc.status_code >= 500:
                 logger.error("console request failed", extra={"handler": name, "error": exc.message})
-            return _html(
+            return html_reply(
                 exc.status_code, pages.error_page(request.base, exc.status_code, exc.message, bool(session))
             )
         except Exception:
             logger.exception("unexpected console failure", extra={"handler": name})
-            return _html(500, pages.error_page(request.base, 500, "unexpected failure; see the logs"))
+            return html_reply(500, pages.error_page(request.base, 500, "unexpected failure; see the logs"))
 
     # -- sessions --------------------------------------------------------------------------------------
 
@@ -167,24 +119,26 @@ class Console:
 
     def login(self, request: WebRequest) -> WebReply:
         if request.method == "GET":
-            return _html(200, pages.login_page(request.base))
+            return html_reply(200, pages.login_page(request.base))
         keys = self.keys()
         if not keys.token_matches(request.form().get("token", "")):
-            return _html(401, pages.login_page(request.base, "That is not the operator token."))
+            return html_reply(401, pages.login_page(request.base, "That is not the operator token."))
         hours = self.settings().console_session_hours
         cookie = self._cookie(request, keys.session(self.ctx.clock(), hours), int(hours * 3600))
-        return _redirect(f"{request.base}/console", **{"Set-Cookie": cookie})
+        return redirect(f"{request.base}/console", **{"Set-Cookie": cookie})
 
     def logout(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
         self._checked(request, session)
-        return _redirect(f"{request.base}/console/login", **{"Set-Cookie": self._cookie(request, "", 0)})
+        return redirect(f"{request.base}/console/login", **{"Set-Cookie": self._cookie(request, "", 0)})
 
     # -- operator pages ----------------------------------------------------------------------------------
 
     def fleet(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
         query = FleetQuery.from_query(dict(request.query))
         fleet = fleet_page(self.ctx, query)
-        return _html(200, pages.fleet_page_html(request.base, self.keys().csrf(session), query, fleet))
+        return html_reply(
+            200, fleet_html.fleet_page_html(request.base, self.keys().csrf(session), query, fleet)
+        )
 
     def _call(self, operation: str, partner_id: str, body: Any = None, query: Any = None) -> dict[str, Any]:
         raw = None if body is None else json.dumps(body)
@@ -199,7 +153,7 @@ class Console:
         state = self._call("status", pid)
         records, next_cursor = self._deliveries(pid, request.query.get("cursor"))
         hour = last_hour(AttemptLog(self.ctx.stage, clients=self.ctx.clients), pid, self.ctx.clock())
-        html = pages.partner_page_html(
+        html = partner_html.partner_page_html(
             request.base,
             self.keys().csrf(session),
             state,
@@ -208,7 +162,7 @@ class Console:
             next_cursor,
             request.query.get("done"),
         )
-        return _html(200, html)
+        return html_reply(200, html)
 
     def action(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
         pid, name = request.path_params["id"], request.path_params["action"]
@@ -221,11 +175,11 @@ class Console:
         logger.info("console action", extra={"partner_id": pid, "action": name})
         if action.answer == "secret":
             html = pages.secret_page(request.base, csrf, pid, answer["secret"], answer["previous_expires_at"])
-            return _html(200, html)
+            return html_reply(200, html)
         if action.answer == "link":
             url = answer["url"] if "://" in answer["url"] else f"{request.base}{answer['url']}"
-            return _html(200, pages.link_page(request.base, csrf, pid, url, answer["expires_at"]))
-        return _redirect(f"{request.base}/console/partners/{pid}?done={name}")
+            return html_reply(200, pages.link_page(request.base, csrf, pid, url, answer["expires_at"]))
+        return redirect(f"{request.base}/console/partners/{pid}?done={name}")
 
     # -- the partner portal ------------------------------------------------------------------------------
 
@@ -244,7 +198,9 @@ class Console:
         pid = self._portal_partner(token)
         partner = self.ctx.partners.get(pid).model_dump(mode="json")
         records, _ = self._deliveries(pid, None)
-        return _html(200, pages.portal_page(request.base, token, partner, records, request.query.get("done")))
+        return html_reply(
+            200, pages.portal_page(request.base, token, partner, records, request.query.get("done"))
+        )
 
     def portal_action(self, request: WebRequest) -> WebReply:
         if request.path_params.get("action") != "test-event":
@@ -253,14 +209,14 @@ class Console:
         pid = self._portal_partner(token)
         self._call("publish", pid, TEST_EVENT)
         logger.info("portal test event", extra={"partner_id": pid})
-        return _redirect(f"{request.base}/portal?token={quote(token)}&done=test-event")
+        return redirect(f"{request.base}/portal?token={quote(token)}&done=test-event")
 
     # -- static ------------------------------------------------------------------------------------------
 
     def static(self, request: WebRequest) -> WebReply:
         found = FILES.get(request.path_params.get("name", ""))
         if found is None:
-            return _html(404, pages.error_page(request.base, 404, "no such file"))
+            return html_reply(404, pages.error_page(request.base, 404, "no such file"))
         content_type, text = found
         headers = {
             **SECURITY_HEADERS,

@@ -1,0 +1,102 @@
+"""A partner's page: live counts, the attempt log, actions (each a confirmed form) and settings (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from hookrelay.models import AttemptRecord
+from hookrelay.provisioning.console.html import Safe, fill, join, page, tag
+from hookrelay.provisioning.console.pages import (
+    DONE,
+    REFRESH_SECONDS,
+    attempts_table,
+    badge,
+    form,
+    ms,
+    nav,
+    rate,
+)
+from hookrelay.provisioning.console.stats import HourStats
+
+SETTINGS_SHOWN = (
+    "url", "status", "event_types", "max_concurrency", "reserved_concurrency", "provisioned_concurrency",
+    "post_concurrency", "connect_timeout", "read_timeout", "retry_policy", "legacy_signature",
+    "max_requests_per_second", "adaptive_rate", "created_at", "updated_at", "gone_at", "last_error",
+)  # fmt: skip
+
+
+def _settings(partner: Mapping[str, Any]) -> Safe:
+    return tag(
+        "dl", join(join([tag("dt", k), tag("dd", partner.get(k))]) for k in SETTINGS_SHOWN if k in partner)
+    )
+
+
+def partner_page_html(
+    base: str,
+    csrf: str,
+    state: Mapping[str, Any],
+    hour: HourStats,
+    records: list[AttemptRecord],
+    next_cursor: str | None,
+    done: str | None = None,
+) -> Safe:
+    """``state``: the ``status`` operation's answer; ``records``: a page of the ``deliveries`` one."""
+    partner = state["partner"]
+    pid = partner["partner_id"]
+    at = f"/console/partners/{pid}"
+    enabled = partner.get("status") != "disabled"
+    actions = [
+        form(base, f"{at}/disable", "Disable", csrf, f"Stop delivering to {pid}? Messages are kept.")
+        if enabled
+        else form(base, f"{at}/enable", "Enable", csrf, f"Resume delivering to {pid}?"),
+        form(
+            base,
+            f"{at}/rotate-secret",
+            "Rotate secret",
+            csrf,
+            f"Rotate the signing secret of {pid}? The new one is shown once; the old one signs for a "
+            "grace period.",
+        ),
+        form(base, f"{at}/test-event", "Send a test event", csrf, f"Send a test event to {pid}?"),
+        form(base, f"{at}/portal-link", "Portal link", csrf),
+        # resend, replay a range and redrive the DLQ (issue 14) join this list once the message store
+        # is merged: a form each, posting to an action of ACTIONS in routes.py.
+    ]
+    counts = fill(
+        "<dl><dt>Queue</dt><dd id=queue-depth>{queue}</dd><dt>DLQ</dt><dd id=dlq-depth>{dlq}</dd>"
+        "<dt>Mapping</dt><dd>{mapping}</dd><dt>Attempts (1 h)</dt><dd>{attempts}</dd>"
+        "<dt>Success (1 h)</dt><dd>{rate}</dd><dt>p95 (1 h)</dt><dd>{p95}</dd></dl>",
+        queue=_counts(state.get("queue")),
+        dlq=_counts(state.get("dead_letter_queue")),
+        mapping=state.get("mapping_state") or "—",
+        attempts=hour.attempts,
+        rate=rate(hour),
+        p95=ms(hour.p95_ms),
+    )
+    more = (
+        tag("a", "Older attempts", href=f"{base}{at}?{urlencode({'cursor': next_cursor})}")
+        if next_cursor
+        else ""
+    )
+    body = fill(
+        "<h1>{pid} {badge}</h1>{done}<p>{actions}</p><section id=live><h2>Live</h2>{counts}"
+        "<h2>Attempts</h2>{attempts}</section><p>{more} <span id=refreshed></span></p>"
+        "<h2>Settings</h2>{settings}",
+        pid=pid,
+        badge=badge(partner.get("status")),
+        done=tag("p", DONE.get(done or "", ""), class_="notice", id="done") if done in DONE else "",
+        actions=join(actions),
+        counts=counts,
+        attempts=attempts_table(records),
+        more=more,
+        settings=_settings(partner),
+    )
+    return page(pid, body, base, refresh=REFRESH_SECONDS, nav=nav(base, csrf))
+
+
+def _counts(counts: Mapping[str, int] | None) -> str:
+    if counts is None:
+        return "— (no queue)"
+    return ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items())
