@@ -413,3 +413,32 @@ def test_a_malformed_partner_id_or_unknown_action_is_a_400_page(
     assert unknown.status_code == 400
     assert "unknown action &#x27;delete&#x27;" in text(unknown)
     assert console.partners.find("acme") is not None
+
+
+def test_a_webhooks_page_shows_its_attempts_only(console: Provisioner, web: Any, make_partner: Any) -> None:
+    # GIVEN two webhooks of acme, the first with two attempts
+    make_partner("acme")
+    record("acme", 1, excerpt="first-try")
+    record("acme", 3, excerpt="second-webhook")
+    AttemptLog(STAGE, clients=_clients()).record(
+        AttemptRecord(
+            webhook_id="msg_acme_1", partner_id="acme", attempt=2, url=URL, at=datetime.now(UTC),
+            outcome=Outcome.DELIVERED, status_code=200, duration_ms=5, response_excerpt="second-try",
+        )
+    )  # fmt: skip
+    cookie = session_cookie(web)
+    # WHEN the operator follows the first webhook's link from the partner page
+    partner_page = text(web.get("/console/partners/acme", headers={"Cookie": cookie}))
+    assert 'href="/console/partners/acme/webhooks/msg_acme_1"' in partner_page
+    page = text(web.get("/console/partners/acme/webhooks/msg_acme_1", headers={"Cookie": cookie}))
+    # THEN it lists that webhook's two attempts, newest first, and nothing of the other
+    assert page.index("second-try") < page.index("first-try")
+    assert "second-webhook" not in page
+    assert "2 attempts" in page
+
+
+def test_a_bad_webhook_id_is_a_400_page(console: Provisioner, web: Any, make_partner: Any) -> None:
+    make_partner("acme")
+    answer = web.get("/console/partners/acme/webhooks/bad%20id", headers={"Cookie": session_cookie(web)})
+    assert answer.status_code == 400
+    assert "a webhook id is 1-128 of" in text(answer)

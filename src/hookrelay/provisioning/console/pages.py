@@ -8,7 +8,7 @@ except :func:`secret_page`, the one-time answer to a rotation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -106,15 +106,16 @@ def error_page(base: str, status: int, message: str, logged_in: bool = False) ->
     )
 
 
-def attempts_table(records: list[AttemptRecord]) -> Safe:
-    """The attempt log: time, webhook, topic, attempt, outcome, status, duration, error, response."""
+def attempts_table(records: list[AttemptRecord], link: Callable[[AttemptRecord], str] | None = None) -> Safe:
+    """The attempt log: time, webhook, topic, attempt, outcome, status, duration, error, response;
+    ``link``: where a webhook id leads (its detail page), if anywhere."""
     rows = join(
         fill(
             "<tr><td>{at}</td><td>{webhook}</td><td>{topic}</td><td class=num>{attempt}</td>"
             "<td>{outcome}</td><td class=num>{status}</td><td class=num>{duration}</td><td>{error}</td>"
             '<td class="excerpt">{excerpt}</td></tr>',
             at=when(r.at),
-            webhook=r.webhook_id,
+            webhook=tag("a", r.webhook_id, href=link(r)) if link else r.webhook_id,
             topic=r.topic or "",
             attempt=r.attempt,
             outcome=badge(r.outcome.value),
@@ -181,3 +182,21 @@ def portal_page(
         attempts=attempts_table(records),
     )
     return page("Portal", body, base, refresh=REFRESH_SECONDS)
+
+
+def webhook_page(
+    base: str, csrf: str, partner_id: str, webhook_id: str, records: list[AttemptRecord]
+) -> Safe:
+    """One webhook: its attempts, newest first (the payload joins with issue 14's message store)."""
+    latest = records[0] if records else None
+    body = fill(
+        "<h1>Webhook {wid}</h1><p>Partner {partner} · topic {topic} · {count} attempts · last outcome "
+        "{outcome}</p><section id=live>{attempts}</section><p><span id=refreshed></span></p>",
+        wid=webhook_id,
+        partner=tag("a", partner_id, href=f"{base}/console/partners/{partner_id}"),
+        topic=(latest.topic if latest else None) or "—",
+        count=len(records),
+        outcome=badge(latest.outcome.value) if latest else "—",
+        attempts=attempts_table(records),
+    )
+    return page(webhook_id, body, base, refresh=REFRESH_SECONDS, nav=nav(base, csrf))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from hookrelay.models import AttemptRecord
 from hookrelay.provisioning.console.html import Safe, fill, join, page, tag
@@ -89,7 +89,7 @@ def partner_page_html(
         done=tag("p", DONE.get(done or "", ""), class_="notice", id="done") if done in DONE else "",
         actions=join(actions),
         counts=counts,
-        attempts=attempts_table(records),
+        attempts=attempts_table(records, lambda r: f"{base}{at}/webhooks/{quote(r.webhook_id, safe='')}"),
         more=more,
         settings=_settings(partner),
     )

@@ -23,6 +23,7 @@ ROUTES: tuple[tuple[str, list[str], str], ...] = (
     ("/console/logout", ["POST"], "logout"),
     ("/console/partners/{id}", ["GET"], "partner"),
     ("/console/partners/{id}/{action}", ["POST"], "action"),
+    ("/console/partners/{id}/webhooks/{webhook_id}", ["GET"], "webhook"),
     ("/console/static/{name}", ["GET"], "static"),
     ("/portal", ["GET"], "portal"),
     ("/portal/{action}", ["POST"], "portal_action"),

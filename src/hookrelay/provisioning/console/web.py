@@ -16,17 +16,18 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from hookrelay.attempts.log import AttemptLog
 from hookrelay.errors import HookrelayError, InvalidInput, Unauthorized
 from hookrelay.models import AttemptRecord
 from hookrelay.provisioning.access import ConsoleKeys, ConsoleSettings, console_keys
-from hookrelay.provisioning.api import Api
+from hookrelay.provisioning.api import Api, check_partner_id
 from hookrelay.provisioning.console import fleet_html, pages, partner_html
 from hookrelay.provisioning.console.fleet import FleetQuery, fleet_page
 from hookrelay.provisioning.console.static import FILES
 from hookrelay.provisioning.console.stats import last_hour
+from hookrelay.provisioning.console.webhook import webhook_attempts
 from hookrelay.provisioning.console.wire import (
     COOKIE,
     SECURITY_HEADERS,
@@ -163,6 +164,12 @@ class Console:
             request.query.get("done"),
         )
         return html_reply(200, html)
+
+    def webhook(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
+        pid, wid = request.path_params["id"], unquote(request.path_params["webhook_id"])
+        self.ctx.partners.get(check_partner_id(pid))
+        records = webhook_attempts(AttemptLog(self.ctx.stage, clients=self.ctx.clients), pid, wid)
+        return html_reply(200, pages.webhook_page(request.base, self.keys().csrf(session), pid, wid, records))
 
     def action(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
         pid, name = request.path_params["id"], request.path_params["action"]
