@@ -442,3 +442,28 @@ def test_a_bad_webhook_id_is_a_400_page(console: Provisioner, web: Any, make_par
     answer = web.get("/console/partners/acme/webhooks/bad%20id", headers={"Cookie": session_cookie(web)})
     assert answer.status_code == 400
     assert "a webhook id is 1-128 of" in text(answer)
+
+
+def test_the_portal_pages_through_its_own_attempts_only(
+    console: Provisioner, web: Any, make_partner: Any
+) -> None:
+    # GIVEN acme with 51 attempts (a page is 50) and globex with 51
+    for pid in ("acme", "globex"):
+        make_partner(pid)
+        for n in range(51):
+            record(pid, n, excerpt=f"{pid}-{n}")
+    url = portal_url(web, "acme")
+    # WHEN acme follows "Older attempts"
+    first = text(web.get(url))
+    older = re.search(r'<a href="(/portal\?token=[^"]+&amp;cursor=[^"]+)">Older attempts</a>', first)
+    assert older is not None
+    second = text(web.get(older.group(1).replace("&amp;", "&")))
+    # THEN the oldest attempt is on the second page; and globex's cursor with acme's token is refused
+    assert "acme-50" not in first
+    assert "acme-50" in second
+    globex_first = text(web.get(portal_url(web, "globex")))
+    globex_cursor = re.search(r"cursor=([^\"]+)\">Older", globex_first)
+    assert globex_cursor is not None
+    smuggled = web.get(f"{url}&cursor={globex_cursor.group(1)}")
+    assert smuggled.status_code == 400
+    assert "globex-" not in text(smuggled)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from hookrelay.models import AttemptRecord
 from hookrelay.provisioning.console.html import Safe, fill, h, join, page, tag
@@ -161,7 +162,12 @@ def link_page(base: str, csrf: str, partner_id: str, url: str, expires_at: str) 
 
 
 def portal_page(
-    base: str, token: str, partner: Mapping[str, Any], records: list[AttemptRecord], done: str | None
+    base: str,
+    token: str,
+    partner: Mapping[str, Any],
+    records: list[AttemptRecord],
+    done: str | None,
+    next_cursor: str | None = None,
 ) -> Safe:
     """A partner's own view: its endpoint, its attempt log, a test event. Nothing of another partner."""
     test = fill(
@@ -174,8 +180,14 @@ def portal_page(
     # Resending a failed webhook (issue 14's message store) goes here, next to the test event.
     body = fill(
         "<h1>Webhooks for {pid}</h1>{done}<p>Endpoint: <code>{url}</code></p><p>{test}</p>"
-        "<section id=live><h2>Delivery attempts</h2>{attempts}</section><p><span id=refreshed></span></p>",
+        "<section id=live><h2>Delivery attempts</h2>{attempts}</section>"
+        "<p>{more} <span id=refreshed></span></p>",
         pid=partner["partner_id"],
+        more=tag(
+            "a", "Older attempts", href=f"{base}/portal?{urlencode({'token': token, 'cursor': next_cursor})}"
+        )
+        if next_cursor
+        else "",
         done=tag("p", DONE["test-event"], class_="notice", id="done") if done == "test-event" else "",
         url=partner.get("url"),
         test=test,

@@ -204,10 +204,9 @@ class Console:
         token = request.query.get("token", "")
         pid = self._portal_partner(token)
         partner = self.ctx.partners.get(pid).model_dump(mode="json")
-        records, _ = self._deliveries(pid, None)
-        return html_reply(
-            200, pages.portal_page(request.base, token, partner, records, request.query.get("done"))
-        )
+        records, more = self._deliveries(pid, request.query.get("cursor"))
+        html = pages.portal_page(request.base, token, partner, records, request.query.get("done"), more)
+        return html_reply(200, html)
 
     def portal_action(self, request: WebRequest) -> WebReply:
         if request.path_params.get("action") != "test-event":
