@@ -467,3 +467,17 @@ def test_the_portal_pages_through_its_own_attempts_only(
     smuggled = web.get(f"{url}&cursor={globex_cursor.group(1)}")
     assert smuggled.status_code == 400
     assert "globex-" not in text(smuggled)
+
+
+def test_logins_are_logged_without_any_token(
+    console: Provisioner, web: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # WHEN a wrong token and the right one are offered
+    caplog.set_level("INFO")
+    login(web, token="wrong-token-offered-1234567890")
+    cookie = session_cookie(web)
+    # THEN both are logged, and no token (offered, operator or session) appears in the log
+    assert "console login refused" in caplog.text
+    assert "console login" in caplog.text
+    for secret in ("wrong-token-offered-1234567890", TOKEN, cookie.split("=", 1)[1]):
+        assert secret not in caplog.text

@@ -123,9 +123,11 @@ class Console:
             return html_reply(200, pages.login_page(request.base))
         keys = self.keys()
         if not keys.token_matches(request.form().get("token", "")):
+            logger.warning("console login refused: not the operator token")  # never the offered value
             return html_reply(401, pages.login_page(request.base, "That is not the operator token."))
         hours = self.settings().console_session_hours
         cookie = self._cookie(request, keys.session(self.ctx.clock(), hours), int(hours * 3600))
+        logger.info("console login")
         return redirect(f"{request.base}/console", **{"Set-Cookie": cookie})
 
     def logout(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
