@@ -1,7 +1,6 @@
 """hookrelay provisioner: the REST API and a Lambda function per operation (a loop over OPERATIONS), the
-results recorder (results queue -> attempt log) and the rollout worker (update-code's chunks, one per call,
-two at most). Both SQS mappings report batch item failures (merge template; make deploy).
-"""
+results recorder (results queue -> attempt log, then partner health) and the rollout worker (update-code's
+chunks, one per call, two at most). Both SQS mappings report batch item failures (merge template)."""
 
 from __future__ import annotations
 
@@ -19,6 +18,8 @@ from hookrelay.observability import configure_logging, invocation
 from hookrelay.provisioning.api import Api, framework_answer
 from hookrelay.provisioning.console import register_console
 from hookrelay.provisioning.context import provisioner
+from hookrelay.provisioning.health.watch import HealthWatch
+from hookrelay.provisioning.message_ops import replay_worker as run_replay_steps
 from hookrelay.provisioning.openapi import openapi_document
 from hookrelay.provisioning.operations import OPERATIONS, Operation
 from hookrelay.provisioning.rollouts.worker import work
@@ -62,7 +63,8 @@ def _route(op: Operation) -> Callable[..., Response]:
     def view(**params: str) -> Response:
         request = app.current_request
         with invocation(app.lambda_context):
-            status, body = api().answer(op, params.get("id"), request.raw_body, request.query_params or {})
+            query = request.query_params or {}
+            status, body = api().answer(op, params.get("id"), request.raw_body, query, params)
         return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
     view.__name__ = view.__qualname__ = f"route_{op.name}"
@@ -95,10 +97,17 @@ def attempt_log() -> AttemptLog:
 @app.on_sqs_message(queue=naming.results_queue(STAGE), batch_size=10)
 def record_results(event: SQSEvent) -> dict[str, Any]:
     with invocation(event.context):
-        return record_attempts(event.to_dict(), attempt_log())
+        return record_attempts(event.to_dict(), attempt_log(), HealthWatch(provisioner()).observe)
 
 
 @app.on_sqs_message(queue=naming.rollout_queue(STAGE), batch_size=1, maximum_concurrency=2)
 def rollout_worker(event: SQSEvent) -> dict[str, Any]:
     with invocation(event.context):
         return work(event.to_dict(), api().ctx)
+
+
+@app.on_sqs_message(queue=naming.replay_queue(STAGE), batch_size=1, maximum_concurrency=2)
+def replay_worker(event: SQSEvent) -> dict[str, Any]:
+    """Replay steps: a chunk of kept webhooks back onto a partner queue per call, the next step delayed."""
+    with invocation(event.context):
+        return run_replay_steps(event.to_dict(), api().ctx)

@@ -1,8 +1,9 @@
 """hookrelay core: a small kernel, shared services over it, one wing per concern. Never imports chalice.
 
 The kernel (top-level modules: ``errors``, ``models``, ``naming``, ``settings``, ``observability``,
-``caching``, ``retry``, ``ssrf``) imports nothing from the packages. The shared services (``aws``,
-``signing``, ``partners``, ``attempts``) import the kernel and the services before them in that order.
+``caching``, ``retry``, ``ssrf``, ``health_notice``) imports nothing from the packages. The shared
+services (``aws``, ``signing``, ``partners``, ``attempts``) import the kernel and the services before
+them in that order.
 The wings (``delivery``, ``provisioning``, ``receiving``, ``alarms``, ``mover``) import the kernel and
 the shared services, never each other. ``make lint`` checks these arrows (import-linter, pyproject.toml).
 """

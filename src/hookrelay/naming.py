@@ -17,7 +17,10 @@ SUFFIXES = ("dlq", "handler", *ALARM_KINDS)
 _PARTNER_RESOURCE = re.compile(
     r"^hookrelay-(?P<stage>[a-z0-9]{1,8})-(?P<partner>[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?)$"
 )
-SHARED_NAMES = ("results", "partners", "deliveries", "alarms", "artifacts", "rollouts", "alarm-failures")
+SHARED_NAMES: tuple[str, ...] = (
+    *("results", "partners", "deliveries", "alarms", "artifacts", "rollouts", "alarm-failures"),
+    *("messages", "replays"),  # the message store and replay (provisioning.messages)
+)
 # What belongs to every partner of a stage (its shared handler role, its alarms) is named as if owned by
 # the reserved partner id "partners": partner_from_name reads no partner from those names.
 EVERY_PARTNER = "partners"
@@ -114,6 +117,21 @@ def rollouts_table(stage: str) -> str:
 def rollout_queue(stage: str) -> str:
     """update-code's work queue: chunks of partners for the provisioner's rollout worker."""
     return f"{prefix(stage)}-rollouts"
+
+
+def messages_table(stage: str) -> str:
+    """The message store: every webhook's envelope, kept ``messages_ttl_days`` for resend and replay."""
+    return f"{prefix(stage)}-messages"
+
+
+def replays_table(stage: str) -> str:
+    """Replays: one item per replay (its range, cursor and progress), keyed by partner and replay id."""
+    return f"{prefix(stage)}-replays"
+
+
+def replay_queue(stage: str) -> str:
+    """The replay worker's queue: one message per chunk of a replay (the next one sent with a delay)."""
+    return f"{prefix(stage)}-replays"
 
 
 def alarm_topic(stage: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import has_code
+from hookrelay.aws.sqs import lookup_queue_url
 from hookrelay.provisioning.access import new_console_token
 from hookrelay.provisioning.resources.artifact import upload_artifact
 from hookrelay.provisioning.resources.queues import find_queue_url, queue_arn
@@ -29,6 +30,7 @@ from hookrelay_local.artifacts import build_app_zip, build_handler_artifact
 APPS_ROLE = "hookrelay-local-apps"  # the role `chalice deploy` would make for the shared functions
 RECORDER_APP, RECORDER_HANDLER = "provisioner", "app.record_results"
 ROLLOUT_HANDLER = "app.rollout_worker"  # the provisioner app's update-code worker (its work queue)
+REPLAY_HANDLER = "app.replay_worker"  # the provisioner app's replay worker (the replay queue)
 INBOX_HANDLER = "app.inbox"
 TRUST = {
     "Version": "2012-10-17",
@@ -84,6 +86,17 @@ def bootstrap(stack: Stack) -> None:
     )
     work_queue = queue_arn(ensure_rollout_resources(stage, clients), clients)
     _ensure_mapping(clients, worker, work_queue, report_item_failures=True)
+    replays = _ensure_function(
+        clients,
+        f"{naming.prefix(stage)}-replay-worker",
+        REPLAY_HANDLER,
+        role,
+        bucket,
+        provisioner_key,
+        stack.environment(),
+    )
+    replay_queue = queue_arn(lookup_queue_url(naming.replay_queue(stage), clients.sqs), clients)
+    _ensure_mapping(clients, replays, replay_queue, report_item_failures=True)
     inbox_name = stack.environment()["HOOKRELAY_RECEIVER_QUEUE_NAME"]
     inbox_url = (
         find_queue_url(inbox_name, clients) or clients.sqs.create_queue(QueueName=inbox_name)["QueueUrl"]

@@ -5,6 +5,10 @@
   partner's queue backs up (its own queue, its own Lambda);
 - the failing partner's webhooks retry on a short demo schedule and land in its dead-letter queue;
 - the partner is "fixed", sqs-mv moves its DLQ back (delivery state reset), everything is delivered;
+- a partner "loses" a stretch of webhooks (answers 200, processes none) and a replay brings them back
+  (hookrelay_local.demo_replay);
+- health (hookrelay_local.demo_health): a fourth partner goes dark, is paused, is told, comes back, is
+  resumed, and loses nothing;
 - the last line counts events published, delivered, duplicates and lost (must be 0).
 """
 
@@ -22,6 +26,8 @@ import requests
 
 from hookrelay import naming
 from hookrelay.aws.sqs import lookup_queue_url
+from hookrelay_local.demo_health import HEALTH_EVENTS, run_health_scene
+from hookrelay_local.demo_replay import replay_scene
 from hookrelay_local.partner_server import PartnerServer, Received, Reply
 from hookrelay_local.stack import LocalStack, StackOptions
 
@@ -76,7 +82,7 @@ def percentile(values: list[float], q: float) -> float:
     )
 
 
-def run(events: int) -> int:
+def run(events: int, health_events: int = HEALTH_EVENTS) -> int:
     from rich.console import Console
     from rich.table import Table
 
@@ -143,6 +149,8 @@ def run(events: int) -> int:
         console.print(f"partner fixed; sqs-mv moved {report.moved} back to its queue")
         wait(lambda: failing.delivered() == len(failing.published), 120, "the redriven webhooks")
         wait(lambda: slow.delivered() == len(slow.published), 300, "the slow partner")
+        replayed = replay_scene(api, max(3, events // 10), console.print)
+        partners.append(run_health_scene(stack, console.print, health_events))  # type: ignore[arg-type]
 
     table = Table(title="hookrelay demo")
     for column in (
@@ -176,23 +184,25 @@ def run(events: int) -> int:
         )
         partner.server.stop()
     console.print(table)
+    console.print(replayed.summary(), soft_wrap=True)
     console.print(
         f"events published: {totals['published']}, delivered: {totals['delivered']}, "
         f"duplicates: {totals['duplicates']}, lost: {totals['lost']}"
     )
-    return 0 if totals["lost"] == 0 else 1
+    return 0 if totals["lost"] == 0 and replayed.still_lost == 0 else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=300, help="events to publish, spread over 3 partners")
+    parser.add_argument("--health-events", type=int, default=HEALTH_EVENTS, help="events to the dark partner")
     args = parser.parse_args(argv)
     from hookrelay_local.console import Board
     from hookrelay_local.run import LOG_FILE, configure_logs
 
     configure_logs(Board(), to_stdout=False)
     print(f"logs: {LOG_FILE}")
-    return run(args.events)
+    return run(args.events, args.health_events)
 
 
 if __name__ == "__main__":

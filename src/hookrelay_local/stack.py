@@ -27,6 +27,7 @@ from hookrelay_local.bootstrap import (
     INBOX_HANDLER,
     RECORDER_APP,
     RECORDER_HANDLER,
+    REPLAY_HANDLER,
     ROLLOUT_HANDLER,
     bootstrap,
     ensure_console_token,
@@ -139,6 +140,7 @@ class LocalStack:
         invokers = {
             RECORDER_HANDLER: self._chalice_invoker(RECORDER_APP, "record_results"),
             ROLLOUT_HANDLER: self._chalice_invoker(RECORDER_APP, "rollout_worker"),
+            REPLAY_HANDLER: self._chalice_invoker(RECORDER_APP, "replay_worker"),
             INBOX_HANDLER: self._chalice_invoker("receiver", "inbox"),
         }
         options = PollerOptions(region=self.options.region, wait_seconds=self.options.poll_wait_seconds)

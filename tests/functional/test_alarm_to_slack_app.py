@@ -241,3 +241,24 @@ def test_a_stage_alarm_is_still_posted_when_cloudwatch_cannot_say_which_partner(
         result = forward_notification(ev.raw(ev.STAGE_ALARM), deps)
     assert (result.partner_id, result.partners, result.attempts) == (None, (), 1)
     assert posted(slack)[0]["text"] == "ALARM: hookrelay-dev-partners-lambda-errors"
+
+
+def test_a_partner_health_notice_is_posted_as_its_own_message(
+    invoke: Callable[[PartnerServer, str], Any], partner_server: Callable[..., PartnerServer]
+) -> None:
+    """GIVEN a paused notice from the provisioner on the alarm topic WHEN forwarded THEN one valid Block Kit
+    post about the partner, not an "unparsed notification"."""
+    from hookrelay.health_notice import HealthNotice, NoticeKind, resume_command
+
+    slack = partner_server(always(Reply(200, b"ok")))
+    notice = HealthNotice(
+        kind=NoticeKind.PAUSED, stage="dev", partner_id="acme", at=datetime(2026, 12, 1, tzinfo=UTC),
+        reason="failing", consecutive_failures=400, last_error="HTTP 503", last_topic="invoice.paid",
+        resume_command=resume_command("dev", "acme"),
+    )  # fmt: skip
+    result = invoke(slack, notice.model_dump_json())
+    assert result == {"attempts": 1, "parsed": True, "alarm_name": None}
+    [payload] = posted(slack)
+    ev.assert_valid_block_kit(payload)
+    assert payload["text"] == "Partner acme is paused (dev)"
+    assert "POST /partners/acme/enable" in json.dumps(payload)

@@ -9,7 +9,8 @@ failure to post (after the retries in :mod:`hookrelay.alarms.slack_post`) raises
 retry the invocation and nothing is dropped silently (past Lambda's retries, the on-failure queue
 ``hookrelay-<stage>-alarm-failures`` keeps it). The whole invocation runs against one deadline taken from
 the Lambda context (:mod:`hookrelay.alarms.deadline`): the enrichment may be skipped, the post never
-outlasts the function's timeout.
+outlasts the function's timeout. A partner health notice (:mod:`hookrelay.health_notice`, published by the
+provisioner on the same topic) is posted as its own message (:mod:`hookrelay.alarms.health_message`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from hookrelay import naming
 from hookrelay.alarms.console import alarm_url, log_group_url
 from hookrelay.alarms.contributors import partners_in_alarm
 from hookrelay.alarms.deadline import Deadline, OutOfTime, within
+from hookrelay.alarms.health_message import health_message
 from hookrelay.alarms.logs import recent_error_lines, window
 from hookrelay.alarms.notification import AlarmNotification, AlarmState, parse_notification
 from hookrelay.alarms.settings import AlarmToSlackSettings, WebhookUrl
@@ -31,6 +33,7 @@ from hookrelay.alarms.slack_message import LogExcerpt, alarm_message, escape, tr
 from hookrelay.alarms.slack_post import SlackRejected, build_session, post_message
 from hookrelay.aws import clients as aws
 from hookrelay.errors import DependencyUnavailable, InvalidInput
+from hookrelay.health_notice import parse_health_notice
 
 if TYPE_CHECKING:
     from types_boto3_cloudwatch import CloudWatchClient
@@ -79,6 +82,14 @@ def forward_notification(
     all: the enrichment gets its share or is skipped, the post what remains.
     """
     deadline = deadline or Deadline.from_context(None)
+    notice = parse_health_notice(message)
+    if notice is not None:  # a partner health notice (the provisioner's), not a CloudWatch alarm
+        attempts = _post(health_message(notice), deps, deadline)
+        logger.info(
+            "health notice forwarded",
+            extra={"partner_id": notice.partner_id, "kind": notice.kind.value, "attempts": attempts},
+        )
+        return Forwarded(attempts, None, notice.kind.value, notice.partner_id, partners=(notice.partner_id,))
     try:
         alarm = parse_notification(message)
     except InvalidInput as exc:

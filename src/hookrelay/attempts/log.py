@@ -2,11 +2,17 @@
 
 One item per attempt, keyed by partner and ``<time>#<webhook id>#<attempt>`` so a query reads newest
 first. A record whose outcome is GONE (the endpoint answered 410) also marks the partner ``gone_at``.
+
+Each item also carries ``webhook_key`` (``<webhook id>#<time>#<attempt>``), the sort key of the index
+:data:`BY_WEBHOOK` (partner, webhook_key): a webhook's attempts are one Query, never a scan. A DELIVERED
+record also stamps ``delivered_at`` on the webhook's item in the message store (if it is kept there), so a
+replay of ``only_failed`` webhooks needs no read of this table.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -15,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
-from hookrelay.aws.errors import AWS_ERRORS, aws_error
+from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.aws.pages import decode_cursor, encode_cursor
 from hookrelay.aws.sqs_event import SqsEvent, batch_response
 from hookrelay.errors import HookrelayError, InvalidInput
@@ -23,6 +29,7 @@ from hookrelay.models import AttemptRecord, Outcome
 from hookrelay.partners.table import PartnerRepository
 
 logger = logging.getLogger(__name__)
+BY_WEBHOOK = "by-webhook"  # index (partner_id, webhook_key) of the deliveries table
 
 
 @dataclass
@@ -44,6 +51,7 @@ class AttemptLog:
             },
             "doc": {"S": record.model_dump_json(exclude_none=True)},
             "expires_at": {"N": str(int(expires.timestamp()))},
+            "webhook_key": {"S": webhook_key(record)},
         }
         try:
             self.clients.dynamodb.put_item(TableName=self.table, Item=item)
@@ -51,6 +59,23 @@ class AttemptLog:
             raise aws_error(f"record an attempt of {record.partner_id}", exc) from exc
         if record.outcome is Outcome.GONE:
             self._mark_gone(record)
+        if record.outcome is Outcome.DELIVERED:
+            self._mark_delivered(record)
+
+    def _mark_delivered(self, record: AttemptRecord) -> None:
+        """Stamp ``delivered_at`` on the kept message (none kept, or no store on this stage: nothing)."""
+        try:
+            self.clients.dynamodb.update_item(
+                TableName=naming.messages_table(self.stage),
+                Key={"partner_id": {"S": record.partner_id}, "webhook_id": {"S": record.webhook_id}},
+                UpdateExpression="SET delivered_at = :at",
+                ConditionExpression="attribute_exists(webhook_id)",
+                ExpressionAttributeValues={":at": {"S": record.at.isoformat()}},
+            )
+        except AWS_ERRORS as exc:
+            if has_code(exc, "ConditionalCheckFailedException", "ResourceNotFoundException"):
+                return
+            raise aws_error(f"mark a webhook of {record.partner_id} delivered", exc) from exc
 
     def _mark_gone(self, record: AttemptRecord) -> None:
         partners = PartnerRepository(naming.partners_table(self.stage), self.clients)
@@ -64,14 +89,22 @@ class AttemptLog:
         logger.warning("partner kept changing; gone_at not recorded", extra={"partner_id": record.partner_id})
 
 
-def record_attempts(event: dict[str, Any], log: AttemptLog) -> dict[str, list[dict[str, str]]]:
+def record_attempts(
+    event: dict[str, Any], log: AttemptLog, observe: Callable[[list[AttemptRecord]], None] | None = None
+) -> dict[str, list[dict[str, str]]]:
     """Handle a results-queue batch: an unreadable record is dropped (logged), a failed write reported
     as a batch item failure, so SQS retries that record alone (the mapping has ReportBatchItemFailures
-    on; writes are idempotent puts, so a retry never doubles an attempt)."""
+    on; writes are idempotent puts, so a retry never doubles an attempt).
+
+    ``observe`` (the provisioner's partner health, docs/partner-health.md) is then given the attempts
+    written, once; it is best effort: what it raises is logged, never fails the batch."""
     failed: list[str] = []
+    recorded: list[AttemptRecord] = []
     for message in SqsEvent.model_validate(event).records:
         try:
-            log.record(AttemptRecord.model_validate_json(message.body))
+            attempt = AttemptRecord.model_validate_json(message.body)
+            log.record(attempt)
+            recorded.append(attempt)
         except ValidationError as exc:
             logger.error(
                 "unreadable attempt record dropped",
@@ -82,6 +115,11 @@ def record_attempts(event: dict[str, Any], log: AttemptLog) -> dict[str, list[di
                 "attempt not recorded", extra={"message_id": message.message_id, "error": exc.message}
             )
             failed.append(message.message_id)
+    if observe is not None and recorded:
+        try:
+            observe(recorded)
+        except Exception:  # best effort: the attempts are recorded whatever their health step does
+            logger.exception("partner health step failed", extra={"attempts": len(recorded)})
     return batch_response(failed)
 
 
@@ -112,3 +150,25 @@ def list_deliveries(
         raise aws_error(f"read the deliveries of {partner_id}", exc) from exc
     items = [AttemptRecord.model_validate_json(i["doc"]["S"]) for i in response.get("Items", [])]
     return DeliveryPage(items=items, next_cursor=encode_cursor(response.get("LastEvaluatedKey")))
+
+
+def webhook_key(record: AttemptRecord) -> str:
+    """The :data:`BY_WEBHOOK` sort key: a webhook's attempts together, in time order (ids have no ``#``)."""
+    return f"{record.webhook_id}#{record.at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}#{record.attempt:04d}"
+
+
+def webhook_attempts(
+    log: AttemptLog, partner_id: str, webhook_id: str, limit: int = 100
+) -> list[AttemptRecord]:
+    """Every recorded attempt of one webhook (resends included), oldest first, at most ``limit``."""
+    try:
+        response = log.clients.dynamodb.query(
+            TableName=log.table,
+            IndexName=BY_WEBHOOK,
+            KeyConditionExpression="partner_id = :p AND begins_with(webhook_key, :w)",
+            ExpressionAttributeValues={":p": {"S": partner_id}, ":w": {"S": f"{webhook_id}#"}},
+            Limit=limit,
+        )
+    except AWS_ERRORS as exc:
+        raise aws_error(f"read the attempts of webhook {webhook_id} of {partner_id}", exc) from exc
+    return [AttemptRecord.model_validate_json(i["doc"]["S"]) for i in response.get("Items", [])]

@@ -44,6 +44,10 @@ MAX_RATE = 10_000  # requests per second a partner's pacing may be set to
 PACE_WAIT_SECONDS = 10  # a paced batch may wait this long for its send slots (added to its timeout)
 # Fields an update may set to null: null releases the reservation (or the provisioned instances).
 NULLABLE = frozenset({"reserved_concurrency", "provisioned_concurrency", "max_requests_per_second"})
+# The health thresholds (docs/partner-health.md): read by the results recorder, not the handler; null goes
+# back to the stage's setting.
+HEALTH_OPTIONS = frozenset({"pause_after_failures", "pause_after_hours", "gone_pauses"})
+NULLABLE = NULLABLE | HEALTH_OPTIONS
 EVENT_TYPE_PATTERN = r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}(\.\*)?)$"
 
 EventType = Annotated[str, StringConstraints(pattern=EVENT_TYPE_PATTERN)]
@@ -65,6 +69,17 @@ class PartnerStatus(StrEnum):
     PROVISIONING = "provisioning"
     ACTIVE = "active"
     DISABLED = "disabled"
+    PAUSED = "paused"  # stopped by its health (docs/partner-health.md); POST /partners/{id}/enable resumes
+
+
+class Pause(BaseModel):
+    """Why a partner's health paused it: shown while its status is ``paused``."""
+
+    reason: str = Field(description="failing (the thresholds were crossed) or gone (410)")
+    paused_at: UtcDatetime
+    consecutive_failures: int = 0
+    last_error: str | None = Field(default=None, description="the last failed attempt's error (excerpt)")
+    last_topic: str | None = Field(default=None, description="the topic of the last failed webhook")
 
 
 class DeliveryOptions(BaseModel):
@@ -98,6 +113,22 @@ class DeliveryOptions(BaseModel):
     )
     adaptive_rate: bool = Field(
         default=False, description="halve the rate on 429/503, climb back on successes (AIMD)"
+    )
+    pause_after_failures: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="pause after this many failed attempts in a row "
+        "(and pause_after_hours without a success); null: the stage's setting (400)",
+    )
+    pause_after_hours: float | None = Field(
+        default=None,
+        ge=0,
+        le=24 * 365,
+        description="...and this long since the last success; null: the stage's setting (24)",
+    )
+    gone_pauses: bool | None = Field(
+        default=None, description="a 410 Gone pauses the partner at once; null: the stage's setting (true)"
     )
 
     @model_validator(mode="after")
@@ -150,6 +181,9 @@ class PartnerUpdate(BaseModel):
     legacy_signature: bool | None = None
     max_requests_per_second: float | None = Field(default=None, gt=0, le=MAX_RATE, description="null: none")
     adaptive_rate: bool | None = None
+    pause_after_failures: int | None = Field(default=None, ge=1, le=1_000_000, description="null: stage's")
+    pause_after_hours: float | None = Field(default=None, ge=0, le=24 * 365, description="null: stage's")
+    gone_pauses: bool | None = Field(default=None, description="null: the stage's setting")
 
     def changes(self) -> dict[str, object]:
         """The fields given; null counts only where it means something (releasing concurrency)."""
@@ -169,6 +203,8 @@ class Partner(DeliveryOptions):
     gone_at: UtcDatetime | None = Field(default=None, description="when the endpoint last answered 410")
     last_error: str | None = Field(default=None, description="why the last create or update stopped")
     code_key: str | None = Field(default=None, description="the handler artifact the function runs")
+    pause: Pause | None = Field(default=None, description="why and when its health paused it (status paused)")
+    resumed_at: UtcDatetime | None = Field(default=None, description="when it was last enabled after a pause")
 
     @model_validator(mode="before")
     @classmethod

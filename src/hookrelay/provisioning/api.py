@@ -82,22 +82,33 @@ class Api:
         self.ctx = ctx
 
     def call(
-        self, operation: Operation, partner_id: str | None, raw: Raw, query: Mapping[str, Any]
+        self,
+        operation: Operation,
+        partner_id: str | None,
+        raw: Raw,
+        query: Mapping[str, Any],
+        path: Mapping[str, str] | None = None,
     ) -> Answer:
         """Domain errors propagate (the caller makes them answers with :func:`error_answer`)."""
         if operation.body_limit:
             check_size(raw or b"", self.ctx.settings.max_event_bytes)
         body = None if operation.request is None else parse(operation.request, raw)
         checked = "" if partner_id is None else check_partner_id(partner_id)
-        answer = operation.run(self.ctx, Call(partner_id=checked, body=body, query=query))
+        params = {name: str((path or {}).get(name, "")) for name in operation.path_names}
+        answer = operation.run(self.ctx, Call(partner_id=checked, body=body, query=query, path=params))
         return operation.status, answer.model_dump(mode="json")
 
     def answer(
-        self, operation: Operation, partner_id: str | None, raw: Raw, query: Mapping[str, Any]
+        self,
+        operation: Operation,
+        partner_id: str | None,
+        raw: Raw,
+        query: Mapping[str, Any],
+        path: Mapping[str, str] | None = None,
     ) -> Answer:
         """:meth:`call`, every failure an answer: a domain error its own, anything else a bare 500."""
         try:
-            return self.call(operation, partner_id, raw, query)
+            return self.call(operation, partner_id, raw, query, path)
         except HookrelayError as exc:
             return error_answer(exc)
         except Exception:
@@ -116,5 +127,6 @@ class Api:
             event = dict(event)
             partner_id = str(event.pop("partner_id", "")) if operation.partner_path else None
             query = {q.name: event.pop(q.name) for q in operation.query if event.get(q.name) is not None}
-            status, body = self.answer(operation, partner_id, json.dumps(event), query)
+            path = {name: str(event.pop(name, "")) for name in operation.path_names}
+            status, body = self.answer(operation, partner_id, json.dumps(event), query, path)
         return body if status < 400 else {**body, "status": status}

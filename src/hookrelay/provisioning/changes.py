@@ -16,7 +16,9 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from hookrelay import naming
 from hookrelay.errors import Conflict, InvalidInput, validation_message
+from hookrelay.partners.health_store import HealthStore
 from hookrelay.partners.model import (
+    HEALTH_OPTIONS,
     DeliveryOptions,
     Partner,
     PartnerStatus,
@@ -60,10 +62,17 @@ def disable_partner(ctx: Provisioner, partner_id: str, purge_queue: bool = False
 
 
 def enable_partner(ctx: Provisioner, partner_id: str) -> Partner:
+    """Deliver again (a disabled or a paused partner), from a fresh failure streak."""
     partner = _live(ctx, partner_id)
     set_enabled(target(naming.partner_function(ctx.stage, partner_id)), True, ctx.clients)
     logger.info("partner enabled", extra={"partner_id": partner_id})
-    return ctx.partners.put(partner.touched(ctx.clock(), status=PartnerStatus.ACTIVE, gone_at=None))
+    HealthStore(ctx.partners.table, ctx.clients).restart(partner_id)
+    resumed: dict[str, object] = {}
+    if partner.status is PartnerStatus.PAUSED:
+        resumed = {"pause": None, "resumed_at": ctx.clock()}
+    return ctx.partners.put(
+        partner.touched(ctx.clock(), status=PartnerStatus.ACTIVE, gone_at=None, **resumed)
+    )
 
 
 def publish_environment(
@@ -100,6 +109,10 @@ def update_partner(ctx: Provisioner, partner_id: str, update: PartnerUpdate) -> 
         return partner
     with change_lease(ctx.partners.table, partner_id, ctx.clock(), ctx.clients, "update"):
         partner = _live(ctx, partner_id)  # read under the lease: the options as they are now
+        if set(update.changes()) <= HEALTH_OPTIONS:  # the recorder reads these: no AWS resource changes
+            updated = partner.touched(ctx.clock(), **_updated_options(partner, update).model_dump())
+            logger.info("partner health thresholds updated", extra={"partner_id": partner_id})
+            return ctx.partners.put(updated)
         return _apply(ctx, partner, _updated_options(partner, update), update.changes())
 
 

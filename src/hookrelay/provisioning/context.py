@@ -16,6 +16,7 @@ from hookrelay.errors import InvalidInput
 from hookrelay.models import utcnow
 from hookrelay.partners.model import DeliveryOptions, pace_ceiling
 from hookrelay.partners.table import PartnerRepository
+from hookrelay.provisioning.messages.store import MessageStore
 from hookrelay.provisioning.publish import EventPublisher
 from hookrelay.provisioning.quotas import QuotaReader
 from hookrelay.provisioning.resources.queues import find_queue_url
@@ -43,7 +44,16 @@ class Provisioner:
 
     @property
     def publisher(self) -> EventPublisher:
-        return EventPublisher(self.stage, self.partners, self.clients.sqs, self.settings.max_event_bytes)
+        limit, keep = self.settings.max_event_bytes, self.messages.keep  # kept before it is sent
+        return EventPublisher(self.stage, self.partners, self.clients.sqs, limit, keep=keep)
+
+    @property
+    def messages(self) -> MessageStore:
+        """The message store (every published webhook kept ``messages_ttl_days``, for resend and replay)."""
+        s = self.settings
+        return MessageStore(
+            self.stage, self.clients, s.messages_ttl_days, s.bucket, s.message_inline_bytes, self.clock
+        )
 
     def check_destination(self, url: str) -> None:
         """Refuse a URL the handler would refuse: non-public addresses unless allowed, or no address."""

@@ -18,6 +18,7 @@ ERRORS = {
     400: "invalid input",
     404: "unknown partner",
     409: "conflict",
+    410: "expired: past its retention, or its kept body is gone",
     413: "event too large",
     415: "unsupported media type (unsupported_media_type): send application/json",
     422: "event type not accepted",
@@ -34,6 +35,7 @@ def _content(model: type[BaseModel]) -> dict[str, Any]:
 def _operation(op: Operation) -> dict[str, Any]:
     document: dict[str, Any] = {"summary": op.summary, "responses": {}}
     parameters = [PARTNER_ID] if op.partner_path else []
+    parameters += [{**PARTNER_ID, "name": name} for name in op.path_names]
     parameters += [{"name": q.name, "in": "query", "schema": q.schema} for q in op.query]
     if parameters:
         document["parameters"] = parameters

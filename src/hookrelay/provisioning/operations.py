@@ -9,6 +9,7 @@ Adding an operation is one entry here plus its core function.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -28,6 +29,14 @@ from hookrelay.provisioning.changes import (
 )
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.lifecycle import Deleted, create_partner, delete_partner
+from hookrelay.provisioning.message_ops import get_webhook, replay, replay_progress, resend_webhook
+from hookrelay.provisioning.messages.model import (
+    ReplayRequest,
+    ReplayStarted,
+    ReplayState,
+    Resent,
+    WebhookView,
+)
 from hookrelay.provisioning.portal_link import PortalLink, PortalLinkRequest, portal_link
 from hookrelay.provisioning.publish import Published, PublishRequest
 from hookrelay.provisioning.rollouts.control import (
@@ -69,6 +78,7 @@ class Call:
     partner_id: str = ""
     body: BaseModel | None = None
     query: Mapping[str, Any] = field(default_factory=dict)
+    path: Mapping[str, str] = field(default_factory=dict)  # the path's parameters other than {id}
 
     def parsed(self, model: type[M]) -> M:
         if not isinstance(self.body, model):
@@ -100,6 +110,11 @@ class Operation:
     @property
     def partner_path(self) -> bool:
         return "{id}" in self.path
+
+    @property
+    def path_names(self) -> tuple[str, ...]:
+        """The path's parameters after ``{id}`` (``{webhook_id}``, ``{replay_id}``)."""
+        return tuple(n for n in re.findall(r"{(\w+)}", self.path) if n != "id")
 
 
 def _limit(raw: Any) -> int:
@@ -175,7 +190,7 @@ OPERATIONS: tuple[Operation, ...] = (
         request=DisableRequest,
     ),
     Operation(
-        "enable", "POST", "/partners/{id}/enable", "Resume delivering", Partner,
+        "enable", "POST", "/partners/{id}/enable", "Resume delivering (disabled or paused)", Partner,
         lambda ctx, call: enable_partner(ctx, call.partner_id),
     ),
     Operation(
@@ -207,6 +222,28 @@ OPERATIONS: tuple[Operation, ...] = (
         "rollback", "POST", "/rollouts/{id}/rollback",
         "Start a rollout moving live back to the versions that rollout replaced", RolloutState,
         lambda ctx, call: rollback_rollout(ctx, call.partner_id), status=202,
+    ),
+    Operation(
+        "get_webhook", "GET", "/partners/{id}/webhooks/{webhook_id}",
+        "A kept webhook and every attempt (status, duration, response excerpt, outcome)", WebhookView,
+        lambda ctx, call: get_webhook(ctx, call.partner_id, call.path["webhook_id"]),
+        errors=(*PARTNER_ERRORS, 410),
+    ),
+    Operation(
+        "resend", "POST", "/partners/{id}/webhooks/{webhook_id}/resend",
+        "Deliver a kept webhook again (same webhook-id, a fresh attempt count)", Resent,
+        lambda ctx, call: resend_webhook(ctx, call.partner_id, call.path["webhook_id"]),
+        status=202, errors=(*PARTNER_ERRORS, 410),
+    ),
+    Operation(
+        "replay", "POST", "/partners/{id}/replay",
+        "Enqueue the kept webhooks of a time range again (at most 7 days), in the background", ReplayStarted,
+        lambda ctx, call: replay(ctx, call.partner_id, call.parsed(ReplayRequest)),
+        request=ReplayRequest, status=202, body_required=True,
+    ),
+    Operation(
+        "replay_state", "GET", "/partners/{id}/replays/{replay_id}", "A replay's progress", ReplayState,
+        lambda ctx, call: replay_progress(ctx, call.partner_id, call.path["replay_id"]),
     ),
     Operation(
         "capacity", "GET", "/capacity", "The account's quotas: used, limit, per partner, partners that fit",

@@ -9,6 +9,7 @@ provisioning context, so any Lambda holding those can publish (the provisioner b
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -62,6 +63,7 @@ class EventPublisher:
     partners: PartnerRepository
     sqs: SQSClient
     max_event_bytes: int = MAX_EVENT_BYTES
+    keep: Callable[[Sequence[WebhookMessage]], None] | None = None  # the message store, if any
 
     def publish(self, partner_id: str, request: PublishRequest) -> Published:
         """Enqueue the event on the partner's queue, once SQS confirms it; refuse what it would not take."""
@@ -80,12 +82,9 @@ class EventPublisher:
         )
         body = message.to_sqs_body()
         check_size(body, self.max_event_bytes)
-        url = self._queue_url(partner_id)
-        try:
-            message_id = queues.send_message(url, body, sqs=self.sqs)
-        except HookrelayError:  # whatever aws_error made of it (a deleted queue is not always a 503)
-            _forget_queue_url(url)  # the queue may have been deleted: look it up again next time
-            raise
+        if self.keep is not None:  # kept first: a kept message never sent is harmless, the reverse is lost
+            self.keep([message])
+        message_id = self.send(message)
         logger.info(
             "event published",
             extra={"partner_id": partner_id, "webhook_id": message.id, "topic": message.topic},
@@ -93,6 +92,24 @@ class EventPublisher:
         return Published(
             partner_id=partner_id, webhook_id=message.id, topic=message.topic, message_id=message_id
         )
+
+    def send(self, message: WebhookMessage) -> str:
+        """Enqueue ``message`` on its partner's queue as it is (publish, resend); SQS's message id."""
+        url = self._queue_url(message.partner_id)
+        try:
+            return queues.send_message(url, message.to_sqs_body(), sqs=self.sqs)
+        except HookrelayError:  # whatever aws_error made of it (a deleted queue is not always a 503)
+            _forget_queue_url(url)  # the queue may have been deleted: look it up again next time
+            raise
+
+    def send_all(self, partner_id: str, messages: Sequence[WebhookMessage]) -> int:
+        """Enqueue messages of one partner, 10 a request (replay); how many SQS took (the rest failed)."""
+        url = self._queue_url(partner_id)
+        sent = 0
+        for start in range(0, len(messages), 10):
+            bodies = [m.to_sqs_body() for m in messages[start : start + 10]]
+            sent += len(bodies) - len(queues.send_batch(url, bodies, sqs=self.sqs))
+        return sent
 
     def _queue_url(self, partner_id: str) -> str:
         """A partner queue's URL, looked up once per endpoint (it never changes for a queue name)."""

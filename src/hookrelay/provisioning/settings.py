@@ -46,8 +46,23 @@ class ProvisionerSettings(AttemptsSettings):
         default=(),
         description="partners that also get their own 3 alarms; every partner is under the stage alarms",
     )
+    # the message store, resend and replay (hookrelay.provisioning.messages)
+    messages_ttl_days: int = Field(default=30, ge=1, le=365, description="webhooks kept for resend/replay")
+    message_inline_bytes: int = Field(
+        default=350_000, ge=1024, le=380_000, description="larger envelopes go to S3 (400 KB item limit)"
+    )
+    replay_chunk_size: int = Field(default=100, ge=1, le=1000, description="webhooks a replay step enqueues")
+    replay_delay_seconds: int = Field(default=5, ge=0, le=900, description="pause between a replay's steps")
     allowed_networks: EnvNetworkNames = Field(
         default=(), description="non-public networks partner URLs may use ('loopback' in the local stack)"
+    )
+    # partner health (docs/partner-health.md): the stage's thresholds; a partner may override the first three
+    pause_after_failures: int = Field(default=400, ge=1, description="failed attempts in a row that pause")
+    pause_after_hours: float = Field(default=24.0, ge=0, description="...with this long since a success")
+    gone_pauses: bool = Field(default=True, description="a 410 Gone pauses the partner at once")
+    failing_notice_after: int = Field(default=10, ge=1, description="failures in a row told as 'failing'")
+    failing_notice_every_minutes: float = Field(
+        default=60.0, ge=0, description="at most one 'failing' notice per partner this often"
     )
 
     @property

@@ -13,6 +13,7 @@ from hookrelay.attempts.log import AttemptLog, list_deliveries
 from hookrelay.models import AttemptRecord
 from hookrelay.partners.model import Partner
 from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.health.view import HealthView, health_view
 from hookrelay.provisioning.pacing_view import PacingView, pacing_view
 from hookrelay.provisioning.resources.function import describe_function
 from hookrelay.provisioning.resources.mapping import find_mapping
@@ -37,6 +38,7 @@ class PartnerState(BaseModel):
     function: FunctionState | None
     last_delivery: AttemptRecord | None
     pacing: PacingView | None = None
+    health: HealthView | None = None
 
 
 def partner_status(ctx: Provisioner, partner_id: str, log: AttemptLog) -> PartnerState:
@@ -67,4 +69,5 @@ def partner_status(ctx: Provisioner, partner_id: str, log: AttemptLog) -> Partne
         function=function,
         last_delivery=latest[0] if latest else None,
         pacing=pacing_view(ctx, partner),
+        health=health_view(ctx, partner),
     )

@@ -213,9 +213,9 @@ def test_redirects_are_never_followed_and_count_as_failures(stack: LocalStack) -
 
 
 def test_410_gone_dead_letters_at_once_and_marks_the_partner_gone(stack: LocalStack) -> None:
-    # GIVEN a partner whose endpoint answers 410 Gone
+    # GIVEN a partner whose endpoint answers 410 Gone (not paused for it: docs/partner-health.md)
     with PartnerServer() as server:
-        partner = create_partner(stack, "f-gone", server.url)
+        partner = create_partner(stack, "f-gone", server.url, gone_pauses=False)
         server.behaviour = partner.ledger.partner(always(Reply(status=410)))
         # WHEN six events are published
         ids = partner.publish(EVENTS)

@@ -70,7 +70,7 @@ def sqs_mv(stack: LocalStack, dead_letter_queue_url: str) -> list[str]:
 def test_sqs_mv_killed_mid_redrive_loses_nothing_and_a_second_run_finishes(stack: LocalStack) -> None:
     # GIVEN 60 webhooks dead-lettered because the partner answered 410, and the partner now healthy
     with PartnerServer() as server:
-        partner = create_partner(stack, "q-redrive", server.url)
+        partner = create_partner(stack, "q-redrive", server.url, gone_pauses=False)  # not paused at the 410
         server.behaviour = partner.ledger.partner(always(Reply(status=410)))
         partner.publish(REDRIVEN)
         partner.ledger.settle(Count(dead_lettered=REDRIVEN))

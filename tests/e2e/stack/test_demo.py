@@ -37,14 +37,19 @@ def test_a_small_demo_loses_nothing(
 
     monkeypatch.setattr(demo.Partner, "__init__", made)
     monkeypatch.setattr(demo.Partner, "answer", spied)
-    # WHEN a small demo runs
-    assert demo.run(events=9) == 0
+    # WHEN a small demo runs (and its health scene, with 5 events to the partner that goes dark)
+    assert demo.run(events=9, health_events=5) == 0
     # THEN every published webhook got a 2xx from its partner, and nothing unpublished was delivered
     published = {webhook_id for partner in partners for webhook_id in partner.published}
     delivered = {webhook_id for webhook_id, status in answered if 200 <= status < 300}
     assert len(published) == 9
     assert delivered == published
     # AND the demo's own summary says the same (duplicates are allowed: at-least-once)
-    last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last.startswith("events published: 9, delivered: 9, duplicates: ")
+    lines = capsys.readouterr().out.strip().splitlines()
+    last = lines[-1]
+    assert last.startswith("events published: 14, delivered: 14, duplicates: ")
     assert last.endswith(", lost: 0")
+    # AND the replay scene's partner lost its 3 webhooks, and the replay matched and brought back all 3
+    (replayed,) = [line for line in lines if line.startswith("replay: partner forgetful")]
+    assert replayed.startswith("replay: partner forgetful lost 3 of 3 webhooks; the replay matched 3 ")
+    assert replayed.endswith("still lost: 0")

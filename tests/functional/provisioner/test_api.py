@@ -83,7 +83,11 @@ def test_openapi_describes_every_route(http: Any) -> None:
         ("/partners/{id}", "patch"), ("/partners/{id}/deliveries", "get"), ("/partners/{id}/disable", "post"),
         ("/partners/{id}/enable", "post"), ("/partners/{id}/events", "post"),
         ("/partners/{id}/portal-link", "post"),
-        ("/partners/{id}/rotate-secret", "post"), ("/rollouts/{id}", "get"),
+        ("/partners/{id}/replay", "post"), ("/partners/{id}/replays/{replay_id}", "get"),
+        ("/partners/{id}/rotate-secret", "post"),
+        ("/partners/{id}/webhooks/{webhook_id}", "get"),
+        ("/partners/{id}/webhooks/{webhook_id}/resend", "post"),
+        ("/rollouts/{id}", "get"),
         ("/rollouts/{id}/continue", "post"), ("/rollouts/{id}/rollback", "post"), ("/update-code", "post"),
     ]  # fmt: skip
     assert document["components"]["schemas"]["PartnerCreate"]["required"] == ["url", "partner_id"]

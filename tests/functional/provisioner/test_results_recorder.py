@@ -29,7 +29,7 @@ def record(n: int = 1) -> AttemptRecord:
 
 def test_results_recorder_listens_on_the_results_queue(app_module: ModuleType) -> None:
     # GIVEN the provisioner app, WHEN its event sources are read, THEN record_results reads the results queue
-    (source, rollouts) = app_module.app.event_sources
+    (source, rollouts, *_) = app_module.app.event_sources
     assert (source.name, source.queue, source.batch_size) == ("record_results", "hookrelay-dev-results", 10)
     assert source.queue == naming.results_queue("dev")
     # AND the rollout worker reads update-code's work queue, one chunk at a time, two workers at most

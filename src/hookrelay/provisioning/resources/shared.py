@@ -26,6 +26,7 @@ from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.errors import DependencyUnavailable
 from hookrelay.provisioning.resources.iam import ensure_shared_role
+from hookrelay.provisioning.resources.message_tables import ensure_message_resources
 from hookrelay.provisioning.resources.monitoring import (
     alarm_failures_alarm_definition,
     ensure_alarms,
@@ -100,6 +101,7 @@ def ensure_shared(stage: str, clients: Clients, settings: ProvisionerSettings | 
     except AWS_ERRORS as exc:
         raise aws_error("create the shared alarm topic and alarm-failures queue", exc) from exc
     ensure_rollout_resources(stage, clients)
+    ensure_message_resources(stage, clients)  # the message store, replays, the deliveries' by-webhook index
     arns = shared_arns(stage, clients)
     settings = settings or ProvisionerSettings(stage=stage)
     stage_tags = {"project": naming.PROJECT, "environment": stage}
