@@ -13,7 +13,8 @@ import pytest
 
 from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog
-from hookrelay.models import AttemptRecord, Outcome
+from hookrelay.models import AttemptRecord, Outcome, WebhookMessage
+from hookrelay.partners.model import PartnerStatus, Pause
 from hookrelay.provisioning.access import console_keys, forget_console_keys
 from hookrelay.provisioning.context import Provisioner
 
@@ -434,14 +435,15 @@ def test_a_webhooks_page_shows_its_attempts_only(console: Provisioner, web: Any,
     # THEN it lists that webhook's two attempts, newest first, and nothing of the other
     assert page.index("second-try") < page.index("first-try")
     assert "second-webhook" not in page
-    assert "2 attempts" in page
+    assert "Attempts (2)" in page
+    assert "does not keep this webhook" in page  # recorded attempts only: never published here
 
 
 def test_a_bad_webhook_id_is_a_400_page(console: Provisioner, web: Any, make_partner: Any) -> None:
     make_partner("acme")
     answer = web.get("/console/partners/acme/webhooks/bad%20id", headers={"Cookie": session_cookie(web)})
     assert answer.status_code == 400
-    assert "a webhook id is 1-128 of" in text(answer)
+    assert "must be 1-128 of" in text(answer)
 
 
 def test_the_portal_pages_through_its_own_attempts_only(
@@ -481,3 +483,147 @@ def test_logins_are_logged_without_any_token(
     assert "console login" in caplog.text
     for secret in ("wrong-token-offered-1234567890", TOKEN, cookie.split("=", 1)[1]):
         assert secret not in caplog.text
+
+
+def kept_webhook(ctx: Provisioner, webhook_id: str, outcome: Outcome, excerpt: str = "nope") -> None:
+    """A webhook the message store keeps, with one recorded attempt of ``outcome``."""
+    ctx.messages.keep(
+        [WebhookMessage(id=webhook_id, partner_id="acme", topic="invoice.paid", payload={"amount": XSS})]
+    )
+    AttemptLog(STAGE, clients=ctx.clients).record(
+        AttemptRecord(
+            webhook_id=webhook_id, partner_id="acme", attempt=1, url=URL, at=datetime.now(UTC),
+            outcome=outcome, status_code=500, duration_ms=7, response_excerpt=excerpt,
+        )
+    )  # fmt: skip
+
+
+def queued(partner_id: str = "acme") -> list[str]:
+    sqs = aws("sqs")
+    url = sqs.get_queue_url(QueueName=naming.partner_queue(STAGE, partner_id))["QueueUrl"]
+    found = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"])["id"] for m in found]
+
+
+def test_a_kept_webhook_shows_its_payload_escaped_and_resends_with_csrf(
+    console: Provisioner, web: Any, make_partner: Any
+) -> None:
+    # GIVEN a kept webhook whose only attempt dead-lettered, its payload holding a script
+    make_partner("acme")
+    kept_webhook(console, "msg_dead", Outcome.DEAD_LETTERED)
+    cookie = session_cookie(web)
+    # WHEN the operator opens it
+    page = text(web.get("/console/partners/acme/webhooks/msg_dead", headers={"Cookie": cookie}))
+    # THEN the payload is shown as text, with a resend button
+    assert "&quot;amount&quot;: &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;" in page
+    assert 'action="/console/partners/acme/webhooks/msg_dead/resend"' in page
+    # AND resend without the CSRF token is refused; with it the same webhook id is queued again
+    url = "/console/partners/acme/webhooks/msg_dead/resend"
+    forged = web.post(url, headers={**FORM, "Cookie": cookie}, body="csrf=x")
+    assert forged.status_code == 403
+    assert queued() == []
+    done = web.post(url, headers={**FORM, "Cookie": cookie}, body=f"csrf={csrf_of(page)}")
+    assert done.status_code == 303
+    assert done.headers["Location"] == "/console/partners/acme/webhooks/msg_dead?done=resend"
+    assert queued() == ["msg_dead"]
+
+
+def test_a_replay_from_the_console_starts_and_shows_its_progress(
+    console: Provisioner, web: Any, make_partner: Any
+) -> None:
+    # GIVEN a kept, never-delivered webhook of acme
+    make_partner("acme")
+    kept_webhook(console, "msg_dead", Outcome.DEAD_LETTERED)
+    cookie = session_cookie(web)
+    csrf = csrf_of(text(web.get("/console/partners/acme", headers={"Cookie": cookie})))
+    now = datetime.now(UTC)
+    form = {
+        "csrf": csrf,
+        "since": (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+        "until": (now + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"),
+        "only_failed": "true",
+    }
+    # WHEN the operator replays the last hour's failed webhooks
+    answer = web.post(
+        "/console/partners/acme/replay", headers={**FORM, "Cookie": cookie}, body=urlencode(form)
+    )
+    # THEN the browser goes to the replay's page, which shows it matched the one webhook
+    assert answer.status_code == 303, text(answer)
+    location = answer.headers["Location"]
+    assert location.startswith("/console/partners/acme/replays/")
+    page = text(web.get(location, headers={"Cookie": cookie}))
+    assert re.search(r"id=replay-enqueued>\d of 1<", page)
+
+
+def test_a_bad_replay_range_is_a_400_page(console: Provisioner, web: Any, make_partner: Any) -> None:
+    make_partner("acme")
+    cookie = session_cookie(web)
+    csrf = csrf_of(text(web.get("/console/partners/acme", headers={"Cookie": cookie})))
+    form = urlencode({"csrf": csrf, "since": "2026-12-01T10:00", "until": "2026-12-01T09:00"})
+    answer = web.post("/console/partners/acme/replay", headers={**FORM, "Cookie": cookie}, body=form)
+    assert answer.status_code == 400
+    assert "until must be after since" in text(answer)
+
+
+def test_a_paused_partner_shows_why_and_offers_enable(
+    console: Provisioner, web: Any, make_partner: Any
+) -> None:
+    # GIVEN a partner its health paused
+    make_partner("acme")
+    partner = console.partners.get("acme")
+    pause = Pause(reason="failing", paused_at=datetime.now(UTC), consecutive_failures=12, last_error=XSS)
+    console.partners.put(partner.touched(status=PartnerStatus.PAUSED, pause=pause))
+    cookie = session_cookie(web)
+    # WHEN the operator looks at the fleet and at the partner
+    fleet = text(web.get("/console?status=paused", headers={"Cookie": cookie}))
+    page = text(web.get("/console/partners/acme", headers={"Cookie": cookie}))
+    # THEN the fleet badge says paused and why; the page says so (error text escaped) and offers Enable
+    assert "paused: failing" in fleet
+    assert "after 12 failures" in page
+    assert "&lt;script&gt;" in page
+    assert 'action="/console/partners/acme/enable"' in page
+    assert 'action="/console/partners/acme/disable"' not in page
+
+
+def test_the_portal_resends_a_dead_lettered_webhook_but_not_a_delivered_one(
+    console: Provisioner, web: Any, make_partner: Any
+) -> None:
+    # GIVEN acme's kept webhooks: one dead-lettered, one delivered
+    make_partner("acme")
+    kept_webhook(console, "msg_dead", Outcome.DEAD_LETTERED)
+    kept_webhook(console, "msg_done", Outcome.DELIVERED)
+    url = portal_url(web, "acme")
+    token = url.split("token=", 1)[1]
+    page = text(web.get(url))
+    # THEN the portal offers a resend for the dead-lettered one only
+    assert 'name="webhook_id" value="msg_dead"' in page
+    assert 'name="webhook_id" value="msg_done"' not in page
+    # WHEN the partner resends it, and tries the delivered one
+    done = web.post(
+        "/portal/resend", headers=FORM, body=urlencode({"token": token, "webhook_id": "msg_dead"})
+    )
+    refused = web.post(
+        "/portal/resend", headers=FORM, body=urlencode({"token": token, "webhook_id": "msg_done"})
+    )
+    # THEN the first is queued again, the second is a 409 page
+    assert done.status_code == 303
+    assert refused.status_code == 409
+    assert queued() == ["msg_dead"]
+
+
+def test_a_portal_token_cannot_resend_another_partners_webhook(
+    console: Provisioner, web: Any, make_partner: Any
+) -> None:
+    # GIVEN acme's dead-lettered webhook, and globex's portal link
+    make_partner("acme")
+    make_partner("globex")
+    kept_webhook(console, "msg_dead", Outcome.DEAD_LETTERED)
+    token = portal_url(web, "globex").split("token=", 1)[1]
+    # WHEN globex's link asks to resend acme's webhook id
+    answer = web.post(
+        "/portal/resend", headers=FORM, body=urlencode({"token": token, "webhook_id": "msg_dead"})
+    )
+    # THEN it is not found (globex has no such webhook) and nothing is queued for anyone
+    assert answer.status_code == 404
+    assert queued("acme") == []
+    assert queued("globex") == []

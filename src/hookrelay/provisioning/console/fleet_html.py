@@ -31,10 +31,11 @@ def _query_params(query: FleetQuery, **changes: object) -> dict[str, str]:
 
 def _fleet_row(base: str, row: FleetRow) -> Safe:
     p = row.partner
-    badges = [badge(p.status.value)]
+    badges = [badge(p.status.value)]  # paused (issue 16) is a status: its badge says why
+    if p.pause is not None and p.status.value == "paused":
+        badges = [tag("span", f"paused: {p.pause.reason}", class_="badge paused", title=p.pause.last_error)]
     if p.gone_at is not None:
         badges.append(badge("gone"))
-    # "paused" (issue 16) gets its badge here once the partner model has it.
     return fill(
         "<tr><td>{id}</td><td>{badges}</td><td class=num>{queue}</td><td class=num>{dlq}</td>"
         "<td class=num>{oldest}</td><td class=num>{attempts}</td><td class=num>{rate}</td>"
@@ -58,7 +59,7 @@ def fleet_page_html(base: str, csrf: str, query: FleetQuery, fleet: FleetPage) -
             value=s,
             selected=(query.status is not None and query.status.value == s),
         )
-        for s in ("", "active", "disabled", "provisioning")
+        for s in ("", "active", "paused", "disabled", "provisioning")
     )
     filters = fill(
         '<form class="filters" method="get" action="{base}/console">'

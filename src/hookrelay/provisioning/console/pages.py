@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from hookrelay.models import AttemptRecord
+from hookrelay.models import AttemptRecord, Outcome
 from hookrelay.provisioning.console.html import Safe, fill, h, join, page, tag
 from hookrelay.provisioning.console.stats import HourStats
 
@@ -81,6 +81,7 @@ DONE = {
     "disable": "Disabled: nothing is delivered until enabled; messages are kept.",
     "enable": "Enabled: delivery resumes.",
     "test-event": "Test event published: its attempt appears below within seconds.",
+    "resend": "Sent again (same webhook id): its new attempt appears below within seconds.",
 }
 
 
@@ -107,14 +108,18 @@ def error_page(base: str, status: int, message: str, logged_in: bool = False) ->
     )
 
 
-def attempts_table(records: list[AttemptRecord], link: Callable[[AttemptRecord], str] | None = None) -> Safe:
+def attempts_table(
+    records: list[AttemptRecord],
+    link: Callable[[AttemptRecord], str] | None = None,
+    row_action: Callable[[AttemptRecord], object] | None = None,
+) -> Safe:
     """The attempt log: time, webhook, topic, attempt, outcome, status, duration, error, response;
-    ``link``: where a webhook id leads (its detail page), if anywhere."""
+    ``link``: where a webhook id leads (its detail page), if anywhere; ``row_action``: a last cell."""
     rows = join(
         fill(
             "<tr><td>{at}</td><td>{webhook}</td><td>{topic}</td><td class=num>{attempt}</td>"
             "<td>{outcome}</td><td class=num>{status}</td><td class=num>{duration}</td><td>{error}</td>"
-            '<td class="excerpt">{excerpt}</td></tr>',
+            '<td class="excerpt">{excerpt}</td>{extra}</tr>',
             at=when(r.at),
             webhook=tag("a", r.webhook_id, href=link(r)) if link else r.webhook_id,
             topic=r.topic or "",
@@ -124,14 +129,16 @@ def attempts_table(records: list[AttemptRecord], link: Callable[[AttemptRecord],
             duration=ms(r.duration_ms),
             error=" ".join(x for x in (r.error_kind or "", r.error or "") if x),
             excerpt=(r.response_excerpt or "")[:EXCERPT_CHARS],
+            extra=tag("td", row_action(r)) if row_action else "",
         )
         for r in records
     ) or Safe('<tr><td colspan="9">No attempts yet.</td></tr>')
     return fill(
         '<table id="attempts"><thead><tr><th>Time (UTC)</th><th>Webhook</th><th>Topic</th><th>#</th>'
-        "<th>Outcome</th><th>Status</th><th>Duration</th><th>Error</th><th>Response</th></tr></thead>"
+        "<th>Outcome</th><th>Status</th><th>Duration</th><th>Error</th><th>Response</th>{extra}</tr></thead>"
         "<tbody>{rows}</tbody></table>",
         rows=rows,
+        extra=tag("th", "") if row_action else "",
     )
 
 
@@ -177,7 +184,6 @@ def portal_page(
         base=base,
         token=token,
     )
-    # Resending a failed webhook (issue 14's message store) goes here, next to the test event.
     body = fill(
         "<h1>Webhooks for {pid}</h1>{done}<p>Endpoint: <code>{url}</code></p><p>{test}</p>"
         "<section id=live><h2>Delivery attempts</h2>{attempts}</section>"
@@ -188,27 +194,23 @@ def portal_page(
         )
         if next_cursor
         else "",
-        done=tag("p", DONE["test-event"], class_="notice", id="done") if done == "test-event" else "",
+        done=tag("p", DONE[done], class_="notice", id="done") if done in ("test-event", "resend") else "",
         url=partner.get("url"),
         test=test,
-        attempts=attempts_table(records),
+        attempts=attempts_table(records, row_action=lambda r: _portal_resend(base, token, r)),
     )
     return page("Portal", body, base, refresh=REFRESH_SECONDS)
 
 
-def webhook_page(
-    base: str, csrf: str, partner_id: str, webhook_id: str, records: list[AttemptRecord]
-) -> Safe:
-    """One webhook: its attempts, newest first (the payload joins with issue 14's message store)."""
-    latest = records[0] if records else None
-    body = fill(
-        "<h1>Webhook {wid}</h1><p>Partner {partner} · topic {topic} · {count} attempts · last outcome "
-        "{outcome}</p><section id=live>{attempts}</section><p><span id=refreshed></span></p>",
-        wid=webhook_id,
-        partner=tag("a", partner_id, href=f"{base}/console/partners/{partner_id}"),
-        topic=(latest.topic if latest else None) or "—",
-        count=len(records),
-        outcome=badge(latest.outcome.value) if latest else "—",
-        attempts=attempts_table(records),
+def _portal_resend(base: str, token: str, record: AttemptRecord) -> Safe:
+    """A dead-lettered webhook's resend button (the store keeps it; the answer says if it no longer is)."""
+    if record.outcome is not Outcome.DEAD_LETTERED:
+        return Safe("")
+    return fill(
+        '<form class="inline" method="post" action="{base}/portal/resend" data-confirm="Send webhook {wid} '
+        'again?"><input type="hidden" name="token" value="{token}"><input type="hidden" name="webhook_id" '
+        'value="{wid}"><button>Resend</button></form>',
+        base=base,
+        token=token,
+        wid=record.webhook_id,
     )
-    return page(webhook_id, body, base, refresh=REFRESH_SECONDS, nav=nav(base, csrf))

@@ -19,6 +19,7 @@ from hookrelay.provisioning.console.pages import (
     rate,
 )
 from hookrelay.provisioning.console.stats import HourStats
+from hookrelay.provisioning.console.webhook_html import replay_form
 
 SETTINGS_SHOWN = (
     "url", "status", "event_types", "max_concurrency", "reserved_concurrency", "provisioned_concurrency",
@@ -46,7 +47,7 @@ def partner_page_html(
     partner = state["partner"]
     pid = partner["partner_id"]
     at = f"/console/partners/{pid}"
-    enabled = partner.get("status") != "disabled"
+    enabled = partner.get("status") not in ("disabled", "paused")  # enable resumes a paused partner
     actions = [
         form(base, f"{at}/disable", "Disable", csrf, f"Stop delivering to {pid}? Messages are kept.")
         if enabled
@@ -61,8 +62,7 @@ def partner_page_html(
         ),
         form(base, f"{at}/test-event", "Send a test event", csrf, f"Send a test event to {pid}?"),
         form(base, f"{at}/portal-link", "Portal link", csrf),
-        # resend, replay a range and redrive the DLQ (issue 14) join this list once the message store
-        # is merged: a form each, posting to an action of ACTIONS in routes.py.
+        # Resend is on each webhook's page; redriving the DLQ has no provisioner operation yet (sqs-mv).
     ]
     counts = fill(
         "<dl><dt>Queue</dt><dd id=queue-depth>{queue}</dd><dt>DLQ</dt><dd id=dlq-depth>{dlq}</dd>"
@@ -81,11 +81,13 @@ def partner_page_html(
         else ""
     )
     body = fill(
-        "<h1>{pid} {badge}</h1>{done}<p>{actions}</p><section id=live><h2>Live</h2>{counts}"
+        "<h1>{pid} {badge}</h1>{done}{paused}<p>{actions}</p>{replay}<section id=live><h2>Live</h2>{counts}"
         "<h2>Attempts</h2>{attempts}</section><p>{more} <span id=refreshed></span></p>"
         "<h2>Settings</h2>{settings}",
         pid=pid,
         badge=badge(partner.get("status")),
+        paused=_paused(partner.get("pause")) if partner.get("status") == "paused" else "",
+        replay=replay_form(base, csrf, pid),
         done=tag("p", DONE.get(done or "", ""), class_="notice", id="done") if done in DONE else "",
         actions=join(actions),
         counts=counts,
@@ -94,6 +96,19 @@ def partner_page_html(
         settings=_settings(partner),
     )
     return page(pid, body, base, refresh=REFRESH_SECONDS, nav=nav(base, csrf))
+
+
+def _paused(pause: Mapping[str, Any] | None) -> Safe:
+    if not pause:
+        return Safe("")
+    return tag(
+        "p",
+        f"Paused by its health ({pause.get('reason')}) at {pause.get('paused_at')} after "
+        f"{pause.get('consecutive_failures')} failures; last error: {pause.get('last_error') or '—'}. "
+        "Enable resumes it.",
+        class_="error",
+        id="paused",
+    )
 
 
 def _counts(counts: Mapping[str, int] | None) -> str:

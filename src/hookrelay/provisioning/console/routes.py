@@ -24,6 +24,8 @@ ROUTES: tuple[tuple[str, list[str], str], ...] = (
     ("/console/partners/{id}", ["GET"], "partner"),
     ("/console/partners/{id}/{action}", ["POST"], "action"),
     ("/console/partners/{id}/webhooks/{webhook_id}", ["GET"], "webhook"),
+    ("/console/partners/{id}/webhooks/{webhook_id}/resend", ["POST"], "resend"),
+    ("/console/partners/{id}/replays/{replay_id}", ["GET"], "replay_state"),
     ("/console/static/{name}", ["GET"], "static"),
     ("/portal", ["GET"], "portal"),
     ("/portal/{action}", ["POST"], "portal_action"),

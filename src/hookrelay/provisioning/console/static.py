@@ -48,7 +48,7 @@ th a { color: inherit; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge { border-radius: 8px; padding: 0 6px; font-size: 12px; background: #e8e8e8; }
 .badge.active, .badge.delivered { background: #d9f2dd; }
-.badge.disabled, .badge.gone, .badge.dead_lettered { background: #f7d4d4; }
+.badge.disabled, .badge.gone, .badge.dead_lettered, .badge.paused { background: #f7d4d4; }
 .badge.retry_scheduled, .badge.provisioning { background: #fbecc4; }
 .excerpt { font-family: ui-monospace, monospace; font-size: 12px; white-space: pre-wrap;
   word-break: break-all; max-width: 420px; }
@@ -58,6 +58,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 form.inline { display: inline-block; margin-right: 8px; }
 .filters input, .filters select { margin-right: 6px; }
 #refreshed { color: #777; font-size: 12px; }
+pre.payload { background: #fff; border: 1px solid #e3e3e3; padding: 8px; max-height: 320px; overflow: auto; }
+form.replay input { margin-right: 6px; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; }
 dt { color: #555; }
 """

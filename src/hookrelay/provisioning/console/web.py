@@ -18,16 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
-from hookrelay.attempts.log import AttemptLog
-from hookrelay.errors import HookrelayError, InvalidInput, Unauthorized
+from hookrelay.attempts.log import AttemptLog, webhook_attempts
+from hookrelay.errors import Conflict, HookrelayError, InvalidInput, NotFound, Unauthorized
 from hookrelay.models import AttemptRecord
 from hookrelay.provisioning.access import ConsoleKeys, ConsoleSettings, console_keys
 from hookrelay.provisioning.api import Api, check_partner_id
-from hookrelay.provisioning.console import fleet_html, pages, partner_html
+from hookrelay.provisioning.console import fleet_html, pages, partner_html, webhook_html
 from hookrelay.provisioning.console.fleet import FleetQuery, fleet_page
 from hookrelay.provisioning.console.static import FILES
 from hookrelay.provisioning.console.stats import last_hour
-from hookrelay.provisioning.console.webhook import webhook_attempts
 from hookrelay.provisioning.console.wire import (
     COOKIE,
     SECURITY_HEADERS,
@@ -37,27 +36,39 @@ from hookrelay.provisioning.console.wire import (
     html_reply,
     redirect,
 )
+from hookrelay.provisioning.messages.view import check_webhook_id
 from hookrelay.provisioning.operations import BY_NAME
 
 logger = logging.getLogger(__name__)
 TEST_EVENT = {"topic": "hookrelay.test", "payload": {"test": True, "message": "a test event from hookrelay"}}
 
 
+def _replay_body(form: Mapping[str, str]) -> dict[str, Any]:
+    """The replay form (datetime-local fields, UTC) as the replay operation's body."""
+    return {
+        "since": form.get("since", ""),
+        "until": form.get("until", ""),
+        "only_failed": "only_failed" in form,
+    }
+
+
 @dataclass(frozen=True)
 class ConsoleAction:
     operation: str
     body: Mapping[str, Any]
-    answer: str = "redirect"  # redirect (to the partner page), secret (shown once), link
+    answer: str = "redirect"  # redirect (to the partner page), secret (shown once), link, replay
+    from_form: Callable[[Mapping[str, str]], dict[str, Any]] | None = None  # the body, from the form
 
 
-# What an operator may do from a partner page: each is one provisioner operation. Issue 14's resend,
-# replay and redrive join as entries here (and a form each in pages.partner_page_html).
+# What an operator may do from a partner page: each is one provisioner operation (a webhook's resend is
+# on its own page). Redriving the DLQ has no provisioner operation yet (sqs-mv does it).
 ACTIONS: dict[str, ConsoleAction] = {
     "disable": ConsoleAction("disable", {"purge": False}),
     "enable": ConsoleAction("enable", {}),
     "rotate-secret": ConsoleAction("rotate_secret", {}, "secret"),
     "test-event": ConsoleAction("publish", TEST_EVENT),
     "portal-link": ConsoleAction("portal_link", {}, "link"),
+    "replay": ConsoleAction("replay", {}, "replay", _replay_body),
 }
 
 
@@ -143,9 +154,11 @@ class Console:
             200, fleet_html.fleet_page_html(request.base, self.keys().csrf(session), query, fleet)
         )
 
-    def _call(self, operation: str, partner_id: str, body: Any = None, query: Any = None) -> dict[str, Any]:
+    def _call(
+        self, operation: str, partner_id: str, body: Any = None, query: Any = None, **path: str
+    ) -> dict[str, Any]:
         raw = None if body is None else json.dumps(body)
-        return self.api().call(BY_NAME[operation], partner_id, raw, query or {})[1]
+        return self.api().call(BY_NAME[operation], partner_id, raw, query or {}, path)[1]
 
     def _deliveries(self, partner_id: str, cursor: str | None) -> tuple[list[AttemptRecord], str | None]:
         page = self._call("deliveries", partner_id, query={"limit": "50", "cursor": cursor} if cursor else {})
@@ -168,10 +181,38 @@ class Console:
         return html_reply(200, html)
 
     def webhook(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
+        """The kept webhook (payload, attempts, resend); one the store no longer keeps: its attempts."""
         pid, wid = request.path_params["id"], unquote(request.path_params["webhook_id"])
-        self.ctx.partners.get(check_partner_id(pid))
-        records = webhook_attempts(AttemptLog(self.ctx.stage, clients=self.ctx.clients), pid, wid)
-        return html_reply(200, pages.webhook_page(request.base, self.keys().csrf(session), pid, wid, records))
+        self.ctx.partners.get(check_partner_id(pid))  # an unknown partner is a 404 page of its own
+        try:
+            kept: dict[str, Any] | None = self._call("get_webhook", pid, webhook_id=wid)
+        except NotFound:  # not kept (never, or expired: Expired is a NotFound)
+            kept = None
+        if kept is not None:
+            found = [
+                {**a, "webhook_id": wid, "partner_id": pid, "topic": kept["topic"]} for a in kept["attempts"]
+            ]
+            records = [AttemptRecord.model_validate({"url": "", **a}) for a in reversed(found)]
+        else:
+            log = AttemptLog(self.ctx.stage, clients=self.ctx.clients)
+            records = list(reversed(webhook_attempts(log, pid, check_webhook_id(wid))))
+        csrf = self.keys().csrf(session)
+        html = webhook_html.webhook_page(
+            request.base, csrf, pid, wid, records, kept, request.query.get("done")
+        )
+        return html_reply(200, html)
+
+    def resend(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
+        pid, wid = request.path_params["id"], unquote(request.path_params["webhook_id"])
+        self._checked(request, session)
+        self._call("resend", pid, webhook_id=wid)
+        logger.info("console action", extra={"partner_id": pid, "action": "resend", "webhook_id": wid})
+        return redirect(f"{request.base}/console/partners/{pid}/webhooks/{quote(wid, safe='')}?done=resend")
+
+    def replay_state(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
+        pid, rid = request.path_params["id"], request.path_params["replay_id"]
+        state = self._call("replay_state", pid, replay_id=rid)
+        return html_reply(200, webhook_html.replay_page(request.base, self.keys().csrf(session), state))
 
     def action(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
         pid, name = request.path_params["id"], request.path_params["action"]
@@ -179,12 +220,16 @@ class Console:
         action = ACTIONS.get(name)
         if action is None:
             raise InvalidInput(f"unknown action {name!r}; one of {', '.join(ACTIONS)}")
-        answer = self._call(action.operation, pid, dict(action.body))
+        form = self._checked(request, session) if action.from_form else {}
+        body = action.from_form(form) if action.from_form else dict(action.body)
+        answer = self._call(action.operation, pid, body)
         csrf = self.keys().csrf(session)
         logger.info("console action", extra={"partner_id": pid, "action": name})
         if action.answer == "secret":
             html = pages.secret_page(request.base, csrf, pid, answer["secret"], answer["previous_expires_at"])
             return html_reply(200, html)
+        if action.answer == "replay":
+            return redirect(f"{request.base}/console/partners/{pid}/replays/{answer['replay_id']}")
         if action.answer == "link":
             url = answer["url"] if "://" in answer["url"] else f"{request.base}{answer['url']}"
             return html_reply(200, pages.link_page(request.base, csrf, pid, url, answer["expires_at"]))
@@ -211,13 +256,22 @@ class Console:
         return html_reply(200, html)
 
     def portal_action(self, request: WebRequest) -> WebReply:
-        if request.path_params.get("action") != "test-event":
-            raise InvalidInput("the portal's only action is test-event")
-        token = request.form().get("token", "")
+        """The portal's two actions: a test event, and resending a webhook no attempt delivered."""
+        name = request.path_params.get("action")
+        if name not in ("test-event", "resend"):
+            raise InvalidInput("the portal's actions are test-event and resend")
+        form = request.form()
+        token = form.get("token", "")
         pid = self._portal_partner(token)
-        self._call("publish", pid, TEST_EVENT)
-        logger.info("portal test event", extra={"partner_id": pid})
-        return redirect(f"{request.base}/portal?token={quote(token)}&done=test-event")
+        if name == "resend":
+            wid = form.get("webhook_id", "")
+            if self._call("get_webhook", pid, webhook_id=wid)["delivered"]:
+                raise Conflict(f"webhook {wid} was delivered: nothing to resend")
+            self._call("resend", pid, webhook_id=wid)
+        else:
+            self._call("publish", pid, TEST_EVENT)
+        logger.info("portal action", extra={"partner_id": pid, "action": name})
+        return redirect(f"{request.base}/portal?token={quote(token)}&done={name}")
 
     # -- static ------------------------------------------------------------------------------------------
 
