@@ -147,6 +147,27 @@ def test_a_partners_script_answer_shows_as_text(browser: Any, fleet: Fleet) -> N
     shot(browser, "console-partner.png")
 
 
+def test_resend_from_a_webhooks_page_makes_a_new_attempt(browser: Any, fleet: Fleet) -> None:
+    # GIVEN acme's page, and on it the link of a delivered webhook
+    browser.get(f"{fleet.stack.console_url}/partners/acme")
+    browser.find_element(*by("#attempts tbody td:nth-child(2) a")).click()
+    wait_for(lambda: browser.find_elements(*by("pre.payload")), 20, "the webhook's page")
+    before = len(browser.find_elements(*by("#attempts tbody tr")))
+    # WHEN Resend is clicked and confirmed
+    browser.find_element(*by('form[action$="/resend"] button')).click()
+    browser.switch_to.alert.accept()
+    # THEN the page says so, and the webhook's new attempt appears on it
+    assert wait_for(lambda: browser.find_elements(*by("#done")), 20, "the notice")[0].text.startswith(
+        "Sent again"
+    )
+
+    def more_attempts() -> bool:
+        browser.refresh()
+        return len(browser.find_elements(*by("#attempts tbody tr"))) > before
+
+    wait_for(more_attempts, 60, "the resent webhook's attempt")
+
+
 def test_disable_asks_for_confirmation_then_takes_effect(browser: Any, fleet: Fleet) -> None:
     # GIVEN acme active, its page open
     browser.get(f"{fleet.stack.console_url}/partners/acme")
