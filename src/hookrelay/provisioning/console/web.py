@@ -192,7 +192,7 @@ class Console:
             found = [
                 {**a, "webhook_id": wid, "partner_id": pid, "topic": kept["topic"]} for a in kept["attempts"]
             ]
-            records = [AttemptRecord.model_validate({"url": "", **a}) for a in reversed(found)]
+            records = [AttemptRecord.model_validate({**a, "url": a.get("url") or ""}) for a in reversed(found)]
         else:
             log = AttemptLog(self.ctx.stage, clients=self.ctx.clients)
             records = list(reversed(webhook_attempts(log, pid, check_webhook_id(wid))))
