@@ -189,10 +189,11 @@ class Console:
         except NotFound:  # not kept (never, or expired: Expired is a NotFound)
             kept = None
         if kept is not None:
-            found = [
-                {**a, "webhook_id": wid, "partner_id": pid, "topic": kept["topic"]} for a in kept["attempts"]
+            shared = {"webhook_id": wid, "partner_id": pid, "topic": kept["topic"]}
+            records = [
+                AttemptRecord.model_validate({**a, **shared, "url": a.get("url") or ""})
+                for a in reversed(kept["attempts"])
             ]
-            records = [AttemptRecord.model_validate({**a, "url": a.get("url") or ""}) for a in reversed(found)]
         else:
             log = AttemptLog(self.ctx.stage, clients=self.ctx.clients)
             records = list(reversed(webhook_attempts(log, pid, check_webhook_id(wid))))
