@@ -11,20 +11,20 @@ session's CSRF token in its form. Portal pages take the partner from their signe
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
 from hookrelay.attempts.log import AttemptLog, webhook_attempts
-from hookrelay.errors import Conflict, HookrelayError, InvalidInput, NotFound, Unauthorized
+from hookrelay.errors import HookrelayError, InvalidInput, NotFound, Unauthorized
 from hookrelay.models import AttemptRecord
-from hookrelay.provisioning.access import ConsoleKeys, ConsoleSettings, console_keys
-from hookrelay.provisioning.api import Api, check_partner_id
+from hookrelay.provisioning.api import check_partner_id
 from hookrelay.provisioning.console import fleet_html, pages, partner_html, webhook_html
+from hookrelay.provisioning.console.actions import ACTIONS
+from hookrelay.provisioning.console.door import Door
 from hookrelay.provisioning.console.fleet import FleetQuery, fleet_page
+from hookrelay.provisioning.console.portal import Portal
 from hookrelay.provisioning.console.static import FILES
 from hookrelay.provisioning.console.stats import last_hour
 from hookrelay.provisioning.console.wire import (
@@ -37,52 +37,16 @@ from hookrelay.provisioning.console.wire import (
     redirect,
 )
 from hookrelay.provisioning.messages.view import check_webhook_id
-from hookrelay.provisioning.operations import BY_NAME
 
 logger = logging.getLogger(__name__)
-TEST_EVENT = {"topic": "hookrelay.test", "payload": {"test": True, "message": "a test event from hookrelay"}}
-
-
-def _replay_body(form: Mapping[str, str]) -> dict[str, Any]:
-    """The replay form (datetime-local fields, UTC) as the replay operation's body."""
-    return {
-        "since": form.get("since", ""),
-        "until": form.get("until", ""),
-        "only_failed": "only_failed" in form,
-    }
-
-
-@dataclass(frozen=True)
-class ConsoleAction:
-    operation: str
-    body: Mapping[str, Any]
-    answer: str = "redirect"  # redirect (to the partner page), secret (shown once), link, replay
-    from_form: Callable[[Mapping[str, str]], dict[str, Any]] | None = None  # the body, from the form
-
-
-# What an operator may do from a partner page: each is one provisioner operation (a webhook's resend is
-# on its own page). Redriving the DLQ has no provisioner operation yet (sqs-mv does it).
-ACTIONS: dict[str, ConsoleAction] = {
-    "disable": ConsoleAction("disable", {"purge": False}),
-    "enable": ConsoleAction("enable", {}),
-    "rotate-secret": ConsoleAction("rotate_secret", {}, "secret"),
-    "test-event": ConsoleAction("publish", TEST_EVENT),
-    "portal-link": ConsoleAction("portal_link", {}, "link"),
-    "replay": ConsoleAction("replay", {}, "replay", _replay_body),
-}
 
 
 @dataclass
-class Console:
-    api: Callable[[], Api]
-    settings: Callable[[], ConsoleSettings] = ConsoleSettings
+class Console(Door):
+    """The operator console; hands the portal's requests to :class:`Portal`."""
 
-    @property
-    def ctx(self) -> Any:
-        return self.api().ctx
-
-    def keys(self) -> ConsoleKeys:
-        return console_keys(self.ctx.stage, self.ctx.clients)
+    def __post_init__(self) -> None:
+        self.portal = Portal(self.api, self.settings)
 
     def handle(self, name: str, request: WebRequest) -> WebReply:
         """Run the handler ``name``; every failure becomes a page (see the module docstring)."""
@@ -90,8 +54,10 @@ class Console:
         try:
             if name == "static":
                 return self.static(request)
-            if name in ("login", "portal", "portal_action"):
-                return getattr(self, name)(request)  # type: ignore[no-any-return]
+            if name == "login":
+                return self.login(request)
+            if name in ("portal", "portal_action"):
+                return getattr(self.portal, name)(request)  # type: ignore[no-any-return]
             session = self.session(request)
             if session is None:
                 if request.method == "GET":
@@ -154,20 +120,10 @@ class Console:
             200, fleet_html.fleet_page_html(request.base, self.keys().csrf(session), query, fleet)
         )
 
-    def _call(
-        self, operation: str, partner_id: str, body: Any = None, query: Any = None, **path: str
-    ) -> dict[str, Any]:
-        raw = None if body is None else json.dumps(body)
-        return self.api().call(BY_NAME[operation], partner_id, raw, query or {}, path)[1]
-
-    def _deliveries(self, partner_id: str, cursor: str | None) -> tuple[list[AttemptRecord], str | None]:
-        page = self._call("deliveries", partner_id, query={"limit": "50", "cursor": cursor} if cursor else {})
-        return [AttemptRecord.model_validate(i) for i in page["items"]], page.get("next_cursor")
-
     def partner(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
         pid = request.path_params["id"]
-        state = self._call("status", pid)
-        records, next_cursor = self._deliveries(pid, request.query.get("cursor"))
+        state = self.call("status", pid)
+        records, next_cursor = self.deliveries(pid, request.query.get("cursor"))
         hour = last_hour(AttemptLog(self.ctx.stage, clients=self.ctx.clients), pid, self.ctx.clock())
         html = partner_html.partner_page_html(
             request.base,
@@ -185,7 +141,7 @@ class Console:
         pid, wid = request.path_params["id"], unquote(request.path_params["webhook_id"])
         self.ctx.partners.get(check_partner_id(pid))  # an unknown partner is a 404 page of its own
         try:
-            kept: dict[str, Any] | None = self._call("get_webhook", pid, webhook_id=wid)
+            kept: dict[str, Any] | None = self.call("get_webhook", pid, webhook_id=wid)
         except NotFound:  # not kept (never, or expired: Expired is a NotFound)
             kept = None
         if kept is not None:
@@ -206,13 +162,13 @@ class Console:
     def resend(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
         pid, wid = request.path_params["id"], unquote(request.path_params["webhook_id"])
         self._checked(request, session)
-        self._call("resend", pid, webhook_id=wid)
+        self.call("resend", pid, webhook_id=wid)
         logger.info("console action", extra={"partner_id": pid, "action": "resend", "webhook_id": wid})
         return redirect(f"{request.base}/console/partners/{pid}/webhooks/{quote(wid, safe='')}?done=resend")
 
     def replay_state(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
         pid, rid = request.path_params["id"], request.path_params["replay_id"]
-        state = self._call("replay_state", pid, replay_id=rid)
+        state = self.call("replay_state", pid, replay_id=rid)
         return html_reply(200, webhook_html.replay_page(request.base, self.keys().csrf(session), state))
 
     def action(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
@@ -223,7 +179,7 @@ class Console:
             raise InvalidInput(f"unknown action {name!r}; one of {', '.join(ACTIONS)}")
         form = self._checked(request, session) if action.from_form else {}
         body = action.from_form(form) if action.from_form else dict(action.body)
-        answer = self._call(action.operation, pid, body)
+        answer = self.call(action.operation, pid, body)
         csrf = self.keys().csrf(session)
         logger.info("console action", extra={"partner_id": pid, "action": name})
         if action.answer == "secret":
@@ -235,44 +191,6 @@ class Console:
             url = answer["url"] if "://" in answer["url"] else f"{request.base}{answer['url']}"
             return html_reply(200, pages.link_page(request.base, csrf, pid, url, answer["expires_at"]))
         return redirect(f"{request.base}/console/partners/{pid}?done={name}")
-
-    # -- the partner portal ------------------------------------------------------------------------------
-
-    def _portal_partner(self, token: str) -> str:
-        if not token:
-            raise Unauthorized("this page needs the link's token: ask for a new portal link")
-        try:
-            return self.keys().portal_partner(token, self.ctx.clock())
-        except Unauthorized as exc:
-            raise Unauthorized(
-                f"this portal link is invalid or has expired ({exc.message}): ask for a new one"
-            ) from exc
-
-    def portal(self, request: WebRequest) -> WebReply:
-        token = request.query.get("token", "")
-        pid = self._portal_partner(token)
-        partner = self.ctx.partners.get(pid).model_dump(mode="json")
-        records, more = self._deliveries(pid, request.query.get("cursor"))
-        html = pages.portal_page(request.base, token, partner, records, request.query.get("done"), more)
-        return html_reply(200, html)
-
-    def portal_action(self, request: WebRequest) -> WebReply:
-        """The portal's two actions: a test event, and resending a webhook no attempt delivered."""
-        name = request.path_params.get("action")
-        if name not in ("test-event", "resend"):
-            raise InvalidInput("the portal's actions are test-event and resend")
-        form = request.form()
-        token = form.get("token", "")
-        pid = self._portal_partner(token)
-        if name == "resend":
-            wid = form.get("webhook_id", "")
-            if self._call("get_webhook", pid, webhook_id=wid)["delivered"]:
-                raise Conflict(f"webhook {wid} was delivered: nothing to resend")
-            self._call("resend", pid, webhook_id=wid)
-        else:
-            self._call("publish", pid, TEST_EVENT)
-        logger.info("portal action", extra={"partner_id": pid, "action": name})
-        return redirect(f"{request.base}/portal?token={quote(token)}&done={name}")
 
     # -- static ------------------------------------------------------------------------------------------
 
