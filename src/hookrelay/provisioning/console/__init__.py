@@ -6,8 +6,7 @@ provisioner app, a little static JS, no build step. See docs/console.md.
   apart from Chalice; :mod:`.portal`: the partner portal's; both on :mod:`.door` (the operations they
   call) and :mod:`.wire` (request, reply, security headers);
 - :mod:`.pages`, :mod:`.fleet_html`, :mod:`.partner_html`, :mod:`.webhook_html` over :mod:`.html`:
-  rendering, escaped by
-  default; :mod:`.static`: the script and the stylesheet;
+  rendering, escaped by default; :mod:`.static`: the script and the stylesheet;
 - :mod:`.fleet`, :mod:`.stats`, :mod:`.ages`: the fleet page's data (a page of partners at a time), the
   last hour from the attempt log, the oldest message ages from CloudWatch (one call per page).
 """
