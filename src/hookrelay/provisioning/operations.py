@@ -39,6 +39,7 @@ from hookrelay.provisioning.messages.model import (
 )
 from hookrelay.provisioning.portal_link import PortalLink, PortalLinkRequest, portal_link
 from hookrelay.provisioning.publish import Published, PublishRequest
+from hookrelay.provisioning.redrive import Redriven, RedriveRequest, redrive
 from hookrelay.provisioning.rollouts.control import (
     continue_rollout,
     rollback_rollout,
@@ -254,6 +255,11 @@ OPERATIONS: tuple[Operation, ...] = (
         "A signed, expiring URL of the partner's portal (its own deliveries; docs/console.md)", PortalLink,
         lambda ctx, call: portal_link(ctx, call.partner_id, call.parsed(PortalLinkRequest)),
         request=PortalLinkRequest,
+    ),
+    Operation(
+        "redrive", "POST", "/partners/{id}/redrive",
+        "Move dead letters back to the partner queue, each with a fresh attempt count", Redriven,
+        lambda ctx, call: redrive(ctx, call.partner_id, call.parsed(RedriveRequest)), request=RedriveRequest,
     ),
 )  # fmt: skip
 BY_NAME: dict[str, Operation] = {op.name: op for op in OPERATIONS}

@@ -13,7 +13,7 @@ import pytest
 
 from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog
-from hookrelay.models import AttemptRecord, Outcome, WebhookMessage
+from hookrelay.models import AttemptRecord, DeliveryState, Outcome, WebhookMessage
 from hookrelay.partners.model import PartnerStatus, Pause
 from hookrelay.provisioning.access import console_keys, forget_console_keys
 from hookrelay.provisioning.context import Provisioner
@@ -627,3 +627,60 @@ def test_a_portal_token_cannot_resend_another_partners_webhook(
     assert answer.status_code == 404
     assert queued("acme") == []
     assert queued("globex") == []
+
+
+def dead_letter(body: str, partner_id: str = "acme") -> None:
+    sqs = aws("sqs")
+    url = sqs.get_queue_url(QueueName=naming.partner_dead_letter_queue(STAGE, partner_id))["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=body)
+
+
+def test_redrive_moves_dead_letters_back_with_a_fresh_attempt_count(
+    console: Provisioner, web: Any, make_partner: Any
+) -> None:
+    # GIVEN acme's DLQ holding a webhook that used its 4 attempts, and a body that is no webhook
+    make_partner("acme")
+    spent = WebhookMessage(id="msg_spent", partner_id="acme", topic="t", payload={"n": 1})
+    dead_letter(spent.with_delivery(DeliveryState(attempt=4)).to_sqs_body())
+    dead_letter("not a webhook")
+    # WHEN the redrive operation runs
+    answer = web.post("/partners/acme/redrive", headers={"Content-Type": "application/json"}, body="{}")
+    # THEN the webhook is back on the queue, same id, attempt count 0; the other stays in the DLQ
+    assert answer.status_code == 200, text(answer)
+    assert answer.json_body["moved"] == 1
+    assert answer.json_body["unreadable"] == 1
+    sqs = aws("sqs")
+    url = sqs.get_queue_url(QueueName=naming.partner_queue(STAGE, "acme"))["QueueUrl"]
+    body = json.loads(sqs.receive_message(QueueUrl=url)["Messages"][0]["Body"])
+    assert body["id"] == "msg_spent"
+    assert body.get("delivery", {}).get("attempt", 0) == 0
+    dlq = sqs.get_queue_url(QueueName=naming.partner_dead_letter_queue(STAGE, "acme"))["QueueUrl"]
+    left = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert left["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
+
+
+def test_redrive_moves_at_most_max_messages(console: Provisioner, web: Any, make_partner: Any) -> None:
+    make_partner("acme")
+    for n in range(12):
+        dead_letter(WebhookMessage(id=f"msg_{n}", partner_id="acme", topic="t", payload={}).to_sqs_body())
+    answer = web.post(
+        "/partners/acme/redrive", headers={"Content-Type": "application/json"}, body='{"max_messages": 11}'
+    )
+    assert answer.json_body["moved"] == 11
+    assert answer.json_body["left"] == 1
+
+
+def test_redrive_from_the_console_needs_the_csrf_token(
+    console: Provisioner, web: Any, make_partner: Any
+) -> None:
+    make_partner("acme")
+    dead_letter(WebhookMessage(id="msg_1", partner_id="acme", topic="t", payload={}).to_sqs_body())
+    cookie = session_cookie(web)
+    csrf = csrf_of(text(web.get("/console/partners/acme", headers={"Cookie": cookie})))
+    forged = web.post("/console/partners/acme/redrive", headers={**FORM, "Cookie": cookie}, body="csrf=x")
+    assert forged.status_code == 403
+    assert queued() == []
+    done = web.post("/console/partners/acme/redrive", headers={**FORM, "Cookie": cookie}, body=f"csrf={csrf}")
+    assert done.status_code == 303
+    assert done.headers["Location"] == "/console/partners/acme?done=redrive"
+    assert queued() == ["msg_1"]

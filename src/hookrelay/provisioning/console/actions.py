@@ -29,7 +29,7 @@ class ConsoleAction:
 
 
 # What an operator may do from a partner page: each is one provisioner operation (a webhook's resend is
-# on its own page). Redriving the DLQ has no provisioner operation yet (sqs-mv does it).
+# on its own page).
 ACTIONS: dict[str, ConsoleAction] = {
     "disable": ConsoleAction("disable", {"purge": False}),
     "enable": ConsoleAction("enable", {}),
@@ -37,4 +37,5 @@ ACTIONS: dict[str, ConsoleAction] = {
     "test-event": ConsoleAction("publish", TEST_EVENT),
     "portal-link": ConsoleAction("portal_link", {}, "link"),
     "replay": ConsoleAction("replay", {}, "replay", _replay_body),
+    "redrive": ConsoleAction("redrive", {"max_messages": 1000}),
 }

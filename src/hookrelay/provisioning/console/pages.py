@@ -82,6 +82,7 @@ DONE = {
     "enable": "Enabled: delivery resumes.",
     "test-event": "Test event published: its attempt appears below within seconds.",
     "resend": "Sent again (same webhook id): its new attempt appears below within seconds.",
+    "redrive": "Dead letters moved back to the queue (up to 1,000), each with a fresh attempt count.",
 }
 
 

@@ -62,7 +62,14 @@ def partner_page_html(
         ),
         form(base, f"{at}/test-event", "Send a test event", csrf, f"Send a test event to {pid}?"),
         form(base, f"{at}/portal-link", "Portal link", csrf),
-        # Resend is on each webhook's page; redriving the DLQ has no provisioner operation yet (sqs-mv).
+        form(
+            base,
+            f"{at}/redrive",
+            "Redrive DLQ",
+            csrf,
+            f"Move up to 1,000 dead letters of {pid} back to its queue, each with a fresh attempt count?",
+        ),
+        # A webhook's resend is on its own page.
     ]
     counts = fill(
         "<dl><dt>Queue</dt><dd id=queue-depth>{queue}</dd><dt>DLQ</dt><dd id=dlq-depth>{dlq}</dd>"
