@@ -93,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(stack: LocalStack, args: argparse.Namespace, board: Board, stopper: Stopper) -> int:
     """Start the stack, show it until SIGINT/SIGTERM, stop it (the stopper ends a stop that hangs)."""
-    print(f"starting hookrelay on {args.host} (first run packages the handler: ~15 s) ...", flush=True)
     started = time.monotonic()
-    try:
+    try:  # the first line is inside: a signal right after it (KeyboardInterrupt) is handled below too
+        print(f"starting hookrelay on {args.host} (first run packages the handler: ~15 s) ...", flush=True)
         stack.start()
         stopper.started()
         print(f"ready in {time.monotonic() - started:.1f} s", flush=True)
