@@ -17,6 +17,7 @@ from hookrelay.attempts.log import AttemptLog, record_attempts
 from hookrelay.attempts.settings import attempts_settings
 from hookrelay.observability import configure_logging, invocation
 from hookrelay.provisioning.api import Api, framework_answer
+from hookrelay.provisioning.console import register_console
 from hookrelay.provisioning.context import provisioner
 from hookrelay.provisioning.health.watch import HealthWatch
 from hookrelay.provisioning.message_ops import replay_worker as run_replay_steps
@@ -35,6 +36,9 @@ def api() -> Api:
     ctx = provisioner()
     configure_logging("provisioner", ctx.settings.log_level)
     return Api(ctx)
+
+
+register_console(app, lambda: api(), Response)  # /console, /portal: no IAM, a login (docs/console.md)
 
 
 @app.route("/openapi.json", methods=["GET"])

@@ -179,6 +179,13 @@ def partner_from_name(name: str) -> str | None:
     return match.group("partner")
 
 
+def console_secret(stage: str) -> str:
+    """The operator console's token (Secrets Manager): exchanged at /console/login for a session cookie;
+    the keys that sign sessions, CSRF tokens and partner portal links derive from it. No partner's
+    secret is named like it (theirs end in ``/signing``)."""
+    return f"{PROJECT}/{stage}/console"
+
+
 def events_queue(stage: str) -> str:
     """The stage-wide feed of published events (``POST /events``): the router fans each one out."""
     return f"{prefix(stage)}-events"

@@ -93,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def serve(stack: LocalStack, args: argparse.Namespace, board: Board, stopper: Stopper) -> int:
     """Start the stack, show it until SIGINT/SIGTERM, stop it (the stopper ends a stop that hangs)."""
-    print(f"starting hookrelay on {args.host} (first run packages the handler: ~15 s) ...", flush=True)
     started = time.monotonic()
-    try:
+    try:  # the first line is inside: a signal right after it (KeyboardInterrupt) is handled below too
+        print(f"starting hookrelay on {args.host} (first run packages the handler: ~15 s) ...", flush=True)
         stack.start()
         stopper.started()
         print(f"ready in {time.monotonic() - started:.1f} s", flush=True)
@@ -118,6 +118,7 @@ def show(stack: LocalStack, args: argparse.Namespace, board: Board, stopper: Sto
     print(
         f"  AWS endpoint (moto)     {stack.endpoint}\n"
         f"  provisioner REST API    {stack.api_url}   (GET /openapi.json)\n"
+        f"  operator console        {stack.console_url}   (token: {stack.console_token()})\n"
         f"  sample receiver         {stack.receiver_url}   (verifies partner '{options.sample_partner}')\n"
         f"  logs                    {LOG_FILE if not args.no_console else 'stdout'}\n"
         "Ctrl-C stops everything.",

@@ -21,6 +21,7 @@ from typing import Any
 
 from hookrelay import naming
 from hookrelay.aws import clients as aws
+from hookrelay.aws.clients import Clients
 from hookrelay.settings import reset_cached_settings
 from hookrelay_local.bootstrap import (
     INBOX_HANDLER,
@@ -30,6 +31,7 @@ from hookrelay_local.bootstrap import (
     ROLLOUT_HANDLER,
     ROUTER_HANDLER,
     bootstrap,
+    ensure_console_token,
 )
 from hookrelay_local.chalice_apps import ServedApp, load_app_module
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
@@ -115,6 +117,7 @@ class LocalStack:
             "POWERTOOLS_METRICS_DISABLED": "true",
             "AWS_XRAY_SDK_ENABLED": "false",
             "HOOKRELAY_LOCAL_RUNTIME": "1",
+            "HOOKRELAY_CONSOLE_URL": self.api_url,  # portal links; the bound port once started
         }
 
     def start(self) -> LocalStack:
@@ -134,6 +137,7 @@ class LocalStack:
             ServedApp(self.modules["provisioner"].app, self.options.host, self.options.api_port).start(),
             ServedApp(self.modules["receiver"].app, self.options.host, self.options.receiver_port).start(),
         ]
+        os.environ["HOOKRELAY_CONSOLE_URL"] = self.api_url
         invokers = {
             RECORDER_HANDLER: self._chalice_invoker(RECORDER_APP, "record_results"),
             ROLLOUT_HANDLER: self._chalice_invoker(RECORDER_APP, "rollout_worker"),
@@ -147,6 +151,14 @@ class LocalStack:
         )
         self.runtime.start()
         return self
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.api_url}/console"
+
+    def console_token(self) -> str:
+        """The operator token the console's login asks for (created by the bootstrap)."""
+        return ensure_console_token(self.options.stage, Clients())
 
     def _chalice_invoker(self, app: str, function: str) -> Any:
         def invoke(event: dict[str, Any], _: FunctionConfig) -> Any:

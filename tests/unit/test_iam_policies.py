@@ -70,6 +70,7 @@ STAR_RESOURCE = {
     "lambda:ListEventSourceMappings": "a list call: no resource-level permissions",
     "lambda:GetAccountSettings": "an account-wide read: no resource-level permissions",
     "iam:GetAccountSummary": "an account-wide read: no resource-level permissions",
+    "cloudwatch:GetMetricData": "metric reads have no resource-level permissions (the console's ages)",
 }
 # Resource "*" allowed only under a condition naming the stage's functions (mappings are named by UUID).
 STAR_WITH_CONDITION = {

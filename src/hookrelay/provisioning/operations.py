@@ -44,7 +44,9 @@ from hookrelay.provisioning.messages.model import (
     Resent,
     WebhookView,
 )
+from hookrelay.provisioning.portal_link import PortalLink, PortalLinkRequest, portal_link
 from hookrelay.provisioning.publish import Published, PublishRequest
+from hookrelay.provisioning.redrive import Redriven, RedriveRequest, redrive
 from hookrelay.provisioning.rollouts.control import (
     continue_rollout,
     rollback_rollout,
@@ -260,6 +262,17 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "capacity", "GET", "/capacity", "The account's quotas: used, limit, per partner, partners that fit",
         Capacity, lambda ctx, call: capacity(ctx), errors=COMMON_ERRORS,
+    ),
+    Operation(
+        "portal_link", "POST", "/partners/{id}/portal-link",
+        "A signed, expiring URL of the partner's portal (its own deliveries; docs/console.md)", PortalLink,
+        lambda ctx, call: portal_link(ctx, call.partner_id, call.parsed(PortalLinkRequest)),
+        request=PortalLinkRequest,
+    ),
+    Operation(
+        "redrive", "POST", "/partners/{id}/redrive",
+        "Move dead letters back to the partner queue, each with a fresh attempt count", Redriven,
+        lambda ctx, call: redrive(ctx, call.partner_id, call.parsed(RedriveRequest)), request=RedriveRequest,
     ),
     Operation(
         "publish_event", "POST", "/events", "Publish an event once to every partner subscribed to its topic",

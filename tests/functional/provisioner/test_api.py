@@ -83,6 +83,7 @@ def test_openapi_describes_every_route(http: Any) -> None:
         ("/partners/{id}", "get"),
         ("/partners/{id}", "patch"), ("/partners/{id}/deliveries", "get"), ("/partners/{id}/disable", "post"),
         ("/partners/{id}/enable", "post"), ("/partners/{id}/events", "post"),
+        ("/partners/{id}/portal-link", "post"), ("/partners/{id}/redrive", "post"),
         ("/partners/{id}/replay", "post"), ("/partners/{id}/replays/{replay_id}", "get"),
         ("/partners/{id}/rotate-secret", "post"),
         ("/partners/{id}/webhooks/{webhook_id}", "get"),

@@ -144,9 +144,9 @@ def test_the_openapi_document_declares_415_for_every_operation() -> None:
     # GIVEN the served API description, THEN every operation documents 415 with our error body
     operations = [op for path in openapi_document()["paths"].values() for op in path.values()]
     assert (
-        len(operations) == len(OPERATIONS) == 15 + 4 + 2
-    )  # 11, + /capacity, + the rollouts' get, continue, rollback; + get webhook, resend, replay, replay
-    # state; + POST /events and /events/batch
+        len(operations) == len(OPERATIONS) == 15 + 4 + 2 + 2
+    )  # 11, + /capacity, + the rollouts' get, continue, rollback; + get webhook, resend, replay,
+    # replay state; + portal-link and redrive (issue 18); + POST /events and /events/batch
     for operation in operations:
         schema = operation["responses"]["415"]["content"]["application/json"]["schema"]
         assert schema == {"$ref": "#/components/schemas/ErrorBody"}
