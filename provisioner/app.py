@@ -1,7 +1,6 @@
 """hookrelay provisioner: the REST API and a Lambda function per operation (a loop over OPERATIONS), the
-results recorder (results queue -> attempt log, then partner health) and the rollout worker (update-code's
-chunks, one per call, two at most). Both SQS mappings report batch item failures (merge template).
-The events router: the stage's events queue fanned out to every subscribed partner queue (docs/events.md)."""
+console (docs/console.md), and four SQS consumers (CONSUMERS): the results recorder, the rollout worker,
+the replay worker and the events router (docs/events.md). Their mappings report batch item failures."""
 
 from __future__ import annotations
 
@@ -10,25 +9,26 @@ from functools import lru_cache
 from typing import Any
 
 from chalice import Chalice, IAMAuthorizer, Response
-from chalice.app import Request, SQSEvent
+from chalice.app import SQSEvent
 
 from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog, record_attempts
 from hookrelay.attempts.settings import attempts_settings
 from hookrelay.observability import configure_logging, invocation
-from hookrelay.provisioning.api import Api, framework_answer
+from hookrelay.provisioning.api import Api, framework_errors
 from hookrelay.provisioning.console import register_console
 from hookrelay.provisioning.context import provisioner
 from hookrelay.provisioning.health.watch import HealthWatch
 from hookrelay.provisioning.message_ops import replay_worker as run_replay_steps
 from hookrelay.provisioning.openapi import openapi_document
 from hookrelay.provisioning.operations import OPERATIONS, Operation
-from hookrelay.provisioning.rollouts.worker import work
+from hookrelay.provisioning.rollouts.worker import work as run_rollout_chunk
 
 app = Chalice(app_name="hookrelay-provisioner")
 IAM = IAMAuthorizer()  # deployed: callers sign with SigV4; chalice local admits every request
 BODY = ["application/json", "application/x-www-form-urlencoded", "text/plain"]  # all parsed as JSON (curl -d)
 STAGE = attempts_settings().stage
+Work = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @lru_cache(maxsize=1)
@@ -46,16 +46,7 @@ def get_openapi() -> dict[str, Any]:
     return openapi_document()
 
 
-@app.middleware("http")
-def our_error_shape(request: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Chalice's own 405 (unknown method) and 415 (unknown body type) answers in our error shape."""
-    response = get_response(request)
-    allow = response.headers.get("Allow")
-    hint = f"allowed: {allow}" if allow else "send application/json"
-    body = framework_answer(response.status_code, response.body, hint)
-    if body is not None:
-        response.body, response.headers["Content-Type"] = body, "application/json"
-    return response
+app.register_middleware(framework_errors, "http")  # chalice's own 405/415 answers in our error shape
 
 
 def _route(op: Operation) -> Callable[..., Response]:
@@ -95,27 +86,30 @@ def attempt_log() -> AttemptLog:
     return AttemptLog(stage=settings.stage, ttl_days=settings.deliveries_ttl_days)
 
 
-@app.on_sqs_message(queue=naming.results_queue(STAGE), batch_size=10)
-def record_results(event: SQSEvent) -> dict[str, Any]:
-    with invocation(event.context):
-        return record_attempts(event.to_dict(), attempt_log(), HealthWatch(provisioner()).observe)
+def record(event: dict[str, Any]) -> dict[str, Any]:
+    """Attempt records into the attempt log, then partner health (docs/partner-health.md)."""
+    return record_attempts(event, attempt_log(), HealthWatch(provisioner()).observe)
 
 
-@app.on_sqs_message(queue=naming.rollout_queue(STAGE), batch_size=1, maximum_concurrency=2)
-def rollout_worker(event: SQSEvent) -> dict[str, Any]:
-    with invocation(event.context):
-        return work(event.to_dict(), api().ctx)
+def _consumer(name: str, queue: str, batch: int, most: int | None, work: Work) -> Callable[..., Any]:
+    """The SQS consumer ``app.<name>``: a batch to the core's ``work``, its batch item failures back."""
+
+    def handler(event: SQSEvent) -> dict[str, Any]:
+        with invocation(event.context):
+            return work(event.to_dict())
+
+    handler.__name__ = handler.__qualname__ = name
+    return app.on_sqs_message(queue=queue, batch_size=batch, maximum_concurrency=most)(handler)
 
 
-@app.on_sqs_message(queue=naming.replay_queue(STAGE), batch_size=1, maximum_concurrency=2)
-def replay_worker(event: SQSEvent) -> dict[str, Any]:
-    """Replay steps: a chunk of kept webhooks back onto a partner queue per call, the next step delayed."""
-    with invocation(event.context):
-        return run_replay_steps(event.to_dict(), api().ctx)
-
-
-@app.on_sqs_message(queue=naming.events_queue(STAGE), batch_size=10)
-def route_events(event: SQSEvent) -> dict[str, Any]:
-    """The events router: each event fanned out to every subscribed partner queue (docs/events.md)."""
-    with invocation(event.context):
-        return api().ctx.router.route(event.to_dict())
+# name, queue, batch size, maximum concurrency, the core's work (every mapping reports batch item failures)
+# fmt: off
+CONSUMERS: list[tuple[str, str, int, int | None, Work]] = [
+    ("record_results", naming.results_queue(STAGE), 10, None, record),
+    ("rollout_worker", naming.rollout_queue(STAGE), 1, 2, lambda e: run_rollout_chunk(e, api().ctx)),
+    ("replay_worker", naming.replay_queue(STAGE), 1, 2, lambda e: run_replay_steps(e, api().ctx)),
+    ("route_events", naming.events_queue(STAGE), 10, None, lambda e: api().ctx.router.route(e)),
+]
+# fmt: on
+for _name, _queue, _batch, _most, _work in CONSUMERS:
+    globals()[_name] = _consumer(_name, _queue, _batch, _most, _work)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -73,6 +73,19 @@ def framework_answer(status: int, body: Any, hint: str) -> dict[str, Any] | None
         return None
     message = str(body["Message"])
     return ErrorBody(error=code, message=f"{message[:1].lower()}{message[1:]}; {hint}").model_dump()
+
+
+def framework_errors(request: Any, get_response: Callable[[Any], Any]) -> Any:
+    """A Chalice HTTP middleware: the framework's own 405 (unknown method) and 415 (unknown body type)
+    answers in our error shape, with what is allowed; every other answer as it was."""
+    response = get_response(request)
+    allow = response.headers.get("Allow")
+    body = framework_answer(
+        response.status_code, response.body, f"allowed: {allow}" if allow else "send application/json"
+    )
+    if body is not None:
+        response.body, response.headers["Content-Type"] = body, "application/json"
+    return response
 
 
 class Api:
