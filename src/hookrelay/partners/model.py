@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -99,6 +99,15 @@ class DeliveryOptions(BaseModel):
     adaptive_rate: bool = Field(
         default=False, description="halve the rate on 429/503, climb back on successes (AIMD)"
     )
+    ordering: Literal["none", "fifo"] = Field(
+        default="none",
+        description="fifo: a FIFO queue; webhooks of one ordering key arrive in publish order "
+        "(docs/ordering.md); set at create only",
+    )
+    block_on_failure: bool = Field(
+        default=False,
+        description="fifo only: after the last attempt the group stays stopped instead of dead-lettering",
+    )
 
     @model_validator(mode="after")
     def _concurrency_fits(self) -> DeliveryOptions:
@@ -112,6 +121,12 @@ class DeliveryOptions(BaseModel):
             raise ValueError(
                 f"provisioned_concurrency ({provisioned}) exceeds reserved_concurrency ({reserved})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _blocking_needs_order(self) -> DeliveryOptions:
+        if self.block_on_failure and self.ordering != "fifo":
+            raise ValueError('block_on_failure needs "ordering": "fifo" (an unordered partner never blocks)')
         return self
 
     def claimed_concurrency(self) -> int:
@@ -150,6 +165,10 @@ class PartnerUpdate(BaseModel):
     legacy_signature: bool | None = None
     max_requests_per_second: float | None = Field(default=None, gt=0, le=MAX_RATE, description="null: none")
     adaptive_rate: bool | None = None
+    ordering: Literal["none", "fifo"] | None = Field(
+        default=None, description="cannot change after create: 409 (docs/ordering.md, migrating)"
+    )
+    block_on_failure: bool | None = None
 
     def changes(self) -> dict[str, object]:
         """The fields given; null counts only where it means something (releasing concurrency)."""

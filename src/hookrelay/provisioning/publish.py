@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hookrelay import naming
 from hookrelay.aws import sqs as queues
+from hookrelay.aws.sqs_fifo import send_fifo
 from hookrelay.errors import Conflict, HookrelayError, InvalidInput, PayloadTooLarge
 from hookrelay.models import Topic, WebhookId, WebhookMessage, new_webhook_id
 from hookrelay.partners.model import PartnerStatus
+from hookrelay.partners.ordering import OrderingKey, fifo_send_params, queue_name
 from hookrelay.partners.table import PartnerRepository
 
 if TYPE_CHECKING:
@@ -38,6 +39,10 @@ class PublishRequest(BaseModel):
     topic: Topic = Field(description="the event type, e.g. 'invoice.paid'")
     payload: dict[str, Any] = Field(description="the event data (the webhook's 'data')")
     id: WebhookId | None = Field(default=None, description="idempotency key; generated when omitted")
+    ordering_key: OrderingKey | None = Field(
+        default=None,
+        description="ordered partners: webhooks with the same key arrive in publish order (docs/ordering.md)",
+    )
 
 
 class Published(BaseModel):
@@ -80,9 +85,14 @@ class EventPublisher:
         )
         body = message.to_sqs_body()
         check_size(body, self.max_event_bytes)
-        url = self._queue_url(partner_id)
+        url = self._queue_url(partner_id, partner.ordering)
         try:
-            message_id = queues.send_message(url, body, sqs=self.sqs)
+            fifo = fifo_send_params(partner.ordering, message.id, request.ordering_key)
+            if fifo:
+                group, dedup = fifo["MessageGroupId"], fifo["MessageDeduplicationId"]
+                message_id = send_fifo(url, body, group, dedup, sqs=self.sqs)
+            else:
+                message_id = queues.send_message(url, body, sqs=self.sqs)
         except HookrelayError:  # whatever aws_error made of it (a deleted queue is not always a 503)
             _forget_queue_url(url)  # the queue may have been deleted: look it up again next time
             raise
@@ -94,9 +104,9 @@ class EventPublisher:
             partner_id=partner_id, webhook_id=message.id, topic=message.topic, message_id=message_id
         )
 
-    def _queue_url(self, partner_id: str) -> str:
+    def _queue_url(self, partner_id: str, ordering: str = "none") -> str:
         """A partner queue's URL, looked up once per endpoint (it never changes for a queue name)."""
-        name = naming.partner_queue(self.stage, partner_id)
+        name = queue_name(self.stage, partner_id, ordering)
         key = (str(self.sqs.meta.endpoint_url), name)
         if key not in _queue_urls:
             found = queues.find_queue_url(name, self.sqs)

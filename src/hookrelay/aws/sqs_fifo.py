@@ -1,0 +1,59 @@
+"""SQS calls only ordered (FIFO) delivery makes: a send with its group and deduplication id, and
+``ChangeMessageVisibility`` (how a FIFO message waits for its retry: SQS FIFO has no per-message delay,
+and a re-send would put it behind the rest of its group). Every botocore error becomes the domain error
+:func:`hookrelay.aws.errors.aws_error` gives, with the queue named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from hookrelay.aws import clients as aws
+from hookrelay.aws.errors import AWS_ERRORS, aws_error
+from hookrelay.aws.sqs import queue_name, string_attributes
+
+if TYPE_CHECKING:
+    from types_boto3_sqs import SQSClient
+
+MAX_VISIBILITY_SECONDS = 12 * 3600  # SQS's ceiling for a message's visibility timeout
+
+
+def send_fifo(
+    queue_url: str,
+    body: str,
+    group_id: str,
+    deduplication_id: str,
+    *,
+    attributes: Mapping[str, str] | None = None,
+    sqs: SQSClient | None = None,
+) -> str:
+    """Send one message to a FIFO queue; return its id once SQS has confirmed it (a duplicate within
+    SQS's 5-minute deduplication window is confirmed too, and not enqueued twice)."""
+    client = sqs or aws.client("sqs")
+    kwargs: dict[str, Any] = {
+        "QueueUrl": queue_url,
+        "MessageBody": body,
+        "MessageGroupId": group_id,
+        "MessageDeduplicationId": deduplication_id,
+    }
+    if attributes:
+        kwargs["MessageAttributes"] = string_attributes(attributes)
+    try:
+        return str(client.send_message(**kwargs)["MessageId"])
+    except AWS_ERRORS as exc:
+        raise aws_error(f"send to {queue_name(queue_url)}", exc) from exc
+
+
+def change_visibility(
+    queue_url: str, receipt_handle: str, seconds: int, sqs: SQSClient | None = None
+) -> None:
+    """Hide a received message for ``seconds`` from now (0: visible at once), capped at 12 hours."""
+    client = sqs or aws.client("sqs")
+    timeout = max(0, min(int(seconds), MAX_VISIBILITY_SECONDS))
+    try:
+        client.change_message_visibility(
+            QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=timeout
+        )
+    except AWS_ERRORS as exc:
+        raise aws_error(f"change visibility on {queue_name(queue_url)}", exc) from exc
