@@ -15,6 +15,7 @@ from hookrelay.aws.sqs import queue_name, string_attributes
 
 if TYPE_CHECKING:
     from types_boto3_sqs import SQSClient
+    from types_boto3_sqs.type_defs import ChangeMessageVisibilityBatchRequestEntryTypeDef
 
 MAX_VISIBILITY_SECONDS = 12 * 3600  # SQS's ceiling for a message's visibility timeout
 
@@ -57,3 +58,20 @@ def change_visibility(
         )
     except AWS_ERRORS as exc:
         raise aws_error(f"change visibility on {queue_name(queue_url)}", exc) from exc
+
+
+def release(queue_url: str, receipt_handles: list[str], sqs: SQSClient | None = None) -> int:
+    """Make up to 10 received messages visible at once; return how many SQS refused (they come back
+    after their visibility timeout instead: later, never lost)."""
+    if not receipt_handles:
+        return 0
+    client = sqs or aws.client("sqs")
+    entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
+        {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+        for i, handle in enumerate(receipt_handles)
+    ]
+    try:
+        response = client.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
+    except AWS_ERRORS:
+        return len(receipt_handles)
+    return len(response.get("Failed", []))

@@ -19,6 +19,15 @@ Lambda's SQS semantics, as honoured here:
   nothing. A timed-out invocation cannot be killed: its thread runs on, its answer is ignored.
 - Nothing is ever re-sent or copied: messages only leave the queue by DeleteMessageBatch, with the
   receipt handles of the records the function completed.
+
+FIFO queues (``.fifo``; docs/local-runtime.md says what is emulated and what is not):
+
+- One batch in flight per message group, in order: SQS (moto too) hands out no message of a group
+  while another of it is in flight, and a batch holds a group's messages in queue order.
+- A failed record keeps every later record of its group on the queue (:func:`~.events.fifo_kept`),
+  whatever the function reported after it: a group never resumes past its first failure.
+- Short polls (``fifo_poll_interval_s`` apart while the queue is empty): moto's long poll on a FIFO
+  queue does not reliably wake when a message of an unlocked group becomes available.
 """
 
 from __future__ import annotations
@@ -33,7 +42,12 @@ from typing import Any
 from hookrelay.aws.errors import AWS_ERRORS, error_code
 from hookrelay.aws.sqs import lookup_queue_url
 from hookrelay.errors import NotFound
-from hookrelay_local.lambda_runtime.events import InvalidBatchResponse, reported_failures, sqs_event
+from hookrelay_local.lambda_runtime.events import (
+    InvalidBatchResponse,
+    fifo_kept,
+    reported_failures,
+    sqs_event,
+)
 from hookrelay_local.lambda_runtime.invokers import FunctionConfig, Invoker
 from hookrelay_local.lambda_runtime.receive import LeanReceiver
 from hookrelay_local.lambda_runtime.stats import BatchOutcome, InvocationReport, RuntimeStats
@@ -81,6 +95,7 @@ class PollerOptions:
     wait_seconds: int = 20  # long-poll length: an idle poller makes one ReceiveMessage per this long
     default_concurrency: int = 5  # Lambda starts SQS mappings with five concurrent pollers
     error_backoff_s: float = 1.0
+    fifo_poll_interval_s: float = 0.1  # FIFO queues are short-polled this often while empty
 
 
 class MappingPoller:
@@ -208,11 +223,11 @@ class MappingPoller:
         wanted = max(1, min(mapping.batch_size, SQS_MAX_BATCH))
         window_ends = time.monotonic() + mapping.batching_window_s
         batch: list[dict[str, Any]] = []
+        fifo = mapping.queue_arn.endswith(".fifo")
+        wait_seconds = 0 if fifo else self._options.wait_seconds
         while len(batch) < wanted and not self._stopping.is_set():
             try:
-                received = self._receiver.receive(
-                    self._queue(mapping), wanted - len(batch), self._options.wait_seconds
-                )
+                received = self._receiver.receive(self._queue(mapping), wanted - len(batch), wait_seconds)
             except Exception:
                 if batch:  # invoke with what was gathered rather than strand it until it times out
                     return batch
@@ -222,6 +237,8 @@ class MappingPoller:
             if batch and time.monotonic() >= window_ends:
                 break
             if not batch and not received:
+                if fifo:  # a short poll came back empty: wait a little before the next
+                    self._stopping.wait(self._options.fifo_poll_interval_s)
                 break
         return batch
 
@@ -333,6 +350,8 @@ class MappingPoller:
                 extra={"function": function.name, "error": str(exc)},
             )
             return BatchOutcome.INVALID_RESPONSE, everything, str(exc)
+        if mapping.queue_arn.endswith(".fifo"):
+            keep = fifo_kept(messages, keep)
         return (BatchOutcome.PARTIAL if keep else BatchOutcome.SUCCESS), keep, None
 
     def _delete(self, mapping: MappingConfig, entries: list[tuple[str, str]]) -> tuple[list[str], int]:
