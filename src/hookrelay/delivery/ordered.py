@@ -38,6 +38,7 @@ from hookrelay.models import DUE_TOLERANCE, DeliveryState
 from hookrelay.retry import RetryPolicy
 
 MAX_HOLD = timedelta(hours=12)  # SQS's ceiling for a message's visibility timeout
+REDEFER_MARGIN = timedelta(seconds=1)
 GROUP_ATTRIBUTE = "MessageGroupId"
 FIRST_RECEIVE_ATTRIBUTE = "ApproximateFirstReceiveTimestamp"
 
@@ -94,7 +95,9 @@ def is_due(policy: RetryPolicy, first: datetime, now: datetime) -> bool:
     n = position(policy, first, now)
     if n == len(times):
         return True
-    return now - times[n - 1] < MAX_HOLD
+    # A 12-hour hold may end up to a second early against attempt n's time (the attempt itself may be
+    # made within DUE_TOLERANCE before it; holds are whole seconds): still a re-deferral.
+    return now - times[n - 1] < MAX_HOLD - REDEFER_MARGIN
 
 
 def next_due(policy: RetryPolicy, first: datetime, now: datetime) -> datetime:
