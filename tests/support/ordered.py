@@ -113,10 +113,12 @@ def publish_ordered(
     *,
     delivered: Callable[[], int] | None = None,
     backlog: int = 100,
+    ordering: str = "fifo",
 ) -> dict[str, list[str]]:
     """``count`` webhooks round-robin over ``keys`` ordering keys, each carrying its key and its
     sequence number within the key, sent as the publish path sends them (ten per request, in order).
-    Returns each key's webhook ids in publish order.
+    Returns each key's webhook ids in publish order. ``ordering="none"``: the same webhooks to an
+    unordered partner's standard queue (a baseline).
 
     With ``delivered`` (how many have arrived so far), at most ``backlog`` wait undelivered before the
     next request: moto's SQS costs grow with queue depth (docs: FIELD-NOTES), a shallow queue keeps a
@@ -133,7 +135,7 @@ def publish_ordered(
             payload={"key": key, "seq": len(published[key])},
         )
         published[key].append(message.id)
-        fifo = fifo_send_params("fifo", message.id, key)
+        fifo = fifo_send_params(ordering, message.id, key)
         entries.append({"Id": str(len(entries)), "MessageBody": message.to_sqs_body(), **fifo})
         if len(entries) == 10 or n == count - 1:
             response = aws.sqs.send_message_batch(QueueUrl=partner.queue_url, Entries=entries)

@@ -26,8 +26,10 @@ FIFO queues (``.fifo``; docs/local-runtime.md says what is emulated and what is 
   while another of it is in flight, and a batch holds a group's messages in queue order.
 - A failed record keeps every later record of its group on the queue (:func:`~.events.fifo_kept`),
   whatever the function reported after it: a group never resumes past its first failure.
-- Short polls (``fifo_poll_interval_s`` apart while the queue is empty): moto's long poll on a FIFO
-  queue does not reliably wake when a message of an unlocked group becomes available.
+- Short polls: moto's long poll on a FIFO queue does not reliably wake when a message of an unlocked
+  group becomes available. After an empty one the poller waits until one of its batches ends (its
+  groups are free again), or 10 ms, doubling up to ``fifo_poll_interval_s`` while they stay empty (an
+  idle FIFO queue costs five receives a second).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from hookrelay_local.lambda_runtime.stats import BatchOutcome, InvocationReport,
 logger = logging.getLogger(__name__)
 
 SQS_MAX_BATCH = 10
+FIFO_FIRST_IDLE_S = 0.01  # after a FIFO receive with messages, the next empty one waits this long
 QUEUE_GONE = frozenset({"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"})
 
 
@@ -95,7 +98,7 @@ class PollerOptions:
     wait_seconds: int = 20  # long-poll length: an idle poller makes one ReceiveMessage per this long
     default_concurrency: int = 5  # Lambda starts SQS mappings with five concurrent pollers
     error_backoff_s: float = 1.0
-    fifo_poll_interval_s: float = 0.1  # FIFO queues are short-polled this often while empty
+    fifo_poll_interval_s: float = 0.2  # an idle FIFO queue is short-polled this often (at most)
 
 
 class MappingPoller:
@@ -125,6 +128,7 @@ class MappingPoller:
         self._slots = threading.Condition()
         self._in_flight = 0
         self.queue_gone = False  # the queue does not exist: this poller stopped itself
+        self._fifo_idle_s = FIFO_FIRST_IDLE_S  # the wait after an empty short poll of a FIFO queue
         self._thread = threading.Thread(target=self._run, name=f"poll-{function.name}", daemon=True)
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -237,9 +241,13 @@ class MappingPoller:
             if batch and time.monotonic() >= window_ends:
                 break
             if not batch and not received:
-                if fifo:  # a short poll came back empty: wait a little before the next
-                    self._stopping.wait(self._options.fifo_poll_interval_s)
+                if fifo:  # a short poll came back empty: wait before the next, longer each time, or
+                    # until a batch of this mapping ends (its groups are free again) or a stop
+                    with self._slots:
+                        self._slots.wait(self._fifo_idle_s)
+                    self._fifo_idle_s = min(2 * self._fifo_idle_s, self._options.fifo_poll_interval_s)
                 break
+            self._fifo_idle_s = FIFO_FIRST_IDLE_S
         return batch
 
     # -- one batch ---------------------------------------------------------------------------------
