@@ -24,7 +24,8 @@ from datetime import datetime
 
 from hookrelay.aws import sqs as queues
 from hookrelay.aws.sqs_event import SqsRecord
-from hookrelay.aws.sqs_fifo import change_visibility, release, send_fifo
+from hookrelay.aws.sqs_fifo import send_fifo
+from hookrelay.aws.sqs_visibility import change_visibility, release
 from hookrelay.delivery import decide, ordered, report
 from hookrelay.delivery.attempt import attempt_delivery
 from hookrelay.delivery.decide import DeadLetter, Gone
