@@ -18,7 +18,7 @@ from hookrelay.provisioning.lifecycle import delete_partner
 from hookrelay.provisioning.publish import PublishRequest
 from hookrelay.provisioning.status import partner_status
 
-from .conftest import STAGE, aws
+from .conftest import STAGE, URL, aws
 
 QUEUE = f"hookrelay-{STAGE}-acme.fifo"
 DLQ = f"hookrelay-{STAGE}-acme-dlq.fifo"
@@ -125,3 +125,30 @@ def test_status_and_delete_find_the_fifo_queues(ctx: Provisioner, make_partner: 
     # WHEN the partner is deleted, THEN both FIFO queues go
     removed = delete_partner(ctx, "acme").removed
     assert {f"queue:{QUEUE}", f"queue:{DLQ}"} <= set(removed)
+
+
+def call(http: Any, method: str, path: str, body: Any) -> tuple[int, dict[str, Any]]:
+    response = getattr(http.http, method.lower())(
+        path, headers={"Content-Type": "application/json"}, body=json.dumps(body)
+    )
+    return response.status_code, json.loads(response.body)
+
+
+def test_the_api_creates_an_ordered_partner_and_answers_bad_ordering_input_with_4xx_json(http: Any) -> None:
+    # WHEN an ordered partner is created over HTTP, THEN 201 with its ordering
+    status, created = call(http, "POST", "/partners", {"partner_id": "acme", "url": URL, "ordering": "fifo"})
+    assert (status, created["ordering"], created["block_on_failure"]) == (201, "fifo", False)
+    # AND an event with an ordering key is accepted
+    event = {"topic": "t", "payload": {}, "ordering_key": "k1"}
+    assert call(http, "POST", "/partners/acme/events", event)[0] == 202
+    # AND every bad input is a clear 4xx JSON error, never a 500
+    bad = [
+        ("PATCH", "/partners/acme", {"ordering": "none"}, 409),  # cannot change: how to migrate
+        ("POST", "/partners", {"partner_id": "b", "url": URL, "block_on_failure": True}, 400),  # needs fifo
+        ("POST", "/partners", {"partner_id": "c", "url": URL, "ordering": "lifo"}, 400),
+        ("POST", "/partners/acme/events", {"topic": "t", "payload": {}, "ordering_key": "a b"}, 400),
+        ("POST", "/partners/acme/events", {"topic": "t", "payload": {}, "ordering_key": "k" * 129}, 400),
+    ]
+    for method, path, body, expected in bad:
+        status, error = call(http, method, path, body)
+        assert (status, sorted(error)) == (expected, ["error", "message"]), (path, body, error)
