@@ -31,6 +31,7 @@ from hookrelay_local.moto_fifo import in_group_order
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 DWOLLA = RetryPolicy(jitter=0)
 FAST = RetryPolicy(schedule_seconds=(1, 2, 4), jitter=0)
+HOLD = 11 * 3600 + 45 * 60
 
 
 def at(seconds: float) -> datetime:
@@ -45,9 +46,10 @@ def at(seconds: float) -> datetime:
         (15 * 60, 2, True),  # 15 min: attempt 2
         (3600 + 5, 3, True),  # 1 h and a bit: attempt 3
         (12 * 3600, 6, True),  # 12 h: attempt 6
+        (12 * 3600 + HOLD, 6, False),  # a whole hold after attempt 6, 24 h not yet: a re-deferral
         (24 * 3600, 7, True),  # 24 h: attempt 7
         (35 * 3600, 7, True),  # 11 h late for attempt 7 (a disabled mapping, say): still attempted
-        (36 * 3600 - 0.5, 7, False),  # 12 h after attempt 7's time, 48 h not yet: a re-deferral
+        (24 * 3600 + HOLD - 0.5, 7, False),  # a hold ended half a second early: still a re-deferral
         (36 * 3600, 7, False),
         (72 * 3600, 9, True),  # the last attempt
         (100 * 3600, 9, True),  # past the last: attempted (then dead-lettered on failure)
@@ -61,10 +63,12 @@ def test_the_retry_clock_reads_the_attempt_due_from_the_first_receive(
     assert ordered.is_due(DWOLLA, T0, at(elapsed)) is due
 
 
-def test_a_deferred_receive_waits_for_the_next_attempts_time_at_most_12_hours() -> None:
-    now = at(12 * 3600 + 12 * 3600 - 1)
+def test_a_deferred_receive_waits_for_the_next_attempts_time_at_most_one_hold() -> None:
+    assert timedelta(hours=11, minutes=45) == ordered.MAX_HOLD  # 12 h from the receive, less a Lambda run
+    now = at(12 * 3600 + HOLD)
     assert ordered.next_due(DWOLLA, T0, now) == at(24 * 3600)
-    assert ordered.hold_until(at(48 * 3600), at(24 * 3600)) == at(36 * 3600)
+    assert ordered.hold_until(at(24 * 3600), now) == at(24 * 3600)
+    assert ordered.hold_until(at(48 * 3600), at(24 * 3600)) == at(24 * 3600 + HOLD)
 
 
 def test_the_clock_state_counts_the_attempts_before_the_due_one() -> None:
@@ -113,10 +117,10 @@ def test_after_an_attempt(
         assert type(step) is expected
 
 
-def test_a_hold_is_at_most_12_hours_however_far_the_next_attempt() -> None:
+def test_a_hold_is_at_most_one_hold_however_far_the_next_attempt() -> None:
     step = ordered.after_attempt(result(Verdict.RETRY, 7, 24 * 3600), DeliveryState(), DWOLLA, T0, 0.0, False)
     assert isinstance(step, Hold)
-    assert step.until == at(36 * 3600)
+    assert step.until == at(24 * 3600 + HOLD)
     assert step.step is not None
     assert step.step.at == at(48 * 3600)
 
@@ -165,6 +169,13 @@ def test_the_ordering_options() -> None:
         PartnerCreate(partner_id="acme", url="https://example.com/", block_on_failure=True)
     with pytest.raises(ValidationError):
         PartnerCreate(partner_id="acme", url="https://example.com/", ordering="lifo")  # type: ignore[arg-type]
+    # pacing would re-send deferred records behind their group: refused for an ordered partner
+    with pytest.raises(ValidationError, match="pacing"):
+        PartnerCreate(
+            partner_id="acme", url="https://example.com/", ordering="fifo", max_requests_per_second=5
+        )
+    with pytest.raises(ValidationError, match="pacing"):
+        PartnerCreate(partner_id="acme", url="https://example.com/", ordering="fifo", adaptive_rate=True)
 
 
 def test_fifo_names_and_send_parameters() -> None:

@@ -8,14 +8,15 @@ first record that does not end (:class:`Hold`).
 
 Retries without re-sending. SQS FIFO has no per-message delay, and a re-send would put the message
 behind the rest of its group, so a failed head stays where it is: its visibility is changed to the
-schedule's next time (at most 12 hours; a longer wait is re-deferred when it comes back). The message
+schedule's next time (at most 11 h 45 min: SQS's 12 hours from the receive, less a Lambda run; a longer
+wait is re-deferred when it comes back). The message
 body cannot change either, so a FIFO message's place in its retry schedule is read from the clock:
 
 - ``first`` is the message's first receive (SQS's ``ApproximateFirstReceiveTimestamp``); the schedule's
   attempt times are ``first`` and ``first + schedule_seconds[i]``;
 - at a receive, the attempt due is the latest whose time has come (:func:`position`); it is made unless
-  this receive is a re-deferral of a wait longer than 12 hours, i.e. unless that attempt time passed
-  12 hours or more ago and its wait was that long (:func:`is_due`);
+  this receive is a re-deferral of a wait longer than one hold, i.e. unless that attempt time passed
+  a whole hold (:data:`MAX_HOLD`) or more ago (:func:`is_due`);
 - after a failed attempt ``n`` the next time is attempt ``n + 1``'s (plus jitter, or later if the
   partner asked with ``Retry-After``); after the last one the message is dead-lettered with its reason
   and the group moves on, or, with ``block_on_failure``, it is held again (every last gap) and the
@@ -37,7 +38,9 @@ from hookrelay.delivery.decide import GONE_REASON, DeadLetter, Delivered, Gone, 
 from hookrelay.models import DUE_TOLERANCE, DeliveryState
 from hookrelay.retry import RetryPolicy
 
-MAX_HOLD = timedelta(hours=12)  # SQS's ceiling for a message's visibility timeout
+# SQS refuses a visibility beyond 12 hours from the *receive*; the handler changes it up to a Lambda
+# run (15 minutes) after the receive, so a hold is at most 12 h less that.
+MAX_HOLD = timedelta(hours=12) - timedelta(minutes=15)
 REDEFER_MARGIN = timedelta(seconds=1)
 GROUP_ATTRIBUTE = "MessageGroupId"
 FIRST_RECEIVE_ATTRIBUTE = "ApproximateFirstReceiveTimestamp"
@@ -89,13 +92,13 @@ def position(policy: RetryPolicy, first: datetime, now: datetime) -> int:
 
 
 def is_due(policy: RetryPolicy, first: datetime, now: datetime) -> bool:
-    """Attempt now, or is this a re-deferral of a wait longer than 12 hours (attempt ``n``'s time
-    passed 12 hours or more ago, and attempt ``n + 1``'s is still ahead)?"""
+    """Attempt now, or is this a re-deferral of a wait longer than one hold (attempt ``n``'s time
+    passed :data:`MAX_HOLD` or more ago, and attempt ``n + 1``'s is still ahead)?"""
     times = attempt_times(policy, first)
     n = position(policy, first, now)
     if n == len(times):
         return True
-    # A 12-hour hold may end up to a second early against attempt n's time (the attempt itself may be
+    # A whole hold may end up to a second early against attempt n's time (the attempt itself may be
     # made within DUE_TOLERANCE before it; holds are whole seconds): still a re-deferral.
     return now - times[n - 1] < MAX_HOLD - REDEFER_MARGIN
 
@@ -114,7 +117,7 @@ def clock_state(policy: RetryPolicy, first: datetime, now: datetime) -> Delivery
 
 
 def hold_until(due: datetime, now: datetime) -> datetime:
-    """How long one visibility change can hide a message: until ``due``, at most 12 hours."""
+    """How long one visibility change can hide a message: until ``due``, at most :data:`MAX_HOLD`."""
     return min(due, now + MAX_HOLD)
 
 
@@ -155,7 +158,7 @@ def after_attempt(
 
 def blocked_gap(policy: RetryPolicy) -> timedelta:
     """How often a blocked group's head is tried again: the schedule's last gap (at least a second,
-    at most 12 hours)."""
+    at most :data:`MAX_HOLD`)."""
     offsets = (0, *policy.schedule_seconds)
     last = offsets[-1] - offsets[-2] if len(offsets) >= 2 else 0
     return min(max(timedelta(seconds=last), timedelta(seconds=1)), MAX_HOLD)

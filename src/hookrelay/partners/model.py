@@ -127,6 +127,11 @@ class DeliveryOptions(BaseModel):
     def _blocking_needs_order(self) -> DeliveryOptions:
         if self.block_on_failure and self.ordering != "fifo":
             raise ValueError('block_on_failure needs "ordering": "fifo" (an unordered partner never blocks)')
+        if self.ordering == "fifo" and (self.max_requests_per_second is not None or self.adaptive_rate):
+            raise ValueError(
+                "pacing (max_requests_per_second, adaptive_rate) does not apply to an ordered partner: "
+                "each ordering key is one POST at a time (docs/ordering.md)"
+            )
         return self
 
     def claimed_concurrency(self) -> int:
