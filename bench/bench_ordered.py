@@ -1,12 +1,13 @@
 """Ordered delivery's price: the same partner delivering webhooks over 10 ordering keys on a FIFO queue,
 against unordered on a standard queue, in the same run (issue 17).
 
-Both runs: the local Lambda runtime running the real handler, on moto's server in this process, to a
-loopback sink that answers 200 at once (TCP_NODELAY); a batch of 10, up to 10 batches in flight and 10
-parallel POSTs per batch; 500 webhooks published in requests of ten with at most 100 waiting (moto's
-SQS slows with queue depth, and that would be measured instead). The figure is the ratio of the two
-wall times to the last arrival, so the machine's speed cancels out; the ordered run also checks that
-every key's webhooks arrived in publish order.
+Both runs: the local Lambda runtime running the real handler, on moto's server in its own process
+(bench.receivers.moto_process, mended as the local stack's is), to a loopback sink that answers 200 at
+once (TCP_NODELAY); a batch of 10, up to 10 batches in flight and 10 parallel POSTs per batch; 500
+webhooks published in requests of ten with at most 100 waiting (moto's SQS slows with queue depth, and
+that would be measured instead). The figure is the ratio of the two wall times to the last arrival, so
+the machine's speed cancels out; the ordered run also checks that every key's webhooks arrived in
+publish order.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import time
 
 import requests
 
-from hookrelay_local.embedded_aws import endpoint_url, keep_moto_from_consuming, start_moto_server
+from bench.receivers import moto_process
 from hookrelay_local.lambda_runtime.poller import PollerOptions
 from hookrelay_local.lambda_runtime.runtime import LocalLambdaRuntime
 from hookrelay_local.partner_server import PartnerServer
@@ -73,14 +74,9 @@ def run(endpoint: str, ordered: bool) -> tuple[float, int]:
 def main() -> None:
     logging.disable(logging.WARNING)
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # the handler's EMF lines are not the bench's
-    keep_moto_from_consuming()
-    server = start_moto_server()
-    try:
-        endpoint = endpoint_url(server)
+    with moto_process() as endpoint:
         unordered, _ = run(endpoint, ordered=False)
         ordered, broken = run(endpoint, ordered=True)
-    finally:
-        server.stop()
     ratio = ordered / unordered
     print(f"unordered: {WEBHOOKS} webhooks in {unordered:.1f} s ({WEBHOOKS / unordered:.0f}/s)")
     print(f"ordered, {KEYS} keys: {WEBHOOKS} webhooks in {ordered:.1f} s ({WEBHOOKS / ordered:.0f}/s)")
