@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from hookrelay import naming
 from hookrelay.aws.sqs_event import SqsRecord
 from hookrelay.delivery import ordered
 from hookrelay.delivery.attempt import AttemptResult, Verdict
@@ -184,6 +185,9 @@ def test_fifo_names_and_send_parameters() -> None:
         "hookrelay-dev-acme-dlq.fifo",
     )
     assert queue_name("dev", "acme") == "hookrelay-dev-acme"
+    # alarm-to-slack reads the partner from an alarmed queue's name, FIFO ones too
+    assert naming.partner_from_name("hookrelay-dev-acme-dlq.fifo") == "acme"
+    assert naming.partner_from_name("hookrelay-dev-acme.fifo") == "acme"
     assert set(all_queue_names("dev", "acme")) == {
         "hookrelay-dev-acme",
         "hookrelay-dev-acme-dlq",
