@@ -106,9 +106,7 @@ def result(verdict: Verdict, attempt: int, seconds: float, retry_after: float | 
 def test_after_an_attempt(
     verdict: Verdict, attempt: int, seconds: float, block: bool, retry_after: float | None, expected: Any
 ) -> None:
-    step = ordered.after_attempt(
-        result(verdict, attempt, seconds, retry_after), DeliveryState(), FAST, T0, 0.0, block
-    )
+    step = ordered.after_attempt(result(verdict, attempt, seconds, retry_after), FAST, T0, 0.0, block)
     if isinstance(expected, datetime):
         assert isinstance(step, Hold)
         assert step.until == expected
@@ -119,7 +117,7 @@ def test_after_an_attempt(
 
 
 def test_a_hold_is_at_most_one_hold_however_far_the_next_attempt() -> None:
-    step = ordered.after_attempt(result(Verdict.RETRY, 7, 24 * 3600), DeliveryState(), DWOLLA, T0, 0.0, False)
+    step = ordered.after_attempt(result(Verdict.RETRY, 7, 24 * 3600), DWOLLA, T0, 0.0, False)
     assert isinstance(step, Hold)
     assert step.until == at(24 * 3600 + HOLD)
     assert step.step is not None

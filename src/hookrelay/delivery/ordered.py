@@ -123,7 +123,6 @@ def hold_until(due: datetime, now: datetime) -> datetime:
 
 def after_attempt(
     result: AttemptResult,
-    state: DeliveryState,
     policy: RetryPolicy,
     first: datetime,
     draw: float,

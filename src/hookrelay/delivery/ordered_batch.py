@@ -88,9 +88,7 @@ def handle_record(record: SqsRecord, deps: HandlerDeps) -> RecordOutcome:
     message = message.with_delivery(ordered.clock_state(policy, first, now))
     secrets = deps.keys.get().active_secrets(now)
     result = attempt_delivery(message, deps.endpoint, secrets, deps.transport, now)
-    step = ordered.after_attempt(
-        result, message.delivery, policy, first, deps.rand(), settings.block_on_failure
-    )
+    step = ordered.after_attempt(result, policy, first, deps.rand(), settings.block_on_failure)
     if isinstance(step, Hold):
         _hold(record, step.until, deps, result.at)
         assert step.step is not None  # a hold after an attempt always says when the next one is
