@@ -119,6 +119,12 @@ class WebhookMessage(BaseModel):
     payload: dict[str, Any]
     created_at: UtcDatetime = Field(default_factory=utcnow)
     delivery: DeliveryState = Field(default_factory=DeliveryState)
+    ordering_key: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="ordered partners: the message group it was published with (kept for resend/replay)",
+    )
 
     def to_sqs_body(self) -> str:
         return self.model_dump_json(exclude_none=True)

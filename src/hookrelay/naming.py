@@ -169,6 +169,7 @@ def handler_layer(stage: str) -> str:
 
 def partner_from_name(name: str) -> str | None:
     """The partner id in a hookrelay resource or alarm name, or None if it is not a partner's."""
+    name = name.removesuffix(".fifo")  # an ordered partner's queues (partners.ordering)
     for suffix in sorted(SUFFIXES, key=len, reverse=True):
         if name.endswith("-" + suffix):
             name = name.removesuffix("-" + suffix)

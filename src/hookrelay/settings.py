@@ -80,6 +80,9 @@ class HandlerSettings(StageFields):
     )
     max_requests_per_second: float | None = Field(default=None, gt=0, description="paced: the ceiling")
     adaptive_rate: bool = False
+    block_on_failure: bool = Field(
+        default=False, description="FIFO queue: after the last attempt the group stays stopped"
+    )
 
     @property
     def networks(self) -> tuple[IPNetwork, ...]:

@@ -1,4 +1,5 @@
-"""The embedded AWS: moto's server on loopback, with four behaviours of moto's mended.
+"""The embedded AWS: moto's server on loopback, with five behaviours of moto's mended (the fifth, FIFO
+groups handed out ahead of their earlier messages, in :mod:`hookrelay_local.moto_fifo`).
 
 - moto runs SQS event source mappings itself, inside ``SendMessage``: without Docker it "invokes" the
   function (the code never runs) and deletes the messages as if they were processed. hookrelay's local
@@ -20,6 +21,8 @@ from __future__ import annotations
 import threading
 from collections.abc import ItemsView
 from typing import Any
+
+from hookrelay_local.moto_fifo import keep_fifo_groups_in_order
 
 _patched = threading.Lock()
 _publishing = threading.Lock()
@@ -51,6 +54,7 @@ def keep_moto_from_consuming() -> None:
         _wake_long_polls_when_due(models)
         _keep_alias_in_mappings()
         _number_versions_like_aws()
+        keep_fifo_groups_in_order()
         _applied = True
 
 

@@ -270,10 +270,16 @@ def test_a_partners_role_allows_what_deliver_calls_and_nothing_more() -> None:
     # WHEN the scan lists what deliver can call
     called = set(app_actions("handler", ("deliver",))) - set(NOT_CALLED["deliver"])
     # THEN each call is allowed on acme's own resources, and nothing else is granted
-    assert called == {"sqs:SendMessage", "secretsmanager:GetSecretValue"} | PACING_CALLS
+    assert called == {"sqs:SendMessage", "sqs:ChangeMessageVisibility", "secretsmanager:GetSecretValue"} | (
+        PACING_CALLS
+    )
     for queue in (grants.queue_arn, grants.dlq_arn, grants.results_queue_arn):
         assert allows(document, "sqs:SendMessage", queue)
     assert not allows(document, "sqs:SendMessage", arn.format("other"))
+    # an ordered partner's retries change visibility on its own queue, and nowhere else
+    assert allows(document, "sqs:ChangeMessageVisibility", grants.queue_arn)
+    assert not allows(document, "sqs:ChangeMessageVisibility", grants.dlq_arn)
+    assert not allows(document, "sqs:ChangeMessageVisibility", arn.format("other"))
     assert allows(document, "secretsmanager:GetSecretValue", grants.secret_arn)
     # the pacing attributes of acme's own item in the partners table, and nothing else of it
     for action in PACING_CALLS:

@@ -31,10 +31,12 @@ from hookrelay.delivery import decide, report
 from hookrelay.delivery.attempt import attempt_delivery
 from hookrelay.delivery.decide import DeadLetter
 from hookrelay.delivery.deps import HandlerDeps
+from hookrelay.delivery.ordered_batch import handle_fifo_batch
 from hookrelay.delivery.pacer import BatchPace
 from hookrelay.delivery.report import RecordOutcome
 from hookrelay.delivery.settle import settle
 from hookrelay.errors import InvalidInput
+from hookrelay.partners.ordering import is_fifo_queue
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +44,11 @@ logger = logging.getLogger(__name__)
 def handle_batch(event: Mapping[str, Any], deps: HandlerDeps) -> dict[str, list[dict[str, str]]]:
     """Deliver every record of a Lambda SQS event; return ``batchItemFailures``."""
     records = parse_event(event)
-    pace = None if deps.pacer is None else deps.pacer.begin([r.message_id for r in records])
-    if len(records) == 1 or deps.settings.post_concurrency == 1:
+    fifo = is_fifo_queue(deps.settings.queue_url)  # ordered: no pacing (docs/ordering.md)
+    pace = None if deps.pacer is None or fifo else deps.pacer.begin([r.message_id for r in records])
+    if fifo:
+        outcomes = handle_fifo_batch(records, deps)
+    elif len(records) == 1 or deps.settings.post_concurrency == 1:
         outcomes = [_guarded(record, deps, pace) for record in records]
     else:
         # Each thread runs in a copy of this context, so its log lines carry the invocation's fields.

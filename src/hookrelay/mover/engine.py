@@ -24,7 +24,7 @@ from hookrelay.aws.errors import AWS_ERRORS
 from hookrelay.aws.sqs import ORIGIN_ATTRIBUTE, queue_name
 from hookrelay.errors import HookrelayError, InvalidInput
 from hookrelay.mover.batch import delete_messages, release, send_confirmed
-from hookrelay.mover.messages import Outgoing, origin_of, outgoing
+from hookrelay.mover.messages import Outgoing, fifo_rounds, group_of, is_fifo, origin_of, outgoing
 from hookrelay.mover.queues import QueueInfo, approximate_count, domain_error, is_fatal, resolve_queue
 from hookrelay.mover.queues import single_source_queue as dlq_source
 from hookrelay.mover.request import MoveReport, MoveRequest, StopReason
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from types_boto3_sqs import SQSClient
 
 logger = logging.getLogger(__name__)
+EARLIER_NOT_MOVED = "an earlier message of its FIFO group could not be moved: left, to keep the order"
 NO_ORIGIN = f"no origin: no {ORIGIN_ATTRIBUTE} attribute, and not exactly one queue uses this DLQ"
 
 
@@ -97,9 +98,12 @@ class Mover:
         return self.state.snapshot(self._elapsed())
 
     def run(self) -> MoveReport:
+        # A FIFO source is moved by one worker: SQS hands out no group while another worker holds it,
+        # so more workers would only see empty receives (and take the queue for drained).
+        workers = 1 if self.plan.source.fifo else self.request.concurrency
         try:
-            with ThreadPoolExecutor(self.request.concurrency, thread_name_prefix="sqs-mv") as pool:
-                for worker in [pool.submit(self._worker) for _ in range(self.request.concurrency)]:
+            with ThreadPoolExecutor(workers, thread_name_prefix="sqs-mv") as pool:
+                for worker in [pool.submit(self._worker) for _ in range(workers)]:
                     worker.result()
         finally:
             release(self.sqs, self.plan.source.url, self.state.held.values())
@@ -200,7 +204,23 @@ class Mover:
             return len(items)
         counted = 0
         for dest in dict.fromkeys(item.dest for item in items):
-            counted += self._send(dest, [item for item in items if item.dest == dest])
+            for_dest = [item for item in items if item.dest == dest]
+            counted += self._send_in_order(dest, for_dest) if is_fifo(dest) else self._send(dest, for_dest)
+        return counted
+
+    def _send_in_order(self, dest: str, items: list[Outgoing]) -> int:
+        """A FIFO destination: a group's copies arrive in their order, or not past the first one that
+        could not be sent (it and the rest of its group are held: moved by a later run, in order).
+        Each request holds at most one message per group, so a refused entry never has a later one of
+        its group sent beside it."""
+        counted, stopped = 0, set[str]()
+        for round_ in fifo_rounds(items):
+            waiting = [item for item in round_ if group_of(item) in stopped]
+            for item in waiting:
+                self.state.hold(item.message_id, item.receipt_handle, EARLIER_NOT_MOVED)
+            sent = self._send(dest, [item for item in round_ if group_of(item) not in stopped])
+            counted += sent
+            stopped |= {group_of(item) for item in round_ if self.state.is_held(item.message_id)}
         return counted
 
     def _send(self, dest: str, items: list[Outgoing]) -> int:

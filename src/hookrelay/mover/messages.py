@@ -119,6 +119,29 @@ def outgoing(message: dict[str, Any], dest: str, *, reset_attempts: bool) -> Out
     return Outgoing(message["MessageId"], message["ReceiptHandle"], dest, entry, reset, not_webhook)
 
 
+def is_fifo(queue_url: str) -> bool:
+    return queue_name(queue_url).endswith(".fifo")
+
+
+def group_of(item: Outgoing) -> str:
+    return str(item.entry.get("MessageGroupId", ""))
+
+
+def fifo_rounds(items: list[Outgoing]) -> list[list[Outgoing]]:
+    """``items`` (in receive order) as successive rounds holding at most one message per group: round
+    ``k`` has the ``k``-th message of each group, so each group's messages go out in order, one
+    request after another."""
+    rounds: list[list[Outgoing]] = []
+    seen: dict[str, int] = {}
+    for item in items:
+        k = seen.get(group_of(item), 0)
+        seen[group_of(item)] = k + 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(item)
+    return rounds
+
+
 def origin_of(message: dict[str, Any]) -> str | None:
     """The origin queue URL hookrelay wrote on a dead-lettered message, if any."""
     return string_attribute(message.get("MessageAttributes", {}), ORIGIN_ATTRIBUTE) or None

@@ -82,6 +82,10 @@ class RunState:
             self.held[message_id] = receipt_handle
             return True
 
+    def is_held(self, message_id: str) -> bool:
+        with self._lock:
+            return message_id in self.held
+
     def hold(
         self, message_id: str, receipt_handle: str, reason: str | None = None, skipped: bool = False
     ) -> None:

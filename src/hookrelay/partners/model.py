@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -130,6 +130,15 @@ class DeliveryOptions(BaseModel):
     gone_pauses: bool | None = Field(
         default=None, description="a 410 Gone pauses the partner at once; null: the stage's setting (true)"
     )
+    ordering: Literal["none", "fifo"] = Field(
+        default="none",
+        description="fifo: a FIFO queue; webhooks of one ordering key arrive in publish order "
+        "(docs/ordering.md); set at create only",
+    )
+    block_on_failure: bool = Field(
+        default=False,
+        description="fifo only: after the last attempt the group stays stopped instead of dead-lettering",
+    )
 
     @model_validator(mode="after")
     def _concurrency_fits(self) -> DeliveryOptions:
@@ -142,6 +151,17 @@ class DeliveryOptions(BaseModel):
         if reserved is not None and provisioned is not None and provisioned > reserved:
             raise ValueError(
                 f"provisioned_concurrency ({provisioned}) exceeds reserved_concurrency ({reserved})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _blocking_needs_order(self) -> DeliveryOptions:
+        if self.block_on_failure and self.ordering != "fifo":
+            raise ValueError('block_on_failure needs "ordering": "fifo" (an unordered partner never blocks)')
+        if self.ordering == "fifo" and (self.max_requests_per_second is not None or self.adaptive_rate):
+            raise ValueError(
+                "pacing (max_requests_per_second, adaptive_rate) does not apply to an ordered partner: "
+                "each ordering key is one POST at a time (docs/ordering.md)"
             )
         return self
 
@@ -184,6 +204,10 @@ class PartnerUpdate(BaseModel):
     pause_after_failures: int | None = Field(default=None, ge=1, le=1_000_000, description="null: stage's")
     pause_after_hours: float | None = Field(default=None, ge=0, le=24 * 365, description="null: stage's")
     gone_pauses: bool | None = Field(default=None, description="null: the stage's setting")
+    ordering: Literal["none", "fifo"] | None = Field(
+        default=None, description="cannot change after create: 409 (docs/ordering.md, migrating)"
+    )
+    block_on_failure: bool | None = None
 
     def changes(self) -> dict[str, object]:
         """The fields given; null counts only where it means something (releasing concurrency)."""

@@ -27,6 +27,7 @@ from hookrelay.partners.model import (
     pace_ceiling,
     visibility_timeout,
 )
+from hookrelay.partners.ordering import migration_hint, queue_name
 from hookrelay.provisioning.capacity import check_concurrency
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.events.subscriptions import subscribe
@@ -55,7 +56,7 @@ def disable_partner(ctx: Provisioner, partner_id: str, purge_queue: bool = False
     partner = _live(ctx, partner_id)
     set_enabled(target(naming.partner_function(ctx.stage, partner_id)), False, ctx.clients)
     if purge_queue:
-        url = find_queue_url(naming.partner_queue(ctx.stage, partner_id), ctx.clients)
+        url = find_queue_url(queue_name(ctx.stage, partner_id, partner.ordering), ctx.clients)
         if url is not None:
             purge(url, ctx.clients)
     logger.info("partner disabled", extra={"partner_id": partner_id, "purged": purge_queue})
@@ -105,6 +106,8 @@ def update_partner(ctx: Provisioner, partner_id: str, update: PartnerUpdate) -> 
     partner comes back unchanged and no AWS resource is written. Any other update holds the partner's
     change lease (:mod:`hookrelay.provisioning.lease`): a rotation or update meanwhile is 409."""
     partner = _live(ctx, partner_id)
+    if update.ordering is not None and update.ordering != partner.ordering:
+        raise Conflict(migration_hint(partner_id, update.ordering))
     if _updated_options(partner, update) == partner.options():
         logger.info("partner update changes nothing", extra={"partner_id": partner_id})
         return partner
@@ -134,7 +137,7 @@ def _apply(
     check_concurrency(ctx, partner_id, claimed)
     stage, clients = ctx.stage, ctx.clients
     function = naming.partner_function(stage, partner_id)
-    queue_url = find_queue_url(naming.partner_queue(stage, partner_id), clients)
+    queue_url = find_queue_url(queue_name(stage, partner_id, partner.ordering), clients)
     if queue_url is None:
         raise Conflict(f"the queue of partner {partner_id!r} is missing: run create again")
     old_visibility, new_visibility = visibility_timeout(partner), visibility_timeout(options)

@@ -16,6 +16,7 @@ from hookrelay.aws.clients import Clients
 from hookrelay.errors import InvalidInput
 from hookrelay.models import utcnow
 from hookrelay.partners.model import DeliveryOptions, pace_ceiling
+from hookrelay.partners.ordering import dead_letter_queue_name, max_receive_count, queue_name
 from hookrelay.partners.table import PartnerRepository
 from hookrelay.provisioning.events.router import Router
 from hookrelay.provisioning.messages.store import MessageStore
@@ -87,8 +88,8 @@ class Provisioner:
         is read from the secret (one DescribeSecret), so a rebuilt environment keeps the key version."""
         shared = shared or shared_arns(self.stage, self.clients)
         queue, dlq = queue_urls or (
-            naming.partner_queue(self.stage, partner_id),
-            naming.partner_dead_letter_queue(self.stage, partner_id),
+            queue_name(self.stage, partner_id, options.ordering),
+            dead_letter_queue_name(self.stage, partner_id, options.ordering),
         )
         secret_id = naming.partner_secret(self.stage, partner_id)
         settings = HandlerSettings(
@@ -107,10 +108,11 @@ class Provisioner:
             retry_policy=options.retry_policy,
             legacy_signature=options.legacy_signature,
             allowed_networks=self.settings.allowed_networks,
-            max_receive_count=self.settings.max_receive_count,
+            max_receive_count=max_receive_count(options.ordering, self.settings.max_receive_count),
             signing_key_version=key_version or current_version(secret_id, self.clients),
             max_requests_per_second=pace_ceiling(options),
             adaptive_rate=options.adaptive_rate,
+            block_on_failure=options.block_on_failure,
         )
         return settings.to_environment()
 

@@ -29,6 +29,12 @@ from hookrelay.partners.model import (
     pace_ceiling,
     visibility_timeout,
 )
+from hookrelay.partners.ordering import (
+    all_queue_names,
+    dead_letter_queue_name,
+    max_receive_count,
+    queue_name,
+)
 from hookrelay.provisioning.capacity import check_new_partner, partner_costs
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.events.subscriptions import subscribe, unsubscribe
@@ -101,10 +107,10 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime, fresh: bool) -
     artifact = prepare(latest_artifact(s.bucket, clients), s.stage, clients, s.keep_layer_versions)
     secret = ensure_secret(naming.partner_secret(s.stage, pid), tags, now, clients)
     queues = ensure_queues(
-        naming.partner_queue(s.stage, pid),
-        naming.partner_dead_letter_queue(s.stage, pid),
+        queue_name(s.stage, pid, partner.ordering),
+        dead_letter_queue_name(s.stage, pid, partner.ordering),
         visibility_timeout(partner),
-        s.max_receive_count,
+        max_receive_count(partner.ordering, s.max_receive_count),
         tags,
         clients,
     )
@@ -141,7 +147,9 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime, fresh: bool) -
     live = go_live(function, clients, s.keep_versions, partner.provisioned_concurrency, fresh=fresh)
     ensure_mapping(live, queues.arn, partner.max_concurrency, clients, s.role_propagation_attempts)
     if s.alarms_of(pid):  # every partner is under the stage alarms; a few critical ones have their own too
-        alarms = alarm_definitions(s.stage, pid, s.oldest_message_alarm_seconds, shared.alarm_topic_arn)
+        alarms = alarm_definitions(
+            s.stage, pid, s.oldest_message_alarm_seconds, shared.alarm_topic_arn, partner.ordering
+        )
         ensure_alarms(alarms, tags, clients)
     return secret.newest, artifact.code_key
 
@@ -169,7 +177,7 @@ def delete_partner(ctx: Provisioner, partner_id: str) -> Deleted:
     role = naming.partner_role(stage, pid)  # its own role, if it had one; never the stage's shared role
     if delete_role(role, clients):
         removed.append(f"role:{role}")
-    for queue in (naming.partner_queue(stage, pid), naming.partner_dead_letter_queue(stage, pid)):
+    for queue in all_queue_names(stage, pid):
         if delete_queue(queue, clients):
             removed.append(f"queue:{queue}")
     secret = naming.partner_secret(stage, pid)

@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from hookrelay import naming
 from hookrelay.aws import sqs as queues
+from hookrelay.aws.sqs_fifo import send_fifo
 from hookrelay.errors import Conflict, HookrelayError, InvalidInput
 from hookrelay.models import Topic, WebhookId, WebhookMessage, new_webhook_id
 from hookrelay.partners.model import PartnerStatus
+from hookrelay.partners.ordering import OrderingKey, again_dedup_id, fifo_send_params, is_fifo, queue_name
 from hookrelay.partners.table import PartnerRepository
 from hookrelay.provisioning.events.body import MAX_EVENT_BYTES as MAX_EVENT_BYTES
 from hookrelay.provisioning.events.body import check_size as check_size
@@ -49,6 +50,10 @@ class PublishRequest(BaseModel):
     topic: Topic = Field(description="the event type, e.g. 'invoice.paid'")
     payload: dict[str, Any] = Field(description="the event data (the webhook's 'data')")
     id: WebhookId | None = Field(default=None, description="idempotency key; generated when omitted")
+    ordering_key: OrderingKey | None = Field(
+        default=None,
+        description="ordered partners: webhooks with the same key arrive in publish order (docs/ordering.md)",
+    )
 
 
 class Published(BaseModel):
@@ -97,11 +102,14 @@ class EventPublisher:
             raise EventTypeNotAccepted(
                 f"partner {partner_id!r} does not accept {request.topic!r}; it accepts {partner.event_types}"
             )
-        message = webhook_message(request.id or new_webhook_id(), partner_id, request.topic, request.payload)
+        key = request.ordering_key if is_fifo(partner.ordering) else None  # kept: resend/replay reuse it
+        message = webhook_message(
+            request.id or new_webhook_id(), partner_id, request.topic, request.payload, ordering_key=key
+        )
         webhook_body(message, self.max_event_bytes)  # refused (413) before anything is kept or sent
         if self.keep is not None:  # kept first: a kept message never sent is harmless, the reverse is lost
             self.keep([message])
-        message_id = self.send(message)
+        message_id = self.send(message, partner.ordering)
         logger.info(
             "event published",
             extra={"partner_id": partner_id, "webhook_id": message.id, "topic": message.topic},
@@ -110,17 +118,44 @@ class EventPublisher:
             partner_id=partner_id, webhook_id=message.id, topic=message.topic, message_id=message_id
         )
 
-    def send(self, message: WebhookMessage) -> str:
-        """Enqueue ``message`` on its partner's queue as it is (publish, resend); SQS's message id."""
-        url = self._queue_url(message.partner_id)
+    def send(
+        self,
+        message: WebhookMessage,
+        ordering: str | None = None,
+        ordering_key: str | None = None,
+        again: str | None = None,
+    ) -> str:
+        """Enqueue ``message`` on its partner's queue as it is (publish, resend); SQS's message id.
+        ``ordering`` None: the partner's (one GetItem). On a FIFO queue the group is ``ordering_key``, else
+        the message's own; ``again`` (a resend's or a replay's id) makes the deduplication id differ from
+        the webhook id's, which SQS would otherwise drop within its 5-minute window."""
+        if ordering is None:
+            ordering = self.partners.get(message.partner_id).ordering
+        url = self._queue_url(message.partner_id, ordering)
+        body = message.to_sqs_body()
+        dedup = message.id if again is None else again_dedup_id(message.id, again)
+        fifo = fifo_send_params(ordering, dedup, ordering_key or message.ordering_key)
         try:
-            return queues.send_message(url, message.to_sqs_body(), sqs=self.sqs)
+            if fifo:
+                group, dedup = fifo["MessageGroupId"], fifo["MessageDeduplicationId"]
+                return send_fifo(url, body, group, dedup, sqs=self.sqs)
+            return queues.send_message(url, body, sqs=self.sqs)
         except HookrelayError:  # whatever aws_error made of it (a deleted queue is not always a 503)
             _forget_queue_url(url)  # the queue may have been deleted: look it up again next time
             raise
 
-    def send_all(self, partner_id: str, messages: Sequence[WebhookMessage]) -> int:
-        """Enqueue messages of one partner, 10 a request (replay); how many SQS took (the rest failed)."""
+    def send_all(self, partner_id: str, messages: Sequence[WebhookMessage], again: str | None = None) -> int:
+        """Enqueue messages of one partner, in order, 10 a request (replay); how many SQS took (the rest
+        failed). A FIFO partner's go one at a time and stop at the first refused, so a retry sends the
+        rest in order (those sent already are dropped as duplicates of ``again``'s dedup ids for 5 min)."""
+        ordering = self.partners.get(partner_id).ordering
+        if is_fifo(ordering):
+            for sent, message in enumerate(messages):
+                try:
+                    self.send(message, ordering, again=again)
+                except HookrelayError:
+                    return sent
+            return len(messages)
         url = self._queue_url(partner_id)
         sent = 0
         for start in range(0, len(messages), 10):
@@ -128,9 +163,9 @@ class EventPublisher:
             sent += len(bodies) - len(queues.send_batch(url, bodies, sqs=self.sqs))
         return sent
 
-    def _queue_url(self, partner_id: str) -> str:
+    def _queue_url(self, partner_id: str, ordering: str = "none") -> str:
         """A partner queue's URL, looked up once per endpoint (it never changes for a queue name)."""
-        name = naming.partner_queue(self.stage, partner_id)
+        name = queue_name(self.stage, partner_id, ordering)
         key = (str(self.sqs.meta.endpoint_url), name)
         if key not in _queue_urls:
             found = queues.find_queue_url(name, self.sqs)

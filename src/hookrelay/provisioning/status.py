@@ -12,6 +12,7 @@ from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog, list_deliveries
 from hookrelay.models import AttemptRecord
 from hookrelay.partners.model import Partner
+from hookrelay.partners.ordering import dead_letter_queue_name, queue_name
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.health.view import HealthView, health_view
 from hookrelay.provisioning.pacing_view import PacingView, pacing_view
@@ -62,8 +63,8 @@ def partner_status(ctx: Provisioner, partner_id: str, log: AttemptLog) -> Partne
     latest = list_deliveries(log, partner_id, limit=1).items
     return PartnerState(
         partner=partner,
-        queue=depths(naming.partner_queue(stage, partner_id), clients),
-        dead_letter_queue=depths(naming.partner_dead_letter_queue(stage, partner_id), clients),
+        queue=depths(queue_name(stage, partner_id, partner.ordering), clients),
+        dead_letter_queue=depths(dead_letter_queue_name(stage, partner_id, partner.ordering), clients),
         mapping_state=None if mapping is None else str(mapping.get("State")),
         mapping_max_concurrency=(mapping or {}).get("ScalingConfig", {}).get("MaximumConcurrency"),
         function=function,

@@ -5,6 +5,8 @@
 - :func:`reported_failures` reads a partial batch response exactly as Lambda does: an empty or null
   answer is a complete success; an invalid answer, or an ``itemIdentifier`` that is empty, null,
   under a wrong key, or not in the batch, makes the whole batch a failure.
+- :func:`fifo_kept`: on a FIFO queue, a failed record keeps every later record of its message group on
+  the queue too (Lambda's rule: a group resumes at its first failure, never past it).
 """
 
 from __future__ import annotations
@@ -90,3 +92,15 @@ def reported_failures(response: Any, message_ids: Iterable[str]) -> frozenset[st
             raise InvalidBatchResponse(f"itemIdentifier {identifier!r:.80} is not in the batch")
         failed.add(identifier)
     return frozenset(failed)
+
+
+def fifo_kept(messages: Iterable[Mapping[str, Any]], failed: frozenset[str]) -> frozenset[str]:
+    """The message ids a FIFO batch keeps: the failed ones and every later one of their groups."""
+    kept: set[str] = set()
+    stopped: set[str] = set()
+    for message in messages:
+        group = str((message.get("Attributes") or {}).get("MessageGroupId", ""))
+        if group in stopped or message["MessageId"] in failed:
+            stopped.add(group)
+            kept.add(message["MessageId"])
+    return frozenset(kept)

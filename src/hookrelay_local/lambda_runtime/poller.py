@@ -19,6 +19,17 @@ Lambda's SQS semantics, as honoured here:
   nothing. A timed-out invocation cannot be killed: its thread runs on, its answer is ignored.
 - Nothing is ever re-sent or copied: messages only leave the queue by DeleteMessageBatch, with the
   receipt handles of the records the function completed.
+
+FIFO queues (``.fifo``; docs/local-runtime.md says what is emulated and what is not):
+
+- One batch in flight per message group, in order: SQS (moto too) hands out no message of a group
+  while another of it is in flight, and a batch holds a group's messages in queue order.
+- A failed record keeps every later record of its group on the queue (:func:`~.events.fifo_kept`),
+  whatever the function reported after it: a group never resumes past its first failure.
+- Short polls: moto's long poll on a FIFO queue does not reliably wake when a message of an unlocked
+  group becomes available. After an empty one the poller waits until one of its batches ends (its
+  groups are free again), or 10 ms, doubling up to ``fifo_poll_interval_s`` while they stay empty (an
+  idle FIFO queue costs five receives a second).
 """
 
 from __future__ import annotations
@@ -33,7 +44,12 @@ from typing import Any
 from hookrelay.aws.errors import AWS_ERRORS, error_code
 from hookrelay.aws.sqs import lookup_queue_url
 from hookrelay.errors import NotFound
-from hookrelay_local.lambda_runtime.events import InvalidBatchResponse, reported_failures, sqs_event
+from hookrelay_local.lambda_runtime.events import (
+    InvalidBatchResponse,
+    fifo_kept,
+    reported_failures,
+    sqs_event,
+)
 from hookrelay_local.lambda_runtime.invokers import FunctionConfig, Invoker
 from hookrelay_local.lambda_runtime.receive import LeanReceiver
 from hookrelay_local.lambda_runtime.stats import BatchOutcome, InvocationReport, RuntimeStats
@@ -41,6 +57,7 @@ from hookrelay_local.lambda_runtime.stats import BatchOutcome, InvocationReport,
 logger = logging.getLogger(__name__)
 
 SQS_MAX_BATCH = 10
+FIFO_FIRST_IDLE_S = 0.01  # after a FIFO receive with messages, the next empty one waits this long
 QUEUE_GONE = frozenset({"QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue"})
 
 
@@ -81,6 +98,7 @@ class PollerOptions:
     wait_seconds: int = 20  # long-poll length: an idle poller makes one ReceiveMessage per this long
     default_concurrency: int = 5  # Lambda starts SQS mappings with five concurrent pollers
     error_backoff_s: float = 1.0
+    fifo_poll_interval_s: float = 0.2  # an idle FIFO queue is short-polled this often (at most)
 
 
 class MappingPoller:
@@ -110,6 +128,7 @@ class MappingPoller:
         self._slots = threading.Condition()
         self._in_flight = 0
         self.queue_gone = False  # the queue does not exist: this poller stopped itself
+        self._fifo_idle_s = FIFO_FIRST_IDLE_S  # the wait after an empty short poll of a FIFO queue
         self._thread = threading.Thread(target=self._run, name=f"poll-{function.name}", daemon=True)
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -208,11 +227,11 @@ class MappingPoller:
         wanted = max(1, min(mapping.batch_size, SQS_MAX_BATCH))
         window_ends = time.monotonic() + mapping.batching_window_s
         batch: list[dict[str, Any]] = []
+        fifo = mapping.queue_arn.endswith(".fifo")
+        wait_seconds = 0 if fifo else self._options.wait_seconds
         while len(batch) < wanted and not self._stopping.is_set():
             try:
-                received = self._receiver.receive(
-                    self._queue(mapping), wanted - len(batch), self._options.wait_seconds
-                )
+                received = self._receiver.receive(self._queue(mapping), wanted - len(batch), wait_seconds)
             except Exception:
                 if batch:  # invoke with what was gathered rather than strand it until it times out
                     return batch
@@ -222,7 +241,13 @@ class MappingPoller:
             if batch and time.monotonic() >= window_ends:
                 break
             if not batch and not received:
+                if fifo:  # a short poll came back empty: wait before the next, longer each time, or
+                    # until a batch of this mapping ends (its groups are free again) or a stop
+                    with self._slots:
+                        self._slots.wait(self._fifo_idle_s)
+                    self._fifo_idle_s = min(2 * self._fifo_idle_s, self._options.fifo_poll_interval_s)
                 break
+            self._fifo_idle_s = FIFO_FIRST_IDLE_S
         return batch
 
     # -- one batch ---------------------------------------------------------------------------------
@@ -333,6 +358,8 @@ class MappingPoller:
                 extra={"function": function.name, "error": str(exc)},
             )
             return BatchOutcome.INVALID_RESPONSE, everything, str(exc)
+        if mapping.queue_arn.endswith(".fifo"):
+            keep = fifo_kept(messages, keep)
         return (BatchOutcome.PARTIAL if keep else BatchOutcome.SUCCESS), keep, None
 
     def _delete(self, mapping: MappingConfig, entries: list[tuple[str, str]]) -> tuple[list[str], int]:

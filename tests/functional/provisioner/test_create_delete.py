@@ -97,7 +97,7 @@ def test_the_stage_alarms_exist_once_after_two_creates(make_partner: Any) -> Non
     ]
     assert query == (
         'SELECT MAX(ApproximateNumberOfMessagesVisible) FROM SCHEMA("AWS/SQS", QueueName) '
-        "WHERE QueueName LIKE 'hookrelay-test-%-dlq' AND QueueName NOT IN ('hookrelay-test-results-dlq') "
+        "WHERE QueueName LIKE 'hookrelay-test-%-dlq%' AND QueueName NOT IN ('hookrelay-test-results-dlq') "
         "GROUP BY QueueName ORDER BY MAX() DESC"
     )  # the results DLQ has an alarm of its own: one dead-lettered record must not fire two
     assert {a["AlarmActions"][0].rsplit(":", 1)[1] for a in alarms.values()} == {naming.alarm_topic(STAGE)}

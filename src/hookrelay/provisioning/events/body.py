@@ -25,12 +25,20 @@ def check_size(body: str | bytes, limit: int) -> None:
 
 
 def webhook_message(
-    webhook_id: str, partner_id: str, topic: str, payload: dict[str, Any], created_at: datetime | None = None
+    webhook_id: str,
+    partner_id: str,
+    topic: str,
+    payload: dict[str, Any],
+    created_at: datetime | None = None,
+    ordering_key: str | None = None,
 ) -> WebhookMessage:
-    """The message one partner gets: ``webhook-id`` is ``webhook_id`` (the event id when routed)."""
+    """The message one partner gets: ``webhook-id`` is ``webhook_id`` (the event id when routed);
+    ``ordering_key``: an ordered partner's message group (kept in the store for resend and replay)."""
     fields: dict[str, Any] = {"id": webhook_id, "partner_id": partner_id, "topic": topic, "payload": payload}
     if created_at is not None:
         fields["created_at"] = created_at
+    if ordering_key is not None:
+        fields["ordering_key"] = ordering_key
     return WebhookMessage(**fields)
 
 

@@ -29,6 +29,7 @@ class StoredMessage(BaseModel):
             topic=self.message.topic,
             payload=self.message.payload,
             created_at=self.message.created_at,
+            ordering_key=self.message.ordering_key,
         )
 
 

@@ -104,7 +104,7 @@ def run_step(replayer: Replayer, step: Step) -> int:
         step.partner_id, state.since, state.until, state.only_failed, replayer.chunk_size, step.cursor
     )
     messages = [kept.fresh() for kept in store.load(step.partner_id, ids)]
-    sent = replayer.publisher.send_all(step.partner_id, messages) if messages else 0
+    sent = replayer.publisher.send_all(step.partner_id, messages, again=step.replay_id) if messages else 0
     if sent < len(messages):
         raise DependencyUnavailable(f"SQS took {sent} of {len(messages)} webhooks of replay {step.replay_id}")
     recorded = replayer.replays.advance(

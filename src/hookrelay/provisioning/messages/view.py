@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 
 from hookrelay.attempts.log import AttemptLog, webhook_attempts
 from hookrelay.errors import InvalidInput
@@ -39,8 +40,9 @@ def webhook_view(store: MessageStore, log: AttemptLog, partner_id: str, webhook_
 
 
 def resend(store: MessageStore, publisher: EventPublisher, partner_id: str, webhook_id: str) -> Resent:
-    """Enqueue the kept message again: unknown 404, past retention (or body gone) 410."""
+    """Enqueue the kept message again: unknown 404, past retention (or body gone) 410. An ordered
+    partner's goes to its FIFO queue in the group it was published with, under a dedup id of its own."""
     stored = store.get(partner_id, check_webhook_id(webhook_id))
-    message_id = publisher.send(stored.fresh())
+    message_id = publisher.send(stored.fresh(), again=f"resend-{secrets.token_hex(8)}")
     logger.info("webhook resent", extra={"partner_id": partner_id, "webhook_id": webhook_id})
     return Resent(partner_id=partner_id, webhook_id=webhook_id, message_id=message_id)

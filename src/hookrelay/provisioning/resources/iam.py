@@ -92,6 +92,7 @@ def _statements(grants: Grants) -> list[dict[str, object]]:
                 "sqs:ReceiveMessage",
                 "sqs:DeleteMessage",
                 "sqs:GetQueueAttributes",
+                "sqs:ChangeMessageVisibility",  # an ordered (FIFO) partner's retries (docs/ordering.md)
             ],
             "Resource": grants.queue_arn,
         },

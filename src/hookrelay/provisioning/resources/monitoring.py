@@ -22,6 +22,7 @@ from typing import Any
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
+from hookrelay.partners.ordering import dead_letter_queue_name, queue_name
 from hookrelay.provisioning.resources.calls import removed, tag_list
 
 
@@ -50,10 +51,11 @@ def delete_log_group(name: str, clients: Clients) -> bool:
 
 
 def alarm_definitions(
-    stage: str, partner_id: str, oldest_message_seconds: int, topic_arn: str
+    stage: str, partner_id: str, oldest_message_seconds: int, topic_arn: str, ordering: str = "none"
 ) -> list[dict[str, Any]]:
-    """Oldest message age on the queue, any message on the DLQ, any handler error: each to the topic."""
-    queue = naming.partner_queue(stage, partner_id)
+    """Oldest message age on the queue, any message on the DLQ, any handler error: each to the topic.
+    The queues are named as ``ordering`` names them (a FIFO partner's end in ``.fifo``)."""
+    queue = queue_name(stage, partner_id, ordering)
     common = {"Period": 300, "EvaluationPeriods": 1, "AlarmActions": [topic_arn], "OKActions": [topic_arn]}
     return [
         {
@@ -75,7 +77,7 @@ def alarm_definitions(
             "Namespace": "AWS/SQS",
             "MetricName": "ApproximateNumberOfMessagesVisible",
             "Dimensions": [
-                {"Name": "QueueName", "Value": naming.partner_dead_letter_queue(stage, partner_id)}
+                {"Name": "QueueName", "Value": dead_letter_queue_name(stage, partner_id, ordering)}
             ],
             "Statistic": "Maximum",
             "Threshold": 0.0,
@@ -133,7 +135,7 @@ def stage_alarm_definitions(stage: str, oldest_message_seconds: int, topic_arn: 
                 "ApproximateNumberOfMessagesVisible",
                 "AWS/SQS",
                 "QueueName",
-                f"{prefix}-%-dlq",
+                f"{prefix}-%-dlq%",  # a FIFO partner's DLQ ends in -dlq.fifo
                 unlike=(naming.results_dead_letter_queue(stage),),  # it has an alarm of its own
             ),
             0.0,

@@ -10,6 +10,7 @@ from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, MISSING_QUEUE_CODES, aws_error, has_code
 from hookrelay.aws.sqs import find_queue_url as sqs_queue_url
 from hookrelay.errors import Conflict, DependencyUnavailable
+from hookrelay.partners.ordering import is_fifo_queue
 
 if TYPE_CHECKING:
     from types_boto3_sqs.literals import QueueAttributeNameType
@@ -53,8 +54,10 @@ def _ensure(
     url = find_queue_url(name, clients)
     if url is None:
         raise DependencyUnavailable(f"queue {name} exists but cannot be found")
+    settable = dict(attributes)
+    settable.pop("FifoQueue", None)  # fixed at create
     try:
-        clients.sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+        clients.sqs.set_queue_attributes(QueueUrl=url, Attributes=settable)
         clients.sqs.tag_queue(QueueUrl=url, Tags=tags)
     except AWS_ERRORS as exc:
         raise aws_error(f"configure queue {name}", exc) from exc
@@ -64,7 +67,10 @@ def _ensure(
 def ensure_queues(
     name: str, dlq_name: str, visibility: int, max_receives: int, tags: dict[str, str], clients: Clients
 ) -> QueuePair:
-    retention: dict[QueueAttributeNameType, str] = {"MessageRetentionPeriod": str(RETENTION_SECONDS)}
+    retention: dict[QueueAttributeNameType, str] = {
+        "MessageRetentionPeriod": str(RETENTION_SECONDS),
+        **_fifo_attributes(name),
+    }
     dlq_url = _ensure(dlq_name, retention, tags, clients)
     dlq_arn = queue_arn(dlq_url, clients)
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives})
@@ -76,6 +82,14 @@ def ensure_queues(
     url = _ensure(name, attributes, tags, clients)
     arn = f"{dlq_arn.rsplit(':', 1)[0]}:{name}"  # same account and region as its DLQ: no second lookup
     return QueuePair(url=url, arn=arn, dlq_url=dlq_url, dlq_arn=dlq_arn)
+
+
+def _fifo_attributes(name: str) -> dict[QueueAttributeNameType, str]:
+    """A FIFO partner's queue and DLQ (``.fifo``): deduplication by the webhook id the sender gives,
+    never by content (two webhooks with equal bodies are two webhooks)."""
+    if not is_fifo_queue(name):
+        return {}
+    return {"FifoQueue": "true", "ContentBasedDeduplication": "false"}
 
 
 def set_visibility(url: str, seconds: int, clients: Clients) -> None:

@@ -1,0 +1,99 @@
+"""`make run`'s stack with an ordered partner: created over the provisioner API (FIFO queues, mapping),
+events published over HTTP with ordering keys, delivered by the runtime and the real handler in order
+through a retry of every webhook."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from hookrelay_local.partner_server import PartnerServer, Received, Reply
+from hookrelay_local.stack import LocalStack, StackOptions
+
+pytestmark = pytest.mark.e2e
+EVENTS = 8
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws() -> None:
+    """Overrides the suite-wide fixture: the stack sets (and restores) its own AWS environment."""
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    options = StackOptions(aws_port=0, api_port=0, receiver_port=0, stage="e2eo")
+    with LocalStack(options) as running:
+        yield running
+
+
+class FailsFirstAttempt:
+    """Answers 500 to the first attempt of every webhook, then 200; records what it accepted, in order."""
+
+    def __init__(self) -> None:
+        self.seen: Counter[str] = Counter()
+        self.accepted: list[tuple[str, int]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, request: Received) -> Reply:
+        data = json.loads(request.body)["data"]
+        with self.lock:
+            self.seen[request.headers["webhook-id"]] += 1
+            if self.seen[request.headers["webhook-id"]] == 1:
+                return Reply(status=500)
+            self.accepted.append((data["key"], data["n"]))
+        return Reply()
+
+
+def wait_for(condition: Any, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.2)
+
+
+@pytest.mark.timeout(300)
+def test_an_ordered_partner_gets_each_keys_webhooks_in_order_through_retries(stack: LocalStack) -> None:
+    # GIVEN an ordered partner whose endpoint fails every first attempt, retries a second apart for
+    # 20 s (a FIFO message's retry clock starts at its first receive, possibly behind its key's head:
+    # the window must outlast the wait behind the key's other webhooks, docs/ordering.md)
+    behaviour = FailsFirstAttempt()
+    with PartnerServer(behaviour) as server:
+        created = requests.post(
+            f"{stack.api_url}/partners",
+            json={
+                "partner_id": "ledger",
+                "url": server.url,
+                "ordering": "fifo",
+                "retry_policy": {"schedule_seconds": list(range(1, 21)), "jitter": 0},
+            },
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+        # WHEN 8 events over 2 ordering keys are published over the REST API
+        for n in range(EVENTS):
+            key = f"customer-{n % 2}"
+            answer = requests.post(
+                f"{stack.api_url}/partners/ledger/events",
+                json={"topic": "balance.changed", "payload": {"key": key, "n": n}, "ordering_key": key},
+                timeout=10,
+            )
+            assert answer.status_code == 202, answer.text
+        # THEN every webhook is accepted once, after one retry, and each key's in publish order
+        wait_for(lambda: len(behaviour.accepted) >= EVENTS)
+        for key in ("customer-0", "customer-1"):
+            assert [n for k, n in behaviour.accepted if k == key] == list(range(int(key[-1]), EVENTS, 2))
+        assert set(behaviour.seen.values()) == {2}
+        # AND nothing is left queued, in flight or dead-lettered
+        wait_for(lambda: requests.get(f"{stack.api_url}/partners/ledger", timeout=10).json()["queue"]
+                 == {"visible": 0, "in_flight": 0, "delayed": 0})  # fmt: skip
+        status = requests.get(f"{stack.api_url}/partners/ledger", timeout=10).json()
+        assert status["dead_letter_queue"]["visible"] == 0
+        assert status["partner"]["ordering"] == "fifo"
