@@ -7,13 +7,13 @@ ago". A failed read (throttled, not allowed) leaves the column empty and the pag
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_message
+from hookrelay.partners.ordering import queue_name
 
 if TYPE_CHECKING:
     from types_boto3_cloudwatch.type_defs import MetricDataQueryTypeDef
@@ -22,8 +22,16 @@ logger = logging.getLogger(__name__)
 WINDOW = timedelta(minutes=15)
 
 
-def oldest_ages(stage: str, partner_ids: Sequence[str], now: datetime, clients: Clients) -> dict[str, int]:
-    """Seconds, by partner id, of those partners CloudWatch has a recent figure for (at most 500)."""
+def oldest_ages(
+    stage: str,
+    partner_ids: Sequence[str],
+    now: datetime,
+    clients: Clients,
+    orderings: Mapping[str, str] | None = None,
+) -> dict[str, int]:
+    """Seconds, by partner id, of those partners CloudWatch has a recent figure for (at most 500);
+    ``orderings``: the partners whose queue is not a standard one (an ordered partner's is ``.fifo``)."""
+    orderings = orderings or {}
     if not partner_ids:
         return {}
     queries: list[MetricDataQueryTypeDef] = [
@@ -33,7 +41,9 @@ def oldest_ages(stage: str, partner_ids: Sequence[str], now: datetime, clients: 
                 "Metric": {
                     "Namespace": "AWS/SQS",
                     "MetricName": "ApproximateAgeOfOldestMessage",
-                    "Dimensions": [{"Name": "QueueName", "Value": naming.partner_queue(stage, pid)}],
+                    "Dimensions": [
+                        {"Name": "QueueName", "Value": queue_name(stage, pid, orderings.get(pid, "none"))}
+                    ],
                 },
                 "Period": 60,
                 "Stat": "Maximum",

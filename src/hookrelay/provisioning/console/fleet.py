@@ -22,6 +22,7 @@ from hookrelay.aws.errors import AWS_ERRORS, aws_error
 from hookrelay.aws.pages import decode_cursor, encode_cursor
 from hookrelay.errors import InvalidInput
 from hookrelay.partners.model import Partner, PartnerStatus
+from hookrelay.partners.ordering import dead_letter_queue_name, queue_name
 from hookrelay.provisioning.console.ages import oldest_ages
 from hookrelay.provisioning.console.stats import HourStats, last_hour
 from hookrelay.provisioning.context import Provisioner
@@ -117,8 +118,8 @@ def _row(ctx: Provisioner, partner: Partner, now: datetime) -> FleetRow:
     stage, clients, pid = ctx.stage, ctx.clients, partner.partner_id
     return FleetRow(
         partner=partner,
-        queue=depths(naming.partner_queue(stage, pid), clients),
-        dead_letter_queue=depths(naming.partner_dead_letter_queue(stage, pid), clients),
+        queue=depths(queue_name(stage, pid, partner.ordering), clients),
+        dead_letter_queue=depths(dead_letter_queue_name(stage, pid, partner.ordering), clients),
         hour=last_hour(AttemptLog(stage, clients=clients), pid, now),
     )
 
@@ -150,6 +151,7 @@ def fleet_page(ctx: Provisioner, query: FleetQuery) -> FleetPage:
     now = ctx.clock()
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         rows = list(pool.map(lambda p: _row(ctx, p, now), partners))
-    ages = oldest_ages(ctx.stage, [p.partner_id for p in partners], now, ctx.clients)
+    orderings = {p.partner_id: p.ordering for p in partners if p.ordering != "none"}
+    ages = oldest_ages(ctx.stage, [p.partner_id for p in partners], now, ctx.clients, orderings)
     rows = [r.model_copy(update={"oldest_age_seconds": ages.get(r.partner.partner_id)}) for r in rows]
     return FleetPage(rows=sort_rows(rows, query.sort, query.descending), next_cursor=next_cursor)

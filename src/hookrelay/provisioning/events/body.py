@@ -49,6 +49,10 @@ def webhook_body(message: WebhookMessage, limit: int = MAX_EVENT_BYTES) -> str:
     return body
 
 
-def check_routable(webhook_id: str, topic: str, payload: dict[str, Any], limit: int) -> None:
-    """Refuse (413) an event whose webhook body would be too big for some partner (the longest id)."""
-    webhook_body(webhook_message(webhook_id, LONGEST_PARTNER_ID, topic, payload), limit)
+def check_routable(
+    webhook_id: str, topic: str, payload: dict[str, Any], limit: int, ordering_key: str | None = None
+) -> None:
+    """Refuse (413) an event whose webhook body would be too big for some partner (the longest id; an
+    ordered one carries the ordering key too)."""
+    message = webhook_message(webhook_id, LONGEST_PARTNER_ID, topic, payload, ordering_key=ordering_key)
+    webhook_body(message, limit)

@@ -24,6 +24,7 @@ from hookrelay.aws import sqs as queues
 from hookrelay.aws.clients import Clients
 from hookrelay.errors import DependencyUnavailable, HookrelayError, InvalidInput, validation_message
 from hookrelay.models import Topic, UtcDatetime, WebhookId, new_webhook_id, utcnow
+from hookrelay.partners.ordering import OrderingKey
 from hookrelay.provisioning.events.body import MAX_EVENT_BYTES, check_routable
 from hookrelay.provisioning.events.once import Once, event_key
 from hookrelay.provisioning.events.settings import events_settings
@@ -42,6 +43,10 @@ class EventRequest(BaseModel):
     id: WebhookId | None = Field(
         default=None, description="idempotency key and every partner's webhook-id; generated when omitted"
     )
+    ordering_key: OrderingKey | None = Field(
+        default=None,
+        description="ordered partners: the message group on their FIFO queues (docs/ordering.md)",
+    )
 
 
 class Event(BaseModel):
@@ -54,6 +59,7 @@ class Event(BaseModel):
     topic: Topic
     payload: dict[str, Any]
     created_at: UtcDatetime = Field(default_factory=utcnow)
+    ordering_key: str | None = None  # ordered partners' message group (absent from the body when None)
 
 
 class EventAccepted(BaseModel):
@@ -163,8 +169,13 @@ class EventFeed:
             request = EventRequest.model_validate(raw)
         except ValidationError as exc:
             raise InvalidInput(validation_message(exc, limit=1)) from exc
-        event = Event(id=request.id or new_webhook_id(), topic=request.topic, payload=request.payload)
-        check_routable(event.id, event.topic, event.payload, self.max_event_bytes)
+        event = Event(
+            id=request.id or new_webhook_id(),
+            topic=request.topic,
+            payload=request.payload,
+            ordering_key=request.ordering_key,
+        )
+        check_routable(event.id, event.topic, event.payload, self.max_event_bytes, event.ordering_key)
         return event, request.id is not None
 
     def _original(self, event: Event, given: bool, seen: dict[str, BatchItem]) -> dict[str, Any] | None:
@@ -190,7 +201,8 @@ class EventFeed:
             failed, reason = set(range(len(pending))), exc.message
         else:
             for start in range(0, len(pending), SQS_BATCH):
-                bodies = [event.model_dump_json() for _, event, _ in pending[start : start + SQS_BATCH]]
+                chunk = pending[start : start + SQS_BATCH]
+                bodies = [event.model_dump_json(exclude_none=True) for _, event, _ in chunk]
                 failed.update(start + i for i in queues.send_batch(url, bodies, self.clients.sqs))
         for i, (item, event, key) in enumerate(pending):
             if i in failed:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from hookrelay import naming
 from hookrelay.aws import sqs as queues
 from hookrelay.aws.clients import Clients
+from hookrelay.partners.ordering import queue_name
 
 
 def sibling_url(queue_url: str, name: str) -> str:
@@ -26,7 +27,8 @@ class PartnerQueues:
     clients: Clients
     _base: str | None = field(default=None, repr=False)
 
-    def url(self, partner_id: str) -> str:
+    def url(self, partner_id: str, ordering: str = "none") -> str:
+        """The partner queue's URL; an ordered partner's (``ordering`` "fifo") is its ``.fifo`` queue."""
         if self._base is None:
             self._base = queues.lookup_queue_url(naming.events_queue(self.stage), self.clients.sqs)
-        return sibling_url(self._base, naming.partner_queue(self.stage, partner_id))
+        return sibling_url(self._base, queue_name(self.stage, partner_id, ordering))

@@ -10,7 +10,11 @@ in parallel over ``threads`` partner queues.
 Decide, then do: :func:`plan` turns events and their subscribers into per-queue sends (pure);
 :meth:`Router.route` carries them out. An event is acknowledged only when every one of its sends is
 confirmed; otherwise it is a batch item failure, and its next receive sends it to every subscriber again
-(the same webhook id: a partner that got it twice can tell). A partner whose queue is gone (deleted
+(the same webhook id: a partner that got it twice can tell). An ordered partner (its index rows say
+``ordering`` "fifo") gets its ``.fifo`` queue, group = the event's ``ordering_key`` (else the
+partner-wide group), deduplication id = the event id (so a re-sent event is dropped there for 5 minutes);
+the events queue is a standard queue, so events published apart keep publish order only as far as it
+hands them out in order (docs/ordering.md). A partner whose queue is gone (deleted
 between the index read and the send) is skipped. A record that is not an event fails alone and, after the
 queue's ``maxReceiveCount``, waits in the events DLQ.
 """
@@ -31,6 +35,7 @@ from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, MISSING_QUEUE_CODES, has_code
 from hookrelay.errors import HookrelayError
 from hookrelay.models import WebhookMessage
+from hookrelay.partners.ordering import fifo_send_params, is_fifo
 from hookrelay.provisioning.events.body import MAX_EVENT_BYTES, webhook_body, webhook_message
 from hookrelay.provisioning.events.feed import Event
 from hookrelay.provisioning.events.queues import PartnerQueues
@@ -57,18 +62,28 @@ class Send:
     partner_id: str
     queue_url: str
     messages: tuple[tuple[int, WebhookMessage], ...]
+    ordering: str = "none"
 
 
 def plan(
-    events: Mapping[int, Event], subscribers: Mapping[str, Sequence[str]], queue_url: Callable[[str], str]
+    events: Mapping[int, Event],
+    subscribers: Mapping[str, Sequence[str]],
+    queue_url: Callable[[str], str],
+    orderings: Mapping[str, str] | None = None,
 ) -> list[Send]:
-    """Per partner queue, the messages of the events (by record index) its partner subscribes to."""
+    """Per partner queue, the messages of the events (by record index) its partner subscribes to;
+    ``orderings``: the partners that are not "none" (an ordered one's messages keep the ordering key)."""
+    orderings = orderings or {}
     by_partner: dict[str, list[tuple[int, WebhookMessage]]] = {}
     for index, event in sorted(events.items()):
         for pid in subscribers.get(event.topic, ()):
-            message = webhook_message(event.id, pid, event.topic, event.payload, event.created_at)
+            key = event.ordering_key if is_fifo(orderings.get(pid, "none")) else None
+            message = webhook_message(event.id, pid, event.topic, event.payload, event.created_at, key)
             by_partner.setdefault(pid, []).append((index, message))
-    return [Send(pid, queue_url(pid), tuple(messages)) for pid, messages in sorted(by_partner.items())]
+    return [
+        Send(pid, queue_url(pid), tuple(messages), orderings.get(pid, "none"))
+        for pid, messages in sorted(by_partner.items())
+    ]
 
 
 @dataclass
@@ -105,10 +120,11 @@ class Router:
                 logger.error("not an event", extra={"message_id": record.get("messageId"), "error": str(exc)})
                 failed.add(i)
         try:
-            subscribers = {
-                topic: self.index.subscribers(topic) for topic in {e.topic for e in events.values()}
-            }
-            sends = plan(events, subscribers, self.queues.url)
+            found = {topic: self.index.subscriptions(topic) for topic in {e.topic for e in events.values()}}
+            subscribers = {topic: sorted(partners) for topic, partners in found.items()}
+            orderings = {pid: o for partners in found.values() for pid, o in partners.items() if o != "none"}
+            url = lambda pid: self.queues.url(pid, orderings.get(pid, "none"))  # noqa: E731
+            sends = plan(events, subscribers, url, orderings)
             self.keep([message for send in sends for _, message in send.messages])
         except HookrelayError as exc:  # the index or the store unavailable: every event comes back
             logger.error("cannot route this batch", extra={"error": exc.message, "events": len(events)})
@@ -133,7 +149,13 @@ class Router:
         unsendable: set[int] = set()
         for index, message in send.messages:
             try:
-                entries.append({"Id": str(index), "MessageBody": webhook_body(message, self.max_event_bytes)})
+                body = webhook_body(message, self.max_event_bytes)
+                entry: SendMessageBatchRequestEntryTypeDef = {"Id": str(index), "MessageBody": body}
+                fifo = fifo_send_params(send.ordering, message.id, message.ordering_key)
+                if fifo:  # an ordered partner: its group, and the event id as deduplication id
+                    entry["MessageGroupId"] = fifo["MessageGroupId"]
+                    entry["MessageDeduplicationId"] = fifo["MessageDeduplicationId"]
+                entries.append(entry)
             except HookrelayError as exc:  # checked at publish (the longest partner id): only a changed limit
                 logger.error("webhook too big", extra={"partner_id": send.partner_id, "error": exc.message})
                 unsendable.add(index)

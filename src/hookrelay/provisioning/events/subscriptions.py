@@ -1,7 +1,8 @@
 """The subscription index: which partners take which event types, readable per topic at any fleet size.
 
 A DynamoDB table ``hookrelay-<stage>-subscriptions``: pk ``pattern`` (an event-type pattern, or ``*`` for
-a partner that takes everything), sk ``partner_id``, plus the partner's whole ``event_types``. The router
+a partner that takes everything), sk ``partner_id``, plus the partner's whole ``event_types`` and, for an
+ordered partner, ``ordering`` ("fifo": the router sends to its ``.fifo`` queue, no GetItem). The router
 reads one Query per candidate pattern of a topic
 (:func:`hookrelay.provisioning.events.topics.candidate_patterns`, paginated), never a Scan, and needs no
 GetQueueUrl per partner (:mod:`hookrelay.provisioning.events.queues` derives the URLs).
@@ -47,13 +48,17 @@ class SubscriptionIndex:
 
     def subscribers(self, topic: str) -> list[str]:
         """The id of every partner whose ``event_types`` accept ``topic``, once each, sorted."""
-        found: set[str] = set()
+        return sorted(self.subscriptions(topic))
+
+    def subscriptions(self, topic: str) -> dict[str, str]:
+        """Every partner whose ``event_types`` accept ``topic``, with its ordering ("none" or "fifo")."""
+        found: dict[str, str] = {}
         for pattern in candidate_patterns(topic):
             for item in self._rows(pattern):
                 types = json.loads(item.get("event_types", {}).get("S", "[]"))
                 if accepts(types, topic):  # a row always does; this guards a row written by hand
-                    found.add(item["partner_id"]["S"])
-        return sorted(found)
+                    found[item["partner_id"]["S"]] = item.get("ordering", {}).get("S", "none")
+        return found
 
     def _rows(self, pattern: str) -> Iterator[dict[str, Any]]:
         query: QueryInputTypeDef = {
@@ -73,7 +78,7 @@ class SubscriptionIndex:
                 return
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def file(self, partner_id: str, event_types: Iterable[str]) -> None:
+    def file(self, partner_id: str, event_types: Iterable[str], ordering: str = "none") -> None:
         """Write the partner's rows (idempotent: a PutItem per key overwrites)."""
         types = sorted(set(event_types))
         for key in sorted(index_keys(types)):
@@ -82,6 +87,8 @@ class SubscriptionIndex:
                 "partner_id": {"S": partner_id},
                 "event_types": {"S": json.dumps(types)},
             }
+            if ordering != "none":  # ordering is fixed at create: a row never goes stale on it
+                item["ordering"] = {"S": ordering}
             try:
                 self.clients.dynamodb.put_item(TableName=self.table, Item=item)
             except AWS_ERRORS as exc:
@@ -103,7 +110,7 @@ def subscribe(stage: str, clients: Clients, partner: Partner, previous: Iterable
     no longer has are removed after the new rows are written."""
     pid = partner.partner_id
     index = SubscriptionIndex.of_stage(stage, clients)
-    index.file(pid, partner.event_types)
+    index.file(pid, partner.event_types, partner.ordering)
     if previous is not None:
         index.unfile(pid, index_keys(previous) - index_keys(partner.event_types))
     logger.info("partner subscribed", extra={"partner_id": pid, "event_types": partner.event_types})
@@ -124,7 +131,7 @@ def file_existing_partners(stage: str, clients: Clients) -> int:
         page = partners.page(100, cursor)
         for partner in page.items:
             if partner.status is not PartnerStatus.PROVISIONING:
-                index.file(partner.partner_id, partner.event_types)
+                index.file(partner.partner_id, partner.event_types, partner.ordering)
                 filed += 1
         if page.next_cursor is None:
             return filed
