@@ -48,10 +48,15 @@ def fifo_messages(name: str = FIFO) -> list[tuple[str, str, str]]:
         for m in batch:
             attributes = m["Attributes"]
             found.append(
-                (json.loads(m["Body"])["id"], attributes["MessageGroupId"], attributes["MessageDeduplicationId"])
+                (
+                    json.loads(m["Body"])["id"],
+                    attributes["MessageGroupId"],
+                    attributes["MessageDeduplicationId"],
+                )
             )
         sqs.delete_message_batch(
-            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)]
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)],
         )
     return found
 
@@ -121,7 +126,9 @@ def test_resend_to_an_ordered_partner_lands_on_its_fifo_queue_in_the_same_group(
 ) -> None:
     # GIVEN an ordered partner and a webhook just published to it with the key "cus_9"
     make_partner("acme", ordering="fifo")
-    ctx.publisher.publish("acme", PublishRequest(topic="t", payload={"n": 1}, id="msg_1", ordering_key="cus_9"))
+    ctx.publisher.publish(
+        "acme", PublishRequest(topic="t", payload={"n": 1}, id="msg_1", ordering_key="cus_9")
+    )
     # THEN the store kept its ordering key
     assert ctx.messages.get("acme", "msg_1").message.ordering_key == "cus_9"
     # WHEN it is resent twice within SQS's 5-minute deduplication window
@@ -144,7 +151,9 @@ def test_replay_to_an_ordered_partner_lands_on_its_fifo_queue_in_publish_order(
     make_partner("acme", ordering="fifo")
     ctx.settings = ctx.settings.model_copy(update={"replay_delay_seconds": 0, "replay_chunk_size": 2})
     for n, key in enumerate(["a", None, "a"]):
-        ctx.publisher.publish("acme", PublishRequest(topic="t", payload={"n": n}, id=f"msg_{n}", ordering_key=key))
+        ctx.publisher.publish(
+            "acme", PublishRequest(topic="t", payload={"n": n}, id=f"msg_{n}", ordering_key=key)
+        )
     originals = fifo_messages()
     assert len(originals) == 3
     # WHEN the last hour is replayed, within the 5-minute window of the first sends
@@ -167,7 +176,10 @@ def dead_letter_fifo(message: WebhookMessage, group: str) -> None:
     sqs = aws("sqs")
     url = sqs.get_queue_url(QueueName=FIFO_DLQ)["QueueUrl"]
     sqs.send_message(
-        QueueUrl=url, MessageBody=message.to_sqs_body(), MessageGroupId=group, MessageDeduplicationId=message.id
+        QueueUrl=url,
+        MessageBody=message.to_sqs_body(),
+        MessageGroupId=group,
+        MessageDeduplicationId=message.id,
     )
 
 
@@ -180,7 +192,9 @@ def test_redrive_moves_a_fifo_dlq_back_in_order_in_its_groups(
     # the FIFO queue's 5-minute deduplication window) and then dead-lettered: two of group "g", one other
     make_partner("acme", ordering="fifo")
     for n, key in enumerate(["g", "h", "g"]):
-        console.publisher.publish("acme", PublishRequest(topic="t", payload={}, id=f"msg_{n}", ordering_key=key))
+        console.publisher.publish(
+            "acme", PublishRequest(topic="t", payload={}, id=f"msg_{n}", ordering_key=key)
+        )
     fifo_messages()  # the handler took them off the queue
     for n, key in enumerate(["g", "h", "g"]):
         dead_letter_fifo(WebhookMessage(id=f"msg_{n}", partner_id="acme", topic="t", payload={}), key)
@@ -190,7 +204,11 @@ def test_redrive_moves_a_fifo_dlq_back_in_order_in_its_groups(
     assert answer.status_code == 200, text(answer)
     assert (answer.json_body["moved"], answer.json_body["left"]) == (3, 0)
     back = fifo_messages()
-    assert [(webhook_id, group) for webhook_id, group, _ in back] == [("msg_0", "g"), ("msg_1", "h"), ("msg_2", "g")]
+    assert [(webhook_id, group) for webhook_id, group, _ in back] == [
+        ("msg_0", "g"),
+        ("msg_1", "h"),
+        ("msg_2", "g"),
+    ]
     assert all(dedup.startswith(f"{webhook_id}/redrive-") for webhook_id, _, dedup in back)
 
 
@@ -202,7 +220,7 @@ def test_the_fleet_lists_an_ordered_partner_with_its_fifo_queue_depths(
     # GIVEN an ordered partner with two webhooks waiting, and an unordered one
     make_partner("acme", ordering="fifo")
     make_partner("globex")
-    for n in range(2):
+    for _ in range(2):
         console.publisher.publish("acme", PublishRequest(topic="t", payload={}, ordering_key="k"))
     # WHEN the operator opens the fleet
     answer = web.get("/console", headers={"Cookie": session_cookie(web)})
