@@ -117,6 +117,12 @@ RESOURCES = {
         ("sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-events"),
         ("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-events"),
         ("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-acme"),
+        # issue 17 on main's paths: the router, resend and replay send to an ordered partner's FIFO queue;
+        # redrive reads its FIFO DLQ
+        ("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-acme.fifo"),
+        ("sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-acme-dlq"),
+        ("sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-acme-dlq.fifo"),
+        ("sqs:DeleteMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-acme-dlq.fifo"),
     ],
     "alarm-to-slack": [
         (
