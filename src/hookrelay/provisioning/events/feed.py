@@ -59,7 +59,7 @@ class Event(BaseModel):
     topic: Topic
     payload: dict[str, Any]
     created_at: UtcDatetime = Field(default_factory=utcnow)
-    ordering_key: str | None = None  # ordered partners' message group (absent from the body when None)
+    ordering_key: OrderingKey | None = None  # ordered partners' group (absent from the body when None)
 
 
 class EventAccepted(BaseModel):
