@@ -97,3 +97,48 @@ def test_an_ordered_partner_gets_each_keys_webhooks_in_order_through_retries(sta
         status = requests.get(f"{stack.api_url}/partners/ledger", timeout=10).json()
         assert status["dead_letter_queue"]["visible"] == 0
         assert status["partner"]["ordering"] == "fifo"
+
+
+class Records:
+    """Accepts every webhook; records (webhook id, key, n) in the order they arrive."""
+
+    def __init__(self) -> None:
+        self.accepted: list[tuple[str, str, int]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, request: Received) -> Reply:
+        data = json.loads(request.body)["data"]
+        with self.lock:
+            self.accepted.append((request.headers["webhook-id"], data["key"], data["n"]))
+        return Reply()
+
+
+@pytest.mark.timeout(300)
+def test_events_published_once_reach_an_ordered_partner_through_the_router_in_key_order(
+    stack: LocalStack,
+) -> None:
+    # GIVEN an ordered partner taking ledger.* (its index rows say fifo: the router sends to its .fifo queue)
+    behaviour = Records()
+    with PartnerServer(behaviour) as server:
+        created = requests.post(
+            f"{stack.api_url}/partners",
+            json={"partner_id": "books", "url": server.url, "ordering": "fifo", "event_types": ["ledger.*"]},
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+        # WHEN 6 events over 2 ordering keys are published once, in one batch, to POST /events/batch
+        keys = [f"k{n % 2}" for n in range(6)]
+        events = [
+            {"topic": "ledger.posted", "payload": {"key": k, "n": n}, "id": f"evt_o{n}", "ordering_key": k}
+            for n, k in enumerate(keys)
+        ]
+        answer = requests.post(f"{stack.api_url}/events/batch", json={"events": events}, timeout=10)
+        assert (answer.status_code, answer.json()["accepted"]) == (200, 6), answer.text
+        # THEN the router and the partner's handler deliver each once, webhook-id = the event id, and each
+        # key's in publish order
+        wait_for(lambda: len(behaviour.accepted) >= 6)
+        assert sorted(webhook_id for webhook_id, _, _ in behaviour.accepted) == [
+            f"evt_o{n}" for n in range(6)
+        ]
+        for key in ("k0", "k1"):
+            assert [n for _, k, n in behaviour.accepted if k == key] == list(range(int(key[1]), 6, 2))
