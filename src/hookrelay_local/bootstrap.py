@@ -19,8 +19,8 @@ from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import has_code
 from hookrelay.aws.sqs import lookup_queue_url
-from hookrelay.provisioning.access import new_console_token
 from hookrelay.provisioning.resources.artifact import upload_artifact
+from hookrelay.provisioning.resources.console_secret import ensure_console_secret
 from hookrelay.provisioning.resources.queues import find_queue_url, queue_arn
 from hookrelay.provisioning.resources.shared import ensure_rollout_resources, ensure_shared
 from hookrelay.provisioning.settings import provisioner_settings
@@ -131,15 +131,7 @@ def bootstrap(stack: Stack) -> None:
 
 def ensure_console_token(stage: str, clients: Clients) -> str:
     """The stage's operator console token (docs/console.md), created on first use; `make run` prints it."""
-    name = naming.console_secret(stage)
-    try:
-        return str(clients.secretsmanager.get_secret_value(SecretId=name)["SecretString"])
-    except Exception as exc:
-        if not has_code(exc, "ResourceNotFoundException"):
-            raise
-    token = new_console_token()
-    clients.secretsmanager.create_secret(Name=name, SecretString=token)
-    return token
+    return ensure_console_secret(stage, clients)
 
 
 def _ignore(call: Any, *codes: str) -> None:

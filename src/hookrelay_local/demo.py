@@ -18,10 +18,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import threading
 import time
 from collections import Counter
-from typing import Any
 
 import requests
 
@@ -29,51 +27,12 @@ from hookrelay import naming
 from hookrelay.aws.sqs import lookup_queue_url
 from hookrelay_local.demo_events import fanout_scene
 from hookrelay_local.demo_health import HEALTH_EVENTS, run_health_scene
+from hookrelay_local.demo_parts import Partner, wait
 from hookrelay_local.demo_replay import replay_scene
-from hookrelay_local.partner_server import PartnerServer, Received, Reply
+from hookrelay_local.partner_server import Reply
 from hookrelay_local.stack import LocalStack, StackOptions
 
 DEMO_RETRIES = [1, 2, 4]  # seconds after the first attempt (production default: 15 min ... 72 h)
-
-
-class Partner:
-    def __init__(self, name: str, reply: Reply) -> None:
-        self.name = name
-        self.reply = reply
-        self.published: dict[str, float] = {}
-        self.received: Counter[str] = Counter()
-        self.latencies: list[float] = []
-        self.lock = threading.Lock()
-        self.server = PartnerServer(self.answer, record=False).start()
-
-    def answer(self, request: Received) -> Reply:
-        webhook_id = request.headers.get("webhook-id", "")
-        reply = self.reply
-        if 200 <= reply.status < 300 and reply.delay:
-            time.sleep(reply.delay)
-            reply = Reply(status=reply.status)
-        with self.lock:
-            if 200 <= reply.status < 300:
-                if self.received[webhook_id] == 0 and webhook_id in self.published:
-                    self.latencies.append(time.time() - self.published[webhook_id])
-                self.received[webhook_id] += 1
-        return reply
-
-    def delivered(self) -> int:
-        with self.lock:
-            return sum(1 for webhook_id in self.published if self.received[webhook_id] > 0)
-
-    def duplicates(self) -> int:
-        with self.lock:
-            return sum(max(0, n - 1) for n in self.received.values())
-
-
-def wait(condition: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up waiting for {what}")
-        time.sleep(0.5)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -153,7 +112,7 @@ def run(events: int, health_events: int = HEALTH_EVENTS) -> int:
         wait(lambda: failing.delivered() == len(failing.published), 120, "the redriven webhooks")
         wait(lambda: slow.delivered() == len(slow.published), 300, "the slow partner")
         replayed = replay_scene(api, max(3, events // 10), console.print)
-        partners.append(run_health_scene(stack, console.print, health_events))  # type: ignore[arg-type]
+        partners.append(run_health_scene(stack, console.print, health_events))
 
     table = Table(title="hookrelay demo")
     for column in (

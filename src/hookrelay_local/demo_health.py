@@ -17,9 +17,7 @@ visibility timeout (about a minute here), as on AWS: the scene waits for them.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +26,8 @@ import requests
 from hookrelay import naming
 from hookrelay.alarms.health_message import health_message
 from hookrelay.health_notice import HealthNotice, NoticeKind
-from hookrelay_local.partner_server import PartnerServer, Received, Reply
+from hookrelay_local.demo_parts import Partner, wait
+from hookrelay_local.partner_server import Received, Reply
 from hookrelay_local.stack import LocalStack
 
 NAME = "dark"
@@ -38,42 +37,25 @@ RETRIES = [2, 4, 8, 16, 32, 64, 128]  # longer than the scene's dark spell: noth
 SPY_QUEUE = "demo-alarm-topic-spy"
 
 
-class DarkPartner:
+class DarkPartner(Partner):
     """A partner server that is down (resets every connection) until :meth:`come_back`; counts like the
-    demo's partners (``published``, :meth:`delivered`, :meth:`duplicates`, ``latencies``)."""
+    demo's other partners."""
 
     def __init__(self) -> None:
-        self.name = NAME
         self.dark = True
-        self.published: dict[str, float] = {}
-        self.received: Counter[str] = Counter()
-        self.latencies: list[float] = []
         self.refused = 0
-        self.lock = threading.Lock()
-        self.server = PartnerServer(self.answer, record=False).start()
+        super().__init__(NAME, Reply(status=200))
 
     def answer(self, request: Received) -> Reply:
-        webhook_id = request.headers.get("webhook-id", "")
         with self.lock:
             if self.dark:
                 self.refused += 1
                 return Reply(reset=True)
-            if self.received[webhook_id] == 0 and webhook_id in self.published:
-                self.latencies.append(time.time() - self.published[webhook_id])
-            self.received[webhook_id] += 1
-        return Reply(status=200)
+        return super().answer(request)
 
     def come_back(self) -> None:
         with self.lock:
             self.dark = False
-
-    def delivered(self) -> int:
-        with self.lock:
-            return sum(1 for webhook_id in self.published if self.received[webhook_id] > 0)
-
-    def duplicates(self) -> int:
-        with self.lock:
-            return sum(max(0, n - 1) for n in self.received.values())
 
 
 class NoticeSpy:
@@ -114,14 +96,6 @@ def slack_text(notice: HealthNotice) -> str:
             title, _, value = field["text"].partition("\n")
             lines.append(f"{title.strip('*')}: {value.split('|')[-1].rstrip('>')}")
     return "\n".join(f"  | {line}" for part in lines for line in part.splitlines())
-
-
-def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up waiting for {what}")
-        time.sleep(0.5)
 
 
 def _queued(stack: LocalStack) -> int:
@@ -166,22 +140,22 @@ def run_health_scene(
         state: dict[str, Any] = answer.json()
         return state
 
-    _wait(lambda: status()["partner"]["status"] == "paused", 120, f"{NAME} to be paused")
+    wait(lambda: status()["partner"]["status"] == "paused", 120, f"{NAME} to be paused")
     pause = status()["partner"]["pause"]
     say(
         f"health: {NAME} paused after {pause['consecutive_failures']} failed attempts in a row "
         f"({pause['reason']}); its mapping is disabled"
     )
-    _wait(lambda: NoticeKind.PAUSED in spy.kinds(), 30, "the paused notice")
+    wait(lambda: NoticeKind.PAUSED in spy.kinds(), 30, "the paused notice")
     for notice in spy.notices():
         say(f"health: Slack notice ({notice.kind.value}):\n{slack_text(notice)}")
-    _wait(lambda: _queued(stack) == events, 60, f"{NAME}'s queue to hold every webhook")
+    wait(lambda: _queued(stack) == events, 60, f"{NAME}'s queue to hold every webhook")
     say(f"health: all {events} webhooks kept in {NAME}'s queue; delivered so far: {partner.delivered()}")
     partner.come_back()
     requests.post(f"{api}/partners/{NAME}/enable", timeout=60).raise_for_status()
     say(f"health: endpoint back; POST /partners/{NAME}/enable; waiting for every webhook ...")
-    _wait(lambda: partner.delivered() == events, 240, f"{NAME}'s webhooks after the resume")
-    _wait(lambda: NoticeKind.RECOVERED in spy.kinds(), 60, "the recovered notice")
+    wait(lambda: partner.delivered() == events, 240, f"{NAME}'s webhooks after the resume")
+    wait(lambda: NoticeKind.RECOVERED in spy.kinds(), 60, "the recovered notice")
     recovered = next(n for n in spy.notices() if n.kind is NoticeKind.RECOVERED)
     say(f"health: Slack notice (recovered):\n{slack_text(recovered)}")
     say(f"health: {NAME}: {partner.delivered()} of {events} delivered after the resume, none lost")

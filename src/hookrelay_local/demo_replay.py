@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 
+from hookrelay_local.demo_parts import wait
 from hookrelay_local.partner_server import PartnerServer, Received, Reply
 
 PARTNER = "forgetful"
@@ -63,14 +64,6 @@ class ReplayOutcome:
         )
 
 
-def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"gave up waiting for {what}")
-        time.sleep(0.5)
-
-
 def replay_scene(api: str, events: int, say: Callable[[str], Any] = print) -> ReplayOutcome:
     partner = Forgetful()
     server = PartnerServer(partner, record=False).start()
@@ -88,7 +81,7 @@ def replay_scene(api: str, events: int, say: Callable[[str], Any] = print) -> Re
             )
             answer.raise_for_status()
             ids.append(answer.json()["webhook_id"])
-        _wait(lambda: partner.count(ids, kept=False) == len(ids), 120, f"{PARTNER}'s deliveries")
+        wait(lambda: partner.count(ids, kept=False) == len(ids), 120, f"{PARTNER}'s deliveries")
         lost = partner.count(ids, kept=False)
         say(f"partner {PARTNER} answered 200 to {lost} webhooks and lost them all; it is fixed, and asks")
         with partner.lock:
@@ -99,7 +92,7 @@ def replay_scene(api: str, events: int, say: Callable[[str], Any] = print) -> Re
         replay.raise_for_status()
         matched, replay_id = replay.json()["matched"], replay.json()["replay_id"]
         say(f"replay {replay_id}: {matched} webhooks matched, enqueued in the background")
-        _wait(lambda: partner.count(ids, kept=True) == len(ids), 120, "the replayed webhooks")
+        wait(lambda: partner.count(ids, kept=True) == len(ids), 120, "the replayed webhooks")
         progress = session.get(f"{api}/partners/{PARTNER}/replays/{replay_id}", timeout=30).json()
         say(f"replay {progress['state']}: {progress['enqueued']} of {progress['matched']} enqueued")
         return ReplayOutcome(

@@ -39,7 +39,7 @@ EVENTS = ("evt_k1", "evt_k2", "evt_k3")
 def make_stage(aws: LocalAws) -> tuple[Any, dict[str, str]]:
     """The shared resources as deploy makes them (the events queue's visibility cut to 3 s), the router's
     function and mapping as bootstrap makes them, 200 subscribed partner queues and 40 of another topic."""
-    services = ("sqs", "dynamodb", "sns", "cloudwatch", "iam", "s3")
+    services = ("sqs", "dynamodb", "sns", "cloudwatch", "iam", "s3", "secretsmanager")
     clients = Clients(overrides={s: local_client(s, aws.endpoint_url, aws.region) for s in services})
     ensure_shared(STAGE, clients)
     events_url = aws.sqs.get_queue_url(QueueName=naming.events_queue(STAGE))["QueueUrl"]

@@ -144,7 +144,3 @@ def forget_console_keys() -> None:
     """Drop cached keys (tests that make a new secret under the same name)."""
     with _lock:
         _caches.clear()
-
-
-def new_console_token() -> str:
-    return secrets.token_urlsafe(32)

@@ -15,11 +15,6 @@ from tests.support import alarm_events as ev
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(420)]
 
 
-@pytest.fixture(autouse=True)
-def _no_real_aws() -> None:
-    """Overrides the suite-wide fixture: the stack sets (and restores) its own AWS environment."""
-
-
 def test_a_dark_partner_is_paused_told_resumed_and_loses_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN the local stack, and a spy on the notices the scene reads from the alarm topic
     told: list[demo_health.HealthNotice] = []

@@ -3,7 +3,6 @@ partner's endpoint, through the router Lambda and each partner's handler, with w
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,13 +11,9 @@ import requests
 
 from hookrelay_local.partner_server import PartnerServer
 from hookrelay_local.stack import LocalStack, StackOptions
+from tests.support.lambda_runtime import wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _no_real_aws() -> None:
-    """Overrides the suite-wide fixture: the stack sets (and restores) its own AWS environment."""
 
 
 @pytest.fixture(scope="module")
@@ -26,14 +21,6 @@ def stack() -> Iterator[LocalStack]:
     options = StackOptions(aws_port=0, api_port=0, receiver_port=0, stage="events")
     with LocalStack(options) as running:
         yield running
-
-
-def wait_for(condition: Any, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.2)
 
 
 def test_one_published_event_reaches_every_subscribed_partner_over_the_local_stack(stack: LocalStack) -> None:
@@ -60,7 +47,7 @@ def test_one_published_event_reaches_every_subscribed_partner_over_the_local_sta
         )
         assert second.status_code == 202, second.text
         # THEN billing's endpoint receives the first, crm's the second, each with webhook-id = the event id
-        wait_for(lambda: billing.count >= 1 and crm.count >= 1)
+        wait_for(lambda: billing.count >= 1 and crm.count >= 1, 60.0, 0.2)
         assert [r.headers["webhook-id"] for r in billing.requests_snapshot()] == ["evt_local_1"]
         assert [r.headers["webhook-id"] for r in crm.requests_snapshot()] == ["evt_local_2"]
 
@@ -69,7 +56,7 @@ def test_one_published_event_reaches_every_subscribed_partner_over_the_local_sta
             answer = requests.get(f"{stack.api_url}/partners/billing/webhooks/evt_local_1", timeout=10)
             return dict(answer.json()) if answer.status_code == 200 else {}
 
-        wait_for(lambda: kept().get("delivered") is True)
+        wait_for(lambda: kept().get("delivered") is True, 60.0, 0.2)
         view = kept()
         assert (view["topic"], view["payload"], [a["outcome"] for a in view["attempts"]]) == (
             "invoice.paid", {"amount": 5}, ["delivered"],

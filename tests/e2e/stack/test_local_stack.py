@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterator
@@ -20,14 +19,10 @@ from hookrelay.provisioning.resources.artifact import upload_artifact
 from hookrelay.signing import standard as signing
 from hookrelay_local.partner_server import PartnerServer, Received, Reply
 from hookrelay_local.stack import LocalStack, StackOptions
+from tests.support.lambda_runtime import wait_for
 
 pytestmark = pytest.mark.e2e
 EVENTS = 12
-
-
-@pytest.fixture(autouse=True)
-def _no_real_aws() -> None:
-    """Overrides the suite-wide fixture: the stack sets (and restores) its own AWS environment."""
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +44,6 @@ class FailsFirstAttempt:
             self.seen[request.headers["webhook-id"]] += 1
             first = self.seen[request.headers["webhook-id"]] == 1
         return Reply(status=500 if first else 200)
-
-
-def wait_for(condition: Any, timeout: float = 40.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.2)
 
 
 def test_published_webhooks_arrive_signed_after_a_retry_and_nothing_is_lost(stack: LocalStack) -> None:
@@ -85,7 +72,7 @@ def test_published_webhooks_arrive_signed_after_a_retry_and_nothing_is_lost(stac
             assert answer.status_code in (200, 201, 202), answer.text
             ids.append(answer.json()["webhook_id"])
         # THEN every webhook is delivered after exactly one retry, signed with the partner's secret
-        wait_for(lambda: all(behaviour.seen[i] >= 2 for i in ids))
+        wait_for(lambda: all(behaviour.seen[i] >= 2 for i in ids), 40.0, 0.2)
         assert {i: behaviour.seen[i] for i in ids} == dict.fromkeys(ids, 2)
         received = server.requests_snapshot()
         for request in received:
@@ -99,7 +86,7 @@ def test_published_webhooks_arrive_signed_after_a_retry_and_nothing_is_lost(stac
             ]
             return Counter(item["outcome"] for item in items)
 
-        wait_for(lambda: logged()["delivered"] >= EVENTS)
+        wait_for(lambda: logged()["delivered"] >= EVENTS, 40.0, 0.2)
         assert logged() == {"delivered": EVENTS, "retry_scheduled": EVENTS}
         # AND nothing is left queued, in flight or dead-lettered: nothing lost
         status = requests.get(f"{stack.api_url}/partners/flaky", timeout=10).json()
@@ -126,7 +113,7 @@ def test_the_sample_receiver_accepts_what_the_platform_sends(stack: LocalStack) 
         items = requests.get(f"{stack.api_url}/partners/demo/deliveries", timeout=10).json()["items"]
         return [i for i in items if i["webhook_id"] == webhook_id and i["outcome"] == "delivered"]
 
-    wait_for(lambda: bool(delivered()))
+    wait_for(lambda: bool(delivered()), 40.0, 0.2)
     assert '"status":"queued"' in delivered()[0]["response_excerpt"]
 
 
@@ -148,7 +135,7 @@ def test_update_code_runs_on_the_stacks_rollout_worker_and_delivery_follows_the_
         assert started.status_code == 202, started.text
         rollout_url = f"{stack.api_url}/rollouts/{started.json()['rollout_id']}"
         # THEN the stack's rollout worker (the local Lambda runtime on the work queue) finishes it
-        wait_for(lambda: requests.get(rollout_url, timeout=10).json()["status"] == "done")
+        wait_for(lambda: requests.get(rollout_url, timeout=10).json()["status"] == "done", 40.0, 0.2)
         done = requests.get(rollout_url, timeout=10).json()
         assert (done["succeeded"], done["failed"], done["results"][0]["version"]) == (1, 0, 2)
         # AND an event published now is delivered through the moved alias
@@ -157,4 +144,6 @@ def test_update_code_runs_on_the_stacks_rollout_worker_and_delivery_follows_the_
         )
         assert published.status_code == 202, published.text
         webhook_id = published.json()["webhook_id"]
-        wait_for(lambda: webhook_id in {r.headers["webhook-id"] for r in server.requests_snapshot()})
+        wait_for(
+            lambda: webhook_id in {r.headers["webhook-id"] for r in server.requests_snapshot()}, 40.0, 0.2
+        )

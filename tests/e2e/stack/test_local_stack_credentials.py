@@ -12,11 +12,6 @@ from hookrelay_local.stack import LocalStack, StackOptions
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(autouse=True)
-def _no_real_aws() -> None:
-    """Overrides the suite-wide fixture: the stack sets (and restores) its own AWS environment."""
-
-
 def test_the_stack_never_uses_the_developers_real_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     # GIVEN a developer's shell with real-looking keys, a session token and a profile
     real = {

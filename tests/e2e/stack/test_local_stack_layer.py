@@ -20,11 +20,6 @@ pytestmark = pytest.mark.e2e
 STAGE = "lyr"
 
 
-@pytest.fixture(autouse=True)
-def _no_real_aws() -> None:
-    """Overrides the suite-wide fixture: the stack sets (and restores) its own AWS environment."""
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
     options = StackOptions(aws_port=0, api_port=0, receiver_port=0, stage=STAGE)

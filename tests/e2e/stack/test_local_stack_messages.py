@@ -4,7 +4,6 @@ delivered by the real handler (replay through the local runtime's replay worker)
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,13 +14,9 @@ import requests
 
 from hookrelay_local.partner_server import PartnerServer, Received, Reply
 from hookrelay_local.stack import LocalStack, StackOptions
+from tests.support.lambda_runtime import wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(autouse=True)
-def _no_real_aws() -> None:
-    """Overrides the suite-wide fixture: the stack sets (and restores) its own AWS environment."""
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +38,6 @@ class FailsFirstAttempt:
         return Reply(status=500 if first else 200, body=b"nope" if first else b"thanks")
 
 
-def wait_for(condition: Any, timeout: float = 40.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.2)
-
-
 def test_get_shows_real_attempts_and_resend_and_replay_deliver_the_same_ids(stack: LocalStack) -> None:
     api = stack.api_url
     behaviour = FailsFirstAttempt()
@@ -66,24 +53,24 @@ def test_get_shows_real_attempts_and_resend_and_replay_deliver_the_same_ids(stac
             ).json()["webhook_id"]
             for n in range(2)
         ]
-        wait_for(lambda: all(behaviour.seen[i] == 2 for i in ids))
+        wait_for(lambda: all(behaviour.seen[i] == 2 for i in ids), 40.0, 0.2)
 
         # WHEN the first is read, THEN it shows both attempts: a 500 retried, then a 200 delivered
         def attempts() -> list[dict[str, Any]]:
             shown = requests.get(f"{api}/partners/flaky/webhooks/{ids[0]}", timeout=10).json()
             return list(shown["attempts"])
 
-        wait_for(lambda: len(attempts()) == 2)
+        wait_for(lambda: len(attempts()) == 2, 40.0, 0.2)
         seen = [(a["attempt"], a["status_code"], a["outcome"], a["response_excerpt"]) for a in attempts()]
         assert seen == [(1, 500, "retry_scheduled", "nope"), (2, 200, "delivered", "thanks")]
         # WHEN it is resent, THEN the partner gets it a third time, same webhook-id
         resent = requests.post(f"{api}/partners/flaky/webhooks/{ids[0]}/resend", timeout=10)
         assert resent.status_code == 202
-        wait_for(lambda: behaviour.seen[ids[0]] == 3)
+        wait_for(lambda: behaviour.seen[ids[0]] == 3, 40.0, 0.2)
         # WHEN the window is replayed, THEN the worker of the local runtime sends both again
         window = {"since": since.isoformat(), "until": datetime.now(UTC).isoformat()}
         replay = requests.post(f"{api}/partners/flaky/replay", json=window, timeout=10).json()
         assert replay["matched"] == 2
-        wait_for(lambda: behaviour.seen[ids[0]] == 4 and behaviour.seen[ids[1]] == 3)
+        wait_for(lambda: behaviour.seen[ids[0]] == 4 and behaviour.seen[ids[1]] == 3, 40.0, 0.2)
         progress = requests.get(f"{api}/partners/flaky/replays/{replay['replay_id']}", timeout=10).json()
         assert (progress["enqueued"], progress["state"]) == (2, "done")

@@ -33,9 +33,9 @@ def web(http: Any) -> Any:
 
 @pytest.fixture
 def console(ctx: Provisioner) -> Provisioner:
-    """The stage's console token in Secrets Manager (what the bootstrap or an operator creates)."""
+    """The stage's console token in Secrets Manager, set to a known one (ensure_shared made it random)."""
     forget_console_keys()
-    aws("secretsmanager").create_secret(Name=naming.console_secret(STAGE), SecretString=TOKEN)
+    aws("secretsmanager").put_secret_value(SecretId=naming.console_secret(STAGE), SecretString=TOKEN)
     return ctx
 
 
@@ -272,7 +272,10 @@ def test_an_unknown_partner_is_a_404_page(console: Provisioner, web: Any) -> Non
 
 
 def test_without_the_console_secret_login_is_a_clear_503(ctx: Provisioner, web: Any) -> None:
-    # GIVEN a stage whose console token was never created
+    # GIVEN a stage whose console token is gone (deleted by hand after the deploy made it)
+    aws("secretsmanager").delete_secret(
+        SecretId=naming.console_secret(STAGE), ForceDeleteWithoutRecovery=True
+    )
     forget_console_keys()
     # WHEN someone logs in
     answer = login(web)

@@ -155,3 +155,16 @@ def test_the_alarm_failures_queue_keeps_dropped_alarms_14_days_and_is_watched(ct
         "GreaterThanThreshold",
     )
     assert (alarm["AlarmActions"], alarm["OKActions"]) == ([topic], [topic])
+
+
+def test_the_shared_resources_give_the_stage_one_console_token_that_later_deploys_keep(
+    ctx: Provisioner,
+) -> None:
+    # GIVEN a stage whose shared resources were made once (the ctx fixture ran ensure_shared)
+    secret_id = naming.console_secret(ctx.stage)
+    first = aws("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    # WHEN ensure_shared runs again (the next deploy)
+    ensure_shared(ctx.stage, ctx.clients)
+    # THEN the console has a login from the first deploy on: a long random token, kept as it was
+    assert len(first) >= 40
+    assert aws("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"] == first

@@ -25,6 +25,7 @@ from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.errors import DependencyUnavailable
+from hookrelay.provisioning.resources.console_secret import ensure_console_secret
 from hookrelay.provisioning.resources.event_feed import ensure_event_resources
 from hookrelay.provisioning.resources.iam import ensure_shared_role
 from hookrelay.provisioning.resources.message_tables import ensure_message_resources
@@ -113,6 +114,7 @@ def ensure_shared(stage: str, clients: Clients, settings: ProvisionerSettings | 
     ]
     ensure_alarms(alarms, stage_tags, clients)
     ensure_event_resources(stage, clients, _ensure_table, arns.alarm_topic_arn)  # issue 14: the events feed
+    ensure_console_secret(stage, clients)  # the operator console's login (docs/console.md)
     if settings.handler_role == "shared":
         ensure_shared_role(stage, arns.results_queue_arn, clients)
     return arns
