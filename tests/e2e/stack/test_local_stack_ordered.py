@@ -6,24 +6,18 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import requests
 
 from hookrelay_local.partner_server import PartnerServer, Received, Reply
 from hookrelay_local.stack import LocalStack, StackOptions
+from tests.support.lambda_runtime import wait_for
 
 pytestmark = pytest.mark.e2e
 EVENTS = 8
-
-
-@pytest.fixture(autouse=True)
-def _no_real_aws() -> None:
-    """Overrides the suite-wide fixture: the stack sets (and restores) its own AWS environment."""
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +43,6 @@ class FailsFirstAttempt:
                 return Reply(status=500)
             self.accepted.append((data["key"], data["n"]))
         return Reply()
-
-
-def wait_for(condition: Any, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.2)
 
 
 @pytest.mark.timeout(300)
@@ -87,13 +73,13 @@ def test_an_ordered_partner_gets_each_keys_webhooks_in_order_through_retries(sta
             )
             assert answer.status_code == 202, answer.text
         # THEN every webhook is accepted once, after one retry, and each key's in publish order
-        wait_for(lambda: len(behaviour.accepted) >= EVENTS)
+        wait_for(lambda: len(behaviour.accepted) >= EVENTS, timeout=90)
         for key in ("customer-0", "customer-1"):
             assert [n for k, n in behaviour.accepted if k == key] == list(range(int(key[-1]), EVENTS, 2))
         assert set(behaviour.seen.values()) == {2}
         # AND nothing is left queued, in flight or dead-lettered
         wait_for(lambda: requests.get(f"{stack.api_url}/partners/ledger", timeout=10).json()["queue"]
-                 == {"visible": 0, "in_flight": 0, "delayed": 0})  # fmt: skip
+                 == {"visible": 0, "in_flight": 0, "delayed": 0}, timeout=90)  # fmt: skip
         status = requests.get(f"{stack.api_url}/partners/ledger", timeout=10).json()
         assert status["dead_letter_queue"]["visible"] == 0
         assert status["partner"]["ordering"] == "fifo"
@@ -136,7 +122,7 @@ def test_events_published_once_reach_an_ordered_partner_through_the_router_in_ke
         assert (answer.status_code, answer.json()["accepted"]) == (200, 6), answer.text
         # THEN the router and the partner's handler deliver each once, webhook-id = the event id, and each
         # key's in publish order
-        wait_for(lambda: len(behaviour.accepted) >= 6)
+        wait_for(lambda: len(behaviour.accepted) >= 6, timeout=90)
         assert sorted(webhook_id for webhook_id, _, _ in behaviour.accepted) == [
             f"evt_o{n}" for n in range(6)
         ]
