@@ -48,7 +48,7 @@ test: lint browser ## lint, then the whole test suite (unit, functional on moto,
 browser: ## Debian's chromium + chromium-driver for the console's browser tests (apt-get as root; may fail)
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 || true; \
+	    (timeout 300 apt-get update -qq && timeout 600 apt-get install -y -qq chromium chromium-driver) >/dev/null 2>&1 || true; \
 	  fi; \
 	  command -v chromedriver >/dev/null || echo "no chromium: the browser tests skip (under CI=true they fail)"; \
 	fi
