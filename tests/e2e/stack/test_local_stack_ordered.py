@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from hookrelay import naming
+from hookrelay.aws.clients import Clients
 from hookrelay_local.partner_server import PartnerServer, Received, Reply
 from hookrelay_local.stack import LocalStack, StackOptions
 from tests.support.lambda_runtime import wait_for
@@ -134,7 +136,16 @@ def test_events_published_once_reach_an_ordered_partner_through_the_router_in_ke
 def test_events_published_in_separate_requests_reach_an_ordered_partner_in_key_order(
     stack: LocalStack,
 ) -> None:
-    # GIVEN an ordered partner taking chain.* (the router's FIFO events queue feeds its .fifo queue)
+    # GIVEN make run's stack: the ordered router function consumes the FIFO events queue, reporting batch
+    # item failures (as the deploy's merge template sets it)
+    lambda_ = Clients().lambda_
+    function = f"hookrelay-{stack.options.stage}-route-ordered-events"
+    arn = lambda_.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+    mappings = lambda_.list_event_source_mappings(FunctionName=arn)["EventSourceMappings"]
+    assert [(m["EventSourceArn"].rsplit(":", 1)[-1], m["FunctionResponseTypes"]) for m in mappings] == [
+        (naming.events_fifo_queue(stack.options.stage), ["ReportBatchItemFailures"])
+    ]
+    # AND an ordered partner taking chain.* (the router's FIFO events queue feeds its .fifo queue)
     behaviour = Records()
     with PartnerServer(behaviour) as server:
         created = requests.post(
