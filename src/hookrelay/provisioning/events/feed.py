@@ -227,9 +227,9 @@ class EventFeed:
     def _send(self, events: list[Event], indexes: list[int], url_of: Callable[[], str]) -> dict[int, str]:
         """Send ``events`` (``indexes``: their places in the pending list) to one events queue, ten a
         request; the places that failed, with the reason. On the FIFO queue each event carries its key as
-        its group and its id as its deduplication id, and once an event of a key fails, the later events of
-        that key in this publish are not sent (503 too): an accepted event never overtakes a refused one
-        of its key here (within one SendMessageBatch SQS keeps entry order per group)."""
+        its group and its id as its deduplication id (SQS keeps a request's entries in order per group), and
+        once an event of a key is refused, its key's events in the later requests of this publish are not
+        sent (503 too), so they cannot overtake it."""
         reason = "the events queue did not take it: retry"
         try:
             url = url_of()

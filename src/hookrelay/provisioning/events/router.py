@@ -18,8 +18,9 @@ the key; the consumer ``route_ordered_events``): one batch per group at a time, 
 group's events sent in batch order, and a failure reported as Lambda expects on FIFO
 (:func:`fifo_failures`), so a key's events reach every ordered partner in publish order
 (docs/ordering.md). A partner whose queue is gone (deleted
-between the index read and the send) is skipped. A record that is not an event fails alone and, after the
-queue's ``maxReceiveCount``, waits in the events DLQ.
+between the index read and the send) is skipped. A record that is not an event fails alone (on the FIFO
+queue, with the later records of its group) and, after the queue's ``maxReceiveCount``, waits in the
+events DLQ.
 """
 
 from __future__ import annotations
