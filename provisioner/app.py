@@ -1,6 +1,7 @@
 """hookrelay provisioner: the REST API and a Lambda function per operation (a loop over OPERATIONS), the
-console (docs/console.md), and four SQS consumers (CONSUMERS): the results recorder, the rollout worker,
-the replay worker and the events router (docs/events.md). Their mappings report batch item failures."""
+console (docs/console.md), and five SQS consumers (CONSUMERS): the results recorder, the rollout worker,
+the replay worker and the events router, on the events queue and on the FIFO one (docs/events.md).
+Their mappings report batch item failures."""
 
 from __future__ import annotations
 
@@ -109,6 +110,7 @@ CONSUMERS: list[tuple[str, str, int, int | None, Work]] = [
     ("rollout_worker", naming.rollout_queue(STAGE), 1, 2, lambda e: run_rollout_chunk(e, api().ctx)),
     ("replay_worker", naming.replay_queue(STAGE), 1, 2, lambda e: run_replay_steps(e, api().ctx)),
     ("route_events", naming.events_queue(STAGE), 10, None, lambda e: api().ctx.router.route(e)),
+    ("route_ordered_events", naming.events_fifo_queue(STAGE), 10, None, lambda e: api().ctx.router.route(e)),
 ]
 # fmt: on
 for _name, _queue, _batch, _most, _work in CONSUMERS:

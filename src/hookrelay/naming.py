@@ -202,6 +202,22 @@ def events_dlq_alarm(stage: str) -> str:
     return f"{events_dead_letter_queue(stage)}-depth"
 
 
+def events_fifo_queue(stage: str) -> str:
+    """The stage-wide FIFO feed of events published with an ``ordering_key`` (group = the key): the
+    router takes a key's events in publish order (docs/ordering.md)."""
+    return f"{events_queue(stage)}.fifo"
+
+
+def events_fifo_dead_letter_queue(stage: str) -> str:
+    """The FIFO events queue's dead-letter queue (a FIFO queue's DLQ must be FIFO)."""
+    return f"{events_dead_letter_queue(stage)}.fifo"
+
+
+def events_fifo_dlq_alarm(stage: str) -> str:
+    """The stage alarm on the FIFO events DLQ's depth (partner_from_name reads none: the dot)."""
+    return f"{events_fifo_dead_letter_queue(stage)}-depth"
+
+
 def events_table(stage: str) -> str:
     """Idempotency records of published event ids (TTL: the dedup window)."""
     return f"{prefix(stage)}-events"

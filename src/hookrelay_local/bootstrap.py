@@ -32,6 +32,7 @@ RECORDER_APP, RECORDER_HANDLER = "provisioner", "app.record_results"
 ROLLOUT_HANDLER = "app.rollout_worker"  # the provisioner app's update-code worker (its work queue)
 REPLAY_HANDLER = "app.replay_worker"  # the provisioner app's replay worker (the replay queue)
 ROUTER_HANDLER = "app.route_events"  # the provisioner app's events router (issue 14: the events queue)
+ORDERED_ROUTER_HANDLER = "app.route_ordered_events"  # the same router on the FIFO events queue
 INBOX_HANDLER = "app.inbox"
 TRUST = {
     "Version": "2012-10-17",
@@ -109,6 +110,17 @@ def bootstrap(stack: Stack) -> None:
     )
     events_queue = lookup_queue_url(naming.events_queue(stage), clients.sqs)
     _ensure_mapping(clients, router, queue_arn(events_queue, clients), report_item_failures=True)
+    ordered_router = _ensure_function(
+        clients,
+        f"{naming.prefix(stage)}-route-ordered-events",
+        ORDERED_ROUTER_HANDLER,
+        role,
+        bucket,
+        provisioner_key,
+        stack.environment(),
+    )
+    fifo_events_queue = lookup_queue_url(naming.events_fifo_queue(stage), clients.sqs)
+    _ensure_mapping(clients, ordered_router, queue_arn(fifo_events_queue, clients), report_item_failures=True)
     inbox_name = stack.environment()["HOOKRELAY_RECEIVER_QUEUE_NAME"]
     inbox_url = (
         find_queue_url(inbox_name, clients) or clients.sqs.create_queue(QueueName=inbox_name)["QueueUrl"]

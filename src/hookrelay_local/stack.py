@@ -25,6 +25,7 @@ from hookrelay.aws.clients import Clients
 from hookrelay.settings import reset_cached_settings
 from hookrelay_local.bootstrap import (
     INBOX_HANDLER,
+    ORDERED_ROUTER_HANDLER,
     RECORDER_APP,
     RECORDER_HANDLER,
     REPLAY_HANDLER,
@@ -143,6 +144,7 @@ class LocalStack:
             ROLLOUT_HANDLER: self._chalice_invoker(RECORDER_APP, "rollout_worker"),
             REPLAY_HANDLER: self._chalice_invoker(RECORDER_APP, "replay_worker"),
             ROUTER_HANDLER: self._chalice_invoker(RECORDER_APP, "route_events"),
+            ORDERED_ROUTER_HANDLER: self._chalice_invoker(RECORDER_APP, "route_ordered_events"),
             INBOX_HANDLER: self._chalice_invoker("receiver", "inbox"),
         }
         options = PollerOptions(region=self.options.region, wait_seconds=self.options.poll_wait_seconds)

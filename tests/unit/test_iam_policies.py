@@ -116,6 +116,15 @@ RESOURCES = {
         ("dynamodb:Query", "arn:aws:dynamodb:us-east-1:123456789012:table/hookrelay-{stage}-subscriptions"),
         ("sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-events"),
         ("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-events"),
+        # events with an ordering key: the FIFO events queue, published to and consumed by the router
+        ("sqs:ReceiveMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-events.fifo"),
+        ("sqs:DeleteMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-events.fifo"),
+        ("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-events.fifo"),
+        ("sqs:CreateQueue", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-events-dlq.fifo"),
+        (
+            "cloudwatch:PutMetricAlarm",
+            "arn:aws:cloudwatch:us-east-1:1:alarm:hookrelay-{stage}-events-dlq.fifo-depth",
+        ),
         ("sqs:SendMessage", "arn:aws:sqs:us-east-1:123456789012:hookrelay-{stage}-acme"),
         # issue 17 on main's paths: the router, resend and replay send to an ordered partner's FIFO queue;
         # redrive reads its FIFO DLQ

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from hookrelay import naming
+from hookrelay.aws.clients import Clients
 from hookrelay_local.partner_server import PartnerServer, Received, Reply
 from hookrelay_local.stack import LocalStack, StackOptions
 from tests.support.lambda_runtime import wait_for
@@ -128,3 +130,45 @@ def test_events_published_once_reach_an_ordered_partner_through_the_router_in_ke
         ]
         for key in ("k0", "k1"):
             assert [n for _, k, n in behaviour.accepted if k == key] == list(range(int(key[1]), 6, 2))
+
+
+@pytest.mark.timeout(300)
+def test_events_published_in_separate_requests_reach_an_ordered_partner_in_key_order(
+    stack: LocalStack,
+) -> None:
+    # GIVEN make run's stack: the ordered router function consumes the FIFO events queue, reporting batch
+    # item failures (as the deploy's merge template sets it)
+    lambda_ = Clients().lambda_
+    function = f"hookrelay-{stack.options.stage}-route-ordered-events"
+    arn = lambda_.get_function(FunctionName=function)["Configuration"]["FunctionArn"]
+    mappings = lambda_.list_event_source_mappings(FunctionName=arn)["EventSourceMappings"]
+    assert [(m["EventSourceArn"].rsplit(":", 1)[-1], m["FunctionResponseTypes"]) for m in mappings] == [
+        (naming.events_fifo_queue(stack.options.stage), ["ReportBatchItemFailures"])
+    ]
+    # AND an ordered partner taking chain.* (the router's FIFO events queue feeds its .fifo queue)
+    behaviour = Records()
+    with PartnerServer(behaviour) as server:
+        created = requests.post(
+            f"{stack.api_url}/partners",
+            json={"partner_id": "chain", "url": server.url, "ordering": "fifo", "event_types": ["chain.*"]},
+            timeout=30,
+        )
+        assert created.status_code == 201, created.text
+        # WHEN 12 events over 2 ordering keys are published one request each to POST /events (the FIFO
+        # events queue keeps each key's events in publish order for the router)
+        ids: list[str] = []
+        for n in range(12):
+            key = f"c{n % 2}"
+            answer = requests.post(
+                f"{stack.api_url}/events",
+                json={"topic": "chain.step", "payload": {"key": key, "n": n}, "ordering_key": key},
+                timeout=10,
+            )
+            assert answer.status_code == 202, answer.text
+            ids.append(answer.json()["event_id"])
+        # THEN the router (route_ordered_events) and the partner's handler deliver each once, webhook-id = the
+        # event id, and each key's in publish order
+        wait_for(lambda: len(behaviour.accepted) >= 12, timeout=90)
+        assert sorted(webhook_id for webhook_id, _, _ in behaviour.accepted) == sorted(ids)
+        for key in ("c0", "c1"):
+            assert [n for _, k, n in behaviour.accepted if k == key] == list(range(int(key[1]), 12, 2))

@@ -13,21 +13,26 @@ others. The accepted ones go to the queue with SendMessageBatch, ten a request.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hookrelay import naming
 from hookrelay.aws import sqs as queues
 from hookrelay.aws.clients import Clients
+from hookrelay.aws.errors import AWS_ERRORS
 from hookrelay.errors import DependencyUnavailable, HookrelayError, InvalidInput, validation_message
 from hookrelay.models import Topic, UtcDatetime, WebhookId, new_webhook_id, utcnow
-from hookrelay.partners.ordering import OrderingKey
+from hookrelay.partners.ordering import OrderingKey, is_fifo_queue
 from hookrelay.provisioning.events.body import MAX_EVENT_BYTES, check_routable
 from hookrelay.provisioning.events.once import Once, event_key
 from hookrelay.provisioning.events.settings import events_settings
+
+if TYPE_CHECKING:
+    from types_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 MAX_BATCH = 100
 SQS_BATCH = 10
@@ -106,7 +111,14 @@ class EventFeed:
     @property
     def queue_url(self) -> str:
         """The events queue's URL, looked up once per endpoint (a queue's URL never changes)."""
-        name = naming.events_queue(self.stage)
+        return self._url(naming.events_queue(self.stage))
+
+    @property
+    def fifo_queue_url(self) -> str:
+        """The FIFO events queue's URL (events with an ``ordering_key``), looked up once per endpoint."""
+        return self._url(naming.events_fifo_queue(self.stage))
+
+    def _url(self, name: str) -> str:
         key = (str(self.clients.sqs.meta.endpoint_url), name)
         if key not in _queue_urls:
             _queue_urls[key] = queues.lookup_queue_url(name, self.clients.sqs)
@@ -190,30 +202,75 @@ class EventFeed:
     def _enqueue(
         self, pending: list[tuple[BatchItem, Event, str | None]], errors: dict[int, HookrelayError]
     ) -> None:
-        """Send the accepted events, ten a request; a failed send is that event's 503 and its claim goes."""
+        """Send the accepted events, ten a request; a failed send is that event's 503 and its claim goes.
+        Events with an ``ordering_key`` go to the FIFO events queue (group = the key), the others to the
+        standard one."""
         if not pending:
             return
-        failed: set[int] = set()
-        reason = "the events queue did not take it: retry"
-        try:
-            url = self.queue_url
-        except HookrelayError as exc:
-            failed, reason = set(range(len(pending))), exc.message
-        else:
-            for start in range(0, len(pending), SQS_BATCH):
-                chunk = pending[start : start + SQS_BATCH]
-                bodies = [event.model_dump_json(exclude_none=True) for _, event, _ in chunk]
-                failed.update(start + i for i in queues.send_batch(url, bodies, self.clients.sqs))
+        keyed = [i for i, (_, event, _) in enumerate(pending) if event.ordering_key is not None]
+        keyless = [i for i, (_, event, _) in enumerate(pending) if event.ordering_key is None]
+        failed: dict[int, str] = {}
+        for indexes, url_of in ((keyless, lambda: self.queue_url), (keyed, lambda: self.fifo_queue_url)):
+            if indexes:
+                failed.update(self._send([pending[i][1] for i in indexes], indexes, url_of))
         for i, (item, event, key) in enumerate(pending):
             if i in failed:
-                errors[item.index] = DependencyUnavailable(reason)
-                item.status, item.error, item.message = 503, DependencyUnavailable.code, reason
+                errors[item.index] = DependencyUnavailable(failed[i])
+                item.status, item.error, item.message = 503, DependencyUnavailable.code, failed[i]
                 if key is not None:
                     self.ledger.release(key)
                 continue
             if key is not None:
                 self.ledger.done(key, {"event_id": event.id, "topic": event.topic})
             logger.info("event published", extra={"webhook_id": event.id, "topic": event.topic})
+
+    def _send(self, events: list[Event], indexes: list[int], url_of: Callable[[], str]) -> dict[int, str]:
+        """Send ``events`` (``indexes``: their places in the pending list) to one events queue, ten a
+        request; the places that failed, with the reason. On the FIFO queue each event carries its key as
+        its group and its id as its deduplication id (SQS keeps a request's entries in order per group), and
+        once an event of a key is refused, its key's events in the later requests of this publish are not
+        sent (503 too), so they cannot overtake it."""
+        reason = "the events queue did not take it: retry"
+        try:
+            url = url_of()
+        except HookrelayError as exc:
+            return dict.fromkeys(indexes, exc.message)
+        fifo = is_fifo_queue(url)
+        failed: dict[int, str] = {}
+        stopped: set[str | None] = set()  # keys with a refused event: their later events are not sent
+        for start in range(0, len(events), SQS_BATCH):
+            places = zip(indexes[start : start + SQS_BATCH], events[start : start + SQS_BATCH], strict=True)
+            chunk: list[tuple[int, Event]] = []
+            for place, event in places:
+                if fifo and event.ordering_key in stopped:
+                    failed[place] = reason
+                else:
+                    chunk.append((place, event))
+            if not chunk:
+                continue
+            entries = [_entry(str(j), event, fifo) for j, (_, event) in enumerate(chunk)]
+            try:
+                response = self.clients.sqs.send_message_batch(QueueUrl=url, Entries=entries)
+                refused = {int(f["Id"]) for f in response.get("Failed", [])}
+            except AWS_ERRORS:
+                refused = set(range(len(chunk)))
+            for j in sorted(refused):
+                place, event = chunk[j]
+                failed[place] = reason
+                stopped.add(event.ordering_key)
+        return failed
+
+
+def _entry(entry_id: str, event: Event, fifo: bool) -> SendMessageBatchRequestEntryTypeDef:
+    """One SendMessageBatch entry for an event; on the FIFO queue with its group and deduplication id."""
+    entry: SendMessageBatchRequestEntryTypeDef = {
+        "Id": entry_id,
+        "MessageBody": event.model_dump_json(exclude_none=True),
+    }
+    if fifo:
+        entry["MessageGroupId"] = event.ordering_key or ""
+        entry["MessageDeduplicationId"] = event.id
+    return entry
 
 
 _queue_urls: dict[tuple[str, str], str] = {}

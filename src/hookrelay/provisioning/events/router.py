@@ -12,11 +12,15 @@ Decide, then do: :func:`plan` turns events and their subscribers into per-queue 
 confirmed; otherwise it is a batch item failure, and its next receive sends it to every subscriber again
 (the same webhook id: a partner that got it twice can tell). An ordered partner (its index rows say
 ``ordering`` "fifo") gets its ``.fifo`` queue, group = the event's ``ordering_key`` (else the
-partner-wide group), deduplication id = the event id (so a re-sent event is dropped there for 5 minutes);
-the events queue is a standard queue, so events published apart keep publish order only as far as it
-hands them out in order (docs/ordering.md). A partner whose queue is gone (deleted
-between the index read and the send) is skipped. A record that is not an event fails alone and, after the
-queue's ``maxReceiveCount``, waits in the events DLQ.
+partner-wide group), deduplication id = the event id (so a re-sent event is dropped there for 5 minutes).
+Events with an ordering key come from the FIFO events queue (``hookrelay-<stage>-events.fifo``, group =
+the key; the consumer ``route_ordered_events``): one batch per group at a time, in publish order, each
+group's events sent in batch order, and a failure reported as Lambda expects on FIFO
+(:func:`fifo_failures`), so a key's events reach every ordered partner in publish order
+(docs/ordering.md). A partner whose queue is gone (deleted
+between the index read and the send) is skipped. A record that is not an event fails alone (on the FIFO
+queue, with the later records of its group) and, after the queue's ``maxReceiveCount``, waits in the
+events DLQ.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, MISSING_QUEUE_CODES, has_code
 from hookrelay.errors import HookrelayError
 from hookrelay.models import WebhookMessage
-from hookrelay.partners.ordering import fifo_send_params, is_fifo
+from hookrelay.partners.ordering import fifo_send_params, is_fifo, is_fifo_queue
 from hookrelay.provisioning.events.body import MAX_EVENT_BYTES, webhook_body, webhook_message
 from hookrelay.provisioning.events.feed import Event
 from hookrelay.provisioning.events.queues import PartnerQueues
@@ -86,6 +90,28 @@ def plan(
     ]
 
 
+def from_fifo_queue(records: Sequence[Mapping[str, Any]]) -> bool:
+    """True for a batch of the FIFO events queue (``hookrelay-<stage>-events.fifo``)."""
+    return any(is_fifo_queue(str(record.get("eventSourceARN", ""))) for record in records)
+
+
+def fifo_failures(
+    records: Sequence[Mapping[str, Any]], events: Mapping[int, Event], failed: set[int]
+) -> set[int]:
+    """Lambda's rule for a FIFO batch: once a record of a message group fails, it and every later record
+    of that group are reported failed, so the group comes back from its first failure, in order. The
+    group is the record's ``MessageGroupId`` (the event's ordering key)."""
+    stopped: set[str] = set()
+    kept: set[int] = set()
+    for i, record in enumerate(records):
+        key = events[i].ordering_key if i in events else None
+        group = str(record.get("attributes", {}).get("MessageGroupId") or key or "")
+        if i in failed or group in stopped:
+            stopped.add(group)
+            kept.add(i)
+    return kept
+
+
 @dataclass
 class Router:
     clients: Clients
@@ -133,6 +159,8 @@ class Router:
         with ThreadPoolExecutor(max_workers=max(1, min(self.threads, len(sends)))) as pool:
             for undelivered in pool.map(self._send, sends):
                 failed.update(undelivered)
+        if from_fifo_queue(records):
+            failed = fifo_failures(records, events, failed)
         partners = Counter(index for send in sends for index, _ in send.messages)
         for i, ev in sorted(events.items()):
             outcome = "failed" if i in failed else "routed"

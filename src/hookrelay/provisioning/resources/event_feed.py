@@ -4,7 +4,10 @@
 - ``hookrelay-<stage>-subscriptions`` (table, pk ``pattern``, sk ``partner_id``): the subscription index,
   filled with the partners that exist already when the table is made (the deploy that brings events);
 - ``hookrelay-<stage>-events`` (queue) redriving to ``hookrelay-<stage>-events-dlq`` after
-  :data:`EVENTS_MAX_RECEIVES` receives, watched by the alarm ``hookrelay-<stage>-events-dlq-depth``.
+  :data:`EVENTS_MAX_RECEIVES` receives, watched by the alarm ``hookrelay-<stage>-events-dlq-depth``;
+- ``hookrelay-<stage>-events.fifo`` (FIFO queue: the events with an ``ordering_key``, group = the key)
+  redriving to ``hookrelay-<stage>-events-dlq.fifo`` the same way, alarm
+  ``hookrelay-<stage>-events-dlq.fifo-depth``.
 """
 
 from __future__ import annotations
@@ -42,16 +45,20 @@ def ensure_event_resources(stage: str, clients: Clients, ensure_table: EnsureTab
     if ensure_table(naming.subscriptions_table(stage), [("pattern", "S"), ("partner_id", "S")], clients):
         file_existing_partners(stage, clients)
     tags = {"project": naming.PROJECT}
-    pair = ensure_queues(
-        naming.events_queue(stage),
-        naming.events_dead_letter_queue(stage),
-        EVENTS_VISIBILITY_SECONDS,
-        EVENTS_MAX_RECEIVES,
-        tags,
-        clients,
-    )
-    dlq = naming.events_dead_letter_queue(stage)
-    description = f"published events the router could not fan out wait in {dlq} (move them back with sqs-mv)"
-    alarm = queue_depth_alarm_definition(naming.events_dlq_alarm(stage), dlq, description, topic_arn)
-    ensure_alarms([alarm], {**tags, "environment": stage}, clients)
-    return pair.url
+    alarms, urls = [], []
+    for queue, dlq, alarm_name in (
+        (naming.events_queue(stage), naming.events_dead_letter_queue(stage), naming.events_dlq_alarm(stage)),
+        (
+            naming.events_fifo_queue(stage),
+            naming.events_fifo_dead_letter_queue(stage),
+            naming.events_fifo_dlq_alarm(stage),
+        ),
+    ):  # the standard feed; the FIFO one (events with an ordering key; .fifo names get FIFO attributes)
+        pair = ensure_queues(queue, dlq, EVENTS_VISIBILITY_SECONDS, EVENTS_MAX_RECEIVES, tags, clients)
+        urls.append(pair.url)
+        description = (
+            f"published events the router could not fan out wait in {dlq} (move them back with sqs-mv)"
+        )
+        alarms.append(queue_depth_alarm_definition(alarm_name, dlq, description, topic_arn))
+    ensure_alarms(alarms, {**tags, "environment": stage}, clients)
+    return urls[0]
