@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chalice.local import LambdaContext
 from chalice.test import Client
 
 from tests.support.mover import fill, visible
@@ -18,7 +20,12 @@ APP_DIR = Path(__file__).resolve().parents[2] / "sqs-mv"
 
 
 @pytest.fixture
-def lambda_client(sqs: Any) -> Iterator[Client]:
+def lambda_client(sqs: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Client]:
+    # chalice.test gives every invocation a context of 3 s (its default), so the mover stopped at its
+    # deadline (half of that) on a loaded machine; the deployed function has 900 s (.chalice/config.json)
+    monkeypatch.setattr(
+        "chalice.test.LambdaContext", functools.partial(LambdaContext, max_runtime_ms=900_000)
+    )
     spec = importlib.util.spec_from_file_location("sqs_mv_app", APP_DIR / "app.py")
     assert spec is not None
     assert spec.loader is not None
