@@ -21,6 +21,7 @@ from hookrelay.aws.errors import has_code
 from hookrelay.aws.sqs import lookup_queue_url
 from hookrelay.provisioning.resources.artifact import upload_artifact
 from hookrelay.provisioning.resources.console_secret import ensure_console_secret
+from hookrelay.provisioning.resources.message_bodies import ensure_message_body_expiry
 from hookrelay.provisioning.resources.queues import find_queue_url, queue_arn
 from hookrelay.provisioning.resources.shared import ensure_rollout_resources, ensure_shared
 from hookrelay.provisioning.settings import provisioner_settings
@@ -63,6 +64,7 @@ def bootstrap(stack: Stack) -> None:
     shared = ensure_shared(stage, clients, provisioner_settings())  # the stack's environment is set
     bucket = naming.artifact_bucket(stage)
     _ignore(lambda: clients.s3.create_bucket(Bucket=bucket), "BucketAlreadyOwnedByYou", "BucketAlreadyExists")
+    ensure_message_body_expiry(bucket, provisioner_settings().messages_ttl_days, clients)
     handler = build_handler_artifact()
     upload_artifact(handler.code.read_bytes(), bucket, clients, layer=handler.layer.read_bytes())
     role = _ensure_role(clients)

@@ -37,6 +37,7 @@ from hookrelay.provisioning.resources.artifact import (
     stored_artifact,
     upload_artifact,
 )
+from hookrelay.provisioning.resources.message_bodies import ensure_message_body_expiry
 from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay.provisioning.settings import ProvisionerSettings
 from hookrelay_local import alarm_failures
@@ -161,6 +162,7 @@ class Deployment:
             ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), True
         )
         self.clients.s3.put_public_access_block(Bucket=self.bucket, PublicAccessBlockConfiguration=block)
+        ensure_message_body_expiry(self.bucket, self.provisioner_settings().messages_ttl_days, self.clients)
 
     def chalice_deploy(self, app: str) -> None:
         self.run([sys.executable, str(ROOT / "tools" / "vendor_core.py"), app], ROOT)
