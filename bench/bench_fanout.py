@@ -35,7 +35,7 @@ from bench.receivers import moto_process
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.provisioning.events.body import webhook_body, webhook_message
-from hookrelay.provisioning.events.feed import Event
+from hookrelay.provisioning.events.model import Event
 from hookrelay.provisioning.events.queues import PartnerQueues
 from hookrelay.provisioning.events.router import Router
 from hookrelay.provisioning.events.subscriptions import SubscriptionIndex

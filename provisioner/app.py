@@ -1,7 +1,5 @@
-"""hookrelay provisioner: the REST API and a Lambda function per operation (a loop over OPERATIONS), the
-console (docs/console.md), and five SQS consumers (CONSUMERS): the results recorder, the rollout worker,
-the replay worker and the events router, on the events queue and on the FIFO one (docs/events.md).
-Their mappings report batch item failures."""
+"""hookrelay provisioner: a REST route and a Lambda function per operation (provisioning.wiring), the
+console (docs/console.md), and the SQS consumers (CONSUMERS), whose mappings report batch item failures."""
 
 from __future__ import annotations
 
@@ -22,8 +20,8 @@ from hookrelay.provisioning.context import provisioner
 from hookrelay.provisioning.health.watch import HealthWatch
 from hookrelay.provisioning.message_ops import replay_worker as run_replay_steps
 from hookrelay.provisioning.openapi import openapi_document
-from hookrelay.provisioning.operations import OPERATIONS, Operation
 from hookrelay.provisioning.rollouts.worker import work as run_rollout_chunk
+from hookrelay.provisioning.wiring import register_operations
 
 app = Chalice(app_name="hookrelay-provisioner")
 IAM = IAMAuthorizer()  # deployed: callers sign with SigV4; chalice local admits every request
@@ -50,34 +48,7 @@ def get_openapi() -> dict[str, Any]:
 app.register_middleware(framework_errors, "http")  # chalice's own 405/415 answers in our error shape
 
 
-def _route(op: Operation) -> Callable[..., Response]:
-    """The REST route of ``op``: path ``{id}`` and query in, the JSON answer (errors included) out."""
-
-    def view(**params: str) -> Response:
-        request = app.current_request
-        with invocation(app.lambda_context):
-            query = request.query_params or {}
-            status, body = api().answer(op, params.get("id"), request.raw_body, query, params)
-        return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
-
-    view.__name__ = view.__qualname__ = f"route_{op.name}"
-    return app.route(op.path, methods=[op.method], authorizer=IAM, content_types=BODY)(view)
-
-
-def _function(op: Operation) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The Lambda function ``app.<name>``: the event is the body plus ``partner_id``."""
-
-    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        with invocation(context):
-            return api().invoke(op.name, event)
-
-    handler.__name__ = handler.__qualname__ = op.name
-    return app.lambda_function(name=op.name)(handler)
-
-
-for _op in OPERATIONS:
-    _route(_op)
-    globals()[_op.name] = _function(_op)  # Lambda's handler setting is app.<name>
+globals().update(register_operations(app, lambda: api(), Response, IAM, BODY))  # app.<name> per operation
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,7 @@ import pytest
 
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
-from hookrelay.provisioning.events.feed import Event
+from hookrelay.provisioning.events.model import Event
 from hookrelay.provisioning.events.subscriptions import SubscriptionIndex
 from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay_local.bootstrap import ROUTER_HANDLER

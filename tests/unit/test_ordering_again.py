@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 
 from hookrelay.partners.ordering import again_dedup_id
-from hookrelay.provisioning.events.feed import Event
+from hookrelay.provisioning.events.model import Event
 from hookrelay.provisioning.events.queues import sibling_url
 from hookrelay.provisioning.events.router import plan
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from hookrelay.partners.model import DeliveryOptions, Partner, PartnerUpdate
+from hookrelay.partners.model import DeliveryOptions, Partner
+from hookrelay.partners.update import PartnerUpdate
 
 URL = "https://example.com/hook"
 

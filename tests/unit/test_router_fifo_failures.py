@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from hookrelay.provisioning.events.feed import Event
+from hookrelay.provisioning.events.model import Event
 from hookrelay.provisioning.events.router import fifo_failures, from_fifo_queue
 
 FIFO_ARN = "arn:aws:sqs:us-east-1:123456789012:hookrelay-dev-events.fifo"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from hookrelay.provisioning.events.feed import Event
+from hookrelay.provisioning.events.model import Event
 from hookrelay.provisioning.events.queues import sibling_url
 from hookrelay.provisioning.events.router import plan
 

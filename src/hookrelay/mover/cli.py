@@ -39,7 +39,8 @@ from hookrelay.aws import clients as aws
 from hookrelay.aws.errors import AWS_ERRORS, aws_error
 from hookrelay.errors import HookrelayError, validation_message
 from hookrelay.mover.batch import release
-from hookrelay.mover.engine import Mover, prepare_move
+from hookrelay.mover.engine import Mover
+from hookrelay.mover.plan import prepare_move
 from hookrelay.mover.queues import approximate_count
 from hookrelay.mover.request import MoveReport, MoveRequest, StopReason
 

@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, cast
 from hookrelay.aws import clients as aws
 from hookrelay.aws.errors import AWS_ERRORS
 from hookrelay.aws.sqs import ORIGIN_ATTRIBUTE, queue_name
-from hookrelay.errors import HookrelayError, InvalidInput
+from hookrelay.errors import HookrelayError
 from hookrelay.mover.batch import delete_messages, release, send_confirmed
 from hookrelay.mover.messages import Outgoing, fifo_rounds, group_of, is_fifo, origin_of, outgoing
-from hookrelay.mover.queues import QueueInfo, approximate_count, domain_error, is_fatal, resolve_queue
-from hookrelay.mover.queues import single_source_queue as dlq_source
+from hookrelay.mover.plan import MovePlan, prepare_move
+from hookrelay.mover.queues import approximate_count, domain_error, is_fatal
 from hookrelay.mover.request import MoveReport, MoveRequest, StopReason
 from hookrelay.mover.state import RunState
 
@@ -42,24 +42,6 @@ NO_ORIGIN = f"no origin: no {ORIGIN_ATTRIBUTE} attribute, and not exactly one qu
 class Held:
     message_id: str
     receipt_handle: str
-
-
-@dataclass(frozen=True)
-class MovePlan:
-    request: MoveRequest
-    source: QueueInfo
-    dest: QueueInfo | None
-    fallback_origin: str | None = None
-
-
-def prepare_move(request: MoveRequest, sqs: SQSClient | None = None) -> MovePlan:
-    """Resolve the queues; raises NotFound, PermissionDenied, or InvalidInput (source == dest)."""
-    source = resolve_queue(request.source, sqs)
-    dest = resolve_queue(request.dest, sqs) if request.dest else None
-    if dest is not None and dest.arn == source.arn:
-        raise InvalidInput(f"source and dest are the same queue ({source.name})")
-    fallback = dlq_source(source.url, sqs) if request.to_origin else None
-    return MovePlan(request, source, dest, fallback)
 
 
 def move_messages(

@@ -42,12 +42,6 @@ VISIBILITY_FACTOR = 6
 MAX_CONCURRENCY = 1000  # AWS's range for an SQS mapping's MaximumConcurrency is 2-1000
 MAX_RATE = 10_000  # requests per second a partner's pacing may be set to
 PACE_WAIT_SECONDS = 10  # a paced batch may wait this long for its send slots (added to its timeout)
-# Fields an update may set to null: null releases the reservation (or the provisioned instances).
-NULLABLE = frozenset({"reserved_concurrency", "provisioned_concurrency", "max_requests_per_second"})
-# The health thresholds (docs/partner-health.md): read by the results recorder, not the handler; null goes
-# back to the stage's setting.
-HEALTH_OPTIONS = frozenset({"pause_after_failures", "pause_after_hours", "gone_pauses"})
-NULLABLE = NULLABLE | HEALTH_OPTIONS
 EVENT_TYPE_PATTERN = r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}(\.\*)?)$"
 
 EventType = Annotated[str, StringConstraints(pattern=EVENT_TYPE_PATTERN)]
@@ -178,41 +172,6 @@ class PartnerCreate(DeliveryOptions):
     @classmethod
     def _not_reserved(cls, value: str) -> str:
         return naming.check_partner_id(value)
-
-
-class PartnerUpdate(BaseModel):
-    """A partial change; omitted fields keep their values."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    url: Url | None = None
-    event_types: list[EventType] | None = None
-    max_concurrency: int | None = Field(default=None, ge=2, le=MAX_CONCURRENCY)
-    reserved_concurrency: int | None = Field(
-        default=None, ge=2, le=MAX_CONCURRENCY, description="null: release"
-    )
-    provisioned_concurrency: int | None = Field(
-        default=None, ge=1, le=MAX_CONCURRENCY, description="null: none"
-    )
-    post_concurrency: int | None = Field(default=None, ge=1, le=BATCH_SIZE)
-    connect_timeout: float | None = Field(default=None, gt=0, le=30)
-    read_timeout: float | None = Field(default=None, gt=0, le=60)
-    retry_policy: RetryPolicy | None = None
-    legacy_signature: bool | None = None
-    max_requests_per_second: float | None = Field(default=None, gt=0, le=MAX_RATE, description="null: none")
-    adaptive_rate: bool | None = None
-    pause_after_failures: int | None = Field(default=None, ge=1, le=1_000_000, description="null: stage's")
-    pause_after_hours: float | None = Field(default=None, ge=0, le=24 * 365, description="null: stage's")
-    gone_pauses: bool | None = Field(default=None, description="null: the stage's setting")
-    ordering: Literal["none", "fifo"] | None = Field(
-        default=None, description="cannot change after create: 409 (docs/ordering.md, migrating)"
-    )
-    block_on_failure: bool | None = None
-
-    def changes(self) -> dict[str, object]:
-        """The fields given; null counts only where it means something (releasing concurrency)."""
-        given = self.model_dump(exclude_unset=True)
-        return {k: v for k, v in given.items() if v is not None or k in NULLABLE}
 
 
 class Partner(DeliveryOptions):

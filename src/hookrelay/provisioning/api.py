@@ -19,7 +19,8 @@ from pydantic import BaseModel, ValidationError
 from hookrelay.errors import HookrelayError, InvalidInput, validation_message
 from hookrelay.models import PARTNER_ID_PATTERN
 from hookrelay.provisioning.context import Provisioner
-from hookrelay.provisioning.operations import BY_NAME, Call, Operation
+from hookrelay.provisioning.operation import Call, Operation
+from hookrelay.provisioning.operations import BY_NAME
 from hookrelay.provisioning.publish import check_size
 
 M = TypeVar("M", bound=BaseModel)

@@ -18,16 +18,15 @@ from hookrelay import naming
 from hookrelay.errors import Conflict, InvalidInput, validation_message
 from hookrelay.partners.health_store import HealthStore
 from hookrelay.partners.model import (
-    HEALTH_OPTIONS,
     DeliveryOptions,
     Partner,
     PartnerStatus,
-    PartnerUpdate,
     function_timeout,
     pace_ceiling,
     visibility_timeout,
 )
 from hookrelay.partners.ordering import migration_hint, queue_name
+from hookrelay.partners.update import HEALTH_OPTIONS, PartnerUpdate
 from hookrelay.provisioning.capacity import check_concurrency
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.events.subscriptions import subscribe

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from hookrelay.provisioning.api import ErrorBody
-from hookrelay.provisioning.operations import OPERATIONS, Operation
+from hookrelay.provisioning.operation import Operation
+from hookrelay.provisioning.operations import OPERATIONS
 
 REF = "#/components/schemas/{model}"
 PARTNER_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}

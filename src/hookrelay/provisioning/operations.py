@@ -9,17 +9,12 @@ Adding an operation is one entry here plus its core function.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
 from pydantic import BaseModel
 
 from hookrelay.attempts.log import AttemptLog, DeliveryPage, list_deliveries
-from hookrelay.errors import InvalidInput
-from hookrelay.partners.model import Partner, PartnerCreate, PartnerUpdate
+from hookrelay.partners.model import Partner, PartnerCreate
 from hookrelay.partners.table import PartnerPage
+from hookrelay.partners.update import PartnerUpdate
 from hookrelay.provisioning.capacity import Capacity, capacity
 from hookrelay.provisioning.changes import (
     disable_partner,
@@ -28,13 +23,8 @@ from hookrelay.provisioning.changes import (
     update_partner,
 )
 from hookrelay.provisioning.context import Provisioner
-from hookrelay.provisioning.events.feed import (
-    BatchAnswer,
-    BatchRequest,
-    EventAccepted,
-    EventFeed,
-    EventRequest,
-)
+from hookrelay.provisioning.events.feed import EventFeed
+from hookrelay.provisioning.events.model import BatchAnswer, BatchRequest, EventAccepted, EventRequest
 from hookrelay.provisioning.lifecycle import Deleted, create_partner, delete_partner
 from hookrelay.provisioning.message_ops import get_webhook, replay, replay_progress, resend_webhook
 from hookrelay.provisioning.messages.model import (
@@ -43,6 +33,14 @@ from hookrelay.provisioning.messages.model import (
     ReplayState,
     Resent,
     WebhookView,
+)
+from hookrelay.provisioning.operation import (
+    COMMON_ERRORS,
+    PARTNER_ERRORS,
+    Call,
+    Operation,
+    QueryParameter,
+    page_limit,
 )
 from hookrelay.provisioning.portal_link import PortalLink, PortalLinkRequest, portal_link
 from hookrelay.provisioning.publish import Published, PublishRequest
@@ -55,14 +53,6 @@ from hookrelay.provisioning.rollouts.control import (
 )
 from hookrelay.provisioning.rollouts.model import RolloutRequest, RolloutState
 from hookrelay.provisioning.status import PartnerState, partner_status
-
-M = TypeVar("M", bound=BaseModel)
-
-# Every operation may answer these: bad input, a failing AWS dependency (503, retryable), and AWS refusing
-# hookrelay's own role or request (PermissionDenied, ConfigurationError: 500, not retryable), and over REST a
-# body type other than JSON (415 unsupported_media_type; see api.framework_answer).
-COMMON_ERRORS = (400, 415, 500, 503)
-PARTNER_ERRORS = (*COMMON_ERRORS, 404, 409)
 
 
 class PartnerCreated(Partner):
@@ -79,62 +69,6 @@ class DisableRequest(BaseModel):
     purge: bool = False
 
 
-@dataclass(frozen=True)
-class Call:
-    """One request, parsed: the path's partner id (checked), the body as the request model, the query."""
-
-    partner_id: str = ""
-    body: BaseModel | None = None
-    query: Mapping[str, Any] = field(default_factory=dict)
-    path: Mapping[str, str] = field(default_factory=dict)  # the path's parameters other than {id}
-
-    def parsed(self, model: type[M]) -> M:
-        if not isinstance(self.body, model):
-            raise TypeError(f"expected a {model.__name__} body, got {type(self.body).__name__}")
-        return self.body
-
-
-@dataclass(frozen=True)
-class QueryParameter:
-    name: str
-    schema: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Operation:
-    name: str  # the Lambda function (handler app.<name>) and the OpenAPI operationId
-    method: str
-    path: str
-    summary: str
-    answer: type[BaseModel]
-    run: Callable[[Provisioner, Call], BaseModel]
-    request: type[BaseModel] | None = None
-    status: int = 200
-    errors: tuple[int, ...] = PARTNER_ERRORS
-    query: tuple[QueryParameter, ...] = ()
-    body_limit: bool = False  # the raw body may be at most settings.max_event_bytes (413)
-    body_required: bool = False
-    duplicates: bool = False  # an answer with duplicate=true (an id published already) is 200, not status
-
-    @property
-    def partner_path(self) -> bool:
-        return "{id}" in self.path
-
-    @property
-    def path_names(self) -> tuple[str, ...]:
-        """The path's parameters after ``{id}`` (``{webhook_id}``, ``{replay_id}``)."""
-        return tuple(n for n in re.findall(r"{(\w+)}", self.path) if n != "id")
-
-
-def _limit(raw: Any) -> int:
-    text = None if raw is None else str(raw)
-    if text is None:
-        return 50
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 100:
-        raise InvalidInput("limit must be a whole number from 1 to 100")
-    return int(text)
-
-
 def _create(ctx: Provisioner, call: Call) -> BaseModel:
     created = create_partner(ctx, call.parsed(PartnerCreate))
     secret = created.secret.get_secret_value()
@@ -148,14 +82,14 @@ def _rotate(ctx: Provisioner, call: Call) -> BaseModel:
 
 def _deliveries(ctx: Provisioner, call: Call) -> DeliveryPage:
     ctx.partners.get(call.partner_id)
-    limit = _limit(call.query.get("limit"))
+    limit = page_limit(call.query.get("limit"))
     return list_deliveries(
         AttemptLog(ctx.stage, clients=ctx.clients), call.partner_id, limit, call.query.get("cursor")
     )
 
 
 def _partners(ctx: Provisioner, call: Call) -> PartnerPage:
-    return ctx.partners.page(_limit(call.query.get("limit")), call.query.get("cursor"))
+    return ctx.partners.page(page_limit(call.query.get("limit")), call.query.get("cursor"))
 
 
 def _publish(ctx: Provisioner, call: Call) -> BaseModel:
@@ -167,7 +101,7 @@ def _feed(ctx: Provisioner) -> EventFeed:
 
 
 def _rollout(ctx: Provisioner, call: Call) -> BaseModel:
-    return rollout_state(ctx, call.partner_id, call.query, _limit(call.query.get("limit")))
+    return rollout_state(ctx, call.partner_id, call.query, page_limit(call.query.get("limit")))
 
 
 PAGE = (

@@ -9,7 +9,8 @@ import pytest
 
 from hookrelay import naming
 from hookrelay.errors import Conflict
-from hookrelay.partners.model import PartnerCreate, PartnerUpdate
+from hookrelay.partners.model import PartnerCreate
+from hookrelay.partners.update import PartnerUpdate
 from hookrelay.provisioning.capacity import PartnerCosts, check_new_partner, partner_costs
 from hookrelay.provisioning.changes import update_partner
 from hookrelay.provisioning.context import Provisioner

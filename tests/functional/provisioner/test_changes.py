@@ -7,7 +7,8 @@ from datetime import timedelta
 from typing import Any
 
 from hookrelay import naming
-from hookrelay.partners.model import PartnerStatus, PartnerUpdate
+from hookrelay.partners.model import PartnerStatus
+from hookrelay.partners.update import PartnerUpdate
 from hookrelay.provisioning.changes import (
     disable_partner,
     enable_partner,

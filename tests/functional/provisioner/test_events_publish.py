@@ -12,7 +12,8 @@ from hookrelay.aws.clients import Clients
 from hookrelay.errors import DependencyUnavailable
 from hookrelay.provisioning.api import Api
 from hookrelay.provisioning.context import Provisioner
-from hookrelay.provisioning.events.feed import BatchRequest, EventAccepted, EventFeed, EventRequest
+from hookrelay.provisioning.events.feed import EventFeed
+from hookrelay.provisioning.events.model import BatchRequest, EventAccepted, EventRequest
 from hookrelay.provisioning.events.once import Once, event_key
 from hookrelay.provisioning.events.settings import events_settings
 from hookrelay.provisioning.resources.shared import ensure_shared

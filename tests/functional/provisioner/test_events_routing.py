@@ -14,11 +14,12 @@ import pytest
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.errors import DependencyUnavailable
-from hookrelay.partners.model import PartnerUpdate
+from hookrelay.partners.update import PartnerUpdate
 from hookrelay.provisioning.api import Api
 from hookrelay.provisioning.changes import disable_partner, update_partner
 from hookrelay.provisioning.context import Provisioner
-from hookrelay.provisioning.events.feed import EventFeed, EventRequest
+from hookrelay.provisioning.events.feed import EventFeed
+from hookrelay.provisioning.events.model import EventRequest
 from hookrelay.provisioning.events.router import Router
 from hookrelay.provisioning.lifecycle import delete_partner
 from hookrelay.provisioning.resources.shared import ensure_shared

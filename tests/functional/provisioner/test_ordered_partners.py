@@ -10,8 +10,8 @@ import pytest
 
 from hookrelay.attempts.log import AttemptLog
 from hookrelay.errors import Conflict
-from hookrelay.partners.model import PartnerUpdate
 from hookrelay.partners.ordering import FIFO_MAX_RECEIVE_COUNT, PARTNER_WIDE_GROUP
+from hookrelay.partners.update import PartnerUpdate
 from hookrelay.provisioning.changes import update_partner
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.lifecycle import delete_partner

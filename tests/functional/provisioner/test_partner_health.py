@@ -18,7 +18,8 @@ from hookrelay.attempts.log import AttemptLog, record_attempts
 from hookrelay.health_notice import HealthNotice, NoticeKind
 from hookrelay.models import AttemptRecord, ErrorKind, Outcome
 from hookrelay.partners.health_store import HealthStore
-from hookrelay.partners.model import PartnerStatus, PartnerUpdate
+from hookrelay.partners.model import PartnerStatus
+from hookrelay.partners.update import PartnerUpdate
 from hookrelay.provisioning.changes import update_partner
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.health.watch import HealthWatch

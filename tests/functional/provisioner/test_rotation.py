@@ -15,7 +15,7 @@ import pytest
 
 from hookrelay import naming
 from hookrelay.errors import Conflict
-from hookrelay.partners.model import PartnerUpdate
+from hookrelay.partners.update import PartnerUpdate
 from hookrelay.provisioning.changes import rotate_partner_secret, update_partner
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.lease import LEASE_SECONDS, take_lease

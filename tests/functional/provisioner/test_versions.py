@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from hookrelay import naming
-from hookrelay.partners.model import PartnerUpdate
+from hookrelay.partners.update import PartnerUpdate
 from hookrelay.provisioning.changes import update_partner
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.resources.versions import go_live, prune

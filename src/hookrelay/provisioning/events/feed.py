@@ -18,82 +18,33 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from hookrelay import naming
 from hookrelay.aws import sqs as queues
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS
 from hookrelay.errors import DependencyUnavailable, HookrelayError, InvalidInput, validation_message
-from hookrelay.models import Topic, UtcDatetime, WebhookId, new_webhook_id, utcnow
-from hookrelay.partners.ordering import OrderingKey, is_fifo_queue
+from hookrelay.models import new_webhook_id
+from hookrelay.partners.ordering import is_fifo_queue
 from hookrelay.provisioning.events.body import MAX_EVENT_BYTES, check_routable
+from hookrelay.provisioning.events.model import (
+    BatchAnswer,
+    BatchItem,
+    BatchRequest,
+    Event,
+    EventAccepted,
+    EventRequest,
+)
 from hookrelay.provisioning.events.once import Once, event_key
 from hookrelay.provisioning.events.settings import events_settings
 
 if TYPE_CHECKING:
     from types_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
-MAX_BATCH = 100
 SQS_BATCH = 10
 
 logger = logging.getLogger(__name__)
-
-
-class EventRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    topic: Topic = Field(description="the event type, e.g. 'invoice.paid'")
-    payload: dict[str, Any] = Field(description="the event data (the webhook's 'data')")
-    id: WebhookId | None = Field(
-        default=None, description="idempotency key and every partner's webhook-id; generated when omitted"
-    )
-    ordering_key: OrderingKey | None = Field(
-        default=None,
-        description="ordered partners: the message group on their FIFO queues (docs/ordering.md)",
-    )
-
-
-class Event(BaseModel):
-    """The body of a message on the events queue (version 1)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    version: int = 1
-    id: WebhookId
-    topic: Topic
-    payload: dict[str, Any]
-    created_at: UtcDatetime = Field(default_factory=utcnow)
-    ordering_key: OrderingKey | None = None  # ordered partners' group (absent from the body when None)
-
-
-class EventAccepted(BaseModel):
-    event_id: str
-    topic: str
-    duplicate: bool = Field(default=False, description="true: this id was published already (200)")
-
-
-class BatchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    events: list[Any] = Field(min_length=1, max_length=MAX_BATCH, description="up to 100 events")
-
-
-class BatchItem(BaseModel):
-    index: int
-    status: int = Field(description="202 accepted, 200 duplicate, else this event's error status")
-    event_id: str | None = None
-    topic: str | None = None
-    duplicate: bool = False
-    error: str | None = None
-    message: str | None = None
-
-
-class BatchAnswer(BaseModel):
-    accepted: int
-    duplicates: int
-    rejected: int
-    results: list[BatchItem]
 
 
 @dataclass

@@ -41,7 +41,7 @@ from hookrelay.errors import HookrelayError
 from hookrelay.models import WebhookMessage
 from hookrelay.partners.ordering import fifo_send_params, is_fifo, is_fifo_queue
 from hookrelay.provisioning.events.body import MAX_EVENT_BYTES, webhook_body, webhook_message
-from hookrelay.provisioning.events.feed import Event
+from hookrelay.provisioning.events.model import Event
 from hookrelay.provisioning.events.queues import PartnerQueues
 from hookrelay.provisioning.events.settings import events_settings
 from hookrelay.provisioning.events.subscriptions import SubscriptionIndex
