@@ -39,6 +39,7 @@ from hookrelay.provisioning.console.wire import (
 from hookrelay.provisioning.messages.view import check_webhook_id
 
 logger = logging.getLogger(__name__)
+UNAVAILABLE = "the service is unavailable; try again shortly"
 
 
 @dataclass
@@ -67,8 +68,10 @@ class Console(Door):
         except HookrelayError as exc:
             if exc.status_code >= 500:
                 logger.error("console request failed", extra={"handler": name, "error": exc.message})
+            # a 5xx's message may name internal resources (a role ARN, a secret id): operators only
+            text = exc.message if exc.status_code < 500 or session else UNAVAILABLE
             return html_reply(
-                exc.status_code, pages.error_page(request.base, exc.status_code, exc.message, bool(session))
+                exc.status_code, pages.error_page(request.base, exc.status_code, text, bool(session))
             )
         except Exception:
             logger.exception("unexpected console failure", extra={"handler": name})
