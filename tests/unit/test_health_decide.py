@@ -9,7 +9,7 @@ import pytest
 
 from hookrelay.health_notice import NoticeKind
 from hookrelay.models import AttemptRecord, ErrorKind, Outcome
-from hookrelay.partners.health import BatchHealth, HealthState, summarise
+from hookrelay.partners.health import BatchHealth, HealthState, error_excerpt, summarise
 from hookrelay.partners.model import Partner, PartnerStatus
 from hookrelay.provisioning.health.decide import FAILING, GONE, Notice, Pause, Thresholds, decide
 from hookrelay.provisioning.settings import ProvisionerSettings
@@ -129,3 +129,18 @@ def test_the_batch_summary_counts_the_failures_after_the_last_success_in_attempt
     # AND globex's 410 is a gone failure; initech's bad message says nothing of its endpoint
     assert (summary["globex"].failures, summary["globex"].gone) == (1, True)
     assert "initech" not in summary
+
+
+def test_the_stored_error_excerpt_is_cut_and_holds_no_credential() -> None:
+    # GIVEN a failed attempt whose error text echoes a bearer token and a signing secret, at length
+    error = "ConnectionError: rejected Authorization: Bearer sk_live_abc123 with whsec_c2VjcmV0 " + "x" * 500
+    failed = record(
+        1, Outcome.RETRY_SCHEDULED, status_code=401, error_kind=ErrorKind.HTTP_STATUS, error=error
+    )
+    # WHEN it becomes the partner's last error
+    excerpt = error_excerpt(failed)
+    # THEN neither credential survives, and it is at most 300 characters
+    assert "sk_live_abc123" not in excerpt
+    assert "whsec_c2VjcmV0" not in excerpt
+    assert excerpt.startswith("HTTP 401: http_status: ConnectionError: rejected ")
+    assert len(excerpt) <= 300

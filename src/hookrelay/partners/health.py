@@ -12,9 +12,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from hookrelay.health_notice import scrub
 from hookrelay.models import AttemptRecord, ErrorKind, Outcome
 
-ERROR_CHARS = 300
 NOT_THE_ENDPOINT = frozenset({ErrorKind.INVALID_MESSAGE})  # our message was bad, not the partner's answer
 
 
@@ -82,7 +82,7 @@ def summarise(records: Iterable[AttemptRecord]) -> dict[str, BatchHealth]:
 
 
 def error_excerpt(record: AttemptRecord) -> str:
-    """What went wrong, short: the status and the error's kind and text (never the response's body)."""
+    """What went wrong, short: the status and the error's kind and text (never the response's body),
+    anything that looks like a credential redacted (it is kept on the partner and shown by its API)."""
     parts = [f"HTTP {record.status_code}" if record.status_code else None, record.error_kind, record.error]
-    text = ": ".join(str(p) for p in parts if p) or str(record.outcome)
-    return text[:ERROR_CHARS]
+    return scrub(": ".join(str(p) for p in parts if p) or str(record.outcome))  # stored, shown, and told

@@ -172,6 +172,10 @@ class HealthStore:
         expression = f"SET {told} = :now, {notice_at} = :now"
         return self._update(partner_id, expression, values, "NONE", condition) is not None
 
+    def release_failing_notice(self, partner_id: str) -> None:
+        """Give back a claimed failing notice that could not be published."""
+        self._update(partner_id, f"REMOVE {NUMBERS['told']}, {NUMBERS['notice_at']}", {}, "NONE")
+
     def mark_told(self, partner_id: str, now: datetime) -> None:
         """A notice went out for this streak (a pause): its recovery is told too."""
         self._update(partner_id, f"SET {NUMBERS['told']} = :now", {":now": _epoch(now)}, "NONE")
@@ -196,8 +200,8 @@ class HealthStore:
                 Key={KEY: {"S": partner_id}},
                 UpdateExpression=expression,
                 ConditionExpression=condition,
-                ExpressionAttributeValues=values,
                 ReturnValues=returns,  # type: ignore[arg-type]
+                **({"ExpressionAttributeValues": values} if values else {}),  # DynamoDB refuses an empty map
             )
         except AWS_ERRORS as exc:
             if has_code(exc, "ConditionalCheckFailedException"):

@@ -5,6 +5,7 @@ item, pauses a partner past both thresholds (or at a 410), keeps its messages, t
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from chalice.test import Client
 
 from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog, record_attempts
+from hookrelay.errors import DependencyUnavailable
 from hookrelay.health_notice import HealthNotice, NoticeKind
 from hookrelay.models import AttemptRecord, ErrorKind, Outcome
 from hookrelay.partners.health_store import HealthStore
@@ -22,6 +24,7 @@ from hookrelay.partners.model import PartnerStatus
 from hookrelay.partners.update import PartnerUpdate
 from hookrelay.provisioning.changes import update_partner
 from hookrelay.provisioning.context import Provisioner
+from hookrelay.provisioning.health import watch as watch_module
 from hookrelay.provisioning.health.watch import HealthWatch
 from hookrelay.provisioning.publish import PublishRequest
 from tests.support.sqs import sqs_event
@@ -404,3 +407,47 @@ def test_a_batch_with_failures_after_its_success_starts_a_new_streak(
     state = store.read("acme")
     assert (state.consecutive_failures, state.last_topic, state.last_status_code) == (3, None, None)
     assert state.last_error == "timeout: read timed out"
+
+
+def test_a_failing_notice_sns_refused_is_claimed_again_by_the_next_batch(
+    ctx: Provisioner, make_partner: Any, clock: Clock, notices: Callable[[], list[HealthNotice]],
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    # GIVEN a partner failing 10 times in a row while SNS refuses every publish
+    make_partner("acme")
+    real = watch_module.publish_notice
+
+    def refused(*_: Any) -> None:
+        raise DependencyUnavailable("SNS is down")
+
+    monkeypatch.setattr(watch_module, "publish_notice", refused)
+    with caplog.at_level(logging.ERROR):
+        failures(ctx, 10)
+    # THEN nobody was told, and the log says the health step failed
+    assert notices() == []
+    assert any(r.getMessage() == "partner health not counted" for r in caplog.records)
+    # WHEN SNS is back and the streak goes on, THEN its failing notice goes out (the claim was given back)
+    monkeypatch.setattr(watch_module, "publish_notice", real)
+    failures(ctx, 1, start=10)
+    assert [n.kind for n in notices()] == [NoticeKind.FAILING]
+
+
+def test_a_pause_whose_notice_is_refused_stands_and_is_logged(
+    ctx: Provisioner, make_partner: Any, clock: Clock, notices: Callable[[], list[HealthNotice]],
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    # GIVEN a partner answering 410 while SNS refuses every publish
+    make_partner("acme")
+
+    def refused(*_: Any) -> None:
+        raise DependencyUnavailable("SNS is down")
+
+    monkeypatch.setattr(watch_module, "publish_notice", refused)
+    # WHEN its 410 is recorded
+    with caplog.at_level(logging.ERROR):
+        recorded(ctx, [attempt(1, Outcome.GONE, status_code=410)])
+    # THEN it is paused all the same, and the log says the pause was not announced
+    assert ctx.partners.get("acme").status is PartnerStatus.PAUSED
+    assert [r.partner_id for r in caplog.records if r.getMessage() == "partner paused but not announced"] == [
+        "acme"
+    ]

@@ -60,11 +60,21 @@ class HealthWatch:
         pid, after = partner.partner_id, counted.after
         if isinstance(action, Pause):
             if pause_partner(ctx, partner, action.reason, after, now) is not None:
-                store.mark_told(pid, now)
-                publish_notice(ctx, notice_of(ctx, NoticeKind.PAUSED, pid, after, now, action.reason))
+                try:  # the pause stands (status, reason and time on the partner) even if nobody hears of it
+                    publish_notice(ctx, notice_of(ctx, NoticeKind.PAUSED, pid, after, now, action.reason))
+                except HookrelayError as exc:
+                    logger.error(
+                        "partner paused but not announced", extra={"partner_id": pid, "error": exc.message}
+                    )
+                    return
+                store.mark_told(pid, now)  # told: its recovery will be told too
         elif isinstance(action, Notice) and action.kind is NoticeKind.FAILING:
             every = ctx.settings.failing_notice_every_minutes * 60
             if store.claim_failing_notice(pid, now, every):
-                publish_notice(ctx, notice_of(ctx, NoticeKind.FAILING, pid, after, now))
+                try:
+                    publish_notice(ctx, notice_of(ctx, NoticeKind.FAILING, pid, after, now))
+                except HookrelayError:
+                    store.release_failing_notice(pid)  # the next batch of the streak claims it again
+                    raise
         elif isinstance(action, Notice):
             publish_notice(ctx, notice_of(ctx, action.kind, pid, after, now))
