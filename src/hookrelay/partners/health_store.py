@@ -195,14 +195,16 @@ class HealthStore:
     ) -> dict[str, Any] | None:
         """The item (as ``returns`` asks; {} for NONE), or None when the condition failed."""
         try:
-            response = self.clients.dynamodb.update_item(
-                TableName=self.table,
-                Key={KEY: {"S": partner_id}},
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ReturnValues=returns,  # type: ignore[arg-type]
-                **({"ExpressionAttributeValues": values} if values else {}),  # DynamoDB refuses an empty map
-            )
+            request: dict[str, Any] = {
+                "TableName": self.table,
+                "Key": {KEY: {"S": partner_id}},
+                "UpdateExpression": expression,
+                "ConditionExpression": condition,
+                "ReturnValues": returns,
+            }
+            if values:  # DynamoDB refuses an empty ExpressionAttributeValues
+                request["ExpressionAttributeValues"] = values
+            response = self.clients.dynamodb.update_item(**request)
         except AWS_ERRORS as exc:
             if has_code(exc, "ConditionalCheckFailedException"):
                 return None
