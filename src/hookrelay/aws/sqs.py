@@ -43,13 +43,21 @@ def send_message(
     *,
     delay_seconds: int = 0,
     attributes: Mapping[str, str] | None = None,
+    group_id: str | None = None,
+    deduplication_id: str | None = None,
     sqs: SQSClient | None = None,
 ) -> str:
-    """Send one message and return its id once SQS has confirmed it."""
+    """Send one message and return its id once SQS has confirmed it. A FIFO queue's message takes its
+    ``group_id`` and ``deduplication_id`` (a duplicate within SQS's 5-minute window is confirmed too, and
+    not enqueued twice)."""
     client = sqs or aws.client("sqs")
     kwargs: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": body}
     if delay_seconds:
         kwargs["DelaySeconds"] = delay_seconds
+    if group_id is not None:
+        kwargs["MessageGroupId"] = group_id
+    if deduplication_id is not None:
+        kwargs["MessageDeduplicationId"] = deduplication_id
     if attributes:
         kwargs["MessageAttributes"] = string_attributes(attributes)
     try:

@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
-import hashlib
 import logging
 from datetime import datetime
 
 from hookrelay.aws import sqs as queues
 from hookrelay.aws.sqs_event import SqsRecord
-from hookrelay.aws.sqs_fifo import send_fifo
 from hookrelay.aws.sqs_visibility import change_visibility, release
 from hookrelay.delivery import decide, ordered, report
 from hookrelay.delivery.attempt import attempt_delivery
@@ -33,9 +31,9 @@ from hookrelay.delivery.deps import HandlerDeps
 from hookrelay.delivery.ordered import Hold
 from hookrelay.delivery.report import RecordOutcome
 from hookrelay.delivery.settle import REASON_LIMIT
+from hookrelay.partners.ordering import again_dedup_id, group_id
 
 logger = logging.getLogger(__name__)
-MAX_DEDUP_ID = 128
 
 
 def handle_fifo_batch(records: list[SqsRecord], deps: HandlerDeps) -> list[RecordOutcome]:
@@ -137,25 +135,17 @@ def _dead_letter(
 ) -> None:
     """Park ``body`` on the FIFO dead-letter queue, in the record's group, saying why and whence."""
     settings = deps.settings
-    send_fifo(
+    queues.send_message(
         settings.dead_letter_queue_url,
         body,
-        ordered.group_of(record) or "_partner",
-        deduplication_id(webhook_id, record.message_id),
         attributes={
             queues.REASON_ATTRIBUTE: reason[:REASON_LIMIT],
             queues.ORIGIN_ATTRIBUTE: settings.queue_url,
             queues.DEAD_LETTERED_AT_ATTRIBUTE: now.isoformat(),
         },
+        group_id=group_id(ordered.group_of(record)),
+        # the same for every receive of one SQS message (a repeated dead-letter is swallowed), another for
+        # the same webhook moved back and failed again
+        deduplication_id=again_dedup_id(webhook_id, record.message_id),
         sqs=deps.sqs,
     )
-
-
-def deduplication_id(webhook_id: str, message_id: str) -> str:
-    """``<webhook id>:<SQS message id>``: the same for every receive of one SQS message (a repeated
-    dead-letter is swallowed), another for the same webhook moved back and failed again. Hashed when
-    longer than SQS's 128 characters."""
-    plain = f"{webhook_id}:{message_id}"
-    if len(plain) <= MAX_DEDUP_ID:
-        return plain
-    return hashlib.sha256(plain.encode()).hexdigest()

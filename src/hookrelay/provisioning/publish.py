@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hookrelay.aws import sqs as queues
-from hookrelay.aws.sqs_fifo import send_fifo
 from hookrelay.errors import Conflict, HookrelayError, InvalidInput
 from hookrelay.models import Topic, WebhookId, WebhookMessage, new_webhook_id
 from hookrelay.partners.model import PartnerStatus
@@ -122,24 +121,26 @@ class EventPublisher:
         self,
         message: WebhookMessage,
         ordering: str | None = None,
-        ordering_key: str | None = None,
         again: str | None = None,
     ) -> str:
         """Enqueue ``message`` on its partner's queue as it is (publish, resend); SQS's message id.
-        ``ordering`` None: the partner's (one GetItem). On a FIFO queue the group is ``ordering_key``, else
-        the message's own; ``again`` (a resend's or a replay's id) makes the deduplication id differ from
+        ``ordering`` None: the partner's (one GetItem). On a FIFO queue the group is the message's ordering
+        key; ``again`` (a resend's or a replay's id) makes the deduplication id differ from
         the webhook id's, which SQS would otherwise drop within its 5-minute window."""
         if ordering is None:
             ordering = self.partners.get(message.partner_id).ordering
         url = self._queue_url(message.partner_id, ordering)
         body = message.to_sqs_body()
         dedup = message.id if again is None else again_dedup_id(message.id, again)
-        fifo = fifo_send_params(ordering, dedup, ordering_key or message.ordering_key)
+        fifo = fifo_send_params(ordering, dedup, message.ordering_key)
         try:
-            if fifo:
-                group, dedup = fifo["MessageGroupId"], fifo["MessageDeduplicationId"]
-                return send_fifo(url, body, group, dedup, sqs=self.sqs)
-            return queues.send_message(url, body, sqs=self.sqs)
+            return queues.send_message(
+                url,
+                body,
+                group_id=fifo.get("MessageGroupId"),
+                deduplication_id=fifo.get("MessageDeduplicationId"),
+                sqs=self.sqs,
+            )
         except HookrelayError:  # whatever aws_error made of it (a deleted queue is not always a 503)
             _forget_queue_url(url)  # the queue may have been deleted: look it up again next time
             raise

@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hookrelay.aws import sqs as queues
 from hookrelay.aws.errors import AWS_ERRORS, aws_error
-from hookrelay.aws.sqs_fifo import send_fifo
 from hookrelay.errors import Conflict, HookrelayError
 from hookrelay.models import DeliveryState, WebhookMessage
 from hookrelay.partners.ordering import again_dedup_id, dead_letter_queue_name, group_id, is_fifo, queue_name
@@ -103,7 +102,13 @@ def _send_in_order(
     """Send FIFO letters one by one; the indexes not sent (the first refused and every later one)."""
     for i, (body, (group, webhook_id)) in enumerate(zip(bodies, groups, strict=True)):
         try:
-            send_fifo(queue, body, group, again_dedup_id(webhook_id, again), sqs=ctx.clients.sqs)
+            queues.send_message(
+                queue,
+                body,
+                group_id=group,
+                deduplication_id=again_dedup_id(webhook_id, again),
+                sqs=ctx.clients.sqs,
+            )
         except HookrelayError as exc:
             logger.warning("redrive send refused", extra={"queue": queue, "error": exc.message})
             return set(range(i, len(bodies)))
