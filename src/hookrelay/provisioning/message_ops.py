@@ -41,8 +41,8 @@ def get_webhook(ctx: Provisioner, partner_id: str, webhook_id: str) -> WebhookVi
 
 
 def resend_webhook(ctx: Provisioner, partner_id: str, webhook_id: str) -> Resent:
-    ctx.partners.get(partner_id)
-    return resend(ctx.messages, ctx.publisher, partner_id, webhook_id)
+    partner = ctx.partners.get(partner_id)  # an unknown partner is a 404 of its own
+    return resend(ctx.messages, ctx.publisher, partner_id, webhook_id, partner.ordering)
 
 
 def replay(ctx: Provisioner, partner_id: str, request: ReplayRequest) -> ReplayStarted:

@@ -46,10 +46,6 @@ class SubscriptionIndex:
     def of_stage(cls, stage: str, clients: Clients) -> SubscriptionIndex:
         return cls(naming.subscriptions_table(stage), clients)
 
-    def subscribers(self, topic: str) -> list[str]:
-        """The id of every partner whose ``event_types`` accept ``topic``, once each, sorted."""
-        return sorted(self.subscriptions(topic))
-
     def subscriptions(self, topic: str) -> dict[str, str]:
         """Every partner whose ``event_types`` accept ``topic``, with its ordering ("none" or "fifo")."""
         found: dict[str, str] = {}

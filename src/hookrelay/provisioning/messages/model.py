@@ -21,17 +21,6 @@ class StoredMessage(BaseModel):
     expires_at: UtcDatetime
     delivered_at: UtcDatetime | None = None
 
-    def fresh(self) -> WebhookMessage:
-        """The message to send again: the same id and envelope, a fresh attempt count."""
-        return WebhookMessage(
-            id=self.message.id,
-            partner_id=self.message.partner_id,
-            topic=self.message.topic,
-            payload=self.message.payload,
-            created_at=self.message.created_at,
-            ordering_key=self.message.ordering_key,
-        )
-
 
 class AttemptView(AttemptAnswer):
     """One attempt as GET shows it: number, time, status, duration, response excerpt, outcome."""

@@ -28,6 +28,7 @@ from hookrelay import naming
 from hookrelay.aws import sqs as queues
 from hookrelay.aws.sqs_event import SqsEvent, batch_response
 from hookrelay.errors import DependencyUnavailable, HookrelayError, InvalidInput, NotFound
+from hookrelay.models import DeliveryState
 from hookrelay.provisioning.messages.model import ReplayRequest, ReplayStarted, ReplayState, Step
 from hookrelay.provisioning.messages.replays import ReplayStore, new_replay_id
 from hookrelay.provisioning.messages.store import MessageStore
@@ -103,7 +104,7 @@ def run_step(replayer: Replayer, step: Step) -> int:
     ids, cursor = store.page(
         step.partner_id, state.since, state.until, state.only_failed, replayer.chunk_size, step.cursor
     )
-    messages = [kept.fresh() for kept in store.load(step.partner_id, ids)]
+    messages = [kept.message.with_delivery(DeliveryState()) for kept in store.load(step.partner_id, ids)]
     sent = replayer.publisher.send_all(step.partner_id, messages, again=step.replay_id) if messages else 0
     if sent < len(messages):
         raise DependencyUnavailable(f"SQS took {sent} of {len(messages)} webhooks of replay {step.replay_id}")

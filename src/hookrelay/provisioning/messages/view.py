@@ -8,7 +8,7 @@ import secrets
 
 from hookrelay.attempts.log import AttemptLog, webhook_attempts
 from hookrelay.errors import InvalidInput
-from hookrelay.models import WEBHOOK_ID_PATTERN
+from hookrelay.models import WEBHOOK_ID_PATTERN, DeliveryState
 from hookrelay.provisioning.messages.model import AttemptView, Resent, WebhookView
 from hookrelay.provisioning.messages.store import MessageStore
 from hookrelay.provisioning.publish import EventPublisher
@@ -39,10 +39,13 @@ def webhook_view(store: MessageStore, log: AttemptLog, partner_id: str, webhook_
     )
 
 
-def resend(store: MessageStore, publisher: EventPublisher, partner_id: str, webhook_id: str) -> Resent:
+def resend(
+    store: MessageStore, publisher: EventPublisher, partner_id: str, webhook_id: str, ordering: str
+) -> Resent:
     """Enqueue the kept message again: unknown 404, past retention (or body gone) 410. An ordered
     partner's goes to its FIFO queue in the group it was published with, under a dedup id of its own."""
     stored = store.get(partner_id, check_webhook_id(webhook_id))
-    message_id = publisher.send(stored.fresh(), again=f"resend-{secrets.token_hex(8)}")
+    fresh = stored.message.with_delivery(DeliveryState())  # the same id and envelope, attempt count 0
+    message_id = publisher.send(fresh, ordering, again=f"resend-{secrets.token_hex(8)}")
     logger.info("webhook resent", extra={"partner_id": partner_id, "webhook_id": webhook_id})
     return Resent(partner_id=partner_id, webhook_id=webhook_id, message_id=message_id)
