@@ -84,9 +84,9 @@ def redrive(ctx: Provisioner, partner_id: str, request: RedriveRequest) -> Redri
         else:
             failed = set(queues.send_batch(queue, bodies, sqs=ctx.clients.sqs)) if bodies else set()
         sent = [handle for i, handle in enumerate(handles) if i not in failed]
-        if sent:  # a delete that fails leaves the letter to reappear: redriven again later, same id
-            queues.delete_batch(dlq, sent, sqs=ctx.clients.sqs)
-        moved += len(sent)
+        # a delete that fails leaves the letter to reappear: redriven again later, same id; not counted
+        undeleted = queues.delete_batch(dlq, sent, sqs=ctx.clients.sqs) if sent else []
+        moved += len(sent) - len(undeleted)
         if failed:
             break  # SQS refused some: stop here; they become visible in the DLQ again
     left = (depths(dlq_name, ctx.clients) or {}).get("visible")

@@ -16,6 +16,7 @@ from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog
 from hookrelay.models import AttemptRecord, DeliveryState, Outcome, WebhookMessage
 from hookrelay.partners.model import PartnerStatus, Pause
+from hookrelay.provisioning import redrive as redrive_module
 from hookrelay.provisioning.access import console_keys, forget_console_keys
 from hookrelay.provisioning.context import Provisioner
 
@@ -677,6 +678,21 @@ def test_redrive_moves_at_most_max_messages(console: Provisioner, web: Any, make
     )
     assert answer.json_body["moved"] == 11
     assert answer.json_body["left"] == 1
+
+
+def test_redrive_counts_only_the_letters_it_deleted_from_the_dlq(
+    console: Provisioner, web: Any, make_partner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN two dead letters, and a DLQ whose delete refuses the first one
+    make_partner("acme")
+    for n in range(2):
+        dead_letter(WebhookMessage(id=f"msg_{n}", partner_id="acme", topic="t", payload={}).to_sqs_body())
+    monkeypatch.setattr(redrive_module.queues, "delete_batch", lambda *_, **__: [0])
+    # WHEN the redrive runs
+    answer = web.post("/partners/acme/redrive", headers={"Content-Type": "application/json"}, body="{}")
+    # THEN both were sent back, but only the deleted one counts as moved (the other will reappear)
+    assert answer.status_code == 200, text(answer)
+    assert answer.json_body["moved"] == 1
 
 
 def test_redrive_from_the_console_needs_the_csrf_token(
