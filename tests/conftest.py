@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 
 from hookrelay.aws import clients as aws
-from hookrelay.provisioning.publish import forget_queue_urls
+from hookrelay.aws.sqs import forget_queue_urls
 from hookrelay_local.embedded_aws import keep_moto_from_consuming
 from hookrelay_local.partner_server import Behaviour, PartnerServer
 

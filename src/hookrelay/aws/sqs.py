@@ -105,6 +105,26 @@ def find_queue_url(name: str, sqs: SQSClient | None = None) -> str | None:
         return None
 
 
+_queue_urls: dict[tuple[str, str], str] = {}
+
+
+def cached_queue_url(name: str, sqs: SQSClient) -> str:
+    """:func:`lookup_queue_url`, remembered per endpoint and name (a queue's URL never changes while it
+    exists; a caller that finds the queue gone calls :func:`forget_queue_urls` with its URL)."""
+    key = (str(sqs.meta.endpoint_url), name)
+    if key not in _queue_urls:
+        _queue_urls[key] = lookup_queue_url(name, sqs)
+    return _queue_urls[key]
+
+
+def forget_queue_urls(url: str | None = None) -> None:
+    """Forget the cached URL ``url`` (a queue that may have been deleted), or every one (tests: a fresh
+    moto has other URLs for the same names)."""
+    for key, cached in list(_queue_urls.items()):
+        if url is None or cached == url:
+            _queue_urls.pop(key, None)
+
+
 def queue_name(queue_url: str) -> str:
     return queue_url.rstrip("/").rsplit("/", 1)[-1]
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from hookrelay.aws import sqs as queues
-from hookrelay.errors import Conflict, HookrelayError, InvalidInput
+from hookrelay.errors import Conflict, HookrelayError, InvalidInput, NotFound
 from hookrelay.models import Topic, WebhookId, WebhookMessage, new_webhook_id
 from hookrelay.partners.model import PartnerStatus
 from hookrelay.partners.ordering import OrderingKey, again_dedup_id, fifo_send_params, is_fifo, queue_name
@@ -142,7 +142,7 @@ class EventPublisher:
                 sqs=self.sqs,
             )
         except HookrelayError:  # whatever aws_error made of it (a deleted queue is not always a 503)
-            _forget_queue_url(url)  # the queue may have been deleted: look it up again next time
+            queues.forget_queue_urls(url)  # the queue may have been deleted: look it up again next time
             raise
 
     def send_all(self, partner_id: str, messages: Sequence[WebhookMessage], again: str | None = None) -> int:
@@ -166,25 +166,7 @@ class EventPublisher:
 
     def _queue_url(self, partner_id: str, ordering: str = "none") -> str:
         """A partner queue's URL, looked up once per endpoint (it never changes for a queue name)."""
-        name = queue_name(self.stage, partner_id, ordering)
-        key = (str(self.sqs.meta.endpoint_url), name)
-        if key not in _queue_urls:
-            found = queues.find_queue_url(name, self.sqs)
-            if found is None:
-                raise Conflict(f"the queue of partner {partner_id!r} is missing: run create again")
-            _queue_urls[key] = found
-        return _queue_urls[key]
-
-
-_queue_urls: dict[tuple[str, str], str] = {}
-
-
-def forget_queue_urls() -> None:
-    """Forget every cached queue URL (tests: a fresh moto has other URLs for the same names)."""
-    _queue_urls.clear()
-
-
-def _forget_queue_url(url: str) -> None:
-    for key, cached in list(_queue_urls.items()):
-        if cached == url:
-            _queue_urls.pop(key, None)
+        try:
+            return queues.cached_queue_url(queue_name(self.stage, partner_id, ordering), self.sqs)
+        except NotFound as exc:
+            raise Conflict(f"the queue of partner {partner_id!r} is missing: run create again") from exc

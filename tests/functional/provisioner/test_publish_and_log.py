@@ -128,10 +128,10 @@ def test_status_shows_depths_mapping_function_and_last_delivery(ctx: Provisioner
 
 def test_publishing_looks_the_partner_queue_up_once(ctx: Provisioner, make_partner: Any) -> None:
     # GIVEN a partner, no queue URL remembered yet, and every SQS GetQueueUrl counted
-    from hookrelay.provisioning import publish
+    from hookrelay.aws import sqs as sqs_calls  # the queue-URL cache lives with the SQS calls
 
     make_partner("acme")
-    publish._queue_urls.clear()
+    sqs_calls._queue_urls.clear()
     lookups: list[str] = []
 
     def count(params: dict[str, Any], **_: Any) -> None:
@@ -154,12 +154,12 @@ def test_a_send_refused_for_any_reason_forgets_the_queue_url(ctx: Provisioner, m
     from botocore.exceptions import ClientError
 
     from hookrelay.errors import PermissionDenied
-    from hookrelay.provisioning import publish
+    from hookrelay.aws import sqs as sqs_calls  # the queue-URL cache lives with the SQS calls
 
     make_partner("acme")
-    publish._queue_urls.clear()
+    sqs_calls._queue_urls.clear()
     ctx.publisher.publish("acme", PublishRequest(topic="invoice.paid", payload={}))
-    assert len(publish._queue_urls) == 1
+    assert len(sqs_calls._queue_urls) == 1
 
     def refuse(**_: Any) -> None:
         raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "SendMessage")
@@ -173,4 +173,4 @@ def test_a_send_refused_for_any_reason_forgets_the_queue_url(ctx: Provisioner, m
     finally:
         events.unregister("before-call.sqs.SendMessage", refuse)
     # THEN the URL is forgotten: the next publish looks the queue up again
-    assert publish._queue_urls == {}
+    assert sqs_calls._queue_urls == {}

@@ -70,10 +70,7 @@ class EventFeed:
         return self._url(naming.events_fifo_queue(self.stage))
 
     def _url(self, name: str) -> str:
-        key = (str(self.clients.sqs.meta.endpoint_url), name)
-        if key not in _queue_urls:
-            _queue_urls[key] = queues.lookup_queue_url(name, self.clients.sqs)
-        return _queue_urls[key]
+        return queues.cached_queue_url(name, self.clients.sqs)
 
     def publish(self, request: EventRequest) -> EventAccepted:
         """One event: claimed (if it has an id), enqueued, answered; its error raised."""
@@ -222,9 +219,6 @@ def _entry(entry_id: str, event: Event, fifo: bool) -> SendMessageBatchRequestEn
         entry["MessageGroupId"] = event.ordering_key or ""
         entry["MessageDeduplicationId"] = event.id
     return entry
-
-
-_queue_urls: dict[tuple[str, str], str] = {}
 
 
 def _ids(original: dict[str, Any]) -> dict[str, Any]:

@@ -53,7 +53,7 @@ class Replayer:
         return self.store.stage
 
     def queue_url(self) -> str:
-        return queues.lookup_queue_url(naming.replay_queue(self.stage), self.publisher.sqs)
+        return queues.cached_queue_url(naming.replay_queue(self.stage), self.publisher.sqs)
 
     def send_step(self, step: Step, delay: int) -> None:
         body, sqs = step.model_dump_json(), self.publisher.sqs
