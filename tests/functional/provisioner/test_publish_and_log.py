@@ -153,8 +153,8 @@ def test_a_send_refused_for_any_reason_forgets_the_queue_url(ctx: Provisioner, m
     # GIVEN a partner whose queue URL is remembered, and an SQS that refuses the next send (AccessDenied)
     from botocore.exceptions import ClientError
 
-    from hookrelay.errors import PermissionDenied
     from hookrelay.aws import sqs as sqs_calls  # the queue-URL cache lives with the SQS calls
+    from hookrelay.errors import PermissionDenied
 
     make_partner("acme")
     sqs_calls._queue_urls.clear()
