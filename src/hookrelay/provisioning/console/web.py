@@ -176,11 +176,10 @@ class Console(Door):
 
     def action(self, request: WebRequest, session: dict[str, Any]) -> WebReply:
         pid, name = request.path_params["id"], request.path_params["action"]
-        self._checked(request, session)
+        form = self._checked(request, session)
         action = ACTIONS.get(name)
         if action is None:
             raise InvalidInput(f"unknown action {name!r}; one of {', '.join(ACTIONS)}")
-        form = self._checked(request, session) if action.from_form else {}
         body = action.from_form(form) if action.from_form else dict(action.body)
         answer = self.call(action.operation, pid, body)
         csrf = self.keys().csrf(session)
