@@ -6,10 +6,12 @@ handler calls these (its role may, on its own queue: ``provisioning.resources.ia
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from hookrelay.aws import clients as aws
-from hookrelay.aws.errors import AWS_ERRORS, aws_error
+from hookrelay.aws.errors import AWS_ERRORS, aws_error, error_code
 from hookrelay.aws.sqs import queue_name
 
 if TYPE_CHECKING:
@@ -17,6 +19,9 @@ if TYPE_CHECKING:
     from types_boto3_sqs.type_defs import ChangeMessageVisibilityBatchRequestEntryTypeDef
 
 MAX_VISIBILITY_SECONDS = 12 * 3600  # SQS's ceiling for a message's visibility timeout
+
+
+logger = logging.getLogger(__name__)
 
 
 def change_visibility(
@@ -33,18 +38,20 @@ def change_visibility(
         raise aws_error(f"change visibility on {queue_name(queue_url)}", exc) from exc
 
 
-def release(queue_url: str, receipt_handles: list[str], sqs: SQSClient | None = None) -> int:
-    """Make up to 10 received messages visible at once; return how many SQS refused (they come back
-    after their visibility timeout instead: later, never lost)."""
-    if not receipt_handles:
-        return 0
+def release(queue_url: str, receipt_handles: Iterable[str], sqs: SQSClient | None = None) -> int:
+    """Make received messages visible again now, ten a request; return how many SQS refused (they come
+    back after their visibility timeout instead: later, never lost)."""
     client = sqs or aws.client("sqs")
-    entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
-        {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
-        for i, handle in enumerate(receipt_handles)
-    ]
-    try:
-        response = client.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
-    except AWS_ERRORS:
-        return len(receipt_handles)
-    return len(response.get("Failed", []))
+    handles, stuck = list(receipt_handles), 0
+    for start in range(0, len(handles), 10):
+        chunk = handles[start : start + 10]
+        entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
+            {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0} for i, handle in enumerate(chunk)
+        ]
+        try:
+            response = client.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
+            stuck += len(response.get("Failed", []))
+        except AWS_ERRORS as exc:
+            logger.warning("release failed", extra={"queue": queue_name(queue_url), "code": error_code(exc)})
+            stuck += len(chunk)
+    return stuck

@@ -24,7 +24,6 @@ from hookrelay.mover.queues import domain_error, is_fatal
 if TYPE_CHECKING:
     from types_boto3_sqs import SQSClient
     from types_boto3_sqs.type_defs import (
-        ChangeMessageVisibilityBatchRequestEntryTypeDef,
         DeleteMessageBatchRequestEntryTypeDef,
         SendMessageBatchRequestEntryTypeDef,
     )
@@ -120,21 +119,3 @@ def delete_messages(
             extra={"message_id": item.message_id, "queue": queue_url},
         )
     return left
-
-
-def release(sqs: SQSClient, queue_url: str, receipt_handles: Iterable[str]) -> int:
-    """Make held messages visible again now; return how many could not be (they return later)."""
-    handles = list(receipt_handles)
-    stuck = 0
-    for start in range(0, len(handles), 10):
-        chunk = handles[start : start + 10]
-        entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
-            {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0} for i, h in enumerate(chunk)
-        ]
-        try:
-            response = sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
-            stuck += len(response.get("Failed", []))
-        except AWS_ERRORS as exc:
-            logger.warning("release failed", extra={"queue": queue_url, "code": error_code(exc)})
-            stuck += len(chunk)
-    return stuck

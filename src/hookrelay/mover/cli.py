@@ -37,8 +37,8 @@ from rich.text import Text
 
 from hookrelay.aws import clients as aws
 from hookrelay.aws.errors import AWS_ERRORS, aws_error
+from hookrelay.aws.sqs_visibility import release
 from hookrelay.errors import HookrelayError, validation_message
-from hookrelay.mover.batch import release
 from hookrelay.mover.engine import Mover
 from hookrelay.mover.plan import prepare_move
 from hookrelay.mover.queues import approximate_count
@@ -102,7 +102,7 @@ def _move(args: argparse.Namespace, sqs: SQSClient | None) -> int:
     except KeyboardInterrupt:
         # A second Ctrl-C: abort now, but make the messages this run was holding visible again first
         # (a batch mid-send may leave one duplicate on the destination; nothing is deleted unsent).
-        stuck = release(client, plan.source.url, list(mover.state.held.values()))
+        stuck = release(plan.source.url, list(mover.state.held.values()), client)
         err.print(f"[red]aborted[/]; held messages released ({stuck} will reappear after their timeout)")
         return EXIT_INTERRUPTED
     if args.json:

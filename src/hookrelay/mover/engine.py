@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, cast
 from hookrelay.aws import clients as aws
 from hookrelay.aws.errors import AWS_ERRORS
 from hookrelay.aws.sqs import ORIGIN_ATTRIBUTE, queue_name
+from hookrelay.aws.sqs_visibility import release
 from hookrelay.errors import HookrelayError
-from hookrelay.mover.batch import delete_messages, release, send_confirmed
+from hookrelay.mover.batch import delete_messages, send_confirmed
 from hookrelay.mover.messages import Outgoing, fifo_rounds, group_of, is_fifo, origin_of, outgoing
 from hookrelay.mover.plan import MovePlan, prepare_move
 from hookrelay.mover.queues import approximate_count, domain_error, is_fatal
@@ -88,7 +89,7 @@ class Mover:
                 for worker in [pool.submit(self._worker) for _ in range(workers)]:
                     worker.result()
         finally:
-            release(self.sqs, self.plan.source.url, self.state.held.values())
+            release(self.plan.source.url, self.state.held.values(), self.sqs)
         if self.report.stop_reason is None:
             self.report.stop_reason = StopReason.INTERRUPTED
         self.report.elapsed_seconds = self._elapsed()
