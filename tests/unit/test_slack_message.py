@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from hookrelay.alarms.blocks import escape
 from hookrelay.alarms.console import alarm_url
 from hookrelay.alarms.logs import LogLine
-from hookrelay.alarms.slack_message import LogExcerpt, alarm_message, escape, unparsed_message
+from hookrelay.alarms.slack_message import LogExcerpt, alarm_message, unparsed_message
 from hookrelay.alarms.text import metric_description, threshold_description
 from tests.support import alarm_events as ev
 

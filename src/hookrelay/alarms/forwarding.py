@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from hookrelay import naming
+from hookrelay.alarms.blocks import escape, truncate
 from hookrelay.alarms.console import alarm_url, log_group_url
 from hookrelay.alarms.contributors import partners_in_alarm
 from hookrelay.alarms.deadline import Deadline, OutOfTime, within
@@ -29,7 +30,7 @@ from hookrelay.alarms.health_message import health_message
 from hookrelay.alarms.logs import recent_error_lines, window
 from hookrelay.alarms.notification import AlarmNotification, AlarmState, parse_notification
 from hookrelay.alarms.settings import AlarmToSlackSettings, WebhookUrl
-from hookrelay.alarms.slack_message import LogExcerpt, alarm_message, escape, truncate, unparsed_message
+from hookrelay.alarms.slack_message import LogExcerpt, alarm_message, unparsed_message
 from hookrelay.alarms.slack_post import SlackRejected, build_session, post_message
 from hookrelay.aws import clients as aws
 from hookrelay.errors import DependencyUnavailable, InvalidInput

@@ -7,10 +7,8 @@ never a secret or a payload body (the notice carries neither).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from slack_sdk.models.attachments import BlockAttachment
 from slack_sdk.models.blocks import (
     Block,
     ContextBlock,
@@ -20,31 +18,32 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from hookrelay.alarms.slack_message import HEADER_MAX, SECTION_MAX, escape, truncate
+from hookrelay.alarms.blocks import (
+    AMBER,
+    GREEN,
+    HEADER_MAX,
+    RED,
+    SECTION_MAX,
+    code,
+    escape,
+    field,
+    payload,
+    truncate,
+    when,
+)
 from hookrelay.health_notice import HealthNotice, NoticeKind
 
-COLOURS = {NoticeKind.PAUSED: "#D62828", NoticeKind.FAILING: "#ECB22E", NoticeKind.RECOVERED: "#2EB67D"}
+COLOURS = {NoticeKind.PAUSED: RED, NoticeKind.FAILING: AMBER, NoticeKind.RECOVERED: GREEN}
 EMOJI = {NoticeKind.PAUSED: ":double_vertical_bar:", NoticeKind.FAILING: ":warning:"}
 HEADLINES = {
     NoticeKind.FAILING: "Partner {p} is failing",
     NoticeKind.PAUSED: "Partner {p} is paused",
     NoticeKind.RECOVERED: "Partner {p} has recovered",
 }
-FIELD_MAX = 2000
 REASONS = {
     "failing": "its endpoint kept failing: the pause thresholds were crossed",
     "gone": "its endpoint answered 410 Gone",
 }
-
-
-def _field(title: str, value: str) -> MarkdownTextObject:
-    heading = f"*{title}*\n"
-    return MarkdownTextObject(text=heading + escape(value, FIELD_MAX - len(heading)))
-
-
-def _when(at: datetime) -> str:
-    """A Slack date token (each reader's time zone) with UTC as the fallback."""
-    return f"<!date^{int(at.timestamp())}^{{date_num}} {{time_secs}}|{at.strftime('%Y-%m-%d %H:%M:%S UTC')}>"
 
 
 def _summary(notice: HealthNotice) -> str:
@@ -65,15 +64,15 @@ def health_message(notice: HealthNotice) -> dict[str, Any]:
     title = HEADLINES[notice.kind].format(p=notice.partner_id) + f" ({notice.stage})"
     header = truncate(f"{EMOJI.get(notice.kind, ':large_green_circle:')} {title}", HEADER_MAX)
     failures = str(notice.consecutive_failures)
-    facts = [_field("Partner", notice.partner_id), _field("Failures in a row", failures)]
+    facts = [field("Partner", notice.partner_id), field("Failures in a row", failures)]
     if notice.failing_since is not None and notice.kind is not NoticeKind.RECOVERED:
-        facts.append(MarkdownTextObject(text=f"*Failing since*\n{_when(notice.failing_since)}"))
+        facts.append(MarkdownTextObject(text=f"*Failing since*\n{when(notice.failing_since)}"))
     if notice.last_success_at is not None:
-        facts.append(MarkdownTextObject(text=f"*Last success*\n{_when(notice.last_success_at)}"))
+        facts.append(MarkdownTextObject(text=f"*Last success*\n{when(notice.last_success_at)}"))
     if notice.last_topic and notice.kind is not NoticeKind.RECOVERED:
-        facts.append(_field("Last failed webhook's topic", notice.last_topic))
+        facts.append(field("Last failed webhook's topic", notice.last_topic))
     if notice.last_status_code is not None and notice.kind is not NoticeKind.RECOVERED:
-        facts.append(_field("Last status", str(notice.last_status_code)))
+        facts.append(field("Last status", str(notice.last_status_code)))
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=header)),
         SectionBlock(text=MarkdownTextObject(text=escape(_summary(notice), SECTION_MAX))),
@@ -81,12 +80,11 @@ def health_message(notice: HealthNotice) -> dict[str, Any]:
     ]
     if notice.last_error and notice.kind is not NoticeKind.RECOVERED:
         heading = "*Last error*\n"
-        error = escape(notice.last_error.replace("```", "'''"), SECTION_MAX - len(heading) - 6)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"{heading}```{error}```")))
+        error = code(notice.last_error, SECTION_MAX - len(heading))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=heading + error)))
     if notice.resume_command:
         heading = "*Resume it (once the endpoint is fixed)*\n"
-        command = escape(notice.resume_command, SECTION_MAX - len(heading) - 6)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=f"{heading}```{command}```")))
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"partner health · {_when(notice.at)}")]))
-    attachment = BlockAttachment(blocks=blocks, color=COLOURS[notice.kind], fallback=truncate(title, 300))
-    return {"text": escape(title, 300), "attachments": [attachment.to_dict()]}
+        command = code(notice.resume_command, SECTION_MAX - len(heading))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=heading + command)))
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"partner health · {when(notice.at)}")]))
+    return payload(title, blocks, COLOURS[notice.kind])

@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from slack_sdk.models.attachments import BlockAttachment
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -23,16 +22,29 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from hookrelay.alarms.blocks import (
+    AMBER,
+    FIELD_MAX,
+    GREEN,
+    GREY,
+    HEADER_MAX,
+    RED,
+    SECTION_MAX,
+    code,
+    escape,
+    field,
+    mrkdwn,
+    payload,
+    truncate,
+    when,
+)
 from hookrelay.alarms.logs import LogLine
 from hookrelay.alarms.notification import AlarmNotification, AlarmState
 from hookrelay.alarms.text import metric_description, threshold_description, transition
 
-COLOURS = {AlarmState.ALARM: "#D62828", AlarmState.OK: "#2EB67D", AlarmState.INSUFFICIENT_DATA: "#9E9E9E"}
-UNPARSED_COLOUR = "#ECB22E"
+COLOURS = {AlarmState.ALARM: RED, AlarmState.OK: GREEN, AlarmState.INSUFFICIENT_DATA: GREY}
+UNPARSED_COLOUR = AMBER
 EMOJI = {AlarmState.ALARM: ":red_circle:", AlarmState.OK: ":large_green_circle:"}
-HEADER_MAX = HeaderBlock.text_max_length
-SECTION_MAX = SectionBlock.text_max_length
-FIELD_MAX = 2000
 LOG_LINE_MAX = 300
 PARTNERS_SHOWN = 10
 
@@ -47,42 +59,6 @@ class LogExcerpt(BaseModel):
     url: str | None = None
     error: str | None = None
     skipped: str | None = None  # why they were not read at all ("logs not read: out of time")
-
-
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-
-
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def escape(text: str, limit: int | None = None) -> str:
-    """``text`` escaped for mrkdwn (only ``&``, ``<``, ``>``), cut to ``limit`` between entities."""
-    pieces = [_ESCAPES.get(ch, ch) for ch in text]
-    if limit is None or sum(map(len, pieces)) <= limit:
-        return "".join(pieces)
-    kept: list[str] = []
-    size = 0
-    for piece in pieces:
-        if size + len(piece) > limit - 1:
-            break
-        kept.append(piece)
-        size += len(piece)
-    return "".join(kept) + "…"
-
-
-def _mrkdwn(text: str, limit: int = SECTION_MAX) -> MarkdownTextObject:
-    return MarkdownTextObject(text=escape(text, limit))
-
-
-def _field(title: str, value: str) -> MarkdownTextObject:
-    heading = f"*{title}*\n"
-    return MarkdownTextObject(text=heading + escape(value, FIELD_MAX - len(heading)))
-
-
-def _code(text: str, limit: int) -> str:
-    fence = "```"
-    return fence + escape(text.replace(fence, "'''"), limit - 2 * len(fence)) + fence
 
 
 def alarm_message(
@@ -104,7 +80,7 @@ def alarm_message(
     header = truncate(f"{EMOJI.get(state, ':white_circle:')} {title}", HEADER_MAX)
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=header)),
-        SectionBlock(text=_mrkdwn(alarm.reason or "(no reason given)")),
+        SectionBlock(text=mrkdwn(alarm.reason or "(no reason given)")),
         SectionBlock(fields=_facts(alarm, partners)),
     ]
     details = _details(alarm)
@@ -120,10 +96,9 @@ def alarm_message(
     if buttons:
         blocks.append(ActionsBlock(elements=buttons))
     if alarm.alarm_description:
-        blocks.append(ContextBlock(elements=[_mrkdwn(alarm.alarm_description, FIELD_MAX)]))
+        blocks.append(ContextBlock(elements=[mrkdwn(alarm.alarm_description, FIELD_MAX)]))
     fallback = f"{title} ({partner_list(partners)})" if partners else title
-    attachment = BlockAttachment(blocks=blocks, color=COLOURS[state], fallback=truncate(fallback, 300))
-    return {"text": escape(fallback, 300), "attachments": [attachment.to_dict()]}
+    return payload(fallback, blocks, COLOURS[state])
 
 
 def partner_list(partners: Sequence[str]) -> str:
@@ -134,20 +109,18 @@ def partner_list(partners: Sequence[str]) -> str:
 
 def _facts(alarm: AlarmNotification, partners: Sequence[str]) -> list[MarkdownTextObject]:
     """State change, partner(s), kind, time (shown in each reader's time zone), region, account."""
-    facts = [_field("State", transition(alarm))]
+    facts = [field("State", transition(alarm))]
     if partners:
-        facts.append(_field("Partner" if len(partners) == 1 else "Partners", partner_list(partners)))
+        facts.append(field("Partner" if len(partners) == 1 else "Partners", partner_list(partners)))
     if alarm.kind:
-        facts.append(_field("Alarm kind", alarm.kind))
-    epoch = int(alarm.state_change_time.timestamp())
-    when = alarm.state_change_time.strftime("%Y-%m-%d %H:%M:%S UTC")
-    facts.append(MarkdownTextObject(text=f"*Time*\n<!date^{epoch}^{{date_num}} {{time_secs}}|{when}>"))
+        facts.append(field("Alarm kind", alarm.kind))
+    facts.append(MarkdownTextObject(text=f"*Time*\n{when(alarm.state_change_time)}"))
     named = f"({alarm.region_name})" if alarm.region_name else None
     region = " ".join(part for part in (alarm.region, named) if part)
     if region:
-        facts.append(_field("Region", region))
+        facts.append(field("Region", region))
     if alarm.account_id:
-        facts.append(_field("Account", alarm.account_id))
+        facts.append(field("Account", alarm.account_id))
     return facts
 
 
@@ -156,15 +129,15 @@ def _details(alarm: AlarmNotification) -> list[MarkdownTextObject]:
     details = []
     metric = metric_description(alarm)
     if metric:
-        details.append(_field("Metric", metric))
+        details.append(field("Metric", metric))
     threshold = threshold_description(alarm)
     if threshold:
-        details.append(_field("Rule" if alarm.trigger is None else "Threshold", threshold))
+        details.append(field("Rule" if alarm.trigger is None else "Threshold", threshold))
     if alarm.triggering_children:
         children = [
             f"{c.alarm_name} ({c.state.value if c.state else '?'})" for c in alarm.triggering_children
         ]
-        details.append(_field("Triggered by", "\n".join(children)))
+        details.append(field("Triggered by", "\n".join(children)))
     return details
 
 
@@ -178,7 +151,7 @@ def _log_section(logs: LogExcerpt) -> SectionBlock:
         text = f"{heading}_no error lines around the state change_"
     else:
         body = "\n".join(truncate(line.message, LOG_LINE_MAX) for line in logs.lines)
-        text = heading + _code(body, SECTION_MAX - len(heading))
+        text = heading + code(body, SECTION_MAX - len(heading))
     return SectionBlock(text=MarkdownTextObject(text=text))
 
 
@@ -187,8 +160,7 @@ def unparsed_message(raw: str, reason: str, subject: str | None = None) -> dict[
     title = "Unparsed notification" + (f": {subject}" if subject else "")
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=truncate(f":grey_question: {title}", HEADER_MAX))),
-        SectionBlock(text=_mrkdwn(reason)),
-        SectionBlock(text=MarkdownTextObject(text=_code(raw or "(empty message)", SECTION_MAX))),
+        SectionBlock(text=mrkdwn(reason)),
+        SectionBlock(text=MarkdownTextObject(text=code(raw or "(empty message)", SECTION_MAX))),
     ]
-    attachment = BlockAttachment(blocks=blocks, color=UNPARSED_COLOUR, fallback=truncate(title, 300))
-    return {"text": escape(title, 300), "attachments": [attachment.to_dict()]}
+    return payload(title, blocks, UNPARSED_COLOUR)
