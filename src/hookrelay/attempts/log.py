@@ -42,7 +42,9 @@ class AttemptLog:
     def table(self) -> str:
         return naming.deliveries_table(self.stage)
 
-    def record(self, record: AttemptRecord) -> None:
+    def record(self, record: AttemptRecord) -> bool:
+        """Write one attempt (an idempotent put); True if it is new, False if this very attempt was
+        already there (a results batch SQS delivered again), so what follows it is done once."""
         expires = record.at + timedelta(days=self.ttl_days)
         item = {
             "partner_id": {"S": record.partner_id},
@@ -54,13 +56,14 @@ class AttemptLog:
             "webhook_key": {"S": webhook_key(record)},
         }
         try:
-            self.clients.dynamodb.put_item(TableName=self.table, Item=item)
+            answer = self.clients.dynamodb.put_item(TableName=self.table, Item=item, ReturnValues="ALL_OLD")
         except AWS_ERRORS as exc:
             raise aws_error(f"record an attempt of {record.partner_id}", exc) from exc
         if record.outcome is Outcome.GONE:
             self._mark_gone(record)
         if record.outcome is Outcome.DELIVERED:
             self._mark_delivered(record)
+        return not answer.get("Attributes")
 
     def _mark_delivered(self, record: AttemptRecord) -> None:
         """Stamp ``delivered_at`` on the kept message (none kept, or no store on this stage: nothing)."""
@@ -97,14 +100,16 @@ def record_attempts(
     on; writes are idempotent puts, so a retry never doubles an attempt).
 
     ``observe`` (the provisioner's partner health, docs/partner-health.md) is then given the attempts
-    written, once; it is best effort: what it raises is logged, never fails the batch."""
+    this batch wrote first, once: an attempt already in the log (SQS delivered the results batch again,
+    say after a timeout) is not counted twice. It is best effort: what it raises is logged, never fails
+    the batch."""
     failed: list[str] = []
     recorded: list[AttemptRecord] = []
     for message in SqsEvent.model_validate(event).records:
         try:
             attempt = AttemptRecord.model_validate_json(message.body)
-            log.record(attempt)
-            recorded.append(attempt)
+            if log.record(attempt):
+                recorded.append(attempt)
         except ValidationError as exc:
             logger.error(
                 "unreadable attempt record dropped",

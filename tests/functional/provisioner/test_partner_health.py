@@ -451,3 +451,17 @@ def test_a_pause_whose_notice_is_refused_stands_and_is_logged(
     assert [r.partner_id for r in caplog.records if r.getMessage() == "partner paused but not announced"] == [
         "acme"
     ]
+
+
+def test_a_results_batch_delivered_twice_is_counted_once(
+    ctx: Provisioner, make_partner: Any, clock: Clock
+) -> None:
+    # GIVEN a partner, and a results batch of 4 failures already recorded
+    make_partner("acme")
+    bodies = [attempt(i) for i in range(4)]
+    recorded(ctx, bodies)
+    # WHEN SQS delivers the same batch again (a recorder timed out after writing it), then a new one
+    recorded(ctx, bodies)
+    recorded(ctx, [attempt(i) for i in range(4, 6)])
+    # THEN each attempt counts once: 6 failures in a row, not 10
+    assert HealthStore(ctx.partners.table, ctx.clients).read("acme").consecutive_failures == 6
