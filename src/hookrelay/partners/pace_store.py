@@ -30,6 +30,11 @@ FIELDS = {
 ATTRIBUTES = (KEY, *FIELDS.values())  # everything a handler may read or write on its partner's item
 
 
+def pace_state_of(item: dict[str, Any]) -> PaceState:
+    """The pacing state in a DynamoDB item of the partners table (missing attributes: None)."""
+    return PaceState(**{f: float(item[a]["N"]) if a in item else None for f, a in FIELDS.items()})
+
+
 def _number(value: float) -> dict[str, str]:
     return {"N": repr(value)}
 
@@ -57,7 +62,7 @@ class PaceStore:
             ).get("Item", {})
         except AWS_ERRORS as exc:
             raise aws_error(f"read the pacing state of {self.partner_id}", exc) from exc
-        return PaceState(**{f: float(item[a]["N"]) if a in item else None for f, a in FIELDS.items()})
+        return pace_state_of(item)
 
     def claim(self, seen: PaceState, next_free: float) -> bool:
         """Move the next free slot from what was read to ``next_free``; False if another instance moved

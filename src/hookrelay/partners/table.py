@@ -56,13 +56,18 @@ class PartnerRepository:
         self.clients = clients
 
     def find(self, partner_id: str) -> Partner | None:
+        item = self.find_item(partner_id)
+        return None if item is None else Partner.model_validate_json(item["doc"]["S"])
+
+    def find_item(self, partner_id: str) -> dict[str, Any] | None:
+        """The partner's whole item (its document, status, health and pacing attributes), read once."""
         try:
             item = self.clients.dynamodb.get_item(
                 TableName=self.table, Key={"partner_id": {"S": partner_id}}, ConsistentRead=True
             ).get("Item")
         except AWS_ERRORS as exc:
             raise aws_error(f"read partner {partner_id}", exc) from exc
-        return None if item is None else Partner.model_validate_json(item["doc"]["S"])
+        return item
 
     def get(self, partner_id: str) -> Partner:
         found = self.find(partner_id)

@@ -1,5 +1,5 @@
 """What ``GET /partners/{id}`` shows of a paced partner's pacing: its ceiling and the rate it is paced at
-now (adaptive: as the handlers last moved it), read from the partner's item in one projected read."""
+now (adaptive: as the handlers last moved it), from the partner's item as ``GET`` read it."""
 
 from __future__ import annotations
 
@@ -7,11 +7,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from hookrelay import naming
 from hookrelay.partners.model import Partner, pace_ceiling
-from hookrelay.partners.pace_store import PaceStore
-from hookrelay.partners.pacing import effective_rate
-from hookrelay.provisioning.context import Provisioner
+from hookrelay.partners.pacing import PaceState, effective_rate
 
 
 class PacingView(BaseModel):
@@ -26,13 +23,11 @@ def _at(epoch: float | None) -> datetime | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
 
 
-def pacing_view(ctx: Provisioner, partner: Partner) -> PacingView | None:
-    """The partner's pacing now; None (and no call) for a partner without a rate."""
+def pacing_view(partner: Partner, state: PaceState) -> PacingView | None:
+    """The partner's pacing now; None for a partner without a rate."""
     ceiling = pace_ceiling(partner)
     if ceiling is None:
         return None
-    store = PaceStore(naming.partners_table(ctx.stage), partner.partner_id, ctx.clients.dynamodb)
-    state = store.read()
     return PacingView(
         ceiling=ceiling,
         adaptive=partner.adaptive_rate,

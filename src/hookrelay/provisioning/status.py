@@ -1,7 +1,8 @@
 """A partner's live state: queue and DLQ depth, mapping state and ceiling, the function's code, last outcome.
 
 ``mapping_max_concurrency`` is what AWS holds (the mapping's ``ScalingConfig.MaximumConcurrency``), to
-compare with the partner's ``max_concurrency``; read from the mapping already fetched, no extra call.
+compare with the partner's ``max_concurrency``; read from the mapping already fetched, no extra call. The
+partner's document, health counters and pacing state are one read of its item.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from pydantic import BaseModel
 
 from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog, list_deliveries
+from hookrelay.errors import NotFound
 from hookrelay.models import AttemptRecord
+from hookrelay.partners.health_store import state_of
 from hookrelay.partners.model import Partner
 from hookrelay.partners.ordering import dead_letter_queue_name, queue_name
+from hookrelay.partners.pace_store import pace_state_of
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.health.view import HealthView, health_view
 from hookrelay.provisioning.pacing_view import PacingView, pacing_view
@@ -44,7 +48,10 @@ class PartnerState(BaseModel):
 
 def partner_status(ctx: Provisioner, partner_id: str, log: AttemptLog) -> PartnerState:
     """Everything an operator looks at first; a missing resource shows as null, not an error."""
-    partner = ctx.partners.get(partner_id)
+    item = ctx.partners.find_item(partner_id)  # one read: the document, health and pacing attributes
+    if item is None:
+        raise NotFound(f"partner {partner_id!r} does not exist")
+    partner = Partner.model_validate_json(item["doc"]["S"])
     stage, clients = ctx.stage, ctx.clients
     name = naming.partner_function(stage, partner_id)
     found = describe_function(target(name), clients) or describe_function(
@@ -69,6 +76,6 @@ def partner_status(ctx: Provisioner, partner_id: str, log: AttemptLog) -> Partne
         mapping_max_concurrency=(mapping or {}).get("ScalingConfig", {}).get("MaximumConcurrency"),
         function=function,
         last_delivery=latest[0] if latest else None,
-        pacing=pacing_view(ctx, partner),
-        health=health_view(ctx, partner),
+        pacing=pacing_view(partner, pace_state_of(item)),
+        health=health_view(ctx, partner, state_of(item)),
     )

@@ -77,3 +77,25 @@ def test_an_unpaced_partner_gets_no_pacing_grant_until_a_rate_is_set(http: Any) 
         "hookrelay-pacing",
     ]
     assert environment()["HOOKRELAY_MAX_REQUESTS_PER_SECOND"] == "2.0"
+
+
+def test_get_of_a_paced_partner_reads_its_item_once(http: Any) -> None:
+    # GIVEN a paced partner (its item holds the document, the health counters and the pacing state)
+    call(http, "POST", "/partners", {"partner_id": "acme", "url": URL, "max_requests_per_second": 5})
+    reads: list[str] = []
+    dynamodb = aws("dynamodb")
+
+    def count(params: dict[str, Any], **_: Any) -> None:
+        if params.get("TableName") == naming.partners_table(STAGE):
+            reads.append(params["Key"]["partner_id"]["S"])
+
+    dynamodb.meta.events.register("provide-client-params.dynamodb.GetItem", count)
+    try:
+        # WHEN an operator GETs it
+        status, answer = call(http, "GET", "/partners/acme")
+    finally:
+        dynamodb.meta.events.unregister("provide-client-params.dynamodb.GetItem", count)
+    # THEN everything it shows of the partner comes from one read of its item
+    assert (status, answer["pacing"]["effective_rate"]) == (200, 5.0)
+    assert answer["health"]["consecutive_failures"] == 0
+    assert reads == ["acme"]

@@ -1,5 +1,5 @@
-"""What ``GET /partners/{id}`` shows of a partner's health: its counters (one projected read of its item)
-and the thresholds that apply to it (its own, else the stage's)."""
+"""What ``GET /partners/{id}`` shows of a partner's health: its counters (from its item as ``GET`` read
+it) and the thresholds that apply to it (its own, else the stage's)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from hookrelay import naming
-from hookrelay.partners.health_store import HealthStore
+from hookrelay.partners.health import HealthState
 from hookrelay.partners.model import Partner
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.health.decide import Thresholds
@@ -27,8 +26,7 @@ class HealthView(BaseModel):
     gone_pauses: bool = Field(description="in effect: the partner's own, else the stage's")
 
 
-def health_view(ctx: Provisioner, partner: Partner) -> HealthView:
-    state = HealthStore(naming.partners_table(ctx.stage), ctx.clients).read(partner.partner_id)
+def health_view(ctx: Provisioner, partner: Partner, state: HealthState) -> HealthView:
     limits = Thresholds.of(partner, ctx.settings)
     return HealthView(
         **state.model_dump(exclude={"told_at", "notice_at"}),
