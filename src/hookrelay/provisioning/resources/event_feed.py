@@ -12,36 +12,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
-from hookrelay.aws.errors import AWS_ERRORS, aws_error
 from hookrelay.provisioning.events.subscriptions import file_existing_partners
 from hookrelay.provisioning.resources.monitoring import ensure_alarms, queue_depth_alarm_definition
 from hookrelay.provisioning.resources.queues import ensure_queues
+from hookrelay.provisioning.resources.tables import ensure_table
 
-if TYPE_CHECKING:
-    from types_boto3_dynamodb.literals import ScalarAttributeTypeType
-
-EnsureTable = Callable[[str, list[tuple[str, "ScalarAttributeTypeType"]], Clients], bool]
-TTL_ATTRIBUTE = "expires_at"
 EVENTS_VISIBILITY_SECONDS = 360  # six times the router's 60 s timeout (the provisioner app's)
 EVENTS_MAX_RECEIVES = 5  # an event that fails five times waits in the events DLQ
 
 
-def ensure_event_resources(stage: str, clients: Clients, ensure_table: EnsureTable, topic_arn: str) -> str:
-    """The tables, the events queue with its DLQ, the DLQ's alarm; return the events queue's URL.
-    ``ensure_table``: shared.py's (True when it made the table)."""
-    events = naming.events_table(stage)
-    if ensure_table(events, [("pk", "S")], clients):
-        try:
-            clients.dynamodb.update_time_to_live(
-                TableName=events, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
-            )
-        except AWS_ERRORS as exc:
-            raise aws_error(f"set the TTL of {events}", exc) from exc
+def ensure_event_resources(stage: str, clients: Clients, topic_arn: str) -> str:
+    """The tables, the events queue with its DLQ, the DLQ's alarm; return the events queue's URL."""
+    ensure_table(naming.events_table(stage), [("pk", "S")], clients, ttl=True)
     if ensure_table(naming.subscriptions_table(stage), [("pattern", "S"), ("partner_id", "S")], clients):
         file_existing_partners(stage, clients)
     tags = {"project": naming.PROJECT}

@@ -10,71 +10,24 @@ Both tables expire items through DynamoDB TTL on ``expires_at``. Idempotent: :fu
 
 from __future__ import annotations
 
-from typing import Any
-
 from hookrelay import naming
 from hookrelay.attempts.log import BY_WEBHOOK
 from hookrelay.aws.clients import Clients
-from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
+from hookrelay.aws.errors import AWS_ERRORS, aws_error
 from hookrelay.provisioning.resources.queues import ensure_queues
+from hookrelay.provisioning.resources.tables import TTL_ATTRIBUTE, Index, Key, ensure_table, key_schema
 
 BY_TIME = "by-time"
-TTL_ATTRIBUTE = "expires_at"
 REPLAY_VISIBILITY_SECONDS = 360  # six times the worker's 60 s timeout
 REPLAY_MAX_RECEIVES = 5  # a step that fails five times waits in the replay queue's DLQ
 
 
-def _create(clients: Clients, request: dict[str, Any]) -> None:
-    name = request["TableName"]
-    try:
-        clients.dynamodb.create_table(
-            **request, BillingMode="PAY_PER_REQUEST", Tags=[{"Key": "project", "Value": naming.PROJECT}]
-        )
-    except AWS_ERRORS as exc:
-        if has_code(exc, "ResourceInUseException"):
-            return
-        raise aws_error(f"create table {name}", exc) from exc
-    clients.dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
-    clients.dynamodb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
-    )
-
-
-def _keys(hash_key: str, range_key: str) -> list[Any]:
-    return [{"AttributeName": hash_key, "KeyType": "HASH"}, {"AttributeName": range_key, "KeyType": "RANGE"}]
-
-
 def ensure_message_resources(stage: str, clients: Clients) -> str:
     """Create what is missing; return the replay queue's URL."""
-    strings = ("partner_id", "webhook_id", "created")
-    _create(
-        clients,
-        {
-            "TableName": naming.messages_table(stage),
-            "KeySchema": _keys("partner_id", "webhook_id"),
-            "AttributeDefinitions": [{"AttributeName": n, "AttributeType": "S"} for n in strings],
-            "GlobalSecondaryIndexes": [
-                {
-                    "IndexName": BY_TIME,
-                    "KeySchema": _keys("partner_id", "created"),
-                    "Projection": {
-                        "ProjectionType": "INCLUDE",
-                        "NonKeyAttributes": ["delivered_at", TTL_ATTRIBUTE],
-                    },
-                }
-            ],
-        },
-    )
-    _create(
-        clients,
-        {
-            "TableName": naming.replays_table(stage),
-            "KeySchema": _keys("partner_id", "replay_id"),
-            "AttributeDefinitions": [
-                {"AttributeName": n, "AttributeType": "S"} for n in ("partner_id", "replay_id")
-            ],
-        },
-    )
+    by_time = Index(BY_TIME, [("partner_id", "S"), ("created", "S")], ("delivered_at", TTL_ATTRIBUTE))
+    key: Key = [("partner_id", "S"), ("webhook_id", "S")]
+    ensure_table(naming.messages_table(stage), key, clients, indexes=[by_time], ttl=True)
+    ensure_table(naming.replays_table(stage), [("partner_id", "S"), ("replay_id", "S")], clients, ttl=True)
     ensure_webhook_index(stage, clients)
     queue = naming.replay_queue(stage)
     pair = ensure_queues(
@@ -106,7 +59,7 @@ def ensure_webhook_index(stage: str, clients: Clients) -> None:
                 {
                     "Create": {
                         "IndexName": BY_WEBHOOK,
-                        "KeySchema": _keys("partner_id", "webhook_key"),
+                        "KeySchema": key_schema([("partner_id", "S"), ("webhook_key", "S")]),
                         "Projection": {"ProjectionType": "ALL"},
                     }
                 }

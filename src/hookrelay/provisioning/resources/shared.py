@@ -19,11 +19,10 @@ coming back for 14 days. An existing results queue made before the DLQ gets the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
-from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
+from hookrelay.aws.errors import AWS_ERRORS, aws_error
 from hookrelay.errors import DependencyUnavailable
 from hookrelay.provisioning.resources.console_secret import ensure_console_secret
 from hookrelay.provisioning.resources.event_feed import ensure_event_resources
@@ -41,12 +40,9 @@ from hookrelay.provisioning.resources.queues import (
     find_queue_url,
     queue_arn,
 )
+from hookrelay.provisioning.resources.tables import ensure_table
 from hookrelay.provisioning.settings import ProvisionerSettings
 
-if TYPE_CHECKING:
-    from types_boto3_dynamodb.literals import KeyTypeType, ScalarAttributeTypeType
-
-TTL_ATTRIBUTE = "expires_at"
 ROLLOUT_VISIBILITY_SECONDS = 360  # six times the rollout worker's 60 s timeout (AWS's advice)
 ROLLOUT_MAX_RECEIVES = 5  # a chunk that fails five times waits in the work queue's DLQ
 RESULTS_VISIBILITY_SECONDS = 360  # six times the recorder's 60 s timeout (the provisioner app's)
@@ -60,36 +56,14 @@ class SharedArns:
     alarm_topic_arn: str
 
 
-def _ensure_table(name: str, key: list[tuple[str, ScalarAttributeTypeType]], clients: Clients) -> bool:
-    kinds: tuple[KeyTypeType, KeyTypeType] = ("HASH", "RANGE")
-    try:
-        clients.dynamodb.create_table(
-            TableName=name,
-            KeySchema=[{"AttributeName": n, "KeyType": kinds[i]} for i, (n, _) in enumerate(key)],
-            AttributeDefinitions=[{"AttributeName": n, "AttributeType": t} for n, t in key],
-            BillingMode="PAY_PER_REQUEST",
-            Tags=[{"Key": "project", "Value": naming.PROJECT}],
-        )
-    except AWS_ERRORS as exc:
-        if has_code(exc, "ResourceInUseException"):
-            return False
-        raise aws_error(f"create table {name}", exc) from exc
-    clients.dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1})
-    return True
-
-
 def ensure_shared(stage: str, clients: Clients, settings: ProvisionerSettings | None = None) -> SharedArns:
     """Create what is missing of the shared resources; return their ARNs.
 
     ``settings`` give the stage alarms' threshold and whether to make the shared handler role now
     (without them: the default threshold, and create makes the role the first time it needs it).
     """
-    _ensure_table(naming.partners_table(stage), [("partner_id", "S")], clients)
-    deliveries = naming.deliveries_table(stage)
-    if _ensure_table(deliveries, [("partner_id", "S"), ("sort_key", "S")], clients):
-        clients.dynamodb.update_time_to_live(
-            TableName=deliveries, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
-        )
+    ensure_table(naming.partners_table(stage), [("partner_id", "S")], clients)
+    ensure_table(naming.deliveries_table(stage), [("partner_id", "S"), ("sort_key", "S")], clients, ttl=True)
     ensure_results_queues(stage, clients)
     try:
         clients.sns.create_topic(
@@ -113,7 +87,7 @@ def ensure_shared(stage: str, clients: Clients, settings: ProvisionerSettings | 
         alarm_failures_alarm_definition(stage, arns.alarm_topic_arn),
     ]
     ensure_alarms(alarms, stage_tags, clients)
-    ensure_event_resources(stage, clients, _ensure_table, arns.alarm_topic_arn)  # issue 14: the events feed
+    ensure_event_resources(stage, clients, arns.alarm_topic_arn)  # issue 14: the events feed
     ensure_console_secret(stage, clients)  # the operator console's login (docs/console.md)
     if settings.handler_role == "shared":
         ensure_shared_role(stage, arns.results_queue_arn, clients)
@@ -136,7 +110,7 @@ def ensure_results_queues(stage: str, clients: Clients) -> str:
 
 def ensure_rollout_resources(stage: str, clients: Clients) -> str:
     """update-code's rollouts table and work queue (with its DLQ); return the queue's URL."""
-    _ensure_table(naming.rollouts_table(stage), [("rollout_id", "S"), ("item", "S")], clients)
+    ensure_table(naming.rollouts_table(stage), [("rollout_id", "S"), ("item", "S")], clients)
     queue = naming.rollout_queue(stage)
     tags = {"project": naming.PROJECT}
     pair = ensure_queues(
