@@ -10,12 +10,12 @@ from typing import Any
 from chalice import Chalice, IAMAuthorizer, Response
 from chalice.app import SQSEvent
 
-from hookrelay import naming
 from hookrelay.attempts.log import AttemptLog, record_attempts
 from hookrelay.attempts.settings import attempts_settings
 from hookrelay.observability import configure_logging, invocation
 from hookrelay.provisioning.api import Api, framework_errors
 from hookrelay.provisioning.console import register_console
+from hookrelay.provisioning.consumers import CONSUMERS, Consumer
 from hookrelay.provisioning.context import provisioner
 from hookrelay.provisioning.health.watch import HealthWatch
 from hookrelay.provisioning.message_ops import replay_worker as run_replay_steps
@@ -63,26 +63,24 @@ def record(event: dict[str, Any]) -> dict[str, Any]:
     return record_attempts(event, attempt_log(), HealthWatch(provisioner()).observe)
 
 
-def _consumer(name: str, queue: str, batch: int, most: int | None, work: Work) -> Callable[..., Any]:
+def _consumer(consumer: Consumer, work: Work) -> Callable[..., Any]:
     """The SQS consumer ``app.<name>``: a batch to the core's ``work``, its batch item failures back."""
 
     def handler(event: SQSEvent) -> dict[str, Any]:
         with invocation(event.context):
             return work(event.to_dict())
 
-    handler.__name__ = handler.__qualname__ = name
-    return app.on_sqs_message(queue=queue, batch_size=batch, maximum_concurrency=most)(handler)
+    handler.__name__ = handler.__qualname__ = consumer.name
+    mapping = {"batch_size": consumer.batch_size, "maximum_concurrency": consumer.maximum_concurrency}
+    return app.on_sqs_message(queue=consumer.queue(STAGE), **mapping)(handler)
 
 
-# name, queue, batch size, maximum concurrency, the core's work (every mapping reports batch item failures)
-# fmt: off
-CONSUMERS: list[tuple[str, str, int, int | None, Work]] = [
-    ("record_results", naming.results_queue(STAGE), 10, None, record),
-    ("rollout_worker", naming.rollout_queue(STAGE), 1, 2, lambda e: run_rollout_chunk(e, api().ctx)),
-    ("replay_worker", naming.replay_queue(STAGE), 1, 2, lambda e: run_replay_steps(e, api().ctx)),
-    ("route_events", naming.events_queue(STAGE), 10, None, lambda e: api().ctx.router.route(e)),
-    ("route_ordered_events", naming.events_fifo_queue(STAGE), 10, None, lambda e: api().ctx.router.route(e)),
-]
-# fmt: on
-for _name, _queue, _batch, _most, _work in CONSUMERS:
-    globals()[_name] = _consumer(_name, _queue, _batch, _most, _work)
+WORK: dict[str, Work] = {  # each consumer's work in the core (hookrelay.provisioning.consumers says the rest)
+    "record_results": record,
+    "rollout_worker": lambda e: run_rollout_chunk(e, api().ctx),
+    "replay_worker": lambda e: run_replay_steps(e, api().ctx),
+    "route_events": lambda e: api().ctx.router.route(e),
+    "route_ordered_events": lambda e: api().ctx.router.route(e),
+}
+for _c in CONSUMERS:
+    globals()[_c.name] = _consumer(_c, WORK[_c.name])

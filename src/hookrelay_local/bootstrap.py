@@ -19,6 +19,7 @@ from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import has_code
 from hookrelay.aws.sqs import lookup_queue_url
+from hookrelay.provisioning.consumers import CONSUMERS
 from hookrelay.provisioning.resources.artifact import upload_artifact
 from hookrelay.provisioning.resources.console_secret import ensure_console_secret
 from hookrelay.provisioning.resources.message_bodies import ensure_message_body_expiry
@@ -29,11 +30,8 @@ from hookrelay.receiving.dedup import create_dedup_table
 from hookrelay_local.artifacts import build_app_zip, build_handler_artifact
 
 APPS_ROLE = "hookrelay-local-apps"  # the role `chalice deploy` would make for the shared functions
-RECORDER_APP, RECORDER_HANDLER = "provisioner", "app.record_results"
-ROLLOUT_HANDLER = "app.rollout_worker"  # the provisioner app's update-code worker (its work queue)
-REPLAY_HANDLER = "app.replay_worker"  # the provisioner app's replay worker (the replay queue)
-ROUTER_HANDLER = "app.route_events"  # the provisioner app's events router (issue 14: the events queue)
-ORDERED_ROUTER_HANDLER = "app.route_ordered_events"  # the same router on the FIFO events queue
+PROVISIONER_APP = "provisioner"  # its zip carries every consumer (hookrelay.provisioning.consumers)
+ROUTER_HANDLER = "app.route_events"  # the events router's handler (tests run it on its own)
 INBOX_HANDLER = "app.inbox"
 TRUST = {
     "Version": "2012-10-17",
@@ -61,68 +59,34 @@ class Stack(Protocol):
 def bootstrap(stack: Stack) -> None:
     stage = stack.options.stage
     clients = Clients()
-    shared = ensure_shared(stage, clients, provisioner_settings())  # the stack's environment is set
+    ensure_shared(stage, clients, provisioner_settings())  # the stack's environment is set
     bucket = naming.artifact_bucket(stage)
     _ignore(lambda: clients.s3.create_bucket(Bucket=bucket), "BucketAlreadyOwnedByYou", "BucketAlreadyExists")
     ensure_message_body_expiry(bucket, provisioner_settings().messages_ttl_days, clients)
     handler = build_handler_artifact()
     upload_artifact(handler.code.read_bytes(), bucket, clients, layer=handler.layer.read_bytes())
     role = _ensure_role(clients)
-    provisioner_key = _upload(clients, bucket, RECORDER_APP, build_app_zip(RECORDER_APP))
-    recorder = _ensure_function(
-        clients,
-        f"{naming.prefix(stage)}-record-results",
-        RECORDER_HANDLER,
-        role,
-        bucket,
-        provisioner_key,
-        stack.environment(),
-    )
-    _ensure_mapping(clients, recorder, shared.results_queue_arn, report_item_failures=True)
-    worker = _ensure_function(
-        clients,
-        f"{naming.prefix(stage)}-rollout-worker",
-        ROLLOUT_HANDLER,
-        role,
-        bucket,
-        provisioner_key,
-        stack.environment(),
-    )
-    work_queue = queue_arn(ensure_rollout_resources(stage, clients), clients)
-    _ensure_mapping(clients, worker, work_queue, report_item_failures=True)
-    replays = _ensure_function(
-        clients,
-        f"{naming.prefix(stage)}-replay-worker",
-        REPLAY_HANDLER,
-        role,
-        bucket,
-        provisioner_key,
-        stack.environment(),
-    )
-    replay_queue = queue_arn(lookup_queue_url(naming.replay_queue(stage), clients.sqs), clients)
-    _ensure_mapping(clients, replays, replay_queue, report_item_failures=True)
-    router = _ensure_function(
-        clients,
-        f"{naming.prefix(stage)}-route-events",
-        ROUTER_HANDLER,
-        role,
-        bucket,
-        provisioner_key,
-        stack.environment(),
-    )
-    events_queue = lookup_queue_url(naming.events_queue(stage), clients.sqs)
-    _ensure_mapping(clients, router, queue_arn(events_queue, clients), report_item_failures=True)
-    ordered_router = _ensure_function(
-        clients,
-        f"{naming.prefix(stage)}-route-ordered-events",
-        ORDERED_ROUTER_HANDLER,
-        role,
-        bucket,
-        provisioner_key,
-        stack.environment(),
-    )
-    fifo_events_queue = lookup_queue_url(naming.events_fifo_queue(stage), clients.sqs)
-    _ensure_mapping(clients, ordered_router, queue_arn(fifo_events_queue, clients), report_item_failures=True)
+    provisioner_key = _upload(clients, bucket, PROVISIONER_APP, build_app_zip(PROVISIONER_APP))
+    ensure_rollout_resources(stage, clients)
+    for consumer in CONSUMERS:  # as the provisioner app deploys them: same queue, batch size, concurrency
+        function = _ensure_function(
+            clients,
+            consumer.function(stage),
+            consumer.handler,
+            role,
+            bucket,
+            provisioner_key,
+            stack.environment(),
+        )
+        queue = queue_arn(lookup_queue_url(consumer.queue(stage), clients.sqs), clients)
+        _ensure_mapping(
+            clients,
+            function,
+            queue,
+            batch_size=consumer.batch_size,
+            maximum_concurrency=consumer.maximum_concurrency,
+            report_item_failures=True,
+        )
     inbox_name = stack.environment()["HOOKRELAY_RECEIVER_QUEUE_NAME"]
     inbox_url = (
         find_queue_url(inbox_name, clients) or clients.sqs.create_queue(QueueName=inbox_name)["QueueUrl"]
@@ -195,16 +159,27 @@ def _ensure_function(
 
 
 def _ensure_mapping(
-    clients: Clients, function_arn: str, queue: str, *, report_item_failures: bool = False
+    clients: Clients,
+    function_arn: str,
+    queue: str,
+    *,
+    batch_size: int = 10,
+    maximum_concurrency: int | None = None,
+    report_item_failures: bool = False,
 ) -> None:
     existing = clients.lambda_.list_event_source_mappings(FunctionName=function_arn).get(
         "EventSourceMappings", []
     )
-    if not any(m.get("EventSourceArn") == queue for m in existing):
-        clients.lambda_.create_event_source_mapping(
-            FunctionName=function_arn,
-            EventSourceArn=queue,
-            BatchSize=10,
-            Enabled=True,
-            FunctionResponseTypes=["ReportBatchItemFailures"] if report_item_failures else [],
-        )
+    if any(m.get("EventSourceArn") == queue for m in existing):
+        return
+    scaling: dict[str, Any] = {}
+    if maximum_concurrency is not None:
+        scaling["ScalingConfig"] = {"MaximumConcurrency": maximum_concurrency}
+    clients.lambda_.create_event_source_mapping(
+        FunctionName=function_arn,
+        EventSourceArn=queue,
+        BatchSize=batch_size,
+        Enabled=True,
+        FunctionResponseTypes=["ReportBatchItemFailures"] if report_item_failures else [],
+        **scaling,
+    )

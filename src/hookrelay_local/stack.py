@@ -22,15 +22,11 @@ from typing import Any
 from hookrelay import naming
 from hookrelay.aws import clients as aws
 from hookrelay.aws.clients import Clients
+from hookrelay.provisioning.consumers import CONSUMERS
 from hookrelay.settings import reset_cached_settings
 from hookrelay_local.bootstrap import (
     INBOX_HANDLER,
-    ORDERED_ROUTER_HANDLER,
-    RECORDER_APP,
-    RECORDER_HANDLER,
-    REPLAY_HANDLER,
-    ROLLOUT_HANDLER,
-    ROUTER_HANDLER,
+    PROVISIONER_APP,
     bootstrap,
     ensure_console_token,
 )
@@ -140,11 +136,7 @@ class LocalStack:
         ]
         os.environ["HOOKRELAY_CONSOLE_URL"] = self.api_url
         invokers = {
-            RECORDER_HANDLER: self._chalice_invoker(RECORDER_APP, "record_results"),
-            ROLLOUT_HANDLER: self._chalice_invoker(RECORDER_APP, "rollout_worker"),
-            REPLAY_HANDLER: self._chalice_invoker(RECORDER_APP, "replay_worker"),
-            ROUTER_HANDLER: self._chalice_invoker(RECORDER_APP, "route_events"),
-            ORDERED_ROUTER_HANDLER: self._chalice_invoker(RECORDER_APP, "route_ordered_events"),
+            **{c.handler: self._chalice_invoker(PROVISIONER_APP, c.name) for c in CONSUMERS},
             INBOX_HANDLER: self._chalice_invoker("receiver", "inbox"),
         }
         options = PollerOptions(region=self.options.region, wait_seconds=self.options.poll_wait_seconds)
