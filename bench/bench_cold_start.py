@@ -5,8 +5,11 @@
   only the runtime's own libraries from our virtualenv (boto3, botocore, s3transfer, jmespath, dateutil,
   six, urllib3: ``/var/runtime``). It imports ``app`` from the package, and ``app.deliver`` handles a first
   10-record batch against a loopback receiver answering at once: settings from the environment, logging,
-  X-Ray patched (``AWS_LAMBDA_FUNCTION_NAME`` and ``LAMBDA_TASK_ROOT`` are set, as in Lambda), the signing
-  key read from Secrets Manager, ten signed POSTs, the attempt records published, the EMF line.
+  tracing (``AWS_LAMBDA_FUNCTION_NAME`` and ``LAMBDA_TASK_ROOT`` are set, as in Lambda), the signing key
+  read from Secrets Manager, ten signed POSTs, the attempt records published, the EMF line. Measured
+  twice, with the tracing header Lambda sets (``_X_AMZN_TRACE_ID``) on an active-tracing function:
+  **unsampled** (``Sampled=0``, most invocations: X-Ray is not loaded) and **sampled** (``Sampled=1``:
+  the SDK is loaded and patched, and its segments go to a UDP socket standing in for the daemon).
 - **baseline**: the same interpreter and path; imports boto3 and the HTTP client library the handler posts
   with, and makes the same 10 POSTs over one keep-alive pool.
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -28,7 +32,6 @@ import urllib.request
 import zipfile
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from bench.receivers import moto_process, receiver_process
 from hookrelay.delivery.transport import TRANSPORT_LIBRARY
@@ -38,6 +41,11 @@ from tests.support.sqs import sqs_event
 RUNS = 10
 # What the Lambda Python runtime provides itself (/var/runtime), taken from our virtualenv.
 RUNTIME_LIBRARIES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3")
+# The tracing header Lambda gives an invocation of an active-tracing function, per sampling decision.
+TRACE_HEADERS = {
+    "unsampled": "Root=1-6762f3a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0",
+    "sampled": "Root=1-6762f3a1-89abcdef0123456789abcdef;Parent=557abcec3ee5a047;Sampled=1",
+}
 
 _HANDLER = """
 import json, sys
@@ -170,20 +178,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.update(MOTO_ENABLE_RECORDING="true", MOTO_RECORDER_FILEPATH=str(Path(tmp) / "recording"))
         paths = [*unpack(zips, Path(tmp)), runtime_dir(Path(tmp))]
-        with moto_process() as aws, receiver_process(delay=0.0) as url:
+        with (
+            moto_process() as aws,
+            receiver_process(delay=0.0) as url,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as daemon,
+        ):
+            daemon.bind(("127.0.0.1", 0))  # the X-Ray daemon: segments arrive, nobody reads them
             env = handler_env(aws, url, paths[0])
+            env["AWS_XRAY_DAEMON_ADDRESS"] = "{}:{}".format(*daemon.getsockname())
             _moto_api(aws, "start-recording")
             aws_calls(aws)
             event = json.dumps(sqs_event([_body(env) for _ in range(10)]))
             baseline = _BASELINE.format(library=TRANSPORT_LIBRARY, posts=_POSTS[TRANSPORT_LIBRARY])
-            runs: dict[str, list[tuple[float, float]]] = {"handler": [], "baseline": []}
+            runs: dict[str, list[tuple[float, float]]] = {name: [] for name in [*TRACE_HEADERS, "baseline"]}
             calls: list[Counter[str]] = []
-            for _ in range(RUNS):  # interleaved, so drift hits both alike
-                runs["handler"].append(spawn(_HANDLER, [json.dumps(paths)], event, env))
-                calls.append(aws_calls(aws))
+            for _ in range(RUNS):  # interleaved, so drift hits all alike
+                for name, header in TRACE_HEADERS.items():
+                    runs[name].append(spawn(_HANDLER, [json.dumps(paths)], event, {**env, _TRACE: header}))
+                    calls.append(aws_calls(aws))
                 runs["baseline"].append(spawn(baseline, [json.dumps(paths), url], "", env))
                 aws_calls(aws)
             report(runs, calls, zips)  # before the servers stop: a slow shutdown must not lose it
+
+
+_TRACE = "_X_AMZN_TRACE_ID"
 
 
 def _body(env: dict[str, str]) -> str:
@@ -196,7 +214,8 @@ def _body(env: dict[str, str]) -> str:
 
 
 LABELS = {
-    "handler": "packaged handler: import app, deps, deliver()",
+    "unsampled": "packaged handler, unsampled (Sampled=0)",
+    "sampled": "packaged handler, sampled (X-Ray loaded)",
     "baseline": f"baseline: import boto3 + {TRANSPORT_LIBRARY}, 10 POSTs",
 }
 
@@ -206,17 +225,17 @@ def report(runs: dict[str, list[tuple[float, float]]], calls: list[Counter[str]]
         f"cold start, fresh interpreter to first 10-record batch done, median of {RUNS}"
         f" (package: {', '.join(f'{z.name} {z.stat().st_size / 1024:.0f} KiB' for z in zips)}):"
     )
-    medians: dict[str, Any] = {}
+    medians: dict[str, tuple[float, float]] = {}
     for name, values in runs.items():
         wall, cpu = (statistics.median(v) for v in zip(*values, strict=True))
         medians[name] = (wall, cpu)
         label = LABELS.get(name, name)
         print(f"  {label:<50} {wall * 1000:6.0f} ms wall {cpu * 1000:6.0f} ms CPU")
-    (hw, hc), (bw, bc) = medians["handler"], medians["baseline"]
-    print(
-        f"  ratio handler / baseline                           {hw / bw:6.2f} wall   {hc / bc:6.2f} CPU"
-        "  (target <= 1.3)"
-    )
+    bw, bc = medians["baseline"]
+    for name in TRACE_HEADERS:
+        hw, hc = medians[name]
+        label = f"ratio {name} / baseline"
+        print(f"  {label:<50} {hw / bw:6.2f} wall   {hc / bc:6.2f} CPU  (target <= 1.3)")
     per_run = sorted({json.dumps(dict(sorted(c.items()))) for c in calls})
     print(f"  AWS calls per handler cold start (moto's recorder): {' | '.join(per_run)}")
 
