@@ -90,3 +90,41 @@ def test_a_paced_partners_handler_loads_its_pacer(tmp_path: Path) -> None:
     # GIVEN a paced partner WHEN its handler's dependencies are built THEN the pacer and its store load
     loaded = _loaded_by_a_cold_start(tmp_path, HOOKRELAY_MAX_REQUESTS_PER_SECOND="5")
     assert loaded == ["hookrelay.delivery.pacer", "hookrelay.partners.pace_store"]
+
+
+_BOTOCORE_LATER = """
+import json, os, sys
+from hookrelay import observability
+observability.configure_tracing(("botocore", "urllib3"))
+before = [sorted(observability.traced_libraries()), "botocore.client" in sys.modules]
+import boto3.session
+from botocore.client import BaseClient
+boto3.session.Session().client("sqs", region_name="us-east-1")
+after = [sorted(observability.traced_libraries()), hasattr(BaseClient._make_api_call, "__wrapped__")]
+print(json.dumps([before, after]))
+"""
+
+
+def test_a_sampled_invocation_patches_botocore_when_it_is_first_imported(tmp_path: Path) -> None:
+    # GIVEN a sampled invocation in Lambda, before anything imported botocore's client module
+    env = {
+        "PATH": os.environ["PATH"],
+        "AWS_LAMBDA_FUNCTION_NAME": "hookrelay-dev-acme",
+        "LAMBDA_TASK_ROOT": str(tmp_path),
+        "_X_AMZN_TRACE_ID": "Root=1-6762f3a1-89abcdef0123456789abcdef;Parent=557abcec3ee5a047;Sampled=1",
+    }
+    # WHEN tracing is configured for botocore and urllib3, then a boto3 client is made
+    child = subprocess.run(
+        [sys.executable, "-c", _BOTOCORE_LATER],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr[-3000:]
+    before, after = json.loads(child.stdout.strip().splitlines()[-1])
+    # THEN urllib3 is traced at once and botocore's client module is not loaded for it
+    assert before == [["urllib3"], False]
+    # AND botocore is patched as its client module loads, before the first client calls anything
+    assert after == [["botocore", "urllib3"], True]
