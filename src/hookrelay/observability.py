@@ -125,16 +125,26 @@ def sampled() -> bool:
 
 def trace_if_sampled() -> bool:
     """Load the SDK and patch the libraries :func:`configure_tracing` noted, if this invocation is
-    sampled and they are not patched yet. Returns whether they are patched."""
+    sampled and they are not patched yet. Returns whether they are patched.
+
+    A failure to trace never fails the invocation it happens in: it is logged once, and tracing stays
+    off for the process (a deployment that cannot load its SDK shows it at its first sampled call).
+    """
     global _untraced
     if _untraced is None or not sampled():
         return "tracing" in _configured
     with _tracing_lock:
         if _untraced is not None:
-            _patch(_untraced)
+            libraries, _untraced = _untraced, None
+            try:
+                _patch(libraries)
+            except Exception:
+                logging.getLogger(__name__).exception(
+                    "X-Ray tracing could not be loaded; it stays off", extra={"libraries": list(libraries)}
+                )
+                return False
             _configured.add("tracing")
-            _untraced = None
-    return True
+    return "tracing" in _configured
 
 
 def _patch(libraries: tuple[str, ...]) -> None:
