@@ -202,8 +202,12 @@ def _patch_urllib3() -> None:
     def urlopen(pool: HTTPConnectionPool, *args: Any, **kwargs: Any) -> Any:
         if type(pool).__module__.startswith("botocore."):
             return original(pool, *args, **kwargs)
-        method, host, target = _request_line(pool, *args, **kwargs)
-        url = redact_url(f"{pool.scheme}://{host}{target}")
+        try:
+            method, host, target = _request_line(pool, *args, **kwargs)
+            url = redact_url(f"{pool.scheme}://{host}{target}")
+            name = urlsplit(f"//{host}").hostname or host  # as the SDK names a remote call: no port
+        except Exception:  # tracing never fails a request it cannot describe
+            return original(pool, *args, **kwargs)
 
         def meta(
             return_value: Any, exception: Exception | None, subsegment: Any, stack: Any, **_: Any
@@ -216,7 +220,13 @@ def _patch_urllib3() -> None:
                 subsegment.add_exception(exception, stack)
 
         return xray_recorder.record_subsegment(
-            original, pool, (pool, *args), kwargs, name=host, namespace="remote", meta_processor=meta
+            original,
+            pool,
+            (pool, *args),
+            kwargs,
+            name=name,
+            namespace="remote",
+            meta_processor=meta,
         )
 
     urlopen._hookrelay_traced = True  # type: ignore[attr-defined]

@@ -130,7 +130,9 @@ def test_xray_is_loaded_on_the_first_sampled_invocation_and_traces_its_posts(
     documents = _received(daemon)
     posts = [d for d in documents if d.get("http", {}).get("request", {}).get("url") == server.url]
     assert sorted(d["trace_id"] for d in posts) == ["1-6762f3a1-89abcdef0123456789abcdef"] * 3
-    assert {d["parent_id"] for d in posts} == {"557abcec3ee5a047"}
+    assert {(d["name"], d["namespace"], d["parent_id"]) for d in posts} == {
+        ("127.0.0.1", "remote", "557abcec3ee5a047")
+    }
     assert {d["http"]["response"]["status"] for d in posts} == {200}
     assert "1-6762f3a1-0123456789abcdef01234567" not in json.dumps(documents)
     # AND the results publish, an AWS call, is traced as one (botocore's patch) on the sampled batches
