@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 app = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(app)
 class Context:
-    function_name = "hookrelay-dev-acme"
+    function_name = "hookrelay-dev-traced"
     aws_request_id = "req"
 for header, event in json.loads(sys.stdin.read()):
     os.environ["_X_AMZN_TRACE_ID"] = header
@@ -53,6 +54,9 @@ for header, event in json.loads(sys.stdin.read()):
 def moto_server() -> Iterator[str]:
     server = start_moto_server(0)
     yield endpoint_url(server)
+    # moto's state is this process's: leave no queue or message behind for a later test
+    reset = urllib.request.Request(endpoint_url(server) + "/moto-api/reset", method="POST")
+    urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - loopback
     server.stop()
 
 
@@ -84,7 +88,7 @@ def test_xray_is_loaded_on_the_first_sampled_invocation_and_traces_its_posts(
     server = partner_server()
     sqs = boto3.client("sqs", endpoint_url=moto_server, region_name="us-east-1")
     secrets = boto3.client("secretsmanager", endpoint_url=moto_server, region_name="us-east-1")
-    stack = build_partner_stack(sqs, secrets, server.url, post_concurrency=2)
+    stack = build_partner_stack(sqs, secrets, server.url, partner_id="traced", post_concurrency=2)
     batches = [
         # an unsampled first invocation (the cold start), then two sampled ones
         (UNSAMPLED, sqs_event([stack.message(id=f"msg_cold_{i}").to_sqs_body() for i in range(2)])),
@@ -98,7 +102,7 @@ def test_xray_is_loaded_on_the_first_sampled_invocation_and_traces_its_posts(
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_LAMBDA_FUNCTION_NAME": "hookrelay-dev-acme",
+        "AWS_LAMBDA_FUNCTION_NAME": "hookrelay-dev-traced",
         "LAMBDA_TASK_ROOT": str(tmp_path),
         "AWS_XRAY_DAEMON_ADDRESS": f"{host}:{port}",
         "POWERTOOLS_METRICS_DISABLED": "true",
