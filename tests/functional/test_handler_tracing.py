@@ -55,7 +55,7 @@ def moto_server() -> Iterator[str]:
     server = start_moto_server(0)
     yield endpoint_url(server)
     # moto's state is this process's: leave no queue or message behind for a later test
-    reset = urllib.request.Request(endpoint_url(server) + "/moto-api/reset", method="POST")
+    reset = urllib.request.Request(endpoint_url(server) + "/moto-api/reset", method="POST")  # noqa: S310
     urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - loopback
     server.stop()
 
