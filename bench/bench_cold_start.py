@@ -5,20 +5,27 @@
   only the runtime's own libraries from our virtualenv (boto3, botocore, s3transfer, jmespath, dateutil,
   six, urllib3: ``/var/runtime``). It imports ``app`` from the package, and ``app.deliver`` handles a first
   10-record batch against a loopback receiver answering at once: settings from the environment, logging,
-  X-Ray patched (``AWS_LAMBDA_FUNCTION_NAME`` and ``LAMBDA_TASK_ROOT`` are set, as in Lambda), the signing
-  key read from Secrets Manager, ten signed POSTs, the attempt records published, the EMF line.
+  tracing (``AWS_LAMBDA_FUNCTION_NAME`` and ``LAMBDA_TASK_ROOT`` are set, as in Lambda), the signing key
+  read from Secrets Manager, ten signed POSTs, the attempt records published, the EMF line. Measured
+  twice, with the tracing header Lambda sets (``_X_AMZN_TRACE_ID``) on an active-tracing function:
+  **unsampled** (``Sampled=0``, most invocations: X-Ray is not loaded) and **sampled** (``Sampled=1``:
+  the SDK is loaded and patched, and its segments go to a UDP socket standing in for the daemon).
 - **baseline**: the same interpreter and path; imports boto3 and the HTTP client library the handler posts
   with, and makes the same 10 POSTs over one keep-alive pool.
 
-Measured from the parent: wall time from spawn to exit, and the child's CPU (user + system, from
-``wait4``). The handler's AWS calls go to moto's server in its own process (so its CPU is not counted);
-they are counted by moto's request recorder (``MOTO_ENABLE_RECORDING``), per cold start.
+Measured to the first batch done (the child reports the moment and its CPU, user + system of all its
+threads, when its work is done: Lambda keeps the process after a cold start, so the interpreter's
+teardown, ~90 ms of CPU for the handler with its boto3 clients, ~30 ms for the baseline, is no part of
+it), and, in parentheses, to the child's exit (wall time from spawn, CPU from ``wait4``). The handler's
+AWS calls go to moto's server in its own process (so its CPU is not counted); they are counted by moto's
+request recorder (``MOTO_ENABLE_RECORDING``), per cold start.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -28,7 +35,6 @@ import urllib.request
 import zipfile
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 from bench.receivers import moto_process, receiver_process
 from hookrelay.delivery.transport import TRANSPORT_LIBRARY
@@ -38,6 +44,11 @@ from tests.support.sqs import sqs_event
 RUNS = 10
 # What the Lambda Python runtime provides itself (/var/runtime), taken from our virtualenv.
 RUNTIME_LIBRARIES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six.py", "urllib3")
+# The tracing header Lambda gives an invocation of an active-tracing function, per sampling decision.
+TRACE_HEADERS = {
+    "unsampled": "Root=1-6762f3a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0",
+    "sampled": "Root=1-6762f3a1-89abcdef0123456789abcdef;Parent=557abcec3ee5a047;Sampled=1",
+}
 
 _HANDLER = """
 import json, sys
@@ -48,6 +59,13 @@ class Context:
     aws_request_id = "cold-start"
 answer = app.deliver(json.loads(sys.stdin.read()), Context())
 assert answer == {"batchItemFailures": []}, answer
+"""
+# Appended to both children: the moment and the CPU (all threads) at which their work is done.
+_DONE = """
+import resource, time
+sys.stdout.flush()
+usage = resource.getrusage(resource.RUSAGE_SELF)
+sys.stderr.write(json.dumps({"done": time.monotonic(), "cpu": usage.ru_utime + usage.ru_stime}) + "\\n")
 """
 _BASELINE = """
 import json, sys
@@ -92,12 +110,18 @@ def runtime_dir(into: Path) -> str:
     return str(target)
 
 
-def spawn(code: str, args: list[str], stdin: str, env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds from spawn to exit, the child's CPU seconds) of ``python -S -B -c code``: no
-    bytecode is written, as in Lambda, whose ``/var/task`` and ``/opt`` are read-only."""
-    started = time.perf_counter()
+Run = tuple[float, float, float, float]
+"""(wall, CPU) seconds to the first batch done, then (wall, CPU) to the process's exit."""
+
+
+def spawn(code: str, args: list[str], stdin: str, env: dict[str, str]) -> Run:
+    """Run ``python -S -B -c code`` (no bytecode is written, as in Lambda, whose ``/var/task`` and
+    ``/opt`` are read-only) to its exit: wall seconds from spawn and the child's CPU seconds (from
+    ``wait4``), both when its work is done (its own report: Lambda keeps the process after a cold
+    start, so the interpreter's teardown is no part of it) and at its exit."""
+    started = time.monotonic()  # CLOCK_MONOTONIC: the child's report reads the same clock
     process = subprocess.Popen(
-        [sys.executable, "-S", "-B", "-c", code, *args],
+        [sys.executable, "-S", "-B", "-c", code + _DONE, *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -109,12 +133,13 @@ def spawn(code: str, args: list[str], stdin: str, env: dict[str, str]) -> tuple[
     process.stdin.write(stdin)
     process.stdin.close()
     _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
+    wall = time.monotonic() - started
     error = process.stderr.read()
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"cold start child failed:\n{error[-3000:]}")
-    return wall, usage.ru_utime + usage.ru_stime
+    done = json.loads(error.strip().splitlines()[-1])
+    return done["done"] - started, done["cpu"], wall, usage.ru_utime + usage.ru_stime
 
 
 def aws_calls(aws: str) -> Counter[str]:
@@ -170,20 +195,30 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ.update(MOTO_ENABLE_RECORDING="true", MOTO_RECORDER_FILEPATH=str(Path(tmp) / "recording"))
         paths = [*unpack(zips, Path(tmp)), runtime_dir(Path(tmp))]
-        with moto_process() as aws, receiver_process(delay=0.0) as url:
+        with (
+            moto_process() as aws,
+            receiver_process(delay=0.0) as url,
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as daemon,
+        ):
+            daemon.bind(("127.0.0.1", 0))  # the X-Ray daemon: segments arrive, nobody reads them
             env = handler_env(aws, url, paths[0])
+            env["AWS_XRAY_DAEMON_ADDRESS"] = "{}:{}".format(*daemon.getsockname())
             _moto_api(aws, "start-recording")
             aws_calls(aws)
             event = json.dumps(sqs_event([_body(env) for _ in range(10)]))
             baseline = _BASELINE.format(library=TRANSPORT_LIBRARY, posts=_POSTS[TRANSPORT_LIBRARY])
-            runs: dict[str, list[tuple[float, float]]] = {"handler": [], "baseline": []}
+            runs: dict[str, list[Run]] = {name: [] for name in [*TRACE_HEADERS, "baseline"]}
             calls: list[Counter[str]] = []
-            for _ in range(RUNS):  # interleaved, so drift hits both alike
-                runs["handler"].append(spawn(_HANDLER, [json.dumps(paths)], event, env))
-                calls.append(aws_calls(aws))
+            for _ in range(RUNS):  # interleaved, so drift hits all alike
+                for name, header in TRACE_HEADERS.items():
+                    runs[name].append(spawn(_HANDLER, [json.dumps(paths)], event, {**env, _TRACE: header}))
+                    calls.append(aws_calls(aws))
                 runs["baseline"].append(spawn(baseline, [json.dumps(paths), url], "", env))
                 aws_calls(aws)
             report(runs, calls, zips)  # before the servers stop: a slow shutdown must not lose it
+
+
+_TRACE = "_X_AMZN_TRACE_ID"
 
 
 def _body(env: dict[str, str]) -> str:
@@ -196,27 +231,34 @@ def _body(env: dict[str, str]) -> str:
 
 
 LABELS = {
-    "handler": "packaged handler: import app, deps, deliver()",
+    "unsampled": "packaged handler, unsampled (Sampled=0)",
+    "sampled": "packaged handler, sampled (X-Ray loaded)",
     "baseline": f"baseline: import boto3 + {TRANSPORT_LIBRARY}, 10 POSTs",
 }
 
 
-def report(runs: dict[str, list[tuple[float, float]]], calls: list[Counter[str]], zips: list[Path]) -> None:
+def report(runs: dict[str, list[Run]], calls: list[Counter[str]], zips: list[Path]) -> None:
     print(
         f"cold start, fresh interpreter to first 10-record batch done, median of {RUNS}"
         f" (package: {', '.join(f'{z.name} {z.stat().st_size / 1024:.0f} KiB' for z in zips)}):"
     )
-    medians: dict[str, Any] = {}
+    medians: dict[str, list[float]] = {}
     for name, values in runs.items():
-        wall, cpu = (statistics.median(v) for v in zip(*values, strict=True))
-        medians[name] = (wall, cpu)
+        medians[name] = [statistics.median(v) for v in zip(*values, strict=True)]
+        wall, cpu, exit_wall, exit_cpu = (m * 1000 for m in medians[name])
         label = LABELS.get(name, name)
-        print(f"  {label:<50} {wall * 1000:6.0f} ms wall {cpu * 1000:6.0f} ms CPU")
-    (hw, hc), (bw, bc) = medians["handler"], medians["baseline"]
-    print(
-        f"  ratio handler / baseline                           {hw / bw:6.2f} wall   {hc / bc:6.2f} CPU"
-        "  (target <= 1.3)"
-    )
+        print(
+            f"  {label:<50} {wall:6.0f} ms wall {cpu:6.0f} ms CPU"
+            f"   (to exit: {exit_wall:4.0f} wall {exit_cpu:4.0f} CPU)"
+        )
+    bw, bc, bxw, bxc = medians["baseline"]
+    for name in TRACE_HEADERS:
+        hw, hc, hxw, hxc = medians[name]
+        label = f"ratio {name} / baseline"
+        print(
+            f"  {label:<50} {hw / bw:6.2f} wall   {hc / bc:6.2f} CPU"
+            f"   (to exit: {hxw / bxw:4.2f} wall {hxc / bxc:4.2f} CPU; target <= 1.3)"
+        )
     per_run = sorted({json.dumps(dict(sorted(c.items()))) for c in calls})
     print(f"  AWS calls per handler cold start (moto's recorder): {' | '.join(per_run)}")
 

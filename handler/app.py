@@ -26,7 +26,7 @@ def deps() -> HandlerDeps:
     """Built on the first invocation, reused while the container lives."""
     settings = handler_settings()
     configure_logging("handler", settings.log_level)
-    configure_tracing(("botocore", "httplib"))  # the webhook POSTs go through urllib3, on http.client
+    configure_tracing(("botocore", "urllib3"))  # loaded on the first sampled invocation
     return build_deps(settings)
 
 

@@ -173,7 +173,8 @@ class CallGraph:
 
     Over-approximates on purpose (a missed call would be a missing permission): ``obj.name`` and the
     string ``"name"`` may reach every function or method called ``name``; naming a class reaches its
-    ``__init__``/``__post_init__``; a module's top-level code runs when it is imported.
+    ``__init__``/``__post_init__``; a module's top-level code runs when it is imported; a name imported
+    inside a function (a lazy import) resolves as one imported at the top.
     So ``d.get(...)`` on a dict reaches every ``get`` method of ours: the few actions that brings in
     without a real call path are listed, with the reason, where the policies are checked.
     """
@@ -207,6 +208,12 @@ class CallGraph:
                         target = f"{node.module}.{alias.name}"
                         name = alias.asname or alias.name
                         scope[name] = target if target in modules else f"{node.module}:{alias.name}"
+            for node in ast.walk(tree):  # an import inside a function (a lazy one) counts too
+                if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("hookrelay"):
+                    for alias in node.names:
+                        target = f"{node.module}.{alias.name}"
+                        name = alias.asname or alias.name
+                        scope.setdefault(name, target if target in modules else f"{node.module}:{alias.name}")
             self.bodies[f"{module}:<module>"] = top
             self.scope[module] = scope
 

@@ -158,3 +158,39 @@ def test_metrics_print_nothing_when_switched_off(
     # WHEN flushed THEN nothing is printed
     emf.flush_metrics()
     assert capsys.readouterr().out == ""
+
+
+def test_a_sampled_invocation_whose_tracing_fails_to_load_still_runs_and_logs_it_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN tracing configured in Lambda (the SDK's patching replaced by one that fails), not yet sampled
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "hookrelay-dev-acme")
+    monkeypatch.delenv("HOOKRELAY_LOCAL_RUNTIME", raising=False)
+    monkeypatch.delenv("AWS_XRAY_SDK_ENABLED", raising=False)
+    monkeypatch.setenv(
+        "_X_AMZN_TRACE_ID", "Root=1-6762f3a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0"
+    )
+    monkeypatch.setattr(observability, "_configured", set())
+    monkeypatch.setattr(observability, "_untraced", None)
+    tries: list[tuple[str, ...]] = []
+
+    def failing_patch(libraries: tuple[str, ...]) -> None:
+        tries.append(libraries)
+        raise ImportError("no aws_xray_sdk")
+
+    monkeypatch.setattr(observability, "_patch", failing_patch)
+    assert observability.configure_tracing(("botocore", "urllib3")) is True
+    assert tries == []  # not sampled: nothing is loaded
+    # WHEN two sampled invocations follow
+    monkeypatch.setenv(
+        "_X_AMZN_TRACE_ID", "Root=1-6762f3a1-89abcdef0123456789abcdef;Parent=557abcec3ee5a047;Sampled=1"
+    )
+    for request in ("req-1", "req-2"):
+        with observability.invocation(_Context(request)) as fields:
+            assert fields["aws_request_id"] == request
+    # THEN both ran; loading was tried once, logged once, and tracing stayed off
+    assert tries == [("botocore", "urllib3")]
+    assert [r.getMessage() for r in caplog.records if "X-Ray" in r.getMessage()] == [
+        "X-Ray tracing could not be loaded; it stays off"
+    ]
+    assert observability.trace_if_sampled() is False

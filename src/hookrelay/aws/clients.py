@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
-import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:  # type stubs (types-boto3) are a dev dependency; nothing here is imported at run time
@@ -130,6 +129,8 @@ def client(service: str, region: str | None = None, config: Config | None = None
         return found
     with _lock:
         if key not in _clients:
+            import boto3.session  # here, not at import: a handler that makes no boto3 client never loads it
+
             session = boto3.session.Session()
             make: Callable[..., Any] = session.client  # one cache for every service: typed by the overloads
             _clients[key] = make(service, region_name=region, config=config)

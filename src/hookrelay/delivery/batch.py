@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextvars
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -31,12 +31,13 @@ from hookrelay.delivery import decide, report
 from hookrelay.delivery.attempt import attempt_delivery
 from hookrelay.delivery.decide import DeadLetter
 from hookrelay.delivery.deps import HandlerDeps
-from hookrelay.delivery.ordered_batch import handle_fifo_batch
-from hookrelay.delivery.pacer import BatchPace
 from hookrelay.delivery.report import RecordOutcome
 from hookrelay.delivery.settle import settle
 from hookrelay.errors import InvalidInput
 from hookrelay.partners.ordering import is_fifo_queue
+
+if TYPE_CHECKING:
+    from hookrelay.delivery.pacer import BatchPace
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ def handle_batch(event: Mapping[str, Any], deps: HandlerDeps) -> dict[str, list[
     fifo = is_fifo_queue(deps.settings.queue_url)  # ordered: no pacing (docs/ordering.md)
     pace = None if deps.pacer is None or fifo else deps.pacer.begin([r.message_id for r in records])
     if fifo:
+        from hookrelay.delivery.ordered_batch import handle_fifo_batch  # an ordered partner's path only
+
         outcomes = handle_fifo_batch(records, deps)
     elif len(records) == 1 or deps.settings.post_concurrency == 1:
         outcomes = [_guarded(record, deps, pace) for record in records]

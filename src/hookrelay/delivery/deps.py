@@ -19,10 +19,8 @@ from typing import TYPE_CHECKING
 from hookrelay import naming
 from hookrelay.attempts.publisher import ResultsPublisher
 from hookrelay.delivery.attempt import Endpoint
-from hookrelay.delivery.pacer import Pacer
 from hookrelay.delivery.transport import PinnedTransport, build_transport
 from hookrelay.models import utcnow
-from hookrelay.partners.pace_store import PaceStore
 from hookrelay.settings import HandlerSettings
 from hookrelay.signing.keys import CachedSigningKeys
 
@@ -30,6 +28,8 @@ if TYPE_CHECKING:
     from types_boto3_dynamodb import DynamoDBClient
     from types_boto3_secretsmanager import SecretsManagerClient
     from types_boto3_sqs import SQSClient
+
+    from hookrelay.delivery.pacer import Pacer
 
 
 @dataclass
@@ -88,5 +88,8 @@ def build_pacer(settings: HandlerSettings, dynamodb: DynamoDBClient | None = Non
     """A paced partner's pacer over its item in the stage's partners table; None when not paced."""
     if settings.max_requests_per_second is None:
         return None
+    from hookrelay.delivery.pacer import Pacer  # a paced partner's path only: most never import it
+    from hookrelay.partners.pace_store import PaceStore
+
     store = PaceStore(naming.partners_table(settings.stage), settings.partner_id, dynamodb)
     return Pacer(store, settings.max_requests_per_second, settings.adaptive_rate)

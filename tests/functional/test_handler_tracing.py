@@ -1,0 +1,151 @@
+"""Inside Lambda the handler loads X-Ray on its first sampled invocation, and traces that batch's POSTs.
+
+Patching is process-wide (botocore's client class, ``http.client``), so the handler runs in a child
+process, as Lambda runs it: ``AWS_LAMBDA_FUNCTION_NAME`` and ``LAMBDA_TASK_ROOT`` set, the tracing header
+in ``_X_AMZN_TRACE_ID`` before each invocation, and the X-Ray daemon a UDP socket of this test.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
+from hookrelay_local.partner_server import PartnerServer
+from tests.support.handler_stack import build_partner_stack
+from tests.support.sqs import sqs_event
+
+ROOT = Path(__file__).resolve().parents[2]
+UNSAMPLED = "Root=1-6762f3a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0"
+SAMPLED = "Root=1-6762f3a1-89abcdef0123456789abcdef;Parent=557abcec3ee5a047;Sampled=1"
+
+# Lambda's runtime, reduced: import the app once, then per invocation set the tracing header and call it.
+_CHILD = """
+import importlib.util, json, os, sys
+spec = importlib.util.spec_from_file_location("app", sys.argv[1])
+app = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(app)
+class Context:
+    function_name = "hookrelay-dev-traced"
+    aws_request_id = "req"
+for header, event in json.loads(sys.stdin.read()):
+    os.environ["_X_AMZN_TRACE_ID"] = header
+    answer = app.deliver(event, Context())
+    from_sdk = sys.modules.get("aws_xray_sdk.core.patcher")
+    patched = sorted(from_sdk._PATCHED_MODULES) if from_sdk else None  # the SDK's own patches
+    from hookrelay.observability import traced_libraries
+    patched = patched and [*patched, *sorted(traced_libraries() - set(patched))]
+    loaded, botocore = "aws_xray_sdk.core" in sys.modules, "botocore.client" in sys.modules
+    print(json.dumps({"answer": answer, "sdk_loaded": loaded, "patched": patched, "botocore": botocore}))
+"""
+
+
+@pytest.fixture
+def moto_server() -> Iterator[str]:
+    server = start_moto_server(0)
+    yield endpoint_url(server)
+    # moto's state is this process's: leave no queue or message behind for a later test
+    reset = urllib.request.Request(endpoint_url(server) + "/moto-api/reset", method="POST")  # noqa: S310
+    urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - loopback
+    server.stop()
+
+
+@pytest.fixture
+def daemon() -> Iterator[socket.socket]:
+    """The X-Ray daemon's UDP port, on loopback."""
+    listening = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listening.bind(("127.0.0.1", 0))
+    listening.settimeout(0.5)
+    yield listening
+    listening.close()
+
+
+def _received(daemon: socket.socket) -> list[dict[str, Any]]:
+    """Every segment document sent to the daemon so far (each datagram: a JSON header line, a document)."""
+    documents = []
+    while True:
+        try:
+            datagram = daemon.recv(65536)
+        except TimeoutError:
+            return documents
+        documents.append(json.loads(datagram.decode().split("\n", 1)[1]))
+
+
+def test_xray_is_loaded_on_the_first_sampled_invocation_and_traces_its_posts(
+    moto_server: str, daemon: socket.socket, tmp_path: Path, partner_server: Callable[..., PartnerServer]
+) -> None:
+    # GIVEN a partner whose handler runs as in Lambda, with active tracing
+    server = partner_server()
+    sqs = boto3.client("sqs", endpoint_url=moto_server, region_name="us-east-1")
+    secrets = boto3.client("secretsmanager", endpoint_url=moto_server, region_name="us-east-1")
+    stack = build_partner_stack(sqs, secrets, server.url, partner_id="traced", post_concurrency=2)
+    batches = [
+        # an unsampled first invocation (the cold start), then two sampled ones
+        (UNSAMPLED, sqs_event([stack.message(id=f"msg_cold_{i}").to_sqs_body() for i in range(2)])),
+        (SAMPLED, sqs_event([stack.message(id=f"msg_sampled_{i}").to_sqs_body() for i in range(2)])),
+        (SAMPLED, sqs_event([stack.message(id="msg_later").to_sqs_body()])),
+    ]
+    host, port = daemon.getsockname()
+    env = {
+        "PATH": os.environ["PATH"],
+        "AWS_ENDPOINT_URL": moto_server,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_LAMBDA_FUNCTION_NAME": "hookrelay-dev-traced",
+        "LAMBDA_TASK_ROOT": str(tmp_path),
+        "AWS_XRAY_DAEMON_ADDRESS": f"{host}:{port}",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        **stack.settings.to_environment(),
+    }
+    # WHEN Lambda invokes it three times in one process
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(ROOT / "handler" / "app.py")],
+        input=json.dumps(batches),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr[-3000:]
+    after = [json.loads(line) for line in child.stdout.splitlines() if line.startswith('{"answer"')]
+    # THEN every batch is delivered
+    assert [a["answer"] for a in after] == [{"batchItemFailures": []}] * 3
+    assert len(server.requests_snapshot()) == 5
+    # AND the unsampled invocation never loaded the SDK; the first sampled one patched urllib3's pools,
+    # and botocore once its client module is loaded; they stayed patched
+    assert (after[0]["sdk_loaded"], after[0]["patched"]) == (False, None)
+    for a in after[1:]:
+        assert (a["sdk_loaded"], a["patched"]) == (
+            True,
+            ["botocore", "urllib3"] if a["botocore"] else ["urllib3"],
+        )
+    # AND the daemon got the sampled batches' POSTs as subsegments of their trace, none of the unsampled
+    documents = _received(daemon)
+    posts = [d for d in documents if d.get("http", {}).get("request", {}).get("url") == server.url]
+    assert sorted(d["trace_id"] for d in posts) == ["1-6762f3a1-89abcdef0123456789abcdef"] * 3
+    assert {(d["name"], d["namespace"], d["parent_id"]) for d in posts} == {
+        ("127.0.0.1", "remote", "557abcec3ee5a047")
+    }
+    assert {d["http"]["response"]["status"] for d in posts} == {200}
+    assert "1-6762f3a1-0123456789abcdef01234567" not in json.dumps(documents)
+    # AND each sampled batch's results publish (one AWS call) is traced too: as an AWS call by botocore's
+    # patch, or as an HTTP call to AWS's endpoint when it goes through the lean wire (urllib3)
+    publishes = [
+        d
+        for d in documents
+        if d.get("aws", {}).get("operation") == "SendMessageBatch"
+        or d.get("http", {}).get("request", {}).get("url", "").startswith(moto_server)
+    ]
+    assert [d["trace_id"] for d in publishes] == ["1-6762f3a1-89abcdef0123456789abcdef"] * 2
