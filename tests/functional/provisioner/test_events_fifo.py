@@ -231,7 +231,7 @@ def test_the_app_routes_the_fifo_events_queue_with_route_ordered_events(
     publish(http, "evt_a", "k", "t")
     publish(http, "evt_b", "k", "t")
     # THEN the app has a consumer of the FIFO events queue
-    consumers = {name: queue for name, queue, *_ in app_module.CONSUMERS}
+    consumers = {c.name: c.queue(app_module.STAGE) for c in app_module.CONSUMERS}
     assert consumers["route_ordered_events"] == naming.events_fifo_queue(app_module.STAGE)
     # AND WHEN Lambda invokes it with the FIFO batch, THEN the events reach the partner in order
     event = receive_events(ctx, fifo=True)
