@@ -19,7 +19,8 @@ from hookrelay.alarms.deadline import Deadline
 from hookrelay.alarms.forwarding import AlarmDeps, build_deps, forward_notification
 from hookrelay.alarms.settings import alarm_settings
 from hookrelay.naming import alarm_topic
-from hookrelay.observability import configure_logging, configure_tracing, invocation
+from hookrelay.observability import configure_logging, invocation
+from hookrelay.tracing import configure_tracing
 
 app = Chalice(app_name="hookrelay-alarm-to-slack")
 

@@ -15,8 +15,9 @@ from chalice import Chalice
 
 from hookrelay.delivery.batch import handle_batch
 from hookrelay.delivery.deps import HandlerDeps, build_deps
-from hookrelay.observability import configure_logging, configure_tracing, invocation
+from hookrelay.observability import configure_logging, invocation
 from hookrelay.settings import handler_settings
+from hookrelay.tracing import configure_tracing
 
 app = Chalice(app_name="hookrelay-handler")
 

@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from hookrelay.errors import HookrelayError, validation_message
 from hookrelay.mover.engine import move_messages
 from hookrelay.mover.request import MoveRequest, mover_settings
-from hookrelay.observability import configure_logging, configure_tracing, invocation
+from hookrelay.observability import configure_logging, invocation
+from hookrelay.tracing import configure_tracing
 
 app = Chalice(app_name="hookrelay-sqs-mv")
 

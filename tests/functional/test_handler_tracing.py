@@ -43,7 +43,7 @@ for header, event in json.loads(sys.stdin.read()):
     answer = app.deliver(event, Context())
     from_sdk = sys.modules.get("aws_xray_sdk.core.patcher")
     patched = sorted(from_sdk._PATCHED_MODULES) if from_sdk else None  # the SDK's own patches
-    from hookrelay.observability import traced_libraries
+    from hookrelay.tracing import traced_libraries
     patched = patched and [*patched, *sorted(traced_libraries() - set(patched))]
     loaded, botocore = "aws_xray_sdk.core" in sys.modules, "botocore.client" in sys.modules
     print(json.dumps({"answer": answer, "sdk_loaded": loaded, "patched": patched, "botocore": botocore}))

@@ -94,13 +94,13 @@ def test_a_paced_partners_handler_loads_its_pacer(tmp_path: Path) -> None:
 
 _BOTOCORE_LATER = """
 import json, os, sys
-from hookrelay import observability
-observability.configure_tracing(("botocore", "urllib3"))
-before = [sorted(observability.traced_libraries()), "botocore.client" in sys.modules]
+from hookrelay import tracing
+tracing.configure_tracing(("botocore", "urllib3"))
+before = [sorted(tracing.traced_libraries()), "botocore.client" in sys.modules]
 import boto3.session
 from botocore.client import BaseClient
 boto3.session.Session().client("sqs", region_name="us-east-1")
-after = [sorted(observability.traced_libraries()), hasattr(BaseClient._make_api_call, "__wrapped__")]
+after = [sorted(tracing.traced_libraries()), hasattr(BaseClient._make_api_call, "__wrapped__")]
 print(json.dumps([before, after]))
 """
 

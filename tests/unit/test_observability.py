@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from hookrelay import observability
+from hookrelay import observability, tracing
 
 
 def test_logging_is_json_and_keeps_aws_libraries_quiet(capsys: pytest.CaptureFixture[str]) -> None:
@@ -31,7 +31,7 @@ def test_tracing_is_off_outside_lambda(monkeypatch: pytest.MonkeyPatch) -> None:
     from aws_xray_sdk import global_sdk_config
 
     monkeypatch.delenv("AWS_XRAY_SDK_ENABLED", raising=False)
-    assert observability.configure_tracing() is False
+    assert tracing.configure_tracing() is False
     assert global_sdk_config.sdk_enabled() is False
 
 
@@ -170,16 +170,16 @@ def test_a_sampled_invocation_whose_tracing_fails_to_load_still_runs_and_logs_it
     monkeypatch.setenv(
         "_X_AMZN_TRACE_ID", "Root=1-6762f3a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0"
     )
-    monkeypatch.setattr(observability, "_configured", set())
-    monkeypatch.setattr(observability, "_untraced", None)
+    monkeypatch.setattr(tracing, "_enabled", False)
+    monkeypatch.setattr(tracing, "_untraced", None)
     tries: list[tuple[str, ...]] = []
 
     def failing_patch(libraries: tuple[str, ...]) -> None:
         tries.append(libraries)
         raise ImportError("no aws_xray_sdk")
 
-    monkeypatch.setattr(observability, "_patch", failing_patch)
-    assert observability.configure_tracing(("botocore", "urllib3")) is True
+    monkeypatch.setattr(tracing, "_patch", failing_patch)
+    assert tracing.configure_tracing(("botocore", "urllib3")) is True
     assert tries == []  # not sampled: nothing is loaded
     # WHEN two sampled invocations follow
     monkeypatch.setenv(
@@ -193,4 +193,4 @@ def test_a_sampled_invocation_whose_tracing_fails_to_load_still_runs_and_logs_it
     assert [r.getMessage() for r in caplog.records if "X-Ray" in r.getMessage()] == [
         "X-Ray tracing could not be loaded; it stays off"
     ]
-    assert observability.trace_if_sampled() is False
+    assert tracing.trace_if_sampled() is False
