@@ -72,11 +72,11 @@ def bare_loop(url: str, total: int, library: str) -> tuple[float, float]:
     return timed_loop(poster(url, library), total)
 
 
-def handler_run(stack: PartnerStack, secrets: Any, posts: int, batches: int) -> tuple[float, float]:
+def handler_run(stack: PartnerStack, posts: int, batches: int) -> tuple[float, float]:
     """(CPU seconds per webhook, webhooks per second) of one handler instance over ``batches`` batches;
     each batch publishes to a results queue of its own, made and removed outside the measured part."""
     settings = stack.settings.model_copy(update={"post_concurrency": posts})
-    deps = build_deps(settings, sqs=stack.sqs.real, secretsmanager=secrets)
+    deps = build_deps(settings)
     handle_batch(sqs_event([stack.message().to_sqs_body()]), deps)  # warm: pool, secret cache
     real = stack.sqs.real
     queues = [
@@ -93,11 +93,11 @@ def handler_run(stack: PartnerStack, secrets: Any, posts: int, batches: int) -> 
     return cpu / (batches * 10), batches * 10 / wall
 
 
-def stage_shares(stack: PartnerStack, secrets: Any, batches: int) -> dict[str, float]:
+def stage_shares(stack: PartnerStack, batches: int) -> dict[str, float]:
     """Each stage's share of ``handle_batch``'s CPU, from a thread-CPU cProfile of serial batches."""
     profile = cProfile.Profile(time.thread_time)
     profile.enable()
-    handler_run(stack, secrets, 1, batches)
+    handler_run(stack, 1, batches)
     profile.disable()
     stats: dict[Any, Any] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
 
@@ -123,6 +123,7 @@ def main() -> None:
     os.environ.update(POWERTOOLS_METRICS_DISABLED="true", AWS_XRAY_SDK_ENABLED="false")
     _quiet_logging()
     with moto_process() as aws, receiver_process(delay=0.0) as url:
+        os.environ["AWS_ENDPOINT_URL"] = aws  # the handler's default (lean) AWS clients call moto's server
         sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=aws)
         secrets = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=aws)
         stack = build_partner_stack(sqs, secrets, url, post_concurrency=CONCURRENCY, partner_id="cpu")
@@ -134,8 +135,8 @@ def main() -> None:
         for _ in range(ROUNDS):  # interleaved, so drift hits all alike
             for library in libraries:
                 bare[library].append(bare_loop(url, BATCHES * 10, library))
-            handler.append(handler_run(stack, secrets, CONCURRENCY, BATCHES))
-        shares = stage_shares(stack, secrets, BATCHES)
+            handler.append(handler_run(stack, CONCURRENCY, BATCHES))
+        shares = stage_shares(stack, BATCHES)
         report(bare, handler, shares)  # before the servers stop: a slow shutdown must not lose it
 
 

@@ -11,11 +11,15 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
+import botocore.auth
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError, EndpointConnectionError
 
@@ -358,3 +362,28 @@ def test_no_raised_error_or_log_line_quotes_a_credential_or_the_request(
             assert secret not in text
     for secret in (SECRET_KEY, ACCESS_KEY, "SESSION-TOKEN-VALUE", body):
         assert secret not in caplog.text
+
+
+def test_the_signature_is_the_one_botocore_computes_for_the_headers_it_names(
+    fake_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN an AWS that records what it is sent
+    fake = fake_aws(SENT)
+    credentials = Credentials(ACCESS_KEY, SECRET_KEY)
+
+    # WHEN a message is sent
+    lean_client(fake.url, [], credentials).send_message(QueueUrl="q", MessageBody="é, and more")
+
+    # THEN AWS's check passes: botocore's signer, given the headers the request says it signed (as AWS
+    # takes them from what arrived) at the time it says, writes the same Authorization header
+    [sent] = fake.requests
+    headers = {k.lower(): v for k, v in sent["headers"].items()}
+    signed = headers["authorization"].split("SignedHeaders=")[1].split(",")[0].split(";")
+    assert {"host", "x-amz-date", "x-amz-target", "content-type"} <= set(signed)
+    stamp = datetime.strptime(headers["x-amz-date"], "%Y%m%dT%H%M%SZ")
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: stamp)
+    again = AWSRequest(
+        method="POST", url=fake.url + "/", data=sent["body"], headers={n: headers[n] for n in signed}
+    )
+    SigV4Auth(credentials, "sqs", REGION).add_auth(again)
+    assert again.headers["Authorization"] == headers["authorization"]

@@ -41,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, Literal, overload
+from urllib.parse import urlsplit
 
 import urllib3
 from botocore.auth import SigV4Auth
@@ -127,7 +128,11 @@ class WireClient:
         self._credentials = credentials
         self._region = region
         self._sleep, self._rand, self._max_attempts = sleep, rand, max_attempts
-        self._http = urllib3.PoolManager(num_pools=2, maxsize=POOL_SIZE, retries=False, **_tls(self.url))
+        # One endpoint, so one pool (no PoolManager lookup per call); the Host header is set here, as
+        # botocore's signer would derive it from the URL, so the signer need not parse the URL twice a call.
+        self._http = urllib3.connection_from_url(self.url, maxsize=POOL_SIZE, retries=False, **_tls(self.url))
+        self._path = urlsplit(self.url).path
+        self._host = _host(self.url)
         self._timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S)
         self._lock = threading.Lock()
 
@@ -135,6 +140,7 @@ class WireClient:
         """``operation`` with botocore's keyword arguments; the answer as botocore's parser shapes it."""
         body = json.dumps(params, default=_blob, separators=(",", ":")).encode()
         headers = {
+            "Host": self._host,
             "Content-Type": self.protocol.content_type,
             "X-Amz-Target": f"{self.protocol.target_prefix}.{operation}",
             "User-Agent": USER_AGENT,
@@ -144,8 +150,14 @@ class WireClient:
         for attempt in range(1, self._max_attempts + 1):
             last = attempt == self._max_attempts
             try:
-                response = self._http.request(
-                    "POST", self.url, body=body, headers=self._signed(body, headers), timeout=self._timeout
+                response = self._http.urlopen(
+                    "POST",
+                    self._path,
+                    body=body,
+                    headers=self._signed(body, headers),
+                    timeout=self._timeout,
+                    retries=False,
+                    redirect=False,
                 )
             except urllib3.exceptions.HTTPError as exc:
                 if last:
@@ -245,6 +257,16 @@ def _blob(value: object) -> str:
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode()
     raise TypeError(f"cannot send a {type(value).__name__} parameter")
+
+
+def _host(url: str) -> str:
+    """The Host header for ``url``, as botocore's signer derives it: lower case, no default port."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    if parts.port is not None and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
+        host = f"{host}:{parts.port}"
+    return host
 
 
 def _tls(url: str) -> dict[str, Any]:
