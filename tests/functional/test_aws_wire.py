@@ -149,6 +149,47 @@ def test_get_secret_value_answers_as_botocore_does(moto_url: str) -> None:
     assert lean["SecretString"] == '{"keys": []}'
 
 
+def test_the_visibility_delete_and_lookup_calls_answer_as_botocore_does(
+    moto_url: str, boto_sqs: Any, queue_url: str
+) -> None:
+    # GIVEN four received messages (an ordered partner's handler hides and releases them; the runtime
+    # deletes them)
+    boto_sqs.send_message_batch(
+        QueueUrl=queue_url, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(4)]
+    )
+    received = boto_sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=4)["Messages"]
+    handles = [m["ReceiptHandle"] for m in received]
+    lean = SqsWire(moto_url, REGION)
+    name = queue_url.rsplit("/", 1)[-1]
+
+    # WHEN the lean client and botocore each look the queue up, hide one, release two and delete one
+    urls = [c.get_queue_url(QueueName=name)["QueueUrl"] for c in (lean, boto_sqs)]
+    hidden = [
+        without(c.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=h, VisibilityTimeout=60))
+        for c, h in ((lean, handles[0]), (boto_sqs, handles[1]))
+    ]
+    released = [
+        without(
+            c.change_message_visibility_batch(
+                QueueUrl=queue_url, Entries=[{"Id": "0", "ReceiptHandle": h, "VisibilityTimeout": 0}]
+            )
+        )
+        for c, h in ((lean, handles[2]), (boto_sqs, handles[3]))
+    ]
+    deleted = [
+        without(c.delete_message_batch(QueueUrl=queue_url, Entries=[{"Id": "0", "ReceiptHandle": h}]))
+        for c, h in ((lean, handles[0]), (boto_sqs, handles[1]))
+    ]
+
+    # THEN the answers are the same
+    assert urls == [queue_url, queue_url]
+    assert hidden[0] == hidden[1] == {}
+    assert released[0] == released[1]
+    assert released[0]["Successful"] == [{"Id": "0"}]
+    assert deleted[0] == deleted[1]
+    assert deleted[0]["Successful"] == [{"Id": "0"}]
+
+
 # --- errors -------------------------------------------------------------------------------------------
 
 
