@@ -326,7 +326,7 @@ def test_throttling_is_retried_with_the_throttling_backoff(fake_aws: Any) -> Non
     assert slept == [1.0, 2.0]
 
 
-def test_five_503s_raise_the_error_botocore_raises_after_its_five_attempts(fake_aws: Any) -> None:
+def test_503s_raise_the_error_botocore_raises_after_its_six_attempts(fake_aws: Any) -> None:
     # GIVEN an AWS that always answers 503
     fake = fake_aws(UNAVAILABLE)
     slept: list[float] = []
@@ -334,11 +334,11 @@ def test_five_503s_raise_the_error_botocore_raises_after_its_five_attempts(fake_
     # WHEN a message is sent
     error = failure(lambda: lean_client(fake.url, slept).send_message(QueueUrl="q", MessageBody="x"))
 
-    # THEN five attempts, then botocore's ClientError for a bodiless 5xx
-    assert len(fake.requests) == 5
+    # THEN six attempts (botocore's max_attempts=5 counts retries), then botocore's error for a bodiless 5xx
+    assert len(fake.requests) == 6
     assert error.response["Error"] == {"Code": "503", "Message": "Service Unavailable"}
-    assert "reached max retries: 4" in str(error)
-    assert slept == [0.05, 0.1, 0.2, 0.4]
+    assert "reached max retries: 5" in str(error)
+    assert slept == [0.05, 0.1, 0.2, 0.4, 0.8]
 
 
 def test_a_client_error_is_not_retried(fake_aws: Any) -> None:
@@ -365,8 +365,8 @@ def test_a_refused_connection_is_retried_then_raised_as_botocore_raises_it() -> 
     with pytest.raises(EndpointConnectionError) as caught:
         lean_client(url, slept).send_message(QueueUrl="q", MessageBody="x")
 
-    # THEN five attempts, then botocore's EndpointConnectionError naming the endpoint
-    assert len(slept) == 4
+    # THEN six attempts, then botocore's EndpointConnectionError naming the endpoint
+    assert len(slept) == 5
     assert url in str(caught.value)
 
 

@@ -19,7 +19,9 @@ def test_the_lean_timeouts_and_attempts_are_botocores_client_config() -> None:
     # THEN the lean caller waits and tries as long as they do
     assert config.connect_timeout == wire.CONNECT_TIMEOUT_S
     assert config.read_timeout == wire.READ_TIMEOUT_S
-    assert config.retries == {"max_attempts": wire.MAX_ATTEMPTS, "mode": "standard"}
+    retries = dict(config.retries or {})  # botocore rewrites max_attempts (retries) as total_max_attempts
+    total = retries.get("total_max_attempts") or retries["max_attempts"] + 1
+    assert (retries["mode"], total) == ("standard", wire.MAX_ATTEMPTS)
     assert config.max_pool_connections == wire.POOL_SIZE
 
 

@@ -14,9 +14,10 @@ endpoint is ``AWS_ENDPOINT_URL_<SERVICE>``, else ``AWS_ENDPOINT_URL``, else the 
 shared-config-file endpoints), so the same code talks to moto, LocalStack or AWS.
 
 As botocore's clients made by :mod:`hookrelay.aws.clients` (``CLIENT_CONFIG``): 5 s connect and 30 s
-read timeouts; standard-mode retries, 5 attempts, for throttling codes (and 429), the transient codes,
-500/502/503/504 and connection errors, with botocore's jittered backoff (``rand() * min(scale * 2**i,
-20 s)``, scale 1 s when throttled, 50 ms otherwise, raised to ``x-amz-retry-after``). No retry quota.
+read timeouts; standard-mode retries, 6 attempts in all (its ``max_attempts=5`` counts the retries), for
+throttling codes (and 429), the transient codes, 500/502/503/504 and connection errors, with botocore's
+jittered backoff (``rand() * min(scale * 2**i, 20 s)``, scale 1 s when throttled, 50 ms otherwise,
+raised to ``x-amz-retry-after``). No retry quota.
 Answers are botocore's shape (blobs as bytes, timestamps as datetimes, ``ResponseMetadata``); errors are
 botocore's ``ClientError`` with the ``Error.Code`` botocore's parser gives (the query-compatible
 ``x-amzn-query-error`` code first), or the botocore exception for a timeout or a connection error, so
@@ -72,7 +73,7 @@ if TYPE_CHECKING:
 MODE_VARIABLE = "HOOKRELAY_AWS_WIRE"  # "lean" (the default) or "botocore"
 CONNECT_TIMEOUT_S = 5.0  # as aws.clients.CLIENT_CONFIG (tests/unit/test_aws_wire.py checks they agree)
 READ_TIMEOUT_S = 30.0
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 6  # CLIENT_CONFIG's max_attempts=5 counts retries: botocore makes 1 + 5 attempts
 POOL_SIZE = 50
 MAX_BACKOFF_S = 20.0
 THROTTLED_CODES = frozenset(
