@@ -11,7 +11,11 @@
    concurrency 10, next to one single request. Target: < 2 x a single request.
 
 AWS (the results queue, the secret) is moto's server and each receiver is a server, each in its own
-process, so what is measured is the handler's own work plus its waits, as in Lambda.
+process, so what is measured is the handler's own work plus its waits, as in Lambda. The handler calls
+AWS through its own clients, as in Lambda (the lean ``aws.wire`` since issue 15; boto3's before). Each
+batch waits for its slowest POST and then for its attempt records' SendMessageBatch (a few ms of wall
+time to moto's server here, 10-20 ms to SQS), where the bare loop never waits: at 20 ms per answer
+that, not CPU, is what keeps the ratio under 1.
 """
 
 from __future__ import annotations

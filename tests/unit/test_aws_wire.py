@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from hookrelay.aws import clients, wire
@@ -109,3 +111,16 @@ def test_the_backoff_is_botocores_standard_mode(
 
     # THEN its delay before the next attempt is botocore's
     assert client._backoff(attempt, throttled, retry_after) == pytest.approx(expected)
+
+
+def test_under_mock_aws_the_clients_are_botocores_so_moto_answers_them(moto_aws: None, sqs: Any) -> None:
+    # GIVEN moto's in-process mock (the moto_aws fixture sets the switch: mock_aws intercepts botocore only)
+    queue_url = sqs.create_queue(QueueName="switched")["QueueUrl"]
+
+    # WHEN the handler's kind of client sends a message
+    client = wire.client("sqs")
+    client.send_message(QueueUrl=queue_url, MessageBody="hello")
+
+    # THEN it was botocore's, and the mocked queue has the message
+    assert not isinstance(client, wire.WireClient)
+    assert sqs.receive_message(QueueUrl=queue_url)["Messages"][0]["Body"] == "hello"
