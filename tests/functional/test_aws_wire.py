@@ -354,6 +354,21 @@ def test_a_client_error_is_not_retried(fake_aws: Any) -> None:
     assert error.response["Error"] == {"Code": "InvalidParameterValue", "Message": "bad"}
 
 
+@pytest.mark.parametrize("body", [b"<html>ok</html>", b"", b"[1, 2]"])
+def test_a_success_whose_body_is_no_json_object_answers_nothing_as_botocore_does(
+    fake_aws: Any, body: bytes
+) -> None:
+    # GIVEN something between us and AWS answering 200 with a body that is not a JSON object
+    fake = fake_aws((200, {"Content-Type": "text/html"}, body))
+
+    # WHEN a message is sent
+    answer = lean_client(fake.url, []).send_message(QueueUrl="q", MessageBody="x")
+
+    # THEN the answer holds no member (botocore's parser finds none), only the response's metadata
+    assert set(answer) == {"ResponseMetadata"}
+    assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
 def test_a_refused_connection_is_retried_then_raised_as_botocore_raises_it() -> None:
     # GIVEN an endpoint nothing listens on
     with socket.socket() as probe:

@@ -174,9 +174,7 @@ class WireClient:
                 self._sleep(self._backoff(attempt, throttled=False, retry_after=None))
                 continue
             if response.status < 300:
-                answer = json.loads(response.data) if response.data else {}
-                answer["ResponseMetadata"] = _metadata(response, attempt)
-                return answer
+                return {**_json_object(response.data), "ResponseMetadata": _metadata(response, attempt)}
             error = _error_response(response, attempt)
             code = error["Error"]["Code"]
             throttled = code in THROTTLED_CODES or response.status == 429
@@ -285,6 +283,16 @@ def _tls(url: str) -> dict[str, Any]:
     from botocore.httpsession import get_cert_path
 
     return {"cert_reqs": "CERT_REQUIRED", "ca_certs": get_cert_path(True)}
+
+
+def _json_object(data: bytes) -> dict[str, Any]:
+    """A success's JSON body; nothing for a body that is not a JSON object (botocore's parser keeps none
+    of the members it knows from one)."""
+    try:
+        found = json.loads(data) if data else {}
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _metadata(response: urllib3.BaseHTTPResponse, attempt: int) -> dict[str, Any]:
