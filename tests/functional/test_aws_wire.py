@@ -420,6 +420,48 @@ def test_no_raised_error_or_log_line_quotes_a_credential_or_the_request(
         assert secret not in caplog.text
 
 
+class Rotating:
+    """Refreshable credentials as botocore hands them over: each call freezes the current set."""
+
+    def __init__(self) -> None:
+        self.keys = iter(["AKIAFIRSTKEY", "AKIASECONDKEY"])
+
+    def get_frozen_credentials(self) -> Credentials:
+        return Credentials(next(self.keys), "secret")
+
+
+def test_each_call_signs_with_the_credentials_of_its_moment(fake_aws: Any) -> None:
+    # GIVEN credentials that are refreshed between two calls (as a role's are before they expire)
+    fake = fake_aws(SENT)
+    client = lean_client(fake.url, [], Rotating())  # type: ignore[arg-type]
+
+    # WHEN two messages are sent
+    client.send_message(QueueUrl="q", MessageBody="1")
+    client.send_message(QueueUrl="q", MessageBody="2")
+
+    # THEN each was signed with the set current when it was sent
+    keys = [r["headers"]["Authorization"].split("Credential=")[1].split("/")[0] for r in fake.requests]
+    assert keys == ["AKIAFIRSTKEY", "AKIASECONDKEY"]
+
+
+def test_without_credentials_given_botocores_resolver_finds_the_environments(
+    fake_aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN keys in the environment (as Lambda provides them) and a client given none
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "ENV-SESSION-TOKEN")
+    fake = fake_aws(SENT)
+
+    # WHEN a message is sent
+    lean_client(fake.url, []).send_message(QueueUrl="q", MessageBody="x")
+
+    # THEN it was signed with them
+    [sent] = fake.requests
+    assert f"Credential={ACCESS_KEY}/" in sent["headers"]["Authorization"]
+    assert sent["headers"]["X-Amz-Security-Token"] == "ENV-SESSION-TOKEN"
+
+
 def test_the_signature_is_the_one_botocore_computes_for_the_headers_it_names(
     fake_aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
