@@ -1,13 +1,17 @@
 """The handler's CPU per webhook, next to a bare HTTP client loop's CPU per POST, measured in one run.
 
 CPU is ``time.process_time`` of this process (every thread), so a shared, noisy machine moves it far
-less than wall time. AWS (moto's server) and the receiver (answering at once) run in their own processes:
-what is counted is the handler's own work, the boto3 call that publishes its attempt records included.
+less than wall time (though not by nothing: on 2 shared cores the same loop's figure moves by up to 2x
+between runs; compare figures of one run). AWS (moto's server) and the receiver (answering at once) run
+in their own processes: what is counted is the handler's own work, the AWS call that publishes its attempt
+records included, made as in Lambda through the handler's own AWS clients (the lean ``aws.wire``).
 
 1. CPU per delivered webhook of ``handle_batch`` (10-record batches, one instance posting 10 at a time,
    as ``bench_handler``'s first shape), and CPU per POST of bare loops on 10 threads over 10 keep-alive
    connections: ``requests.Session().post`` and ``urllib3.HTTPConnectionPool.urlopen``. The ratio is
-   taken against the library the handler posts with (``TRANSPORT_LIBRARY``). Target: <= 1.5.
+   taken against the library the handler posts with (``TRANSPORT_LIBRARY``). Target: <= 1.5. Next to it,
+   for comparison: the same handler with botocore clients (what it used before ``aws.wire``), and posting
+   one at a time (what its 10 threads cost it: the GIL passing between threads at every socket call).
 2. Where the handler's CPU goes, by stage: cProfile with a per-thread CPU clock over serial batches
    (post concurrency 1, so every stage runs on the profiled thread), each stage the cumulative time of
    the functions that do it (:data:`STAGES`), as a share of ``handle_batch``; the shares are then
@@ -36,7 +40,7 @@ from tests.support.sqs import sqs_event
 
 CONCURRENCY = 10
 BATCHES = 30  # 300 webhooks per round
-ROUNDS = 3
+ROUNDS = 5  # medians of 5: on 2 shared cores a round moves by up to 2x
 
 # stage -> the functions (module path suffix, function name) whose cumulative CPU is that stage's.
 # "POST" is the HTTP exchange less what the stages inside it (sign, body, SSRF) account for.
@@ -51,10 +55,8 @@ STAGES: dict[str, tuple[tuple[str, str], ...]] = {
     "POST (HTTP client)": (("delivery/attempt.py", "attempt_delivery"),),
     "log line": (("delivery/report.py", "log_attempt"),),
     "EMF metrics": (("delivery/report.py", "emit_metrics"),),
-    "attempt record (build + publish)": (
-        ("delivery/report.py", "attempted"),
-        ("attempts/publisher.py", "publish"),
-    ),
+    "attempt record (build)": (("delivery/report.py", "attempted"),),
+    "attempt records publish (1 SQS call)": (("attempts/publisher.py", "publish"),),
     "settle (decide + next step)": (
         ("delivery/decide.py", "after_attempt"),
         ("delivery/settle.py", "settle"),
@@ -63,7 +65,7 @@ STAGES: dict[str, tuple[tuple[str, str], ...]] = {
 # What each stage's functions include that another stage counts: subtracted from it.
 INSIDE: dict[str, tuple[str, ...]] = {
     "POST (HTTP client)": ("body (envelope JSON)", "sign", "SSRF check + pinning"),
-    "attempt record (build + publish)": ("log line",),
+    "attempt record (build)": ("log line",),
 }
 
 
@@ -72,11 +74,14 @@ def bare_loop(url: str, total: int, library: str) -> tuple[float, float]:
     return timed_loop(poster(url, library), total)
 
 
-def handler_run(stack: PartnerStack, secrets: Any, posts: int, batches: int) -> tuple[float, float]:
+def handler_run(
+    stack: PartnerStack, posts: int, batches: int, clients: dict[str, Any] | None = None
+) -> tuple[float, float]:
     """(CPU seconds per webhook, webhooks per second) of one handler instance over ``batches`` batches;
-    each batch publishes to a results queue of its own, made and removed outside the measured part."""
+    each batch publishes to a results queue of its own, made and removed outside the measured part.
+    ``clients``: AWS clients to give ``build_deps`` (default: none, so the handler's own lean ones)."""
     settings = stack.settings.model_copy(update={"post_concurrency": posts})
-    deps = build_deps(settings, sqs=stack.sqs.real, secretsmanager=secrets)
+    deps = build_deps(settings, **(clients or {}))
     handle_batch(sqs_event([stack.message().to_sqs_body()]), deps)  # warm: pool, secret cache
     real = stack.sqs.real
     queues = [
@@ -93,11 +98,11 @@ def handler_run(stack: PartnerStack, secrets: Any, posts: int, batches: int) -> 
     return cpu / (batches * 10), batches * 10 / wall
 
 
-def stage_shares(stack: PartnerStack, secrets: Any, batches: int) -> dict[str, float]:
+def stage_shares(stack: PartnerStack, batches: int) -> dict[str, float]:
     """Each stage's share of ``handle_batch``'s CPU, from a thread-CPU cProfile of serial batches."""
     profile = cProfile.Profile(time.thread_time)
     profile.enable()
-    handler_run(stack, secrets, 1, batches)
+    handler_run(stack, 1, batches)
     profile.disable()
     stats: dict[Any, Any] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
 
@@ -123,26 +128,38 @@ def main() -> None:
     os.environ.update(POWERTOOLS_METRICS_DISABLED="true", AWS_XRAY_SDK_ENABLED="false")
     _quiet_logging()
     with moto_process() as aws, receiver_process(delay=0.0) as url:
+        os.environ["AWS_ENDPOINT_URL"] = aws  # the handler's default (lean) AWS clients call moto's server
         sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=aws)
         secrets = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=aws)
         stack = build_partner_stack(sqs, secrets, url, post_concurrency=CONCURRENCY, partner_id="cpu")
         libraries = ("requests", "urllib3")
         bare: dict[str, list[tuple[float, float]]] = {lib: [] for lib in libraries}
-        handler: list[tuple[float, float]] = []
+        shapes: dict[str, list[tuple[float, float]]] = {shape: [] for shape in SHAPES}
         for library in libraries:
             bare_loop(url, 100, library)
+        botocore = {"sqs": sqs, "secretsmanager": secrets}
         for _ in range(ROUNDS):  # interleaved, so drift hits all alike
             for library in libraries:
                 bare[library].append(bare_loop(url, BATCHES * 10, library))
-            handler.append(handler_run(stack, secrets, CONCURRENCY, BATCHES))
-        shares = stage_shares(stack, secrets, BATCHES)
-        report(bare, handler, shares)  # before the servers stop: a slow shutdown must not lose it
+            shapes[HANDLER].append(handler_run(stack, CONCURRENCY, BATCHES))
+            shapes[BOTOCORE].append(handler_run(stack, CONCURRENCY, BATCHES, botocore))
+            shapes[SERIAL].append(handler_run(stack, 1, BATCHES))
+        shares = stage_shares(stack, BATCHES)
+        report(bare, shapes, shares)  # before the servers stop: a slow shutdown must not lose it
+
+
+HANDLER = "handle_batch, 1 instance x 10 posts"
+BOTOCORE = "  the same, AWS calls through botocore"
+SERIAL = "  the same, posting one at a time"
+SHAPES = (HANDLER, BOTOCORE, SERIAL)
 
 
 def report(
-    bare: dict[str, list[tuple[float, float]]], handler: list[tuple[float, float]], shares: dict[str, float]
+    bare: dict[str, list[tuple[float, float]]],
+    shapes: dict[str, list[tuple[float, float]]],
+    shares: dict[str, float],
 ) -> None:
-    h_cpu, h_rate = (statistics.median(v) for v in zip(*handler, strict=True))
+    h_cpu = statistics.median(cpu for cpu, _ in shapes[HANDLER])
     print(f"CPU per webhook, receiver answering at once, {BATCHES * 10} webhooks x {ROUNDS} rounds (median):")
     base_cpu = 0.0
     for library, runs in bare.items():
@@ -152,7 +169,9 @@ def report(
             f"  bare {library:<9} loop, 10 threads    {cpu * 1e6:7.0f} us CPU/POST   {rate:6.0f} req/s{mark}"
         )
         base_cpu = cpu if library == TRANSPORT_LIBRARY else base_cpu
-    print(f"  handle_batch, 1 instance x 10 posts {h_cpu * 1e6:7.0f} us CPU/webhook {h_rate:6.0f} webhooks/s")
+    for shape, runs in shapes.items():
+        cpu, rate = (statistics.median(v) for v in zip(*runs, strict=True))
+        print(f"  {shape:<37} {cpu * 1e6:5.0f} us CPU/webhook {rate:6.0f} webhooks/s")
     print(f"  ratio handler CPU / bare {TRANSPORT_LIBRARY} CPU     {h_cpu / base_cpu:7.2f}   (target <= 1.5)")
     print("where the handler's CPU goes (cProfile, thread CPU, serial batches; share x CPU/webhook above):")
     for stage, share in shares.items():

@@ -10,6 +10,7 @@ import pytest
 from moto import mock_aws
 
 from hookrelay.aws import clients as aws
+from hookrelay.aws import wire
 from hookrelay.aws.sqs import forget_queue_urls
 from hookrelay_local.embedded_aws import keep_moto_from_consuming
 from hookrelay_local.partner_server import Behaviour, PartnerServer
@@ -34,8 +35,11 @@ def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def moto_aws() -> Iterator[None]:
+def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """In-process moto for every AWS service; cached clients and queue URLs are dropped before and after."""
+    # mock_aws intercepts botocore only, not the handler's lean AWS caller (urllib3): under it, the core's
+    # clients must be botocore's. The e2e tests (moto's server over HTTP) and the benches use the lean one.
+    monkeypatch.setenv(wire.MODE_VARIABLE, "botocore")
     with mock_aws():
         aws.reset_clients()
         forget_queue_urls()

@@ -100,31 +100,44 @@ _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__d
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line, with the fields (and order) of Powertools' default formatter."""
+    """One JSON object per line, with the fields (and order) of Powertools' default formatter.
+
+    It runs once per delivery attempt, so it does the least it can: one JSON encoder made once, the
+    timestamp's second (and zone) formatted once per second, one pass over the record's attributes.
+    """
 
     def __init__(self, service: str) -> None:
         super().__init__()
         self.service = service
+        self._encode = json.JSONEncoder(default=str, separators=(",", ":")).encode
+        self._second: tuple[int, str, str] = (-1, "", "")
 
     def format(self, record: logging.LogRecord) -> str:
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created))
+        second, stamp, zone = self._second
+        if int(record.created) != second:
+            local = time.localtime(int(record.created))
+            stamp, zone = time.strftime("%Y-%m-%d %H:%M:%S", local), time.strftime("%z", local)
+            self._second = second, stamp, zone = int(record.created), stamp, zone
         line: dict[str, Any] = {
             "level": record.levelname,
             "location": f"{record.funcName}:{record.lineno}",
             "message": None,
-            "timestamp": f"{stamp},{int(record.msecs):03d}{time.strftime('%z')}",
+            "timestamp": f"{stamp},{int(record.msecs):03d}{zone}",
             "service": self.service,
         }
-        line.update((k, v) for k, v in record.__dict__.items() if k not in _RECORD_ATTRIBUTES)
+        empty = False  # a None anywhere: fields that are None are left out
+        for name, value in record.__dict__.items():
+            if name not in _RECORD_ATTRIBUTES:
+                line[name] = value
+                empty = empty or value is None
         line["message"] = record.msg if isinstance(record.msg, dict) else record.getMessage()
         if isinstance(record.exc_info, tuple) and record.exc_info[1] is not None:
             line.update(_exception_fields(record, self.formatException(record.exc_info)))
+            empty = True
         trace = os.environ.get("_X_AMZN_TRACE_ID")
         if trace:
             line["xray_trace_id"] = trace.split(";")[0].replace("Root=", "")
-        return json.dumps(
-            {k: v for k, v in line.items() if v is not None}, default=str, separators=(",", ":")
-        )
+        return self._encode({k: v for k, v in line.items() if v is not None} if empty else line)
 
 
 def _exception_fields(record: logging.LogRecord, formatted: str) -> dict[str, Any]:

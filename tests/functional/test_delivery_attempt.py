@@ -59,6 +59,24 @@ def test_a_short_answer_is_kept_whole(partner_server: Start) -> None:
     assert result.retry_after.total_seconds() == 120
 
 
+def test_an_answer_of_exactly_the_excerpt_is_kept_whole_and_one_byte_more_is_cut(
+    partner_server: Start,
+) -> None:
+    # GIVEN partners answering exactly 100 bytes and 101 bytes, and an excerpt of 100 bytes
+    exact = partner_server(always(Reply(body=b"e" * 100)))
+    longer = partner_server(always(Reply(body=b"l" * 101)))
+    transport = build_transport(LOOPBACK)
+    # WHEN a webhook is posted to each, twice (over the connections the first posts left)
+    results = [
+        attempt_delivery(message(), Endpoint(url=server.url, excerpt_bytes=100), SECRETS, transport, NOW)
+        for server in (exact, longer, exact, longer)
+    ]
+    # THEN each record keeps 100 bytes, and every post went through
+    assert [r.response_excerpt for r in results] == ["e" * 100, "l" * 100] * 2
+    assert {r.verdict for r in results} == {Verdict.SUCCESS}
+    assert (exact.count, longer.count) == (2, 2)
+
+
 def test_a_refused_connection_is_a_connection_error_in_the_record() -> None:
     # GIVEN a loopback port nobody listens on
     with closed_port() as port:

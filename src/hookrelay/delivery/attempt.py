@@ -99,8 +99,10 @@ def request_headers(
 def _read_excerpt(response: BaseHTTPResponse, cap: int) -> str:
     """Read at most ``cap`` bytes (one read: urllib3 returns fewer only at the body's end). A body read
     to its end leaves the connection reusable; a longer one is not read further, and its connection is
-    closed (the pool opens a new one)."""
-    data = response.read(cap + 1)
+    closed (the pool opens a new one). A body whose ``Content-Length`` is within the cap is read whole
+    (urllib3's plain read costs less CPU than its read of a given amount)."""
+    remaining = response.length_remaining
+    data = response.read() if remaining is not None and remaining <= cap else response.read(cap + 1)
     if len(data) > cap:
         response.close()
     return data[:cap].decode("utf-8", errors="replace")

@@ -1,8 +1,9 @@
 """What one partner's handler needs, built once per container (or per partner, in the local runtime).
 
 :func:`build_deps` turns a partner's :class:`~hookrelay.settings.HandlerSettings` into a pooled HTTP
-transport pinned by the SSRF guard, the cached signing keys, the results publisher and the SQS client. The
-clock and the random source are fields, so tests can fix them. A paced partner (a
+transport pinned by the SSRF guard, the cached signing keys, the results publisher and the SQS client (the
+AWS clients lean ones, :mod:`hookrelay.aws.wire`, unless given). The clock and the random source are
+fields, so tests can fix them. A paced partner (a
 ``max_requests_per_second`` in its settings) also gets a :class:`~hookrelay.delivery.pacer.Pacer` over its
 item in the partners table; an unpaced one gets none (no DynamoDB client, no call).
 """
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from hookrelay import naming
 from hookrelay.attempts.publisher import ResultsPublisher
+from hookrelay.aws import wire
 from hookrelay.delivery.attempt import Endpoint
 from hookrelay.delivery.transport import PinnedTransport, build_transport
 from hookrelay.models import utcnow
@@ -72,6 +74,10 @@ def build_deps(
     secretsmanager: SecretsManagerClient | None = None,
     dynamodb: DynamoDBClient | None = None,
 ) -> HandlerDeps:
+    """The deps of ``settings``' partner; the SQS and Secrets Manager clients not given are the lean ones
+    (:func:`hookrelay.aws.wire.client`: a fraction of botocore's CPU per call)."""
+    sqs = sqs or wire.client("sqs")
+    secretsmanager = secretsmanager or wire.client("secretsmanager")
     return HandlerDeps(
         settings=settings,
         transport=build_transport(settings.networks, pool_size=settings.post_concurrency),
