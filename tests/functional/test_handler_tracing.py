@@ -42,9 +42,9 @@ for header, event in json.loads(sys.stdin.read()):
     os.environ["_X_AMZN_TRACE_ID"] = header
     answer = app.deliver(event, Context())
     from_sdk = sys.modules.get("aws_xray_sdk.core.patcher")
-    patched = sorted(from_sdk._PATCHED_MODULES) if from_sdk else None  # the SDK's own patches
     from hookrelay.tracing import traced_libraries
-    patched = patched and [*patched, *sorted(traced_libraries() - set(patched))]
+    # the SDK's own patches and ours (urllib3's pools); None while the SDK is not loaded
+    patched = sorted(set(from_sdk._PATCHED_MODULES) | traced_libraries()) if from_sdk else None
     loaded, botocore = "aws_xray_sdk.core" in sys.modules, "botocore.client" in sys.modules
     print(json.dumps({"answer": answer, "sdk_loaded": loaded, "patched": patched, "botocore": botocore}))
 """
