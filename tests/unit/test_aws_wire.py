@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from hookrelay.aws import clients, wire
+from hookrelay.aws import clients, json_protocol, wire
 
 
 @pytest.fixture(autouse=True)
@@ -19,12 +19,12 @@ def test_the_lean_timeouts_and_attempts_are_botocores_client_config() -> None:
     config = clients.CLIENT_CONFIG
 
     # THEN the lean caller waits and tries as long as they do
-    assert config.connect_timeout == wire.CONNECT_TIMEOUT_S
-    assert config.read_timeout == wire.READ_TIMEOUT_S
+    assert config.connect_timeout == json_protocol.CONNECT_TIMEOUT_S
+    assert config.read_timeout == json_protocol.READ_TIMEOUT_S
     retries = dict(config.retries or {})  # botocore rewrites max_attempts (retries) as total_max_attempts
     total = retries.get("total_max_attempts") or retries["max_attempts"] + 1
-    assert (retries["mode"], total) == ("standard", wire.MAX_ATTEMPTS)
-    assert config.max_pool_connections == wire.POOL_SIZE
+    assert (retries["mode"], total) == ("standard", json_protocol.MAX_ATTEMPTS)
+    assert config.max_pool_connections == json_protocol.POOL_SIZE
 
 
 def test_by_default_the_clients_are_lean_and_shared(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,7 +51,7 @@ def test_the_switch_gives_botocores_clients(monkeypatch: pytest.MonkeyPatch) -> 
 
     # THEN it is the core's cached botocore client
     assert sqs is clients.client("sqs")
-    assert not isinstance(sqs, wire.WireClient)
+    assert not isinstance(sqs, json_protocol.WireClient)
 
 
 @pytest.mark.parametrize(
@@ -122,5 +122,5 @@ def test_under_mock_aws_the_clients_are_botocores_so_moto_answers_them(moto_aws:
     client.send_message(QueueUrl=queue_url, MessageBody="hello")
 
     # THEN it was botocore's, and the mocked queue has the message
-    assert not isinstance(client, wire.WireClient)
+    assert not isinstance(client, json_protocol.WireClient)
     assert sqs.receive_message(QueueUrl=queue_url)["Messages"][0]["Body"] == "hello"
