@@ -17,9 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
-from botocore.config import Config
-
 if TYPE_CHECKING:  # type stubs (types-boto3) are a dev dependency; nothing here is imported at run time
+    from botocore.config import Config
     from types_boto3_cloudwatch import CloudWatchClient
     from types_boto3_dynamodb import DynamoDBClient
     from types_boto3_iam import IAMClient
@@ -35,25 +34,43 @@ if TYPE_CHECKING:  # type stubs (types-boto3) are a dev dependency; nothing here
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None, Config], Any] = {}
 
-# Adaptive retries absorb throttling; short connect timeout so a dead endpoint fails fast.
-CLIENT_CONFIG = Config(
-    retries={"max_attempts": 5, "mode": "standard"},
-    connect_timeout=5,
-    read_timeout=30,
-    max_pool_connections=50,
-)
+# The two botocore configs are made on first use (``aws.clients.CLIENT_CONFIG``, a module attribute like
+# any other): importing botocore.config costs a cold start ~20 ms, and the delivery handler, which calls
+# AWS through :mod:`hookrelay.aws.wire`, never makes a botocore client.
+_CONFIGS: dict[str, dict[str, Any]] = {
+    # Adaptive retries absorb throttling; short connect timeout so a dead endpoint fails fast.
+    "CLIENT_CONFIG": {
+        "retries": {"max_attempts": 5, "mode": "standard"},
+        "connect_timeout": 5,
+        "read_timeout": 30,
+        "max_pool_connections": 50,
+    },
+    # For calls made while an HTTP caller waits (the receiver, behind API Gateway's 29 s and its own 30 s
+    # dedup lease): fail in seconds, not minutes. At most 2 tries of (1 s connect + 2 s read) plus one
+    # backoff (standard mode: at most 1 s) = 7 s per call, so a receiver request whose secret is read
+    # (secret, claim, send, complete) stays under 28 s, and claim-to-complete (send, complete) under 14 s,
+    # even when every call's first try times out (tests/unit/test_receiver_timeouts.py checks it).
+    "INTERACTIVE_CONFIG": {
+        "retries": {"total_max_attempts": 2, "mode": "standard"},
+        "connect_timeout": 1,
+        "read_timeout": 2,
+        "max_pool_connections": 10,
+    },
+}
+_made: dict[str, Config] = {}
 
-# For calls made while an HTTP caller waits (the receiver, behind API Gateway's 29 s and its own 30 s
-# dedup lease): fail in seconds, not minutes. At most 2 tries of (1 s connect + 2 s read) plus one
-# backoff (standard mode: at most 1 s) = 7 s per call, so a receiver request whose secret is read
-# (secret, claim, send, complete) stays under 28 s, and claim-to-complete (send, complete) under 14 s,
-# even when every call's first try times out (tests/unit/test_receiver_timeouts.py checks it).
-INTERACTIVE_CONFIG = Config(
-    retries={"total_max_attempts": 2, "mode": "standard"},
-    connect_timeout=1,
-    read_timeout=2,
-    max_pool_connections=10,
-)
+
+def __getattr__(name: str) -> Config:
+    """``CLIENT_CONFIG`` and ``INTERACTIVE_CONFIG``, each made once (the same object every time: the
+    client cache is keyed by it)."""
+    if name not in _CONFIGS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    with _lock:
+        if name not in _made:
+            from botocore.config import Config
+
+            _made[name] = Config(**_CONFIGS[name])
+        return _made[name]
 
 
 @overload
@@ -122,7 +139,7 @@ def client(service: str, region: str | None = None, config: Config | None = None
     ``config``: a botocore ``Config`` other than :data:`CLIENT_CONFIG` (the receiver's short timeouts);
     one client is cached per (service, region, config object), so pass a module-level constant.
     """
-    config = config or CLIENT_CONFIG
+    config = config or __getattr__("CLIENT_CONFIG")
     key = (service, region, config)  # Config hashes by identity; the key keeps it alive
     found = _clients.get(key)
     if found is not None:
