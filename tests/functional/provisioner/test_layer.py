@@ -19,7 +19,12 @@ from hookrelay.provisioning.resources.artifact import (
     upload_artifact,
 )
 from hookrelay.provisioning.resources.function import update_code
-from hookrelay.provisioning.resources.layer import layer_versions, prune_layer_versions, publish_layer
+from hookrelay.provisioning.resources.layer import (
+    layer_description,
+    layer_versions,
+    prune_layer_versions,
+    publish_layer,
+)
 from hookrelay.provisioning.rollouts.model import Outcome
 from hookrelay.provisioning.rollouts.pace import Pace, paced_clients
 from hookrelay.provisioning.rollouts.worker import roll_partner
@@ -228,3 +233,25 @@ def test_a_rollout_takes_a_turn_of_its_pace_before_every_lambda_control_plane_ca
         "update_alias",
     ]
     assert "get_function" in events
+
+
+def test_versions_of_one_build_published_by_racing_creates_are_kept_together(ctx: Provisioner) -> None:
+    # GIVEN two old builds, then three versions of one new build (three first creates raced to publish it)
+    publish_builds(ctx, 2, keep=3)
+    build = upload_build(ctx, "code = new", "deps = new")
+    assert build.layer_key is not None
+    lambda_ = aws("lambda")
+    description = layer_description(build.layer_key)
+    content = {"S3Bucket": ctx.settings.bucket, "S3Key": build.layer_key}
+    racing = [
+        lambda_.publish_layer_version(LayerName=LAYER, Description=description, Content=content)[
+            "LayerVersionArn"
+        ]
+        for _ in range(3)
+    ]
+    # WHEN one of them prunes to the newest build only
+    deleted = prune_layer_versions(LAYER, 1, ctx.clients, in_use={racing[-1]})
+    # THEN the old builds went and every version of the new build stayed (another create may be
+    # attaching it right now)
+    assert deleted == [2, 1]
+    assert [v["LayerVersionArn"] for v in layer_versions(LAYER, ctx.clients)] == racing[::-1]

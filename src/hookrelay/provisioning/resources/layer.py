@@ -8,8 +8,13 @@ key, so publishing the same zip again finds that version (one ListLayerVersions 
 Never publish per partner: every layer version counts against Lambda's code storage (75 GB per
 Region, shared with every function version), and a partner adds none.
 
-Pruning runs after a publish and keeps the newest ``keep`` versions plus any the caller names as in
-use. Which functions still use a version is not looked up (ListFunctions is one control-plane call
+Pruning runs after a publish and keeps the versions of the newest ``keep`` builds (a build: one layer
+zip, named in the Description) plus any the caller names as in use. Creates that race to publish one new
+build (the first partners of a stage, made at once) each publish a version of it; those versions count as
+one build and are kept together, so no create's just-published version is pruned under it by another's
+(that race failed a first CreateFunction with "LayerVersion does not exist").
+
+Which functions still use a version is not looked up (ListFunctions is one control-plane call
 per 50 functions: 200 calls at 10,000 partners); it need not be: AWS keeps a deleted layer version's
 copy until no function refers to it, so a partner still on it keeps running. A deleted version only
 can no longer be attached: a rollback to its zip publishes it again (the zip stays in S3).
@@ -76,10 +81,15 @@ def publish_layer(name: str, bucket: str, layer_key: str, clients: Clients, keep
 
 
 def prune_layer_versions(name: str, keep: int, clients: Clients, in_use: Collection[str] = ()) -> list[int]:
-    """Delete all but the newest ``keep`` versions, never one in ``in_use``; return the versions deleted."""
+    """Delete the versions of all but the newest ``keep`` builds, never one in ``in_use``; return the
+    versions deleted."""
     deleted: list[int] = []
-    for version in layer_versions(name, clients)[keep:]:
-        if version["LayerVersionArn"] in in_use:
+    builds: list[str] = []  # newest first: a build's rank is that of its newest version
+    for version in layer_versions(name, clients):
+        build = str(version.get("Description", ""))
+        if build not in builds:
+            builds.append(build)
+        if builds.index(build) < keep or version["LayerVersionArn"] in in_use:
             continue
         number = int(version["Version"])
         try:
