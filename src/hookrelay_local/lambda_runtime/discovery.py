@@ -15,7 +15,9 @@ A mapping whose FunctionArn is qualified (``<function>:live``, an alias; or a ve
 version the qualifier names: its configuration is read with the qualified ARN (the version's
 environment), its concurrency with the function's. When the sweep sees the function's ``$LATEST``
 move, the alias is read again on that sweep and the next (a rollout publishes a version, then moves
-the alias).
+the alias). The first sweep that lists a newly read alias's function reads the alias again only if
+``$LATEST`` is not the release the alias ran when read (:func:`same_release`): a fleet being created
+costs no second read per partner.
 
 In turn, ``rereads_per_tick`` known functions a tick are read again (concurrency; an alias's version
 too), so a change nothing else reveals (a ``PutFunctionConcurrency`` alone, an alias moved back with
@@ -45,6 +47,14 @@ Wanted = dict[str, tuple[MappingConfig, FunctionConfig, Invoker]]
 def unqualified(function_arn: str) -> str:
     """``arn:aws:lambda:<region>:<account>:function:<name>`` without a ``:<alias or version>``."""
     return ":".join(function_arn.split(":", 7)[:7])
+
+
+def same_release(latest: FunctionConfig, version: FunctionConfig) -> bool:
+    """A function's ``$LATEST`` and a version hold the same code and configuration (a version published
+    from that ``$LATEST``): nothing can have moved between them."""
+    code = latest.revision.split("|")[1:2] == version.revision.split("|")[1:2]  # CodeSha256
+    settings = (latest.handler, latest.timeout, dict(latest.environment))
+    return code and settings == (version.handler, version.timeout, dict(version.environment))
 
 
 @dataclass
@@ -187,8 +197,10 @@ class Discovery:
                 continue
             entry = FunctionConfig.from_api(listed[unqualified(arn)], known.function.reserved_concurrency)
             if arn != unqualified(arn):  # an alias: its $LATEST moved, the alias may follow soon
-                if entry != known.listed:  # (first listed: once, for a move since it was read)
-                    known.reread = 1 if known.listed is None else 2
+                if known.listed is None:  # first listed: once, if $LATEST is not what the alias ran
+                    known.reread = 0 if same_release(entry, known.function) else 1
+                elif entry != known.listed:
+                    known.reread = 2
                 known.listed = entry
             elif entry != known.function:  # code, environment, timeout or handler moved
                 known.function, known.reread = entry, 2
