@@ -101,8 +101,8 @@ def _wake_long_polls_when_due(models: Any) -> None:
             received = original_receive(self, queue_name, count, wait_seconds_timeout, *a, **k)
         finally:
             _poll.ends = None
-        queue = self.get_queue(queue_name)
-        if received and queue.fifo_queue:  # moto_fifo may have put messages back: visible again
+        queue = self.queues.get(queue_name) if received else None  # (deleted meanwhile: nobody waits)
+        if queue is not None and queue.fifo_queue:  # moto_fifo may have put messages back: visible again
             _notify(queue)
         return received
 
@@ -128,7 +128,9 @@ def _wake_long_polls_when_due(models: Any) -> None:
 
     def change_message_visibility(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> None:
         original_change(self, queue_name, *args, **kwargs)
-        _notify(self.get_queue(queue_name))  # visible again, or due sooner: a waiting long poll rescans
+        queue = self.queues.get(queue_name)  # visible again, or due sooner: a waiting long poll rescans
+        if queue is not None:
+            _notify(queue)
 
     models.Queue.wait_for_messages = wait_for_messages
     models.SQSBackend.receive_message = receive_message
