@@ -150,6 +150,29 @@ def process_cpu_s(pid: int | str = "self") -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+THREAD_GROUPS = (
+    ("pollers", ("poll-",)),
+    ("discovery", ("lambda-discovery",)),
+    ("batches", ("batch-", "invoke-")),
+)
+
+
+def thread_cpu_s() -> dict[str, float]:
+    """CPU seconds of this process's live threads so far, grouped: the runtime's pollers, its discovery,
+    its batches, and everything else (``/proc/self/task/<tid>/schedstat``, nanoseconds)."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    groups = {name: 0.0 for name, _ in THREAD_GROUPS} | {"other": 0.0}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            ns = int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError):
+            continue  # the thread ended meanwhile
+        name = names.get(int(task.name), "")
+        group = next((g for g, prefixes in THREAD_GROUPS if name.startswith(prefixes)), "other")
+        groups[group] += ns / 1e9
+    return groups
+
+
 def rss_mb(pid: int | str = "self") -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -5,10 +5,14 @@ groups handed out ahead of their earlier messages, in :mod:`hookrelay_local.moto
   function (the code never runs) and deletes the messages as if they were processed. hookrelay's local
   Lambda runtime is the poller, so :func:`keep_moto_from_consuming` leaves the mappings stored (they
   are listed, described and updated as on AWS) but never acted on by moto.
-- moto's long poll re-scans a queue once a second unless a message is sent, so a message whose
+- moto's long poll wakes and re-scans its queue once a second, whatever happens: a message whose
   ``DelaySeconds`` or visibility timeout ends is received up to a second late (SQS hands it to a waiting
-  long poll at once). A 1, 2, 4 s retry schedule measured 2, 2, 3 s gaps. The same call makes a long poll
-  wake when the queue's next delayed or in-flight message is due (no extra wake-ups for an idle queue).
+  long poll at once; a 1, 2, 4 s retry schedule measured 2, 2, 3 s gaps), and 1,000 idle long polls are
+  1,000 wake-ups and scans a second that slow every other request moto serves. Mended
+  (:func:`_wake_long_polls_when_due`): a waiting long poll wakes when a message is sent to its queue or
+  has its visibility changed, when the queue's next delayed or in-flight message is due, or when the
+  poll's ``WaitTimeSeconds`` ends, whichever is first: an idle long poll of 20 s wakes twice, not 20
+  times (``long_polls.waits(queue_name)`` counts the wake-ups).
 - A mapping made (or updated) against an alias keeps pointing at the alias, as on AWS: moto stores the
   version the alias points at that moment (``<function>:1``), so a mapping on ``:live`` would never
   follow the alias to a new version.
@@ -19,6 +23,7 @@ groups handed out ahead of their earlier messages, in :mod:`hookrelay_local.moto
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import ItemsView
 from typing import Any
 
@@ -51,18 +56,59 @@ def keep_moto_from_consuming() -> None:
             self.lambda_event_source_mappings = _StoredNotRun()
 
         models.Queue.__init__ = init  # type: ignore[method-assign]
+        keep_fifo_groups_in_order()  # before the wake-ups: what it puts back wakes the queue's long polls
         _wake_long_polls_when_due(models)
         _keep_alias_in_mappings()
         _number_versions_like_aws()
-        keep_fifo_groups_in_order()
         _applied = True
 
 
+class LongPolls:
+    """How many times moto's long polls in this process have waited, by queue name (each wait ends in
+    one wake-up and one rescan of the queue)."""
+
+    def __init__(self) -> None:
+        self._waits: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def waited(self, queue_name: str) -> None:
+        with self._lock:
+            self._waits[queue_name] += 1
+
+    def waits(self, queue_name: str) -> int:
+        with self._lock:
+            return self._waits[queue_name]
+
+
+long_polls = LongPolls()
+_poll = threading.local()  # .ends: when this thread's long poll ends (unix seconds), None if none
+DUE_MARGIN_S = 0.05  # messages received together (hidden until within ms of each other) return together
+END_MARGIN_S = 0.02  # a poll wakes just past its end, so moto's ``now > polling_end`` holds
+
+
 def _wake_long_polls_when_due(models: Any) -> None:
-    """A long poll's wait (moto: up to 1 s) ends when the queue's next hidden message becomes receivable."""
+    """A long poll waits for a send or a visibility change on its queue, the queue's next hidden
+    message's due time, or its own end; not moto's one second (see the module docstring)."""
     original_wait = models.Queue.wait_for_messages
+    original_receive = models.SQSBackend.receive_message
+    original_change = models.SQSBackend.change_message_visibility
+
+    def receive_message(
+        self: Any, queue_name: str, count: int, wait_seconds_timeout: int, *a: Any, **k: Any
+    ) -> Any:
+        _poll.ends = models.unix_time() + wait_seconds_timeout if wait_seconds_timeout else None
+        try:
+            received = original_receive(self, queue_name, count, wait_seconds_timeout, *a, **k)
+        finally:
+            _poll.ends = None
+        queue = self.queues.get(queue_name) if received else None  # (deleted meanwhile: nobody waits)
+        if queue is not None and queue.fifo_queue:  # moto_fifo may have put messages back: visible again
+            _notify(queue)
+        return received
 
     def wait_for_messages(self: Any, timeout: float) -> None:
+        ends = getattr(_poll, "ends", None)
+        wait = timeout if ends is None else max(0.0, ends - models.unix_time()) + END_MARGIN_S
         now = models.unix_time_millis()
         due = [
             at
@@ -70,11 +116,30 @@ def _wake_long_polls_when_due(models: Any) -> None:
             for at in (message.delayed_until, message.visible_at)
             if at > now
         ]
-        if due:  # + 50 ms: messages received together (hidden until within ms of each other) return together
-            timeout = min(timeout, (min(due) - now) / 1000 + 0.05)
-        original_wait(self, timeout)
+        if due:
+            wait = min(wait, (min(due) - now) / 1000 + DUE_MARGIN_S)
+        long_polls.waited(self.name)
+        if ends is None:
+            original_wait(self, wait)
+            return
+        with self._messages_lock:  # one wait: any notify (a send, a visibility change) rescans at once
+            if not self.messages:
+                self._messages_lock.wait(wait)
+
+    def change_message_visibility(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> None:
+        original_change(self, queue_name, *args, **kwargs)
+        queue = self.queues.get(queue_name)  # visible again, or due sooner: a waiting long poll rescans
+        if queue is not None:
+            _notify(queue)
 
     models.Queue.wait_for_messages = wait_for_messages
+    models.SQSBackend.receive_message = receive_message
+    models.SQSBackend.change_message_visibility = change_message_visibility
+
+
+def _notify(queue: Any) -> None:
+    with queue._messages_lock:
+        queue._messages_lock.notify_all()
 
 
 def _alias_arn(backend: Any, function_name: str) -> str | None:

@@ -15,7 +15,9 @@ A mapping whose FunctionArn is qualified (``<function>:live``, an alias; or a ve
 version the qualifier names: its configuration is read with the qualified ARN (the version's
 environment), its concurrency with the function's. When the sweep sees the function's ``$LATEST``
 move, the alias is read again on that sweep and the next (a rollout publishes a version, then moves
-the alias).
+the alias). The first sweep that lists a newly read alias's function reads the alias again only if
+``$LATEST`` is not the release the alias ran when read (:func:`same_release`): a fleet being created
+costs no second read per partner.
 
 In turn, ``rereads_per_tick`` known functions a tick are read again (concurrency; an alias's version
 too), so a change nothing else reveals (a ``PutFunctionConcurrency`` alone, an alias moved back with
@@ -47,6 +49,14 @@ def unqualified(function_arn: str) -> str:
     return ":".join(function_arn.split(":", 7)[:7])
 
 
+def same_release(latest: FunctionConfig, version: FunctionConfig) -> bool:
+    """A function's ``$LATEST`` and a version hold the same code and configuration (a version published
+    from that ``$LATEST``): nothing can have moved between them."""
+    code = latest.revision.split("|")[1:2] == version.revision.split("|")[1:2]  # CodeSha256
+    settings = (latest.handler, latest.timeout, dict(latest.environment))
+    return code and settings == (version.handler, version.timeout, dict(version.environment))
+
+
 @dataclass
 class _Known:
     """What was last read about one function (a mapping's FunctionArn, perhaps alias-qualified)."""
@@ -70,17 +80,34 @@ class Discovery:
     _missing: set[str] = field(default_factory=set)  # mapped functions that could not be read
     _ticks: int = 0
     _turn: int = 0  # where the rotating re-reads start next
+    _changes: int = 0  # bumped whenever what is known about the functions changes
+    _listed: tuple[list[dict[str, Any]], ...] = ()  # the listing's pages last tick (the parser's objects)
+    _listed_mappings: list[MappingConfig] = field(default_factory=list)
+    _last: tuple[list[MappingConfig], int, Wanted] | None = None  # mappings, changes: what they gave
+    _swept_pages: tuple[list[dict[str, Any]], ...] = ()  # the function listing's pages, last sweep
+    _swept_listing: dict[str, dict[str, Any]] = field(default_factory=dict)  # by FunctionArn
+    _swept: set[str] = field(default_factory=set)  # the known functions the last sweep compared
 
     def wanted(self) -> Wanted:
         """One tick: the enabled SQS mappings that have a local invoker, with their functions.
 
+        An idle tick (the listing answered as last time, no function changed) costs one listing call
+        and no work per mapping: the last answer is returned as it was.
         Raises what the mapping listing raises (the caller keeps its pollers as they are).
         """
-        mappings = [MappingConfig.from_api(m) for m in self._list("list_event_source_mappings")]
+        pages = self._pages("list_event_source_mappings")
+        if len(pages) != len(self._listed) or any(
+            a is not b for a, b in zip(pages, self._listed, strict=False)
+        ):
+            self._listed = pages
+            self._listed_mappings = [MappingConfig.from_api(m) for page in pages for m in page]
+        mappings = self._listed_mappings
         self._ticks += 1
         if self._ticks % self.function_sweep_every == 0:
             self._sweep_functions()
         self._reread_in_turn()
+        if self._last is not None and self._last[0] is mappings and self._last[1] == self._changes:
+            return self._last[2]
         wanted: Wanted = {}
         for mapping in mappings:
             if not mapping.enabled or ":sqs:" not in mapping.queue_arn:
@@ -94,14 +121,17 @@ class Discovery:
                 continue
             wanted[mapping.uuid] = (mapping, function, invoker)
         self._mappings = {m.uuid: m for m in mappings}
+        self._last = (mappings, self._changes, wanted)
         return wanted
 
-    def _list(self, operation: str) -> list[dict[str, Any]]:
+    def _pages(self, operation: str) -> tuple[list[dict[str, Any]], ...]:
+        """Each page's entries, as the client parsed them (an unchanged page: the same list as before)."""
         key = "EventSourceMappings" if operation == "list_event_source_mappings" else "Functions"
-        found: list[dict[str, Any]] = []
-        for page in self.lambda_.get_paginator(operation).paginate():  # type: ignore[call-overload]
-            found.extend(page.get(key, []))
-        return found
+        pages = self.lambda_.get_paginator(operation).paginate()  # type: ignore[call-overload]
+        return tuple(page.get(key, []) for page in pages)
+
+    def _list(self, operation: str) -> list[dict[str, Any]]:
+        return [entry for page in self._pages(operation) for entry in page]
 
     def _function(self, mapping: MappingConfig) -> FunctionConfig | None:
         known = self._functions.get(mapping.function_arn)
@@ -123,9 +153,11 @@ class Discovery:
             )
             self._functions.pop(function_arn, None)
             self._missing.add(function_arn)
+            self._changes += 1
             return None
         self._missing.discard(function_arn)
         self._functions[function_arn] = _Known(function)
+        self._changes += 1
         return function
 
     def _fetch(self, function_arn: str) -> FunctionConfig:
@@ -135,23 +167,44 @@ class Discovery:
         return FunctionConfig.from_api(config, reserved.get("ReservedConcurrentExecutions"))
 
     def _sweep_functions(self) -> None:
-        """One ``ListFunctions``: take in every known function whose revision moved."""
+        """One ``ListFunctions``: take in every known function whose revision moved.
+
+        A listing answered as on the last sweep compares only the functions read since then (and those
+        still to be read again): nothing else can have moved.
+        """
         try:
-            listed = {f["FunctionArn"]: f for f in self._list("list_functions")}
+            pages = self._pages("list_functions")
         except AWS_ERRORS as exc:
             logger.warning("cannot list functions", extra={"error": error_code(exc)})
             return
-        self._missing -= {a for a in self._missing if unqualified(a) in listed}
-        for arn in [a for a in self._functions if unqualified(a) not in listed]:
+        same = len(pages) == len(self._swept_pages) and all(
+            a is b for a, b in zip(pages, self._swept_pages, strict=False)
+        )
+        if not same:
+            self._swept_pages = pages
+            self._swept_listing = {f["FunctionArn"]: f for page in pages for f in page}
+        listed = self._swept_listing
+        listed_now = {a for a in self._missing if unqualified(a) in listed}
+        gone = [a for a in self._functions if unqualified(a) not in listed]
+        if listed_now or gone:
+            self._changes += 1
+        self._missing -= listed_now
+        for arn in gone:
             del self._functions[arn]  # deleted: read again if a mapping still points at it
+        swept, self._swept = self._swept, set(self._functions)
         for arn, known in list(self._functions.items()):
+            if same and arn in swept and not known.reread:
+                continue
             entry = FunctionConfig.from_api(listed[unqualified(arn)], known.function.reserved_concurrency)
             if arn != unqualified(arn):  # an alias: its $LATEST moved, the alias may follow soon
-                if entry != known.listed:  # (first listed: once, for a move since it was read)
-                    known.reread = 1 if known.listed is None else 2
+                if known.listed is None:  # first listed: once, if $LATEST is not what the alias ran
+                    known.reread = 0 if same_release(entry, known.function) else 1
+                elif entry != known.listed:
+                    known.reread = 2
                 known.listed = entry
             elif entry != known.function:  # code, environment, timeout or handler moved
                 known.function, known.reread = entry, 2
+                self._changes += 1
             if known.reread:
                 known.reread -= 1
                 self._reread(arn, known)
@@ -185,6 +238,7 @@ class Discovery:
             return
         if function != known.function:
             known.function = function
+            self._changes += 1
 
     def _warn_unsupported(self, mapping: MappingConfig, function: FunctionConfig) -> None:
         if mapping.uuid not in self._unsupported:

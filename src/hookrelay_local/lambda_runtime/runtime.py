@@ -122,6 +122,7 @@ class LocalLambdaRuntime:
         self.gone_retry_s = gone_retry_s
         self._gone: dict[str, tuple[MappingConfig, float]] = {}  # queue gone: mapping, when
         self._gone_said: set[str] = set()
+        self._applied: Wanted | None = None  # what the last tick applied (discovery's object)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._discover_forever, name="lambda-discovery", daemon=True)
@@ -205,6 +206,11 @@ class LocalLambdaRuntime:
             self._apply(wanted)
 
     def _apply(self, wanted: Wanted) -> None:
+        idle = wanted is self._applied and not self._gone  # (a parked mapping is tried again in time)
+        if idle and not any(p.queue_gone for p in self._pollers.values()):
+            self._retired = [p for p in self._retired if not p.done]  # an idle tick: nothing changed
+            return
+        self._applied = wanted
         for uuid in [u for u in self._pollers if u not in wanted or self._pollers[u].queue_gone]:
             retired = self._pollers.pop(uuid)
             retired.stop()

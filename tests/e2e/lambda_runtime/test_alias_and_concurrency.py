@@ -111,3 +111,41 @@ def test_a_mapping_on_an_alias_runs_the_version_the_alias_names(
     # THEN the next message runs with version 2's environment
     wait_for(lambda: seen == ["one", "two"])
     assert runtime.active_functions()["aliased-handler"].environment == {"V": "two"}
+
+
+def _aliased_partner(local_aws: LocalAws, name: str) -> None:
+    """A function published as version 1, alias `live` on it ($LATEST unchanged since), mapped by alias."""
+    local_aws.sqs.create_queue(QueueName=name)
+    local_aws.lambda_.create_function(
+        FunctionName=f"{name}-handler",
+        Runtime="python3.11",
+        Role=ROLE_ARN,
+        Handler=STUB,
+        Code={"ZipFile": _code()},
+    )
+    version = local_aws.lambda_.publish_version(FunctionName=f"{name}-handler")["Version"]
+    alias = local_aws.lambda_.create_alias(
+        FunctionName=f"{name}-handler", Name="live", FunctionVersion=version
+    )
+    local_aws.lambda_.create_event_source_mapping(
+        EventSourceArn=f"arn:aws:sqs:us-east-1:123456789012:{name}", FunctionName=alias["AliasArn"]
+    )
+
+
+def test_a_new_alias_whose_latest_is_its_release_is_not_read_again_by_the_first_sweep(
+    local_aws: LocalAws, start_runtime: Callable[..., LocalLambdaRuntime]
+) -> None:
+    # GIVEN three partners mapped by alias, each alias on the release $LATEST still holds, and a runtime
+    # that has read them (discovery by hand, no re-reads in turn)
+    for i in range(3):
+        _aliased_partner(local_aws, f"fresh{i}")
+    runtime = start_runtime(invokers={STUB: lambda *_: None}, discovery_interval_s=3600, rereads_per_tick=0)
+    assert len(runtime.active_functions()) == 3
+
+    # WHEN five ticks run: the first function sweep lists them
+    calls = count_lambda_calls(runtime)
+    for _ in range(5):
+        runtime.discover()
+
+    # THEN nothing was read again per partner: the listings only
+    assert calls == Counter({"ListEventSourceMappings": 5, "ListFunctions": 1})

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from hookrelay_local.lambda_runtime.invokers import FunctionConfig
+from hookrelay_local.lambda_runtime.poller import MappingConfig
 from hookrelay_local.lambda_runtime.runtime import LocalLambdaRuntime
 from tests.support.lambda_runtime import LocalAws, Partner, create_partner, wait_for
 
@@ -113,3 +115,56 @@ def test_a_deleted_queue_stops_its_poller_with_one_log_line(
     assert runtime.polling() == {kept.function_name}
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert warnings == ["queue does not exist: polling stopped"]
+
+
+def count_entries_read(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """A live count of the listing entries discovery turns into configurations (mappings, functions)."""
+    read: Counter[str] = Counter()
+    for kind, config in (("mappings", MappingConfig), ("functions", FunctionConfig)):
+        original = config.from_api
+
+        def counted(cls: Any, *args: Any, _original: Any = original, _kind: str = kind) -> Any:
+            read[_kind] += 1
+            return _original(*args)
+
+        monkeypatch.setattr(config, "from_api", classmethod(counted))
+    return read
+
+
+def test_an_idle_tick_reads_no_listing_entry_again(
+    local_aws: LocalAws, start_runtime: Callable[..., LocalLambdaRuntime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a runtime polling twelve idle partners (discovery driven by hand)
+    partners(local_aws, 12, "still")
+    runtime = start_runtime(invokers={STUB: lambda *_: None}, discovery_interval_s=3600)
+    calls_over_ticks(runtime, 5)  # both listings as they stand now have been read once
+    polled = runtime.active_mappings()
+
+    # WHEN ten more ticks run (two of them list the functions) and nothing changed
+    read = count_entries_read(monkeypatch)
+    calls = calls_over_ticks(runtime, 10)
+
+    # THEN the listings were called as usual, but not one mapping or function entry was read again
+    assert calls["ListEventSourceMappings"] == 10
+    assert calls["ListFunctions"] == 2
+    assert read == Counter()
+    assert runtime.active_mappings() == polled
+
+
+def test_a_tick_after_a_change_reads_the_listing_again(
+    local_aws: LocalAws, start_runtime: Callable[..., LocalLambdaRuntime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a runtime polling three idle partners, its listing read
+    first, *_others = partners(local_aws, 3, "moved")
+    runtime = start_runtime(invokers={STUB: lambda *_: None}, discovery_interval_s=3600)
+    runtime.discover()
+    read = count_entries_read(monkeypatch)
+
+    # WHEN one mapping's batch size changes and one tick runs
+    local_aws.lambda_.update_event_source_mapping(UUID=first.mapping_uuid, BatchSize=3)
+    runtime.discover()
+
+    # THEN that tick read every mapping entry again (and the changed mapping's function), and the
+    # change applies
+    assert read == Counter({"mappings": 3, "functions": 1})
+    assert runtime.active_mappings()[first.mapping_uuid].batch_size == 3
