@@ -1,4 +1,4 @@
-"""The AWS JSON protocol over urllib3, signed by botocore: the caller under :mod:`hookrelay.aws.wire`.
+"""The AWS JSON protocol over urllib3, SigV4-signed: the caller under :mod:`hookrelay.aws.wire`.
 
 Why: the handler makes one SendMessageBatch per batch (its attempt records), a send per retried or
 dead-lettered record and a secret read per container. Through a botocore client a SendMessageBatch of ten
@@ -116,7 +116,7 @@ class WireClient:
         self._region = region
         self._sleep, self._rand, self._max_attempts = sleep, rand, max_attempts
         # One endpoint, so one pool (no PoolManager lookup per call); the Host header is set here, as
-        # botocore's signer would derive it from the URL, so the signer need not parse the URL twice a call.
+        # botocore's signer would derive it from the URL, so no call parses the URL again.
         self._http = urllib3.connection_from_url(self.url, maxsize=pool_size, retries=False, **_tls(self.url))
         self._path = urlsplit(self.url).path
         self._host = _host(self.url)

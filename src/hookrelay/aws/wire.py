@@ -1,4 +1,4 @@
-"""A lean AWS caller: the real JSON protocol of SQS and Secrets Manager over urllib3, signed by botocore.
+"""A lean AWS caller: the real JSON protocol of SQS and Secrets Manager over urllib3, SigV4-signed.
 
 :func:`client` gives the lean client (``SqsWire``, ``SecretsWire``: duck-typed drop-ins for the
 operations the handler calls, botocore's keyword arguments), or, when ``HOOKRELAY_AWS_WIRE=botocore``,
