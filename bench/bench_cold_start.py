@@ -19,6 +19,12 @@ teardown, ~90 ms of CPU for the handler with its boto3 clients, ~30 ms for the b
 it), and, in parentheses, to the child's exit (wall time from spawn, CPU from ``wait4``). The handler's
 AWS calls go to moto's server in its own process (so its CPU is not counted); they are counted by moto's
 request recorder (``MOTO_ENABLE_RECORDING``), per cold start.
+
+The handler's environment has credentials as Lambda gives a function its role's: ``AWS_ACCESS_KEY_ID``,
+``AWS_SECRET_ACCESS_KEY`` (and, in Lambda, ``AWS_SESSION_TOKEN``), no ``AWS_CREDENTIAL_EXPIRATION``, so
+the lean AWS caller signs with them without botocore's resolver, as it does in Lambda. It does not set
+``PYDANTIC_DISABLE_PLUGINS`` and neither does the provisioner: pydantic's scan for plugins costs ~0.6 ms
+of CPU in this layout (docs/handler-cost.md, fourth pass).
 """
 
 from __future__ import annotations

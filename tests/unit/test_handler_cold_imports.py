@@ -1,7 +1,8 @@
 """What a partner's handler loads before its first batch: only what every partner's path needs.
 
 Each case runs in a fresh interpreter (a cold start is one); the handler is imported and its
-dependencies built as Lambda's first invocation does, without any AWS call.
+dependencies built as Lambda's first invocation does, then a call is signed with Lambda's credentials
+and a secret's date read as the first batch does, without any AWS call.
 """
 
 from __future__ import annotations
@@ -25,6 +26,16 @@ NOT_ON_EVERY_PATH = (
     "hookrelay.partners.pace_store",
     "hookrelay.delivery.ordered_batch",  # an ordered (FIFO) partner's
     "hookrelay.delivery.ordered",
+    # botocore beyond its exceptions: the lean caller signs (hookrelay.aws.sigv4) and reads Lambda's
+    # credentials itself; botocore's resolver is for credentials that expire, its date parser for dates
+    # that are no epoch numbers
+    "botocore.auth",
+    "botocore.awsrequest",
+    "botocore.config",
+    "botocore.credentials",
+    "botocore.httpsession",
+    "botocore.utils",
+    "dateutil",
 )
 
 _CHILD = """
@@ -33,6 +44,9 @@ spec = importlib.util.spec_from_file_location("app", sys.argv[1])
 app = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(app)
 app.deps()
+from hookrelay.aws import wire
+wire.client("sqs")._signed(b"{}", {"Host": "sqs.us-east-1.amazonaws.com"})
+wire._timestamp(1796134000.5)
 print(json.dumps(sorted(m for m in json.loads(sys.argv[2]) if m in sys.modules)))
 """
 
@@ -48,6 +62,9 @@ def _loaded_by_a_cold_start(tmp_path: Path, **environment: str) -> list[str]:
     env = {
         "PATH": os.environ["PATH"],
         "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "ASIAEXAMPLE",  # Lambda's role credentials, without an expiry
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_SESSION_TOKEN": "token",
         "AWS_LAMBDA_FUNCTION_NAME": "hookrelay-dev-acme",
         "LAMBDA_TASK_ROOT": str(tmp_path),
         **settings.to_environment(),
@@ -75,7 +92,7 @@ def test_an_unpaced_unordered_partners_cold_start_loads_none_of_the_optional_pat
     # GIVEN an unpaced partner on a standard queue, in Lambda, the invocation untraced or not sampled
     # WHEN its handler is imported and its dependencies built
     loaded = _loaded_by_a_cold_start(tmp_path, _X_AMZN_TRACE_ID=trace_header)
-    # THEN no boto3, no X-Ray SDK, no pacer, no ordered path was imported
+    # THEN no boto3, no X-Ray SDK, no pacer, no ordered path, no botocore signer or resolver was imported
     assert loaded == []
 
 

@@ -1,4 +1,4 @@
-"""The AWS JSON protocol over urllib3, signed by botocore: the caller under :mod:`hookrelay.aws.wire`.
+"""The AWS JSON protocol over urllib3, SigV4-signed: the caller under :mod:`hookrelay.aws.wire`.
 
 Why: the handler makes one SendMessageBatch per batch (its attempt records), a send per retried or
 dead-lettered record and a secret read per container. Through a botocore client a SendMessageBatch of ten
@@ -8,8 +8,10 @@ this path costs ~300 us (botocore's SigV4 signer ~70 us of it).
 
 It is the AWS API, not a shortcut around it: ``POST /`` with ``X-Amz-Target: <prefix>.<Operation>`` and a
 JSON body (SQS: ``application/x-amz-json-1.0``, ``AmazonSQS``, query-compatible; Secrets Manager:
-``application/x-amz-json-1.1``, ``secretsmanager``), signed with Signature Version 4 by botocore's own
-``SigV4Auth``, with credentials from botocore's resolver (frozen per call: refreshable ones refresh). The
+``application/x-amz-json-1.1``, ``secretsmanager``), signed with Signature Version 4 as botocore's
+``SigV4Auth`` signs (:mod:`hookrelay.aws.sigv4`, stdlib, so a cold start imports neither ``botocore.auth``
+nor ``botocore.credentials``), with Lambda's credentials from the environment when they do not expire,
+else with botocore's resolver's (frozen per call: refreshable ones refresh). The
 endpoint is ``AWS_ENDPOINT_URL_<SERVICE>``, else ``AWS_ENDPOINT_URL``, else the regional default (no
 shared-config-file endpoints), so the same code talks to moto, LocalStack or AWS.
 
@@ -46,9 +48,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import urllib3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import EnvProvider
 from botocore.exceptions import (
     ClientError,
     NoCredentialsError,
@@ -63,9 +62,12 @@ from hookrelay.aws.json_answers import (
     metadata,
     network_error,
 )
+from hookrelay.aws.sigv4 import FrozenCredentials, environment_credentials, sign_post
 
 if TYPE_CHECKING:
     from botocore.credentials import Credentials
+
+    from hookrelay.aws.sigv4 import StaticCredentials
 
 CONNECT_TIMEOUT_S = 5.0  # as aws.clients.CLIENT_CONFIG (tests/unit/test_aws_wire.py checks they agree)
 READ_TIMEOUT_S = 30.0
@@ -101,7 +103,7 @@ class WireClient:
         self,
         endpoint_url: str,
         region: str,
-        credentials: Credentials | None = None,
+        credentials: Credentials | StaticCredentials | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
@@ -114,7 +116,7 @@ class WireClient:
         self._region = region
         self._sleep, self._rand, self._max_attempts = sleep, rand, max_attempts
         # One endpoint, so one pool (no PoolManager lookup per call); the Host header is set here, as
-        # botocore's signer would derive it from the URL, so the signer need not parse the URL twice a call.
+        # botocore's signer would derive it from the URL, so no call parses the URL again.
         self._http = urllib3.connection_from_url(self.url, maxsize=pool_size, retries=False, **_tls(self.url))
         self._path = urlsplit(self.url).path
         self._host = _host(self.url)
@@ -162,21 +164,22 @@ class WireClient:
         raise AssertionError("unreachable")  # pragma: no cover - the last attempt returns or raises
 
     def _signed(self, body: bytes, headers: dict[str, str]) -> dict[str, str]:
-        request = AWSRequest(method="POST", url=self.url, data=body, headers=headers)
-        SigV4Auth(self._frozen_credentials(), self.protocol.signing_name, self._region).add_auth(request)
-        return dict(request.headers.items())
+        credentials = self._frozen_credentials()
+        return sign_post(self._path, headers, body, credentials, self.protocol.signing_name, self._region)
 
-    def _frozen_credentials(self) -> Any:
-        """This call's credentials (a refreshable set refreshes here). Found on first use by botocore's
-        resolver: its environment provider first, as its chain has it (Lambda's credentials are there, and
-        a botocore session costs a cold start ~15-30 ms more), else the whole chain."""
+    def _frozen_credentials(self) -> FrozenCredentials:
+        """This call's credentials (a refreshable set refreshes here). Found on first use: Lambda's, from
+        the environment, when they carry no expiry (:func:`~hookrelay.aws.sigv4.environment_credentials`);
+        else botocore's resolver's, as botocore's chain has it: its environment provider first (a botocore
+        session costs a cold start ~15-30 ms more), else the whole chain."""
         if self._credentials is None:
             with self._lock:
                 if self._credentials is None:
-                    self._credentials = EnvProvider().load() or _resolved_credentials()
+                    self._credentials = environment_credentials(os.environ) or _resolved_credentials()
         if self._credentials is None:
             raise NoCredentialsError()
-        return self._credentials.get_frozen_credentials()
+        frozen: FrozenCredentials = self._credentials.get_frozen_credentials()
+        return frozen
 
     def _backoff(self, attempt: int, throttled: bool, retry_after: str | None) -> float:
         """botocore standard mode's delay before attempt ``attempt + 1``."""
@@ -189,9 +192,15 @@ class WireClient:
 
 
 def _resolved_credentials() -> Credentials | None:
-    import botocore.session
+    """botocore's: its environment provider (refreshable credentials, a partial pair's error), else its
+    whole chain from a session."""
+    from botocore.credentials import EnvProvider
 
-    found: Credentials | None = botocore.session.Session().get_credentials()
+    found: Credentials | None = EnvProvider().load()
+    if found is None:
+        import botocore.session
+
+        found = botocore.session.Session().get_credentials()
     return found
 
 
@@ -213,12 +222,24 @@ def _host(url: str) -> str:
 
 
 def _tls(url: str) -> dict[str, Any]:
-    """Certificate checks against the CA bundle botocore uses (https endpoints only)."""
+    """Certificate checks against the CA bundle botocore uses (https endpoints only): certifi's if it is
+    installed, else the one botocore ships (``botocore.httpsession.get_cert_path(True)``, without
+    importing ``botocore.httpsession`` and the ``botocore.awsrequest`` it loads)."""
     if not url.startswith("https:"):
         return {}
-    from botocore.httpsession import get_cert_path
+    return {"cert_reqs": "CERT_REQUIRED", "ca_certs": ca_bundle()}
 
-    return {"cert_reqs": "CERT_REQUIRED", "ca_certs": get_cert_path(True)}
+
+def ca_bundle() -> str:
+    """The CA bundle botocore verifies with when told ``verify=True``."""
+    try:
+        from certifi import where
+    except ImportError:
+        import botocore
+
+        return os.path.join(os.path.dirname(botocore.__file__), "cacert.pem")
+    bundle: str = where()
+    return bundle
 
 
 def endpoint_url(protocol: Protocol, region: str) -> str:
