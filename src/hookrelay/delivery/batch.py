@@ -23,6 +23,7 @@ item failure: SQS makes it visible again after the visibility timeout, and nothi
 from __future__ import annotations
 
 import contextvars
+from concurrent import futures
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -161,8 +162,11 @@ def handle_phased(records: list[SqsRecord], deps: HandlerDeps) -> list[RecordOut
         answers = [post(p) for p in pending]
     else:
         # A copy of this context per POST: X-Ray's urllib3 subsegments find the invocation's segment.
-        contexts = [contextvars.copy_context() for _ in pending]
-        answers = list(deps.pool().map(lambda c, p: c.run(post, p), contexts, pending))
+        # One wake-up of this thread when the last POST is done (map would wake it once per POST).
+        pool = deps.pool()
+        runs = [pool.submit(contextvars.copy_context().run, post, p) for p in pending]
+        futures.wait(runs)
+        answers = [run.result() for run in runs]
     for p, answer in zip(pending, answers, strict=True):
         try:
             if isinstance(answer, Exception):
