@@ -23,9 +23,9 @@ item failure: SQS makes it visible again after the visibility timeout, and nothi
 from __future__ import annotations
 
 import contextvars
-from concurrent import futures
 import logging
 from collections.abc import Mapping
+from concurrent import futures
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
