@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,9 +20,10 @@ from hookrelay.delivery import batch as dispatch
 from hookrelay.delivery.attempt import Exchanged, PreparedRequest
 from hookrelay.delivery.batch import handle_batch
 from hookrelay.delivery.transport import PinnedTransport
+from hookrelay.models import DeliveryState
 from hookrelay.signing.standard import HEADER_ID
 from hookrelay_local.partner_server import PartnerServer, Reply, always
-from tests.support.handler_stack import PartnerStack, build_partner_stack
+from tests.support.handler_stack import NOW, PartnerStack, build_partner_stack
 from tests.support.sqs import sqs_event
 
 Events = list[tuple[str, str, int]]  # (phase, webhook id, thread id), in the order they happened
@@ -174,3 +176,54 @@ def test_a_bug_in_an_exchange_on_the_queues_last_receive_dead_letters_the_record
     [sent] = stack.sqs.sends_to(stack.dlq_url)
     reason = sent["MessageAttributes"]["HookrelayDeadLetterReason"]["StringValue"]
     assert reason == "handling failed on all 5 receives; last: ValueError: transport bug"
+
+
+def test_the_retries_of_a_failing_batch_are_sent_from_the_delivery_threads_once_decided(
+    sqs: Any,
+    secretsmanager: Any,
+    partner_server: Callable[..., PartnerServer],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # GIVEN a partner answering 500 to everything, and an SQS client noting the thread of each send
+    server = partner_server(always(Reply(status=500)))
+    stack = build_partner_stack(sqs, secretsmanager, server.url, post_concurrency=5)
+    threads: list[tuple[str, int]] = []
+    real_send, real_batch = stack.sqs.send_message, stack.sqs.send_message_batch
+
+    def send_message(**kwargs: Any) -> Any:
+        threads.append(("send_message", threading.get_ident()))
+        return real_send(**kwargs)
+
+    def send_message_batch(**kwargs: Any) -> Any:
+        threads.append(("send_message_batch", threading.get_ident()))
+        return real_batch(**kwargs)
+
+    monkeypatch.setattr(stack.sqs, "send_message", send_message)
+    monkeypatch.setattr(stack.sqs, "send_message_batch", send_message_batch)
+    event = sqs_event([stack.message(id=f"msg_{i}").to_sqs_body() for i in range(3)])
+    # WHEN the batch is handled
+    response = handle_batch(event, stack.deps)
+    # THEN every record is done (its retry confirmed), its retry sent from a delivery thread
+    assert failures(response) == []
+    here = threading.get_ident()
+    sends = [thread for name, thread in threads if name == "send_message"]
+    assert len(sends) == 3
+    assert here not in sends
+    assert len(stack.sqs.sends_to(stack.queue_url)) == 3
+    # AND the attempt records, retries scheduled, were published after them, from the invoking thread
+    assert threads[-1] == ("send_message_batch", here)
+    assert sorted(r["outcome"] for r in stack.results()) == ["retry_scheduled"] * 3
+
+
+def test_a_retry_that_cannot_be_sent_fails_that_record_alone(phased_stack: Any) -> None:
+    # GIVEN a partner answering 200, and SQS refusing the send of one deferred (not yet due) webhook
+    stack, server, _ = phased_stack()
+    later = stack.message(id="msg_later", delivery=DeliveryState(next_attempt_at=NOW + timedelta(hours=1)))
+    stack.sqs.refuse_bodies_containing.append("msg_later")
+    event = sqs_event([stack.message(id="msg_now").to_sqs_body(), later.to_sqs_body()])
+    # WHEN the batch is handled
+    response = handle_batch(event, stack.deps)
+    # THEN the deferred record, its wait not confirmed, is reported failed; the other is delivered
+    assert failures(response) == [event["Records"][1]["messageId"]]
+    assert server.count == 1
+    assert [r["webhook_id"] for r in stack.results()] == ["msg_now"]

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent import futures
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -43,7 +44,7 @@ from hookrelay.delivery.attempt import (
     exchange,
     prepare_request,
 )
-from hookrelay.delivery.decide import DeadLetter
+from hookrelay.delivery.decide import DeadLetter, Delivered
 from hookrelay.delivery.deps import HandlerDeps
 from hookrelay.delivery.report import RecordOutcome
 from hookrelay.delivery.settle import settle
@@ -133,13 +134,26 @@ class _Pending:
     now: datetime
 
 
+@dataclass
+class _Settling:
+    """A record whose step is decided: ``send`` carries it out (None: nothing to send), then ``report``."""
+
+    index: int
+    record: SqsRecord
+    send: Callable[[], None] | None
+    report: Callable[[], RecordOutcome]
+
+
 def handle_phased(records: list[SqsRecord], deps: HandlerDeps) -> list[RecordOutcome]:
-    """An unpaced standard batch in three phases, so that the delivery threads hold the GIL only for
-    the network: (1) admit, decide and sign every record on this thread; (2) the POSTs, concurrently
-    (up to post_concurrency), nothing but the HTTP exchange in the threads; (3) classify each answer,
-    decide, settle and report, on this thread. A crash in any phase fails its record alone."""
+    """An unpaced standard batch in phases, so that the delivery threads hold the GIL only for network
+    calls: (1) admit, decide and sign every record on this thread; (2) the POSTs, with the SQS sends of
+    records parked or deferred in (1), concurrently (up to post_concurrency); (3) classify each answer
+    and decide its next step on this thread, send the steps that need an SQS send concurrently again
+    (retries and dead letters), and report each record on this thread once its step is confirmed. A
+    crash in any phase fails its record alone."""
     outcomes: list[RecordOutcome | None] = [None] * len(records)
     pending: list[_Pending] = []
+    early: list[_Settling] = []
     endpoint, transport = deps.endpoint, deps.transport
     for index, record in enumerate(records):
         try:
@@ -150,58 +164,96 @@ def handle_phased(records: list[SqsRecord], deps: HandlerDeps) -> list[RecordOut
         if isinstance(ready, _Pending):
             pending.append(ready)
         else:
-            outcomes[index] = ready
-
-    def post(p: _Pending) -> Exchanged | Exception:
-        try:
-            return exchange(p.request, endpoint, transport)
-        except Exception as exc:  # a bug, not the network: that record fails alone (phase 3)
-            return exc
-
-    if len(pending) <= 1 or deps.settings.post_concurrency == 1:
-        answers = [post(p) for p in pending]
-    else:
-        # A copy of this context per POST: X-Ray's urllib3 subsegments find the invocation's segment.
-        # One wake-up of this thread when the last POST is done (map would wake it once per POST).
-        pool = deps.pool()
-        runs = [pool.submit(contextvars.copy_context().run, post, p) for p in pending]
-        futures.wait(runs)
-        answers = [run.result() for run in runs]
-    for p, answer in zip(pending, answers, strict=True):
+            early.append(ready)
+    posts = [partial(exchange, p.request, endpoint, transport) for p in pending]
+    answers = _concurrently(posts + [s.send for s in early if s.send is not None], deps)
+    _settled(early, answers[len(posts) :], outcomes, deps)
+    later: list[_Settling] = []
+    for p, answer in zip(pending, answers[: len(posts)], strict=True):
         try:
             if isinstance(answer, Exception):
-                raise answer
-            outcomes[p.index] = _conclude(p, answer, endpoint, deps)
+                raise answer  # a bug in the exchange, not the network: that record fails alone
+            assert isinstance(answer, Exchanged)
+            later.append(_conclude(p, answer, endpoint, deps))
         except Exception as exc:
             outcomes[p.index] = _crashed(p.record, deps, exc)
+    _settled(later, _concurrently([s.send for s in later if s.send is not None], deps), outcomes, deps)
     return [o for o in outcomes if o is not None]
 
 
-def _prepare(
-    index: int, record: SqsRecord, endpoint: Endpoint, deps: HandlerDeps
-) -> _Pending | RecordOutcome:
-    """Phase 1 for one record: parked as poison, deferred (both settled here), or signed for its POST."""
+def _concurrently(calls: list[Callable[[], Any]], deps: HandlerDeps) -> list[Any]:
+    """Each call's result, or the exception it raised, in order: on the delivery threads when there is
+    more than one (each in a copy of this context: X-Ray's subsegments find the invocation's segment),
+    with one wake-up of this thread when the last is done (``Executor.map`` would wake it per call)."""
+
+    def run(call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except Exception as exc:
+            return exc
+
+    if len(calls) <= 1 or deps.settings.post_concurrency == 1:
+        return [run(call) for call in calls]
+    pool = deps.pool()
+    runs = [pool.submit(contextvars.copy_context().run, run, call) for call in calls]
+    futures.wait(runs)
+    return [r.result() for r in runs]
+
+
+def _settled(
+    settling: list[_Settling], sent: list[Any], outcomes: list[RecordOutcome | None], deps: HandlerDeps
+) -> None:
+    """Report each record whose step was carried out (``sent``: what each send gave, in order); a
+    record whose send failed, or whose report crashed, fails alone."""
+    results = iter(sent)
+    for s in settling:
+        try:
+            done = next(results) if s.send is not None else None
+            if isinstance(done, Exception):
+                raise done
+            outcomes[s.index] = s.report()
+        except Exception as exc:
+            outcomes[s.index] = _crashed(s.record, deps, exc)
+
+
+def _prepare(index: int, record: SqsRecord, endpoint: Endpoint, deps: HandlerDeps) -> _Pending | _Settling:
+    """Phase 1 for one record: parked as poison, deferred, or signed for its POST."""
     settings, now = deps.settings, deps.clock()
     message = decide.admit(record.body, settings.partner_id)
     if isinstance(message, DeadLetter):
-        settle(message, None, record.body, settings, now, deps.sqs)
-        return report.poisoned(record.message_id, message.reason, settings, now)
+        return _Settling(
+            index,
+            record,
+            partial(settle, message, None, record.body, settings, now, deps.sqs),
+            partial(report.poisoned, record.message_id, message.reason, settings, now),
+        )
     wait = decide.before_attempt(message.delivery, now)
     if wait is not None:
-        settle(wait, message, record.body, settings, now, deps.sqs)
-        return report.deferred(record.message_id)
+        return _Settling(
+            index,
+            record,
+            partial(settle, wait, message, record.body, settings, now, deps.sqs),
+            partial(report.deferred, record.message_id),
+        )
     secrets = deps.keys.get().active_secrets(now)
     request = prepare_request(message, endpoint, secrets, now)
     return _Pending(index, record, message, request, now)
 
 
-def _conclude(p: _Pending, answer: Exchanged, endpoint: Endpoint, deps: HandlerDeps) -> RecordOutcome:
-    """Phase 3 for one record: classify the answer, decide its next step, settle it, report it."""
+def _conclude(p: _Pending, answer: Exchanged, endpoint: Endpoint, deps: HandlerDeps) -> _Settling:
+    """Phase 3 for one record: classify the answer and decide its next step (sent, then reported)."""
     settings = deps.settings
     result = classify(p.request, answer, endpoint.excerpt_bytes)
     step = decide.after_attempt(result, p.message.delivery, settings.retry_policy, deps.rand())
-    settle(step, p.message, p.record.body, settings, p.now, deps.sqs)
-    return report.attempted(p.record.message_id, p.message, result, step, settings)
+    send = None
+    if not isinstance(step, Delivered):  # (a delivered record has nothing to send)
+        send = partial(settle, step, p.message, p.record.body, settings, p.now, deps.sqs)
+    return _Settling(
+        p.index,
+        p.record,
+        send,
+        partial(report.attempted, p.record.message_id, p.message, result, step, settings),
+    )
 
 
 def _guarded(record: SqsRecord, deps: HandlerDeps, pace: BatchPace | None = None) -> RecordOutcome:
