@@ -178,7 +178,11 @@ def handle_phased(records: list[SqsRecord], deps: HandlerDeps) -> list[RecordOut
         except Exception as exc:
             outcomes[p.index] = _crashed(p.record, deps, exc)
     _settled(later, _concurrently([s.send for s in later if s.send is not None], deps), outcomes, deps)
-    return [o for o in outcomes if o is not None]
+    # Every record has its outcome; were one missing (a bug), it stays on the queue, never reported done.
+    return [
+        o if o is not None else report.crashed(r.message_id, dead_lettered=False)
+        for o, r in zip(outcomes, records, strict=True)
+    ]
 
 
 def _concurrently(calls: list[Callable[[], Any]], deps: HandlerDeps) -> list[Any]:
