@@ -52,7 +52,11 @@ STAGES: dict[str, tuple[tuple[str, str], ...]] = {
         ("hookrelay/ssrf.py", "validate_url"),
         ("delivery/transport.py", "checked_address"),
     ),
-    "POST (HTTP client)": (("delivery/attempt.py", "attempt_delivery"),),
+    "POST (HTTP client)": (  # the phased batch's three pieces of an attempt (attempt_delivery's too)
+        ("delivery/attempt.py", "prepare_request"),
+        ("delivery/attempt.py", "exchange"),
+        ("delivery/attempt.py", "classify"),
+    ),
     "log line": (("delivery/report.py", "log_attempt"),),
     "EMF metrics": (("delivery/report.py", "emit_metrics"),),
     "attempt record (build)": (("delivery/report.py", "attempted"),),

@@ -102,14 +102,14 @@ def test_a_crash_on_one_record_fails_that_record_alone(
     good, bad = stack.message(id="msg_good"), stack.message(id="msg_bad")
     from hookrelay.delivery import batch as dispatch
 
-    real = dispatch.attempt_delivery
+    real = dispatch.prepare_request
 
     def flaky(message: WebhookMessage, *args: Any) -> Any:
         if message.id == "msg_bad":
             raise RuntimeError("boom")
         return real(message, *args)
 
-    monkeypatch.setattr(dispatch, "attempt_delivery", flaky)
+    monkeypatch.setattr(dispatch, "prepare_request", flaky)
     event = sqs_event([good.to_sqs_body(), bad.to_sqs_body()])
     assert failures(handle_batch(event, stack.deps)) == [event["Records"][1]["messageId"]]
     assert server.count == 1
@@ -337,7 +337,7 @@ def test_a_record_that_crashes_on_its_last_receive_is_dead_lettered_with_the_err
     def crash(*args: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(dispatch, "attempt_delivery", crash)
+    monkeypatch.setattr(dispatch, "prepare_request", crash)
     event = sqs_event([stack.message().to_sqs_body()])
     # WHEN it is received a second time: it fails and stays on the queue
     event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "2"

@@ -74,7 +74,7 @@ def test_a_handler_crash_on_one_record_fails_that_record_alone_and_it_is_deliver
     partner_server.behaviour = ledger.partner(always(Reply()))
     ids = ledger.add(publish(local_aws, partner, 10))
     crashed: list[str] = []
-    real_attempt = dispatch.attempt_delivery
+    real_attempt = dispatch.prepare_request
 
     def crash_once(message: Any, *args: Any) -> Any:
         if message.id == ids[3] and not crashed:
@@ -82,7 +82,7 @@ def test_a_handler_crash_on_one_record_fails_that_record_alone_and_it_is_deliver
             raise RuntimeError("handler bug")
         return real_attempt(message, *args)
 
-    monkeypatch.setattr(dispatch, "attempt_delivery", crash_once)
+    monkeypatch.setattr(dispatch, "prepare_request", crash_once)
     # WHEN the runtime delivers them
     start_runtime()
     # THEN all ten are delivered: the nine at once, the crashed one when SQS shows it again
