@@ -100,7 +100,7 @@ def test_a_crash_on_one_record_fails_that_record_alone(
 ) -> None:
     stack, server = stack_for()
     good, bad = stack.message(id="msg_good"), stack.message(id="msg_bad")
-    from hookrelay.delivery import batch as dispatch
+    from hookrelay.delivery import phased as dispatch
 
     real = dispatch.prepare_request
 
@@ -332,7 +332,7 @@ def test_a_record_that_crashes_on_its_last_receive_is_dead_lettered_with_the_err
 ) -> None:
     # GIVEN a queue that dead-letters after 3 receives, and a handler that crashes on one message
     stack, _ = stack_for(max_receive_count=3)
-    from hookrelay.delivery import batch as dispatch
+    from hookrelay.delivery import phased as dispatch
 
     def crash(*args: Any) -> Any:
         raise RuntimeError("boom")

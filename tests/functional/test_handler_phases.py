@@ -1,4 +1,4 @@
-"""The phased batch (hookrelay.delivery.batch.handle_phased): an unpaced standard batch does each record's
+"""The phased batch (hookrelay.delivery.phased): an unpaced standard batch does each record's
 CPU work (admit, sign, classify, decide, settle, the log line) on the invoking thread and only the POSTs
 on the delivery threads; a crash in any phase fails its record alone.
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from hookrelay.delivery import batch as dispatch
+from hookrelay.delivery import phased as dispatch
 from hookrelay.delivery.attempt import Exchanged, PreparedRequest
 from hookrelay.delivery.batch import handle_batch
 from hookrelay.delivery.transport import PinnedTransport

@@ -6,8 +6,9 @@ import math
 
 import pytest
 
-from hookrelay.partners.model import PACE_WAIT_SECONDS, DeliveryOptions, function_timeout, pace_ceiling
+from hookrelay.partners.model import DeliveryOptions, function_timeout, pace_ceiling
 from hookrelay.partners.pacing import (
+    PACE_WAIT_SECONDS,
     PaceState,
     Schedule,
     after_congestion,

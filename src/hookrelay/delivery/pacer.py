@@ -26,7 +26,6 @@ from hookrelay.delivery.attempt import AttemptResult
 from hookrelay.delivery.decide import DeferUntil
 from hookrelay.errors import HookrelayError
 from hookrelay.partners import pacing
-from hookrelay.partners.model import PACE_WAIT_SECONDS
 from hookrelay.partners.pace_store import PaceStore
 from hookrelay.partners.pacing import PaceState
 
@@ -99,7 +98,7 @@ class Pacer:
     store: PaceStore
     ceiling: float
     adaptive: bool = False
-    budget: float = PACE_WAIT_SECONDS
+    budget: float = pacing.PACE_WAIT_SECONDS
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     attempts: int = 5

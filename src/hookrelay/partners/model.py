@@ -32,6 +32,7 @@ from pydantic import (
 from hookrelay import naming
 from hookrelay.errors import UnsafeDestination
 from hookrelay.models import PartnerId, UtcDatetime, utcnow
+from hookrelay.partners.pacing import PACE_WAIT_SECONDS
 from hookrelay.retry import RetryPolicy
 from hookrelay.ssrf import validate_url
 
@@ -41,7 +42,6 @@ MAX_FUNCTION_TIMEOUT = 900
 VISIBILITY_FACTOR = 6
 MAX_CONCURRENCY = 1000  # AWS's range for an SQS mapping's MaximumConcurrency is 2-1000
 MAX_RATE = 10_000  # requests per second a partner's pacing may be set to
-PACE_WAIT_SECONDS = 10  # a paced batch may wait this long for its send slots (added to its timeout)
 EVENT_TYPE_PATTERN = r"^(\*|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}(\.\*)?)$"
 
 EventType = Annotated[str, StringConstraints(pattern=EVENT_TYPE_PATTERN)]

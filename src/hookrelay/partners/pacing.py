@@ -32,6 +32,8 @@ INCREASE_RUN_MIN = 1  # ... and at least this many
 FLOOR_SHARE = 1 / 32  # the adaptive rate never falls below ceiling / 32 (five halvings)
 CONGESTION_STATUSES = frozenset({429, 503})
 
+PACE_WAIT_SECONDS = 10  # a paced batch may wait this long for its send slots (added to its timeout)
+
 
 @dataclass(frozen=True)
 class PaceState:

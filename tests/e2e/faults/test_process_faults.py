@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
-from hookrelay.delivery import batch as dispatch
+from hookrelay.delivery import phased as dispatch
 from hookrelay_local.lambda_runtime.invokers import DeliverInvoker
 from hookrelay_local.lambda_runtime.runtime import LocalLambdaRuntime, local_client
 from hookrelay_local.partner_server import PartnerServer, Reply, always
