@@ -16,7 +16,7 @@ from botocore.credentials import Credentials, RefreshableCredentials
 from botocore.exceptions import PartialCredentialsError
 from botocore.utils import parse_timestamp
 
-from hookrelay.aws import json_protocol, wire
+from hookrelay.aws import endpoints, json_protocol, wire
 from hookrelay.aws.sigv4 import StaticCredentials, environment_credentials, sign_post
 
 REGION = "eu-west-1"
@@ -176,7 +176,7 @@ def test_half_a_pair_is_botocores_error(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_the_ca_bundle_is_the_one_botocore_verifies_with() -> None:
     # GIVEN botocore's bundle for verify=True THEN the lean caller's https pool checks against the same
-    assert json_protocol.ca_bundle() == botocore.httpsession.get_cert_path(True)
+    assert endpoints.ca_bundle() == botocore.httpsession.get_cert_path(True)
 
 
 def test_a_secrets_created_date_is_the_instant_botocore_parses() -> None:

@@ -53,6 +53,7 @@ from botocore.exceptions import (
     NoCredentialsError,
 )
 
+from hookrelay.aws.endpoints import host_header, tls_options
 from hookrelay.aws.json_answers import (
     THROTTLED_CODES,
     TRANSIENT_CODES,
@@ -117,9 +118,11 @@ class WireClient:
         self._sleep, self._rand, self._max_attempts = sleep, rand, max_attempts
         # One endpoint, so one pool (no PoolManager lookup per call); the Host header is set here, as
         # botocore's signer would derive it from the URL, so no call parses the URL again.
-        self._http = urllib3.connection_from_url(self.url, maxsize=pool_size, retries=False, **_tls(self.url))
+        self._http = urllib3.connection_from_url(
+            self.url, maxsize=pool_size, retries=False, **tls_options(self.url)
+        )
         self._path = urlsplit(self.url).path
-        self._host = _host(self.url)
+        self._host = host_header(self.url)
         self._timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S)
         self._lock = threading.Lock()
 
@@ -209,37 +212,6 @@ def _blob(value: object) -> str:
     if isinstance(value, bytes | bytearray):
         return base64.b64encode(value).decode()
     raise TypeError(f"cannot send a {type(value).__name__} parameter")
-
-
-def _host(url: str) -> str:
-    """The Host header for ``url``, as botocore's signer derives it: lower case, no default port."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    host = f"[{host}]" if ":" in host else host
-    if parts.port is not None and parts.port != {"http": 80, "https": 443}.get(parts.scheme):
-        host = f"{host}:{parts.port}"
-    return host
-
-
-def _tls(url: str) -> dict[str, Any]:
-    """Certificate checks against the CA bundle botocore uses (https endpoints only): certifi's if it is
-    installed, else the one botocore ships (``botocore.httpsession.get_cert_path(True)``, without
-    importing ``botocore.httpsession`` and the ``botocore.awsrequest`` it loads)."""
-    if not url.startswith("https:"):
-        return {}
-    return {"cert_reqs": "CERT_REQUIRED", "ca_certs": ca_bundle()}
-
-
-def ca_bundle() -> str:
-    """The CA bundle botocore verifies with when told ``verify=True``."""
-    try:
-        from certifi import where
-    except ImportError:
-        import botocore
-
-        return os.path.join(os.path.dirname(botocore.__file__), "cacert.pem")
-    bundle: str = where()
-    return bundle
 
 
 def endpoint_url(protocol: Protocol, region: str) -> str:

@@ -19,15 +19,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from pydantic import ConfigDict
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    NewConnectionError,
-    ReadTimeoutError,
-    SSLError,
-)
+from urllib3.exceptions import HTTPError
 
 from hookrelay import USER_AGENT
+from hookrelay.delivery.failures import describe, failure_kind, label
 from hookrelay.errors import UnsafeDestination
 from hookrelay.models import AttemptAnswer, ErrorKind, WebhookMessage
 from hookrelay.retry import parse_retry_after
@@ -204,14 +199,13 @@ def classify(request: PreparedRequest, exchanged: Exchanged, cap: int) -> Attemp
     if isinstance(failure, DnsFailure):
         return result(Verdict.RETRY, ErrorKind.DNS, str(failure))
     if isinstance(failure, HTTPError):
-        kind = ErrorKind.TLS if isinstance(failure, SSLError) else _NETWORK_KIND.get(_label(failure))
-        return result(Verdict.RETRY, kind or ErrorKind.CONNECTION, _short(failure))
+        return result(Verdict.RETRY, failure_kind(failure), describe(failure))
     if failure is not None or exchanged.status is None:
         raise RuntimeError(f"not an exchange outcome: {failure!r}") from failure
     status = exchanged.status
     verdict, kind = classify_status(status)
     if exchanged.body_error is not None:
-        excerpt = f"(response body unreadable: {_label(exchanged.body_error)})"
+        excerpt = f"(response body unreadable: {label(exchanged.body_error)})"
     else:
         excerpt = exchanged.body[:cap].decode("utf-8", errors="replace")
     retry_after = None
@@ -236,24 +230,3 @@ def attempt_delivery(
 
 def _elapsed_ms(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
-
-
-_NETWORK_KIND = {"ConnectTimeout": ErrorKind.TIMEOUT, "ReadTimeout": ErrorKind.TIMEOUT}
-
-
-def _label(exc: HTTPError) -> str:
-    """A network failure's name in the attempt record: the same words whatever the client library."""
-    if isinstance(exc, SSLError):
-        return "SSLError"
-    if isinstance(exc, NewConnectionError):  # a subclass of ConnectTimeoutError, for old reasons
-        return "ConnectionError"
-    if isinstance(exc, ConnectTimeoutError):
-        return "ConnectTimeout"
-    if isinstance(exc, ReadTimeoutError):
-        return "ReadTimeout"
-    return "ConnectionError"
-
-
-def _short(exc: HTTPError, limit: int = 300) -> str:
-    text = f"{_label(exc)}: {exc}"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
