@@ -36,6 +36,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from hookrelay.aws import clients as aws
+from hookrelay.aws.wire import SecretsWire
 from hookrelay_local.lambda_runtime.discovery import Discovery, Wanted
 from hookrelay_local.lambda_runtime.invokers import FunctionConfig, Invoker, default_invokers
 from hookrelay_local.lambda_runtime.listing import listing_lambda_client
@@ -102,12 +103,10 @@ class LocalLambdaRuntime:
         # enough for all of them, so connections are reused and never discarded as overflow.
         self._sqs = local_client("sqs", endpoint_url, region, pool=POLL_POOL_CONNECTIONS)
         self.receiver = LeanReceiver(endpoint_url, region, local_credentials(), POLL_POOL_CONNECTIONS)
+        # The handlers call SQS and Secrets Manager through the lean caller, as they do in Lambda.
+        secrets = SecretsWire(endpoint_url, region, local_credentials())
         self.invokers: dict[str, Invoker] = {
-            **default_invokers(
-                self._sqs,
-                local_client("secretsmanager", endpoint_url, region),
-                local_client("dynamodb", endpoint_url, region),
-            ),
+            **default_invokers(self.receiver.sqs, secrets, local_client("dynamodb", endpoint_url, region)),
             **(invokers or {}),
         }
         self.on_invocation = on_invocation

@@ -1,4 +1,5 @@
-"""The lean ReceiveMessage (SQS JSON protocol over urllib3) answers exactly as botocore's client does."""
+"""The lean ReceiveMessage (aws.wire.SqsWire) answers exactly as botocore's client does, and the runtime's
+handlers call AWS through the same lean caller, as in Lambda."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from hookrelay.aws.wire import SecretsWire, SqsWire
+from hookrelay.settings import HandlerSettings
+from hookrelay_local.lambda_runtime.invokers import DELIVER_HANDLER, DeliverInvoker, FunctionConfig
 from hookrelay_local.lambda_runtime.receive import LeanReceiver
-from hookrelay_local.lambda_runtime.runtime import local_credentials
+from hookrelay_local.lambda_runtime.runtime import LocalLambdaRuntime, local_credentials
 from tests.support.lambda_runtime import LocalAws
 
 pytestmark = pytest.mark.e2e
@@ -69,3 +73,27 @@ def test_a_missing_queue_raises_the_error_code_botocore_raises(local_aws: LocalA
     # THEN the lean receiver's ClientError carries botocore's code
     assert lean.value.response["Error"]["Code"] == boto.value.response["Error"]["Code"]
     assert lean.value.operation_name == "ReceiveMessage"
+
+
+def test_the_runtimes_handlers_call_aws_through_the_lean_caller_as_in_lambda(local_aws: LocalAws) -> None:
+    # GIVEN a local runtime on the embedded AWS (not started)
+    runtime = LocalLambdaRuntime(local_aws.endpoint_url, local_aws.region)
+    # WHEN a partner's handler dependencies are built from its function's environment
+    deliver = runtime.invokers[DELIVER_HANDLER]
+    assert isinstance(deliver, DeliverInvoker)
+    settings = HandlerSettings(
+        partner_id="acme",
+        partner_url="https://acme.example/hooks",
+        queue_url=f"{local_aws.endpoint_url}/123456789012/hookrelay-dev-acme",
+        dead_letter_queue_url=f"{local_aws.endpoint_url}/123456789012/hookrelay-dev-acme-dlq",
+        secret_id="hookrelay/dev/acme",
+    )
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:hookrelay-dev-acme"
+    function = FunctionConfig(
+        "hookrelay-dev-acme", arn, DELIVER_HANDLER, environment=settings.to_environment()
+    )
+    deps = deliver.deps_for(function)
+    # THEN its sends and its secret read go through aws.wire's clients, the receives' own SQS caller
+    assert deps.sqs is runtime.receiver.sqs
+    assert isinstance(deps.sqs, SqsWire)
+    assert isinstance(deps.keys._secretsmanager, SecretsWire)
