@@ -12,7 +12,7 @@ from moto import mock_aws
 from hookrelay.aws import clients as aws
 from hookrelay.aws import wire
 from hookrelay.aws.sqs import forget_queue_urls
-from hookrelay_local.embedded_aws import keep_moto_from_consuming
+from hookrelay_local.embedded_aws import endpoint_url, keep_moto_from_consuming, start_moto_server
 from hookrelay_local.partner_server import Behaviour, PartnerServer
 
 REGION = "us-east-1"
@@ -46,6 +46,15 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
     aws.reset_clients()
     forget_queue_urls()
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    """moto's server on loopback, for a module whose code speaks HTTP to AWS itself (aws.wire), which
+    the in-process ``mock_aws`` does not intercept."""
+    server = start_moto_server()
+    yield endpoint_url(server)
+    server.stop()
 
 
 @pytest.fixture

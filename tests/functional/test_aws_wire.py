@@ -26,17 +26,9 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from hookrelay.aws.errors import aws_error
 from hookrelay.aws.wire import SecretsWire, SqsWire
 from hookrelay.errors import NotFound
-from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 
 REGION = "us-east-1"
 PER_CALL = ("ResponseMetadata",)
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    server = start_moto_server()
-    yield endpoint_url(server)
-    server.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ through the lean caller, over HTTP, to a moto server on loopback, as it would to
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -19,19 +19,12 @@ from hookrelay.aws.sqs import ORIGIN_ATTRIBUTE, REASON_ATTRIBUTE
 from hookrelay.delivery.batch import handle_batch
 from hookrelay.delivery.deps import build_deps
 from hookrelay.signing import standard as signing
-from hookrelay_local.embedded_aws import endpoint_url, queue_messages, start_moto_server
+from hookrelay_local.embedded_aws import queue_messages
 from hookrelay_local.partner_server import PartnerServer, Reply, always
 from tests.support.handler_stack import NOW, PartnerStack, build_partner_stack
 from tests.support.sqs import drain, sqs_event
 
 REGION = "us-east-1"
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    server = start_moto_server()
-    yield endpoint_url(server)
-    server.stop()
 
 
 @pytest.fixture
