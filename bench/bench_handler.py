@@ -5,8 +5,8 @@
    to a bare loop on 10 threads to the same receiver, with the client library the handler posts with
    (urllib3 since issue 15; requests before). The handler gets the
    same 10 connections in two shapes: one instance posting 10 at a time, and two instances (Lambda's
-   concurrency for one partner) posting 5 at a time, the provisioner's default. Target: >= 0.85 x the
-   bare loop.
+   concurrency for one partner) posting 5 at a time, the provisioner's default. Targets (issue 15):
+   >= 0.85 x the bare loop against an instant receiver, >= 0.9 x at 20 ms (none at 100 ms; 0.85 shown).
 2. Wall time of one 10-record batch against a receiver that takes 200 ms per request, at post
    concurrency 10, next to one single request. Target: < 2 x a single request.
 
@@ -178,10 +178,11 @@ def throughput(aws: str, delay: float) -> None:
         )
         label = f"bare {TRANSPORT_LIBRARY} loop (the handler's client), 10 threads"
         print(f"  {label:<49} {b:8.0f} req/s")
+        target = 0.9 if 0.01 <= delay < 0.05 else 0.85
         for (instances, posts), values in rates.items():
             h = statistics.median(values)
             label = f"hookrelay handler, {instances} instance{'s' if instances > 1 else ''} x {posts} posts"
-            print(f"  {label:<49} {h:8.0f} webhooks/s   ratio {h / b:4.2f}  (target >= 0.85)")
+            print(f"  {label:<49} {h:8.0f} webhooks/s   ratio {h / b:4.2f}  (target >= {target})")
 
 
 def batch_latency(aws: str) -> None:
