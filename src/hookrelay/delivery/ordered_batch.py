@@ -21,16 +21,16 @@ import dataclasses
 import logging
 from datetime import datetime
 
-from hookrelay.aws import sqs as queues
 from hookrelay.aws.sqs_event import SqsRecord
 from hookrelay.aws.sqs_visibility import change_visibility, release
 from hookrelay.delivery import decide, ordered, report
 from hookrelay.delivery.attempt import attempt_delivery
+from hookrelay.delivery.crash import record_crashed
 from hookrelay.delivery.decide import DeadLetter, Gone
 from hookrelay.delivery.deps import HandlerDeps
 from hookrelay.delivery.ordered import Hold
 from hookrelay.delivery.report import RecordOutcome
-from hookrelay.delivery.settle import REASON_LIMIT
+from hookrelay.delivery.settle import dead_letter
 from hookrelay.partners.ordering import again_dedup_id, group_id
 
 logger = logging.getLogger(__name__)
@@ -100,28 +100,16 @@ def handle_record(record: SqsRecord, deps: HandlerDeps) -> RecordOutcome:
 
 
 def _guarded(record: SqsRecord, deps: HandlerDeps) -> RecordOutcome:
-    """A crash holds the record (until the visibility timeout), or on the queue's last receive
-    dead-letters it with the error; either way it is logged once, here."""
+    """A crash holds the record (until the visibility timeout: its group waits), or on the queue's last
+    receive dead-letters it with the error, in its group (``crash.record_crashed``)."""
     try:
         return handle_record(record, deps)
     except Exception as exc:
-        step = decide.after_crash(exc, record.receive_count, deps.settings.max_receive_count)
-        final = isinstance(step, DeadLetter)
-        logger.exception(
-            "ordered record handling failed; " + ("dead-lettering it" if final else "its group waits"),
-            extra={
-                "message_id": record.message_id,
-                "partner_id": deps.settings.partner_id,
-                "receive_count": record.receive_count,
-            },
-        )
-        if isinstance(step, DeadLetter):
-            try:
-                _dead_letter(record, record.body, record.message_id, step.reason, deps, deps.clock())
-                return report.crashed(record.message_id, dead_lettered=True)
-            except Exception:
-                logger.exception("could not dead-letter it either; SQS's redrive will")
-        return report.crashed(record.message_id, dead_lettered=False)
+
+        def park(reason: str) -> None:
+            _dead_letter(record, record.body, record.message_id, reason, deps, deps.clock())
+
+        return record_crashed(record, deps, exc, park)
 
 
 def _hold(record: SqsRecord, until: datetime, deps: HandlerDeps, now: datetime) -> None:
@@ -134,18 +122,14 @@ def _dead_letter(
     record: SqsRecord, body: str, webhook_id: str, reason: str, deps: HandlerDeps, now: datetime
 ) -> None:
     """Park ``body`` on the FIFO dead-letter queue, in the record's group, saying why and whence."""
-    settings = deps.settings
-    queues.send_message(
-        settings.dead_letter_queue_url,
+    dead_letter(
         body,
-        attributes={
-            queues.REASON_ATTRIBUTE: reason[:REASON_LIMIT],
-            queues.ORIGIN_ATTRIBUTE: settings.queue_url,
-            queues.DEAD_LETTERED_AT_ATTRIBUTE: now.isoformat(),
-        },
+        reason,
+        deps.settings,
+        now,
+        deps.sqs,
         group_id=group_id(ordered.group_of(record)),
         # the same for every receive of one SQS message (a repeated dead-letter is swallowed), another for
         # the same webhook moved back and failed again
         deduplication_id=again_dedup_id(webhook_id, record.message_id),
-        sqs=deps.sqs,
     )

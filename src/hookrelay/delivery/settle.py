@@ -52,13 +52,21 @@ def settle(
             sqs=sqs,
         )
     elif isinstance(step, DeadLetter | Gone):
-        _dead_letter(_outgoing(message, body, step.state), step.reason, settings, now, sqs)
+        dead_letter(_outgoing(message, body, step.state), step.reason, settings, now, sqs)
 
 
-def _dead_letter(
-    body: str, reason: str, settings: HandlerSettings, now: datetime, sqs: SQSClient | None = None
+def dead_letter(
+    body: str,
+    reason: str,
+    settings: HandlerSettings,
+    now: datetime,
+    sqs: SQSClient | None = None,
+    *,
+    group_id: str | None = None,
+    deduplication_id: str | None = None,
 ) -> None:
-    """Park ``body`` on the partner's dead-letter queue, saying why and where it came from."""
+    """Park ``body`` on the partner's dead-letter queue, saying why and where it came from (a FIFO
+    dead-letter queue: in message group ``group_id``, deduplicated by ``deduplication_id``)."""
     queues.send_message(
         settings.dead_letter_queue_url,
         body,
@@ -67,6 +75,8 @@ def _dead_letter(
             queues.ORIGIN_ATTRIBUTE: settings.queue_url,
             queues.DEAD_LETTERED_AT_ATTRIBUTE: now.isoformat(),
         },
+        group_id=group_id,
+        deduplication_id=deduplication_id,
         sqs=sqs,
     )
 
