@@ -5,7 +5,6 @@ operations the handler calls, botocore's keyword arguments), or, when ``HOOKRELA
 botocore's own from :func:`hookrelay.aws.clients.client` (moto's in-process ``mock_aws`` intercepts
 botocore only: the functional tests set it).
 
-
 The protocol itself (signing, retries, errors, endpoints, and why this is not botocore's client):
 :mod:`hookrelay.aws.json_protocol`.
 """

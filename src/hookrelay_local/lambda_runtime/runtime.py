@@ -99,11 +99,11 @@ class LocalLambdaRuntime:
     ) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
-        # Every poller holds one long poll open, its batches delete and the handlers send: one pool big
-        # enough for all of them, so connections are reused and never discarded as overflow.
-        self._sqs = local_client("sqs", endpoint_url, region, pool=POLL_POOL_CONNECTIONS)
+        # Every poller holds one long poll open, its batches delete and the handlers send, all through the
+        # lean caller the handlers use in Lambda (aws.wire): one pool big enough for all of them, so
+        # connections are reused and never discarded as overflow.
         self.receiver = LeanReceiver(endpoint_url, region, local_credentials(), POLL_POOL_CONNECTIONS)
-        # The handlers call SQS and Secrets Manager through the lean caller, as they do in Lambda.
+        self._sqs = self.receiver.sqs
         secrets = SecretsWire(endpoint_url, region, local_credentials())
         self.invokers: dict[str, Invoker] = {
             **default_invokers(self.receiver.sqs, secrets, local_client("dynamodb", endpoint_url, region)),
@@ -157,10 +157,8 @@ class LocalLambdaRuntime:
 
     @property
     def sqs_client(self) -> Any:
-        """The SQS client every poller deletes through and the handlers send through.
-
-        Receives go through ``receiver`` (a :class:`LeanReceiver`; ``receiver.calls`` counts them).
-        """
+        """The SQS caller every poller receives and deletes through and the handlers send through
+        (``receiver.calls`` counts the receives)."""
         return self._sqs
 
     def counters(self) -> dict[str, FunctionCounters]:
