@@ -82,16 +82,26 @@ def create_partner(
     enabled: bool = True,
     results_queue_url: str | None = None,
     handler_settings: dict[str, Any] | None = None,
+    fifo: bool = False,
 ) -> Partner:
-    """Everything one partner owns; the mapping is created last (so messages sent before wait)."""
-    dlq_url = aws.sqs.create_queue(QueueName=f"{partner_id}-dlq")["QueueUrl"]
+    """Everything one partner owns; the mapping is created last (so messages sent before wait).
+    ``fifo``: FIFO queue and DLQ (``.fifo``, no content-based deduplication), as an ordered partner's."""
+    suffix = ".fifo" if fifo else ""
+    fifo_attributes = {"FifoQueue": "true", "ContentBasedDeduplication": "false"} if fifo else {}
+    dlq_url = aws.sqs.create_queue(QueueName=f"{partner_id}-dlq{suffix}", Attributes=fifo_attributes)[
+        "QueueUrl"
+    ]
     dlq_arn = aws.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
     redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receive_count)}
     queue_url = aws.sqs.create_queue(
-        QueueName=partner_id,
-        Attributes={"VisibilityTimeout": str(visibility_timeout), "RedrivePolicy": json.dumps(redrive)},
+        QueueName=f"{partner_id}{suffix}",
+        Attributes={
+            **fifo_attributes,
+            "VisibilityTimeout": str(visibility_timeout),
+            "RedrivePolicy": json.dumps(redrive),
+        },
     )["QueueUrl"]
     queue_arn = aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

@@ -16,11 +16,8 @@ from typing import Any
 from hookrelay.models import WebhookMessage
 from hookrelay.partners.ordering import FIFO_MAX_RECEIVE_COUNT, fifo_send_params
 from hookrelay.retry import RetryPolicy
-from hookrelay.settings import HandlerSettings
-from hookrelay.signing.keys import SigningKey, SigningKeys
-from hookrelay.signing.standard import generate_secret
 from hookrelay_local.partner_server import Received, Reply
-from tests.support.lambda_runtime import ROLE_ARN, LocalAws, Partner, _code_zip
+from tests.support.lambda_runtime import LocalAws, Partner, create_partner
 
 # Retries a second apart, twenty of them: a fast schedule whose window outlasts a test's waits.
 FAST_POLICY = RetryPolicy(schedule_seconds=tuple(range(1, 21)), jitter=0.0)
@@ -39,69 +36,20 @@ def create_fifo_partner(
 ) -> Partner:
     """A FIFO queue and FIFO DLQ (``.fifo``, no content dedup, maxReceiveCount 1000), secret, handler
     and mapping (batch of 10, partial batch responses) for one ordered partner."""
-    dlq_url = aws.sqs.create_queue(
-        QueueName=f"{partner_id}-dlq.fifo",
-        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"},
-    )["QueueUrl"]
-    dlq_arn = aws.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    redrive = {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(FIFO_MAX_RECEIVE_COUNT)}
-    queue_url = aws.sqs.create_queue(
-        QueueName=f"{partner_id}.fifo",
-        Attributes={
-            "FifoQueue": "true",
-            "ContentBasedDeduplication": "false",
-            "VisibilityTimeout": str(visibility_timeout),
-            "RedrivePolicy": json.dumps(redrive),
-        },
-    )["QueueUrl"]
-    queue_arn = aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    secret = generate_secret()
-    keys = SigningKeys(keys=[SigningKey(secret=secret)])
-    secret_arn = aws.secretsmanager.create_secret(
-        Name=f"hookrelay/{partner_id}", SecretString=keys.to_secret_string()
-    )["ARN"]
-    settings = HandlerSettings(
-        partner_id=partner_id,
-        partner_url=partner_url,
-        queue_url=queue_url,
-        dead_letter_queue_url=dlq_url,
-        secret_id=secret_arn,
-        allowed_networks=("loopback",),
-        read_timeout=5,
-        retry_policy=policy,
+    return create_partner(
+        aws,
+        partner_id,
+        partner_url,
+        visibility_timeout=visibility_timeout,
         max_receive_count=FIFO_MAX_RECEIVE_COUNT,
-        block_on_failure=block_on_failure,
-        post_concurrency=post_concurrency,
-    )
-    function_name = f"{partner_id}-handler"
-    aws.lambda_.create_function(
-        FunctionName=function_name,
-        Runtime="python3.11",
-        Role=ROLE_ARN,
-        Handler="app.deliver",
-        Code={"ZipFile": _code_zip()},
-        Timeout=10,
-        Environment={"Variables": settings.to_environment()},
-    )
-    mapping = aws.lambda_.create_event_source_mapping(
-        EventSourceArn=queue_arn,
-        FunctionName=function_name,
-        BatchSize=10,
-        FunctionResponseTypes=["ReportBatchItemFailures"],
-        ScalingConfig={"MaximumConcurrency": maximum_concurrency},
-    )
-    return Partner(
-        partner_id=partner_id,
-        queue_url=queue_url,
-        queue_arn=queue_arn,
-        dlq_url=dlq_url,
-        function_name=function_name,
-        mapping_uuid=mapping["UUID"],
-        secret=secret,
+        maximum_concurrency=maximum_concurrency,
+        handler_settings={
+            "retry_policy": policy,
+            "max_receive_count": FIFO_MAX_RECEIVE_COUNT,
+            "block_on_failure": block_on_failure,
+            "post_concurrency": post_concurrency,
+        },
+        fifo=True,
     )
 
 
