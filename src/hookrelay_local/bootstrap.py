@@ -24,7 +24,7 @@ from hookrelay.provisioning.resources.artifact import upload_artifact
 from hookrelay.provisioning.resources.console_secret import ensure_console_secret
 from hookrelay.provisioning.resources.message_bodies import ensure_message_body_expiry
 from hookrelay.provisioning.resources.queues import find_queue_url, queue_arn
-from hookrelay.provisioning.resources.shared import ensure_rollout_resources, ensure_shared
+from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay.provisioning.settings import provisioner_settings
 from hookrelay.receiving.dedup import create_dedup_table
 from hookrelay_local.artifacts import build_app_zip, build_handler_artifact
@@ -67,7 +67,6 @@ def bootstrap(stack: Stack) -> None:
     upload_artifact(handler.code.read_bytes(), bucket, clients, layer=handler.layer.read_bytes())
     role = _ensure_role(clients)
     provisioner_key = _upload(clients, bucket, PROVISIONER_APP, build_app_zip(PROVISIONER_APP))
-    ensure_rollout_resources(stage, clients)
     for consumer in CONSUMERS:  # as the provisioner app deploys them: same queue, batch size, concurrency
         function = _ensure_function(
             clients,
