@@ -155,8 +155,14 @@ class AttemptAnswer(LastResult):
         return {name: getattr(self, name) for name in AttemptAnswer.model_fields}
 
 
+# The handler's log line of an attempt carries its whole record at the top level and this mark, so a
+# CloudWatch Logs subscription filter (hookrelay.attempts.lines.FILTER_PATTERN) picks it out.
+ATTEMPT_LINE_MARK = ("record", "attempt")
+
+
 class AttemptRecord(AttemptAnswer):
-    """One delivery attempt, as published to the shared results queue. Never holds a secret."""
+    """One delivery attempt: written by the handler as one marked log line (:data:`ATTEMPT_LINE_MARK`),
+    taken to the recorder by a CloudWatch Logs subscription. Never holds a secret."""
 
     webhook_id: str
     partner_id: str
