@@ -286,13 +286,17 @@ def granted_actions(policy: dict[str, Any]) -> set[str]:
 
 
 def allows(policy: dict[str, Any], action: str, resource: str | None = None) -> bool:
-    """Whether some statement allows the action (and the resource ARN, if given; IAM wildcards)."""
-    for statement in statements(policy):
+    """Whether some statement allows the action (and the resource ARN, if given; IAM wildcards) and no
+    Deny statement names both (an explicit Deny wins, as in IAM)."""
+
+    def names(statement: dict[str, Any]) -> bool:
         if not any(fnmatch.fnmatchcase(action, a) for a in as_list(statement["Action"])):
-            continue
-        if resource is None or any(
+            return False
+        return resource is None or any(
             re.fullmatch(re.escape(r).replace(r"\*", ".*").replace(r"\?", "."), resource)
             for r in as_list(statement["Resource"])
-        ):
-            return True
-    return False
+        )
+
+    if any(names(s) for s in policy["Statement"] if s["Effect"] == "Deny" and resource is not None):
+        return False
+    return any(names(s) for s in statements(policy))

@@ -275,7 +275,6 @@ def test_a_partners_role_allows_what_deliver_calls_and_nothing_more() -> None:
     grants = Grants(
         queue_arn=arn.format("acme"),
         dlq_arn=arn.format("acme-dlq"),
-        results_queue_arn=arn.format("results"),
         log_group_arn="arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/hookrelay-dev-acme",
         secret_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:hookrelay/dev/acme/signing-AbCdEf",
     )
@@ -288,9 +287,11 @@ def test_a_partners_role_allows_what_deliver_calls_and_nothing_more() -> None:
     assert called == {"sqs:SendMessage", "sqs:ChangeMessageVisibility", "secretsmanager:GetSecretValue"} | (
         PACING_CALLS
     )
-    for queue in (grants.queue_arn, grants.dlq_arn, grants.results_queue_arn):
+    for queue in (grants.queue_arn, grants.dlq_arn):
         assert allows(document, "sqs:SendMessage", queue)
     assert not allows(document, "sqs:SendMessage", arn.format("other"))
+    # no attempt record by queue (issue 15): its attempt lines reach the recorder through its log group
+    assert not allows(document, "sqs:SendMessage", arn.format("results"))
     # an ordered partner's retries change visibility on its own queue, and nowhere else
     assert allows(document, "sqs:ChangeMessageVisibility", grants.queue_arn)
     assert not allows(document, "sqs:ChangeMessageVisibility", grants.dlq_arn)
@@ -315,14 +316,16 @@ def test_the_shared_role_allows_what_deliver_calls_for_every_partner_of_its_stag
     # GIVEN the shared handler role's policy for dev
     results = "arn:aws:sqs:us-east-1:123456789012:hookrelay-dev-results"
     shared, pacing = shared_policy_document("dev", results), pacing_policy_document("dev", results, None)
-    document = {"Statement": [*statements(shared), *statements(pacing)]}
+    document = {"Statement": [*shared["Statement"], *statements(pacing)]}
     # WHEN the scan lists what deliver can call
     called = set(app_actions("handler", ("deliver",))) - set(NOT_CALLED["deliver"])
     # THEN each call is allowed on any dev partner's resources, never on prod's, and nothing else is granted
     queue = "arn:aws:sqs:us-east-1:123456789012:hookrelay-{}-{}"
     for stage, allowed in (("dev", True), ("prod", False)):
-        for name in ("acme", "acme-dlq", "globex", "results"):
+        for name in ("acme", "acme-dlq", "globex"):
             assert allows(document, "sqs:SendMessage", queue.format(stage, name)) is allowed
+        # the stage's pattern covers the results queue: denied (issue 15, attempt records are log lines)
+        assert not allows(document, "sqs:SendMessage", queue.format(stage, "results"))
         secret = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:hookrelay/{stage}/acme/signing-AbCdEf"
         assert allows(document, "secretsmanager:GetSecretValue", secret) is allowed
         for action in PACING_CALLS:

@@ -188,6 +188,9 @@ class Partner(DeliveryOptions):
     code_key: str | None = Field(default=None, description="the handler artifact the function runs")
     pause: Pause | None = Field(default=None, description="why and when its health paused it (status paused)")
     resumed_at: UtcDatetime | None = Field(default=None, description="when it was last enabled after a pause")
+    attempt_filter_at: UtcDatetime | None = Field(
+        default=None, description="when its log group was subscribed to the attempt recorder (attempt lines)"
+    )
 
     @model_validator(mode="before")
     @classmethod

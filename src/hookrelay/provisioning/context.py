@@ -22,6 +22,7 @@ from hookrelay.provisioning.events.router import Router
 from hookrelay.provisioning.messages.store import MessageStore
 from hookrelay.provisioning.publish import EventPublisher
 from hookrelay.provisioning.quotas import QuotaReader
+from hookrelay.provisioning.resources.attempt_filter import find_recorder_arn
 from hookrelay.provisioning.resources.queues import find_queue_url
 from hookrelay.provisioning.resources.secrets import current_version
 from hookrelay.provisioning.resources.shared import SharedArns, shared_arns
@@ -65,6 +66,12 @@ class Provisioner:
         return Router.of_stage(
             self.stage, self.clients, self.settings.max_event_bytes, keep=self.messages.keep
         )
+
+    @cached_property
+    def recorder_arn(self) -> str:
+        """The stage's attempt recorder (the partners' log groups' subscription destination): looked up by
+        name once per context, as it never moves (DependencyUnavailable, not cached, while it is missing)."""
+        return find_recorder_arn(self.stage, self.clients)
 
     def check_destination(self, url: str) -> None:
         """Refuse a URL the handler would refuse: non-public addresses unless allowed, or no address."""

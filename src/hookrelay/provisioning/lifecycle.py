@@ -1,7 +1,8 @@
 """Create and delete a partner: every resource it owns, each step an idempotent "ensure".
 
 create writes the partner as ``provisioning`` first, then ensures each resource in dependency order
-(secret, queues, log group, role, function, concurrency, mapping, alarms) and marks it ``active``.
+(secret, queues, log group and its attempt-lines subscription to the stage's recorder, role, function,
+concurrency, mapping, alarms) and marks it ``active``.
 A failure part way leaves the partner ``provisioning`` with the reason in ``last_error``: running
 create again finishes the job (nothing it made blocks it), and delete removes whatever exists.
 
@@ -39,6 +40,7 @@ from hookrelay.provisioning.capacity import check_new_partner, partner_costs
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.events.subscriptions import subscribe, unsubscribe
 from hookrelay.provisioning.resources.artifact import latest_artifact, prepare
+from hookrelay.provisioning.resources.attempt_filter import ensure_attempt_filter
 from hookrelay.provisioning.resources.function import (
     FunctionSpec,
     delete_function,
@@ -92,7 +94,13 @@ def create_partner(ctx: Provisioner, request: PartnerCreate) -> Created:
     previous = existing.event_types if existing else None  # issue 14: filed in the events router's index
     subscribe(ctx.stage, ctx.clients, partner, previous=previous)
     active = ctx.partners.put(
-        partner.touched(ctx.clock(), status=PartnerStatus.ACTIVE, last_error=None, code_key=code_key)
+        partner.touched(
+            ctx.clock(),
+            status=PartnerStatus.ACTIVE,
+            last_error=None,
+            code_key=code_key,
+            attempt_filter_at=now,  # its log group is subscribed (a rollout need not do it)
+        )
     )
     logger.info("partner created", extra={"partner_id": pid})
     return Created(partner=active, secret=secret)
@@ -114,10 +122,10 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime, fresh: bool) -
         tags,
         clients,
     )
-    log_group_arn = ensure_log_group(
-        naming.partner_log_group(s.stage, pid), s.log_retention_days, tags, clients
-    )
-    grants = Grants(queues.arn, queues.dlq_arn, shared.results_queue_arn, log_group_arn, secret.arn)
+    log_group = naming.partner_log_group(s.stage, pid)
+    log_group_arn = ensure_log_group(log_group, s.log_retention_days, tags, clients)
+    ensure_attempt_filter(log_group, ctx.recorder_arn, clients)  # its attempt lines reach the recorder
+    grants = Grants(queues.arn, queues.dlq_arn, log_group_arn, secret.arn)  # no results queue (issue 15)
     role_arn = (
         ensure_role(naming.partner_role(s.stage, pid), grants, tags, clients)
         if s.handler_role == "per-partner"
@@ -172,7 +180,7 @@ def delete_partner(ctx: Provisioner, partner_id: str) -> Deleted:
         removed.append(f"function:{function}")
     removed += [f"alarm:{name}" for name in delete_alarms(stage, pid, clients)]
     log_group = naming.partner_log_group(stage, pid)
-    if delete_log_group(log_group, clients):
+    if delete_log_group(log_group, clients):  # its attempt-lines subscription filter goes with it
         removed.append(f"log-group:{log_group}")
     role = naming.partner_role(stage, pid)  # its own role, if it had one; never the stage's shared role
     if delete_role(role, clients):

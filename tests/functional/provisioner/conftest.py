@@ -21,6 +21,7 @@ from hookrelay.provisioning.api import Api
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.lifecycle import Created, create_partner
 from hookrelay.provisioning.resources.artifact import upload_artifact as upload_handler_artifact
+from hookrelay.provisioning.resources.attempt_filter import recorder_function, recorder_handler
 from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay.provisioning.settings import ProvisionerSettings
 from tests.support.apps import load_app_file
@@ -28,6 +29,7 @@ from tests.support.apps import load_app_file
 STAGE = "test"
 REGION = "us-east-1"
 URL = "http://127.0.0.1:9/hook"
+RECORDER_ROLE = "provisioner-role"  # the provisioner app's role (`chalice deploy` makes it), not a partner's
 APP = Path(__file__).resolve().parents[3] / "provisioner" / "app.py"
 
 
@@ -74,6 +76,29 @@ def aws(service: str) -> Any:
     )
 
 
+def make_recorder(stage: str = STAGE) -> str:
+    """The stage's attempt recorder function (what `chalice deploy` of the provisioner makes); its ARN.
+
+    moto wants the function's role to exist when the function is made, and only then: the role is removed
+    again, so the account's roles (counted by capacity, listed by delete's tests) stay the partners'."""
+    trust = '{"Version": "2012-10-17", "Statement": []}'
+    role = aws("iam").create_role(RoleName=RECORDER_ROLE, AssumeRolePolicyDocument=trust)["Role"]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "")
+    try:
+        created = aws("lambda").create_function(
+            FunctionName=recorder_function(stage),
+            Runtime="python3.11",
+            Role=role["Arn"],
+            Handler=recorder_handler(),
+            Code={"ZipFile": buffer.getvalue()},
+        )
+    finally:
+        aws("iam").delete_role(RoleName=RECORDER_ROLE)
+    return str(created["FunctionArn"])
+
+
 def build_provisioner() -> Provisioner:
     """A provisioner with shared resources and one handler artifact on the active moto; loopback allowed."""
     settings = ProvisionerSettings(stage=STAGE, allowed_networks=("loopback",))
@@ -81,6 +106,7 @@ def build_provisioner() -> Provisioner:
     clients = Clients(overrides={name: aws(name) for name in SERVICES}, sleep=sleeps.append)
     provisioner = Provisioner(settings=settings, clients=clients)
     ensure_shared(STAGE, clients)
+    make_recorder()
     aws("s3").create_bucket(Bucket=settings.bucket)
     upload_artifact(aws("s3"), settings.bucket, "first = 1")
     return provisioner

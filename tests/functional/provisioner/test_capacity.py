@@ -242,11 +242,13 @@ def test_create_makes_a_pinned_number_of_aws_calls(
     # THEN the first makes 25 calls (31 before issue 13; 28 with stage alarms; 23 once the shared ARNs and
     # queue URLs were read once and no reservation set; + PublishVersion and CreateAlias for the live
     # alias), two of them the account's quotas; the second, on cached quotas, 23; + one PutItem filing the
-    # partner in the events router's subscription index (issue 14)
-    assert len(first) == 26, first
+    # partner in the events router's subscription index (issue 14); + one PutSubscriptionFilter (attempt
+    # lines to the recorder, issue 15) each, and the first one GetFunction finding the recorder (cached)
+    assert len(first) == 28, first
     assert (first.count("lambda:GetAccountSettings"), first.count("iam:GetAccountSummary")) == (1, 1)
     assert (first.count("sns:CreateTopic"), first.count("sqs:GetQueueUrl")) == (1, 1)
-    assert len(aws_calls) == 24, aws_calls
+    assert len(aws_calls) == 25, aws_calls
+    assert aws_calls.count("logs:PutSubscriptionFilter") == 1
     assert "lambda:GetAccountSettings" not in aws_calls
     # AND of Lambda's shared 15/s control-plane budget (GetFunction has its own) a create spends 5:
     # CreateFunction, PublishVersion, CreateAlias, ListEventSourceMappings, CreateEventSourceMapping

@@ -132,10 +132,11 @@ def test_role_policy_grants_only_the_partners_own_resources(make_partner: Any) -
     (name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
     document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
     statements = {s["Sid"]: s for s in document["Statement"]}
-    # THEN it consumes only its queue, sends to its queue, DLQ and results, reads only its secret
+    # THEN it consumes only its queue, sends to its queue and DLQ (not the results queue: issue 15), reads
+    # only its secret
     assert statements["ConsumeOwnQueue"]["Resource"].endswith(":hookrelay-test-acme")
-    sends = [arn.rsplit(":", 1)[1] for arn in statements["SendRetriesDeadLettersAndResults"]["Resource"]]
-    assert sends == ["hookrelay-test-acme", "hookrelay-test-acme-dlq", "hookrelay-test-results"]
+    sends = [arn.rsplit(":", 1)[1] for arn in statements["SendRetriesAndDeadLetters"]["Resource"]]
+    assert sends == ["hookrelay-test-acme", "hookrelay-test-acme-dlq"]
     assert ":secret:hookrelay/test/acme/signing" in statements["OwnSigningSecret"]["Resource"]
     assert statements["OwnLogGroup"]["Resource"].endswith(":log-group:/aws/lambda/hookrelay-test-acme:*")
 

@@ -61,7 +61,14 @@ def test_the_shared_roles_policy_covers_the_stage_and_only_from_its_functions(sh
     )
     # AND sends and the secret read are allowed only from inside the stage's functions
     only_functions = {"ArnLike": {"lambda:SourceFunctionArn": "arn:*:lambda:*:*:function:hookrelay-test-*"}}
-    assert statements["SendRetriesDeadLettersAndResults"]["Condition"] == only_functions
+    assert statements["SendRetriesAndDeadLetters"]["Condition"] == only_functions
+    # AND the results queue, inside the stage's pattern, is denied (attempt records are log lines: issue 15)
+    assert statements["NoAttemptRecordsByQueue"] == {
+        "Sid": "NoAttemptRecordsByQueue",
+        "Effect": "Deny",
+        "Action": "sqs:SendMessage",
+        "Resource": "arn:aws:sqs:us-east-1:123456789012:hookrelay-test-results",
+    }
     assert statements["OwnSigningSecret"]["Condition"] == only_functions
     assert "Condition" not in statements["ConsumeOwnQueue"]  # the mapping's polling carries no such key
 

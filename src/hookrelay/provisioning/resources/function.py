@@ -49,6 +49,9 @@ class FunctionSpec:
             "Environment": {"Variables": self.environment},
             "TracingConfig": {"Mode": "Active"},
             "Layers": list(self.layers),
+            # plain text lines (the default): the handler's JSON lines reach the log group as written, so
+            # the attempt-lines subscription filter's { $.record = "attempt" } reads their fields
+            "LoggingConfig": {"LogFormat": "Text"},
         }
 
 

@@ -1,8 +1,14 @@
 """The IAM role a partner handler runs as: its own (``handler_role=per-partner``) or the stage's (``shared``).
 
 per-partner (the default): one role per partner, whose inline policy names that partner's queue, DLQ,
-log group and secret only; a compromised handler reaches its own partner's resources and the shared
-results queue. It costs one IAM role per partner: 1,000 roles per account by default, 5,000 at most.
+log group and secret only; a compromised handler reaches its own partner's resources. It costs one IAM
+role per partner: 1,000 roles per account by default, 5,000 at most.
+
+Neither role may send to the stage's results queue (issue 15): a handler's attempt records are its log
+lines, which reach the recorder through its own log group's subscription filter, and the recorder believes
+a line only for the partner whose log group it came from (:mod:`hookrelay.attempts.lines`), so a handler
+can forge no record of another partner. The shared role's ``hookrelay-<stage>-*`` pattern would cover the
+results queue: an explicit Deny (:data:`NO_RESULTS_QUEUE`) takes it out.
 
 shared: one role per stage (``hookrelay-<stage>-partners-handler``, made once by :func:`ensure_shared_role`,
 never deleted with a partner), the same policy over the stage's name patterns (``hookrelay-<stage>-*``
@@ -25,6 +31,8 @@ from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.provisioning.resources.calls import removed, tag_list
 
 POLICY_NAME = "hookrelay-handler"
+SENDS = "SendRetriesAndDeadLetters"  # its own queue and DLQ; no longer the results queue (issue 15)
+NO_RESULTS_QUEUE = "NoAttemptRecordsByQueue"  # the shared role: attempt records are log lines now
 TRUST_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
@@ -43,19 +51,17 @@ class Grants:
 
     queue_arn: str
     dlq_arn: str
-    results_queue_arn: str
     log_group_arn: str
     secret_arn: str
 
 
 def stage_grants(stage: str, results_queue_arn: str) -> Grants:
-    """The shared role's grants: the stage's name patterns, where the results queue is."""
+    """The shared role's grants: the stage's name patterns, in the results queue's account and region."""
     _, partition, _, region, account, _ = results_queue_arn.split(":", 5)
     queues = f"arn:{partition}:sqs:{region}:{account}:{naming.prefix(stage)}-*"
     return Grants(
         queue_arn=queues,
         dlq_arn=queues,
-        results_queue_arn=results_queue_arn,
         log_group_arn=f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{naming.prefix(stage)}-*",
         secret_arn=f"arn:{partition}:secretsmanager:{region}:{account}:secret:{naming.PROJECT}/{stage}/*",
     )
@@ -69,17 +75,18 @@ def _from_stage_functions(stage: str, statement: dict[str, object]) -> dict[str,
 
 def shared_policy_document(stage: str, results_queue_arn: str) -> dict[str, object]:
     """The shared role's policy: :func:`policy_document` over the stage's patterns, sends and secrets
-    limited to calls from the stage's functions (the event source mapping's polling carries no such key)."""
-    guarded = {"SendRetriesDeadLettersAndResults", "OwnSigningSecret"}
+    limited to calls from the stage's functions (the event source mapping's polling carries no such key);
+    the results queue, which the queue pattern covers, denied."""
+    guarded = {SENDS, "OwnSigningSecret"}
     statements = _statements(stage_grants(stage, results_queue_arn))
-    return {
-        "Version": "2012-10-17",
-        "Statement": [_from_stage_functions(stage, s) if s["Sid"] in guarded else s for s in statements],
-    }
+    allowed = [_from_stage_functions(stage, s) if s["Sid"] in guarded else s for s in statements]
+    deny = {"Sid": NO_RESULTS_QUEUE, "Effect": "Deny", "Action": "sqs:SendMessage"}
+    deny["Resource"] = results_queue_arn
+    return {"Version": "2012-10-17", "Statement": [*allowed, deny]}
 
 
 def policy_document(grants: Grants) -> dict[str, object]:
-    """Receive/delete on its queue; send to its queue, DLQ and the results queue; its logs; its secret."""
+    """Receive/delete on its queue; send to its queue and DLQ; its logs; its secret."""
     return {"Version": "2012-10-17", "Statement": _statements(grants)}
 
 
@@ -97,10 +104,10 @@ def _statements(grants: Grants) -> list[dict[str, object]]:
             "Resource": grants.queue_arn,
         },
         {
-            "Sid": "SendRetriesDeadLettersAndResults",
+            "Sid": SENDS,
             "Effect": "Allow",
             "Action": "sqs:SendMessage",
-            "Resource": [grants.queue_arn, grants.dlq_arn, grants.results_queue_arn],
+            "Resource": [grants.queue_arn, grants.dlq_arn],
         },
         {
             "Sid": "OwnLogGroup",
