@@ -111,6 +111,7 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime, fresh: bool) -
     s, pid, clients = ctx.settings, partner.partner_id, ctx.clients
     tags = s.tags(pid)
     shared = shared_arns(s.stage, clients)
+    recorder = ctx.recorder_arn  # before anything is made: no recorder, no partner whose records it loses
     # before anything is made: nothing to run is no start (the layer is published once per build)
     artifact = prepare(latest_artifact(s.bucket, clients), s.stage, clients, s.keep_layer_versions)
     secret = ensure_secret(naming.partner_secret(s.stage, pid), tags, now, clients)
@@ -124,7 +125,7 @@ def _provision(ctx: Provisioner, partner: Partner, now: datetime, fresh: bool) -
     )
     log_group = naming.partner_log_group(s.stage, pid)
     log_group_arn = ensure_log_group(log_group, s.log_retention_days, tags, clients)
-    ensure_attempt_filter(log_group, ctx.recorder_arn, clients)  # its attempt lines reach the recorder
+    ensure_attempt_filter(log_group, recorder, clients)  # its attempt lines reach the recorder
     grants = Grants(queues.arn, queues.dlq_arn, log_group_arn, secret.arn)  # no results queue (issue 15)
     role_arn = (
         ensure_role(naming.partner_role(s.stage, pid), grants, tags, clients)

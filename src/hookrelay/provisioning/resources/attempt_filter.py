@@ -21,6 +21,8 @@ Quotas (docs/scale.md): two subscription filters per log group (hookrelay uses o
 
 from __future__ import annotations
 
+import json
+
 from hookrelay import naming
 from hookrelay.attempts.lines import FILTER_NAME, FILTER_PATTERN, LOG_GROUP_PREFIX
 from hookrelay.aws.clients import Clients
@@ -84,18 +86,8 @@ def ensure_recorder_wiring(stage: str, clients: Clients) -> str:
     cannot record (after Lambda's retries) to the results DLQ; return the recorder's ARN. Idempotent."""
     arn = find_recorder_arn(stage, clients)
     account = arn.split(":")[4]
-    try:
-        clients.lambda_.add_permission(
-            FunctionName=arn,
-            StatementId=PERMISSION_ID,
-            Action="lambda:InvokeFunction",
-            Principal="logs.amazonaws.com",
-            SourceArn=partner_log_groups_arn(stage, arn),
-            SourceAccount=account,
-        )
-    except AWS_ERRORS as exc:
-        if not has_code(exc, "ResourceConflictException"):  # the statement is there already
-            raise aws_error(f"let CloudWatch Logs invoke {arn}", exc) from exc
+    if not _has_statement(arn, clients):
+        _add_permission(stage, arn, account, clients)
     dlq = find_queue_url(naming.results_dead_letter_queue(stage), clients)
     if dlq is None:
         missing = naming.results_dead_letter_queue(stage)
@@ -110,3 +102,29 @@ def ensure_recorder_wiring(stage: str, clients: Clients) -> str:
     except AWS_ERRORS as exc:
         raise aws_error(f"set the on-failure destination of {arn}", exc) from exc
     return arn
+
+
+def _has_statement(function_arn: str, clients: Clients) -> bool:
+    """Whether the function's resource policy has hookrelay's statement (GetPolicy: not the control plane)."""
+    try:
+        policy = json.loads(clients.lambda_.get_policy(FunctionName=function_arn)["Policy"])
+    except AWS_ERRORS as exc:
+        if has_code(exc, "ResourceNotFoundException"):  # no policy yet
+            return False
+        raise aws_error(f"read the resource policy of {function_arn}", exc) from exc
+    return any(statement.get("Sid") == PERMISSION_ID for statement in policy.get("Statement", []))
+
+
+def _add_permission(stage: str, arn: str, account: str, clients: Clients) -> None:
+    try:
+        clients.lambda_.add_permission(
+            FunctionName=arn,
+            StatementId=PERMISSION_ID,
+            Action="lambda:InvokeFunction",
+            Principal="logs.amazonaws.com",
+            SourceArn=partner_log_groups_arn(stage, arn),
+            SourceAccount=account,
+        )
+    except AWS_ERRORS as exc:
+        if not has_code(exc, "ResourceConflictException"):  # the statement is there already
+            raise aws_error(f"let CloudWatch Logs invoke {arn}", exc) from exc

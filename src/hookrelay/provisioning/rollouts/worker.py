@@ -5,7 +5,11 @@ UpdateFunctionConfiguration first): UpdateFunctionCode, PublishVersion (of exact
 UpdateAlias (``live``), DeleteFunction (the version pruning drops). Every one of them waits its turn
 (the worker's Lambda client is a :class:`PacedLambda`); the waits in between read GetFunction, which has
 its own quota (100/s) and is not metered. A partner already on the target (its record's
-``code_key``) is skipped without any Lambda call. A partner's failure is recorded and the chunk goes on;
+``code_key``) is skipped without any Lambda call. A partner made before attempt lines (issue 15: its item
+has no ``attempt_filter_at``) first gets its log group's subscription filter to the recorder, once: its
+new code writes its attempt records as log lines only. PutSubscriptionFilter has a quota of its own (5
+requests per second per account and region): the workers share :data:`FILTERS_PER_SECOND` of it, and a
+partner already marked makes no logs call at all. A partner's failure is recorded and the chunk goes on;
 a failure of the chunk itself (its results cannot be written, or AWS still throttles after backing off)
 raises, so SQS delivers the chunk again and the retry skips every partner already recorded.
 """
@@ -22,8 +26,10 @@ from pydantic import ValidationError
 from hookrelay import naming
 from hookrelay.aws.sqs_event import SqsEvent, batch_response
 from hookrelay.errors import HookrelayError
+from hookrelay.partners.model import Partner
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.resources.artifact import ResolvedArtifact
+from hookrelay.provisioning.resources.attempt_filter import ensure_attempt_filter
 from hookrelay.provisioning.resources.function import update_code, wait_until_ready
 from hookrelay.provisioning.resources.versions import (
     live_version,
@@ -37,6 +43,7 @@ from hookrelay.provisioning.rollouts.pace import FAILURES, Pace, paced, paced_cl
 from hookrelay.provisioning.rollouts.store import RolloutStore
 
 logger = logging.getLogger(__name__)
+FILTERS_PER_SECOND = 4.0  # PutSubscriptionFilter: 5/s per account and region; one left to creates
 
 
 def work(event: dict[str, Any], ctx: Provisioner) -> dict[str, list[dict[str, str]]]:
@@ -46,11 +53,12 @@ def work(event: dict[str, Any], ctx: Provisioner) -> dict[str, list[dict[str, st
     Each worker spends its share of the rollout's rate (``rollout_calls_per_second / rollout_workers``)."""
     settings = ctx.settings
     pace = Pace(settings.rollout_calls_per_second / settings.rollout_workers, ctx.clients.sleep)
+    filters = Pace(FILTERS_PER_SECOND / settings.rollout_workers, ctx.clients.sleep)
     ctx = replace(ctx, clients=paced_clients(ctx.clients, pace))
     failed: list[str] = []
     for message in SqsEvent.model_validate(event).records:
         try:
-            run_chunk(ctx, Chunk.model_validate_json(message.body))
+            run_chunk(ctx, Chunk.model_validate_json(message.body), filters)
         except ValidationError as exc:
             logger.error(
                 "unreadable rollout chunk dropped",
@@ -66,7 +74,7 @@ def work(event: dict[str, Any], ctx: Provisioner) -> dict[str, list[dict[str, st
     return batch_response(failed)
 
 
-def run_chunk(ctx: Provisioner, chunk: Chunk) -> list[PartnerResult]:
+def run_chunk(ctx: Provisioner, chunk: Chunk, filters: Pace | None = None) -> list[PartnerResult]:
     store = RolloutStore(ctx.stage, ctx.clients)
     recorded = store.outcomes(chunk.rollout_id, chunk.partner_ids)
     todo = [p for p in dict.fromkeys(chunk.partner_ids) if recorded.get(p) in (None, Outcome.FAILED)]
@@ -78,7 +86,7 @@ def run_chunk(ctx: Provisioner, chunk: Chunk) -> list[PartnerResult]:
             target = ResolvedArtifact(
                 bucket=ctx.settings.bucket, code_key=chunk.code_key, layers=chunk.layers
             )
-            result = roll_partner(ctx, partner_id, target)
+            result = roll_partner(ctx, partner_id, target, filters)
         store.record(chunk.rollout_id, result)
         return result
 
@@ -95,11 +103,14 @@ def run_chunk(ctx: Provisioner, chunk: Chunk) -> list[PartnerResult]:
     return results
 
 
-def roll_partner(ctx: Provisioner, partner_id: str, target: ResolvedArtifact) -> PartnerResult:
-    """Move one partner's live alias to a new version running ``target``; its failure is its result."""
+def roll_partner(
+    ctx: Provisioner, partner_id: str, target: ResolvedArtifact, filters: Pace | None = None
+) -> PartnerResult:
+    """Move one partner's live alias to a new version running ``target``; its failure is its result.
+    Its log group is subscribed to the recorder first, if it never was (``filters`` paces those calls)."""
     code_key, wait = target.code_key, ctx.clients.sleep
     try:
-        partner = ctx.partners.get(partner_id)
+        partner = subscribe_once(ctx, ctx.partners.get(partner_id), filters)
         if partner.code_key == code_key:
             return PartnerResult(partner_id=partner_id, outcome=Outcome.SKIPPED)
         name = naming.partner_function(ctx.stage, partner_id)
@@ -116,6 +127,22 @@ def roll_partner(ctx: Provisioner, partner_id: str, target: ResolvedArtifact) ->
     except FAILURES as exc:
         return _failed(partner_id, exc)
     return _moved(partner_id, version, previous, partner.code_key, sha)
+
+
+def subscribe_once(ctx: Provisioner, partner: Partner, filters: Pace | None) -> Partner:
+    """A partner made before attempt lines: its log group's subscription filter, then the mark on its item
+    (so no later rollout calls CloudWatch Logs for it). A marked partner: nothing, no call."""
+    if partner.attempt_filter_at is not None:
+        return partner
+    group, wait = naming.partner_log_group(ctx.stage, partner.partner_id), ctx.clients.sleep
+
+    def subscribe() -> None:
+        if filters is not None:
+            filters.wait()
+        ensure_attempt_filter(group, ctx.recorder_arn, ctx.clients)
+
+    paced(f"subscribe {group}", subscribe, wait)
+    return ctx.partners.put(partner.touched(ctx.clock(), attempt_filter_at=ctx.clock()))
 
 
 def roll_back(ctx: Provisioner, partner_id: str, done: PartnerResult | None) -> PartnerResult:
