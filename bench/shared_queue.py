@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from hookrelay.attempts.publisher import ResultsPublisher
+
 from hookrelay.aws.sqs_event import SqsEvent
 from hookrelay.delivery.batch import handle_record
 from hookrelay.delivery.deps import HandlerDeps
