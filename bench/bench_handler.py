@@ -1,7 +1,7 @@
 """Handler throughput and batch latency, each next to a baseline measured in the same run.
 
 1. Webhooks delivered per second by hookrelay.delivery.batch.handle_batch (10-record batches: parse, sign,
-   POST, classify, attempt records to the results queue, metrics, logs) against a local receiver, next
+   POST, classify, the attempt record's log line, metrics) against a local receiver, next
    to a bare loop on 10 threads to the same receiver, with the client library the handler posts with
    (urllib3 since issue 15; requests before). The handler gets the
    same 10 connections in two shapes: one instance posting 10 at a time, and two instances (Lambda's
@@ -10,12 +10,15 @@
 2. Wall time of one 10-record batch against a receiver that takes 200 ms per request, at post
    concurrency 10, next to one single request. Target: < 2 x a single request.
 
-AWS (the results queue, the secret) is moto's server and each receiver is a server, each in its own
-process, so what is measured is the handler's own work plus its waits, as in Lambda. The handler calls
-AWS through its own clients, as in Lambda (the lean ``aws.wire`` since issue 15; boto3's before). Each
-batch waits for its slowest POST and then for its attempt records' SendMessageBatch (a few ms of wall
-time to moto's server here, 10-20 ms to SQS), where the bare loop never waits: at 20 ms per answer
-that, not CPU, is what keeps the ratio under 1.
+AWS (the secret) is moto's server and each receiver is a server, each in its own process, so what is
+measured is the handler's own work plus its waits, as in Lambda. The handler calls AWS through its own
+clients, as in Lambda (the lean ``aws.wire`` since issue 15; boto3's before). Each batch waits for its
+slowest POST. Until issue 15's last round it then also waited for its attempt records'
+``SendMessageBatch`` to the results queue (~5 ms of wall time to moto's server here, 10-20 ms to SQS);
+now each attempt record is its attempt's JSON log line (``delivery.report.log_attempt``), which Lambda
+hands to CloudWatch Logs and a subscription filter to the recorder: the handler makes no call for it,
+and its cost moved to CloudWatch Logs ingestion, already paid for the log line. Log lines are formatted
+as in Lambda and written to ``/dev/null``.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ import os
 import statistics
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -99,46 +101,29 @@ def timed_loop(post: Callable[[], None], total: int) -> tuple[float, float]:
 
 
 def timed_batch(stack: Any, event: dict[str, Any]) -> float:
-    """Seconds for one handle_batch. The results queue is then emptied, untimed, as the results
-    recorder keeps it in production: moto's SQS cost grows with queue depth (FIELD-NOTES)."""
+    """Seconds for one handle_batch."""
     started = time.perf_counter()
     assert handle_batch(event, stack.deps) == {"batchItemFailures": []}
-    elapsed = time.perf_counter() - started
-    real = stack.sqs.real
-    while messages := real.receive_message(QueueUrl=stack.results_url, MaxNumberOfMessages=10).get(
-        "Messages"
-    ):
-        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
-        real.delete_message_batch(QueueUrl=stack.results_url, Entries=entries)
-    return elapsed
+    return time.perf_counter() - started
 
 
 def instances_rate(stack: Any, instances: int, posts: int, batches: int) -> float:
     """Webhooks/s of ``instances`` handler instances (as Lambda runs a partner's reserved concurrency),
-    each with its own deps and ``posts`` parallel POSTs, taking 10-record batches as they come.
-
-    In production the results recorder keeps the results queue shallow; moto's SQS cost grows with
-    depth (FIELD-NOTES), so here each batch publishes to a results queue of its own, made and removed
-    outside the timed part: every SendMessageBatch goes to a queue no deeper than 10."""
+    each with its own deps and ``posts`` parallel POSTs, taking 10-record batches as they come."""
     settings = stack.settings.model_copy(update={"post_concurrency": posts})
     all_deps = [build_deps(settings) for _ in range(instances)]
     for deps in all_deps:  # warm up: pools, secret cache
         handle_batch(sqs_event([stack.message().to_sqs_body()]), deps)
-    real = stack.sqs.real
-    queues = [
-        real.create_queue(QueueName=f"bench-results-{uuid.uuid4().hex}")["QueueUrl"] for _ in range(batches)
-    ]
-    work = iter([(sqs_event([stack.message().to_sqs_body() for _ in range(10)]), q) for q in queues])
+    work = iter([sqs_event([stack.message().to_sqs_body() for _ in range(10)]) for _ in range(batches)])
     lock = threading.Lock()
 
     def instance(deps: Any) -> None:
         while True:
             with lock:
-                item = next(work, None)
-            if item is None:
+                event = next(work, None)
+            if event is None:
                 return
-            deps.results.queue_url = item[1]
-            assert handle_batch(item[0], deps) == {"batchItemFailures": []}
+            assert handle_batch(event, deps) == {"batchItemFailures": []}
 
     threads = [threading.Thread(target=instance, args=(deps,)) for deps in all_deps]
     started = time.perf_counter()
@@ -146,10 +131,7 @@ def instances_rate(stack: Any, instances: int, posts: int, batches: int) -> floa
         t.start()
     for t in threads:
         t.join()
-    elapsed = time.perf_counter() - started
-    for queue in queues:
-        real.delete_queue(QueueUrl=queue)
-    return batches * 10 / elapsed
+    return batches * 10 / (time.perf_counter() - started)
 
 
 # Lambda instances x posts per batch = 10 connections; (2, 5) is a partner's default
@@ -161,7 +143,12 @@ def throughput(aws: str, delay: float) -> None:
         sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=aws)
         secrets = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=aws)
         stack = build_partner_stack(
-            sqs, secrets, url, post_concurrency=CONCURRENCY, partner_id=f"fast{int(delay * 1000)}"
+            sqs,
+            secrets,
+            url,
+            post_concurrency=CONCURRENCY,
+            partner_id=f"fast{int(delay * 1000)}",
+            capture_lines=False,
         )
         batches = BATCHES if delay < 0.01 else BATCHES // 3 if delay < 0.05 else BATCHES // 6
         bare_loop(url, 100)
@@ -189,7 +176,9 @@ def batch_latency(aws: str) -> None:
     with receiver_process(delay=0.2) as slow_url:
         sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=aws)
         secrets = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=aws)
-        slow = build_partner_stack(sqs, secrets, slow_url, post_concurrency=CONCURRENCY, partner_id="slow")
+        slow = build_partner_stack(
+            sqs, secrets, slow_url, post_concurrency=CONCURRENCY, partner_id="slow", capture_lines=False
+        )
         slow.deps = build_deps(slow.settings)  # the handler's own (lean) AWS clients, as in Lambda
         single = []
         session = requests.Session()

@@ -4,8 +4,8 @@ As in the architecture the Dwolla talk started from: every partner's webhooks wa
 queue, and ``workers`` threads each receive a batch (up to 10), deliver its records with
 ``post_concurrency`` parallel POSTs, and delete what succeeded. Delivery is hookrelay's own record
 handler (:func:`hookrelay.delivery.batch.handle_record`: sign, POST, decide, settle) with each partner's
-settings, and the attempt records go to the results queue, so the work per webhook is the same as
-in a partner's Lambda; only the queueing differs.
+settings, and the attempt records are its log lines, so the work per webhook is the same as in a
+partner's Lambda; only the queueing differs.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from hookrelay.attempts.publisher import ResultsPublisher
 from hookrelay.aws.sqs_event import SqsEvent
 from hookrelay.delivery.batch import handle_record
 from hookrelay.delivery.deps import HandlerDeps
@@ -84,7 +83,6 @@ class SharedQueuePool:
                 settings=s,
                 transport=transport,
                 keys=self.keys[p],
-                results=ResultsPublisher(s.results_queue_url, self.sqs),
                 sqs=self.sqs,
             )
             for p, s in self.partners.items()
@@ -110,8 +108,6 @@ class SharedQueuePool:
             return handle_record(record, deps[partner])
 
         outcomes = list(posts.map(deliver, records))
-        attempts = [o.record for o in outcomes if o.record is not None]
-        next(iter(deps.values())).results.publish(attempts)
         handles = {m["MessageId"]: m["ReceiptHandle"] for m in messages}
         done = [
             {"Id": str(i), "ReceiptHandle": handles[o.message_id]} for i, o in enumerate(outcomes) if o.ok

@@ -71,7 +71,7 @@ def test_a_webhook_is_delivered_signed_and_recorded(stack_for: Any) -> None:
     assert request.headers["X-Hookrelay-Topic"] == "transfer.created"
     assert request.headers["X-Hookrelay-Attempt"] == "1"
     assert request.headers["User-Agent"].startswith("hookrelay/")
-    # AND nothing was re-queued or dead-lettered, and the attempt went to the results queue
+    # AND nothing was re-queued or dead-lettered, and the attempt's record is its marked log line
     assert (resent(stack), dead_letters(stack)) == ([], [])
     [record] = stack.results()
     assert (record["webhook_id"], record["outcome"], record["status_code"], record["attempt"]) == (
@@ -353,13 +353,14 @@ def test_a_record_that_crashes_on_its_last_receive_is_dead_lettered_with_the_err
 def test_a_failure_after_delivery_does_not_fail_the_batch(
     stack_for: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN the attempt records cannot be published for an unexpected reason
+    # GIVEN the batch's metrics cannot be written for an unexpected reason
     stack, server = stack_for()
+    from hookrelay.delivery import report
 
-    def broken(records: Any) -> int:
-        raise RuntimeError("results publisher bug")
+    def broken(*args: Any) -> None:
+        raise RuntimeError("metrics bug")
 
-    monkeypatch.setattr(stack.deps.results, "publish", broken)
+    monkeypatch.setattr(report, "emit_metrics", broken)
     # WHEN a batch is delivered
     response = handle_batch(sqs_event([stack.message().to_sqs_body()]), stack.deps)
     # THEN it still succeeds: the delivered webhook is not handed back to SQS to be sent again

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from hookrelay.attempts import lines
 from hookrelay.delivery.deps import HandlerDeps, build_deps
-from hookrelay.models import WebhookMessage
+from hookrelay.delivery.report import ATTEMPT_LOGGER
+from hookrelay.models import AttemptRecord, WebhookMessage
+from hookrelay.observability import JsonFormatter
 from hookrelay.retry import RetryPolicy
 from hookrelay.settings import HandlerSettings
 from hookrelay.signing import standard as signing
@@ -41,6 +46,24 @@ class RecordingSqs:
         return [k for name, k in self.calls if name == "send_message" and k["QueueUrl"] == queue_url]
 
 
+class AttemptLines(logging.Handler):
+    """The JSON lines the handler's attempt logger writes, as CloudWatch Logs would get them."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.NOTSET)
+        self.setFormatter(JsonFormatter("handler"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+    def records(self, partner_id: str) -> list[AttemptRecord]:
+        """The attempt records of ``partner_id``'s marked lines, read as the recorder reads them."""
+        parsed = [json.loads(line) for line in list(self.lines)]
+        found = [AttemptRecord.model_validate(p) for p in parsed if lines.is_attempt_line(p)]
+        return [r for r in found if r.partner_id == partner_id]
+
+
 @dataclass
 class PartnerStack:
     sqs: RecordingSqs
@@ -51,6 +74,7 @@ class PartnerStack:
     settings: HandlerSettings
     deps: HandlerDeps
     clock_now: list[datetime] = field(default_factory=lambda: [NOW])
+    attempt_lines: AttemptLines = field(default_factory=AttemptLines)
 
     def message(self, **overrides: Any) -> WebhookMessage:
         fields: dict[str, Any] = {
@@ -63,16 +87,25 @@ class PartnerStack:
         return WebhookMessage.model_validate(fields)
 
     def results(self) -> list[dict[str, Any]]:
-        found = []
-        for name, kwargs in self.sqs.calls:
-            if name == "send_message_batch" and kwargs["QueueUrl"] == self.results_url:
-                found += [json.loads(e["MessageBody"]) for e in kwargs["Entries"]]
-        return found
+        """The attempt records the handler wrote (its marked log lines), as JSON documents."""
+        return [r.model_dump(mode="json", exclude_none=True) for r in self.results_records()]
+
+    def results_records(self) -> list[AttemptRecord]:
+        return self.attempt_lines.records(self.settings.partner_id)
 
 
 def build_partner_stack(
-    raw_sqs: Any, secretsmanager: Any, url: str, partner_id: str = "acme", **settings: Any
+    raw_sqs: Any,
+    secretsmanager: Any,
+    url: str,
+    partner_id: str = "acme",
+    *,
+    capture_lines: bool = True,
+    **settings: Any,
 ) -> PartnerStack:
+    """A partner's queues, secret, settings and deps on ``raw_sqs``/``secretsmanager``; its attempt lines
+    captured for :meth:`PartnerStack.results` unless ``capture_lines`` is off (benchmarks: the capture
+    formats each line a second time)."""
     queue_url = raw_sqs.create_queue(QueueName=f"hookrelay-test-{partner_id}")["QueueUrl"]
     dlq_url = raw_sqs.create_queue(QueueName=f"hookrelay-test-{partner_id}-dlq")["QueueUrl"]
     results_url = raw_sqs.create_queue(QueueName="hookrelay-test-results")["QueueUrl"]
@@ -98,4 +131,8 @@ def build_partner_stack(
     deps = build_deps(handler_settings, sqs=sqs, secretsmanager=secretsmanager)
     stack = PartnerStack(sqs, queue_url, dlq_url, results_url, secret, handler_settings, deps)
     deps.clock = lambda: stack.clock_now[0]
+    if capture_lines:
+        attempt_logger = logging.getLogger(ATTEMPT_LOGGER)
+        attempt_logger.addHandler(stack.attempt_lines)
+        weakref.finalize(stack, attempt_logger.removeHandler, stack.attempt_lines)
     return stack

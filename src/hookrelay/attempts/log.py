@@ -1,4 +1,8 @@
-"""The attempt log: records from the shared results queue, kept in the deliveries table with a TTL.
+"""The attempt log: attempt records, kept in the deliveries table with a TTL.
+
+They come from the partners' handlers' log lines, through a CloudWatch Logs subscription
+(:func:`record_log_attempts`, :mod:`hookrelay.attempts.lines`), and, while handlers still on older code
+publish them during a rollout, from the shared results queue (:func:`record_attempts`).
 
 One item per attempt, keyed by partner and ``<time>#<webhook id>#<attempt>`` so a query reads newest
 first. A record whose outcome is GONE (the endpoint answered 410) also marks the partner ``gone_at``.
@@ -12,7 +16,7 @@ replay of ``only_failed`` webhooks needs no read of this table.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -20,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hookrelay import naming
+from hookrelay.attempts import lines
 from hookrelay.aws.clients import Clients
 from hookrelay.aws.errors import AWS_ERRORS, aws_error, has_code
 from hookrelay.aws.pages import decode_cursor, encode_cursor
@@ -126,6 +131,61 @@ def record_attempts(
         except Exception:  # best effort: the attempts are recorded whatever their health step does
             logger.exception("partner health step failed", extra={"attempts": len(recorded)})
     return batch_response(failed)
+
+
+class AttemptsNotRecorded(HookrelayError):
+    """Some attempt records of a subscription event could not be written (the rest were): raised so
+    Lambda retries the event (twice), then hands it to the recorder's on-failure destination."""
+
+
+def record_log_attempts(
+    event: Mapping[str, Any],
+    log: AttemptLog,
+    observe: Callable[[list[AttemptRecord]], None] | None = None,
+) -> int:
+    """Handle a CloudWatch Logs subscription event of a partner's handler log group: write each attempt
+    record of its marked lines (:func:`hookrelay.attempts.lines.records_of`: a line naming another
+    partner than the log group's is dropped); return how many were new.
+
+    Writes are idempotent puts, so an event delivered again (Lambda's retry of an async invocation)
+    writes nothing twice, and ``observe`` (the provisioner's partner health) is given only the attempts
+    this event wrote first, once, best effort, as :func:`record_attempts` does. A write that fails does
+    not stop the others; once they are written, :class:`AttemptsNotRecorded` is raised so Lambda
+    retries the event (the written ones are then old news) and, after its retries, keeps it at the
+    function's on-failure destination. An event that is no subscription event is logged and dropped:
+    retrying cannot mend it."""
+    try:
+        batch = lines.decode(event)
+    except InvalidInput as exc:
+        logger.error("not a CloudWatch Logs subscription event; dropped", extra={"error": exc.message})
+        return 0
+    failed = 0
+    recorded: list[AttemptRecord] = []
+    for attempt in lines.records_of(batch, log.stage):
+        try:
+            if log.record(attempt):
+                recorded.append(attempt)
+        except HookrelayError as exc:
+            failed += 1
+            logger.error(
+                "attempt not recorded",
+                extra={
+                    "partner_id": attempt.partner_id,
+                    "webhook_id": attempt.webhook_id,
+                    "attempt": attempt.attempt,
+                    "error": exc.message,
+                },
+            )
+    if observe is not None and recorded:
+        try:
+            observe(recorded)
+        except Exception:  # best effort: the attempts are recorded whatever their health step does
+            logger.exception("partner health step failed", extra={"attempts": len(recorded)})
+    if failed:
+        raise AttemptsNotRecorded(
+            f"{failed} attempt records of {batch.log_group} not recorded ({len(recorded)} written)"
+        )
+    return len(recorded)
 
 
 class DeliveryPage(BaseModel):

@@ -16,6 +16,10 @@ these, *confirmed before the record is reported done*:
 - sent to the partner's dead-letter queue with a reason (invalid body, wrong partner, 410 Gone,
   refused destination, retries exhausted, handling failed on the queue's last receive).
 
+Each attempt (and each parked poison body) writes its attempt record as one marked JSON log line
+(:func:`~hookrelay.delivery.report.log_attempt`) as it is reported, before the batch returns; a
+CloudWatch Logs subscription takes it to the stage's recorder. The handler makes no call to publish it.
+
 A record whose next step could not be confirmed, or whose handling crashed, is reported as a batch
 item failure: SQS makes it visible again after the visibility timeout, and nothing is lost.
 """
@@ -68,15 +72,15 @@ def handle_batch(event: Mapping[str, Any], deps: HandlerDeps) -> dict[str, list[
         runs = deps.pool().map(lambda c, r: c.run(_guarded, r, deps, pace), contexts, records)
         outcomes = list(runs)
     # Every record's fate is settled: nothing after this may fail the invocation, or SQS would
-    # deliver webhooks that already arrived a second time.
+    # deliver webhooks that already arrived a second time. (The attempt records are already written:
+    # each is its attempt's log line, report.log_attempt.)
     try:
-        deps.results.publish([o.record for o in outcomes if o.record is not None])
         report.emit_metrics(outcomes, deps.settings)
         if deps.pacer is not None and pace is not None:
             deps.pacer.end(pace)
     except Exception:
         logger.exception(
-            "attempt records, metrics or pacing state not published",
+            "metrics or pacing state not published",
             extra={"partner_id": deps.settings.partner_id},
         )
     return batch_response([o.message_id for o in outcomes if not o.ok])

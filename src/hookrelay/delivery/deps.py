@@ -1,11 +1,12 @@
 """What one partner's handler needs, built once per container (or per partner, in the local runtime).
 
 :func:`build_deps` turns a partner's :class:`~hookrelay.settings.HandlerSettings` into a pooled HTTP
-transport pinned by the SSRF guard, the cached signing keys, the results publisher and the SQS client (the
-AWS clients lean ones, :mod:`hookrelay.aws.wire`, unless given). The clock and the random source are
-fields, so tests can fix them. A paced partner (a
-``max_requests_per_second`` in its settings) also gets a :class:`~hookrelay.delivery.pacer.Pacer` over its
-item in the partners table; an unpaced one gets none (no DynamoDB client, no call).
+transport pinned by the SSRF guard, the cached signing keys and the SQS client (the AWS clients lean
+ones, :mod:`hookrelay.aws.wire`, unless given). No results publisher: attempt records are log lines
+(:func:`hookrelay.delivery.report.log_attempt`). The clock and the random source are fields, so tests
+can fix them. A paced partner (a ``max_requests_per_second`` in its settings) also gets a
+:class:`~hookrelay.delivery.pacer.Pacer` over its item in the partners table; an unpaced one gets none
+(no DynamoDB client, no call).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from hookrelay import naming
-from hookrelay.attempts.publisher import ResultsPublisher
 from hookrelay.aws import wire
 from hookrelay.delivery.attempt import Endpoint
 from hookrelay.delivery.transport import PinnedTransport, build_transport
@@ -41,7 +41,6 @@ class HandlerDeps:
     settings: HandlerSettings
     transport: PinnedTransport
     keys: CachedSigningKeys
-    results: ResultsPublisher
     sqs: SQSClient | None = None
     clock: Callable[[], datetime] = utcnow
     rand: Callable[[], float] = random.random
@@ -84,7 +83,6 @@ def build_deps(
         keys=CachedSigningKeys(
             settings.secret_id, settings.secret_cache_seconds, secretsmanager=secretsmanager
         ),
-        results=ResultsPublisher(settings.results_queue_url, sqs),
         sqs=sqs,
         pacer=build_pacer(settings, dynamodb),
     )

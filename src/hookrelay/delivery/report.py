@@ -1,6 +1,14 @@
 """What one handled record reports: its attempt record (built here and nowhere else), its log line and
 its metric counts, gathered in a :class:`RecordOutcome`; and the batch's EMF metrics.
 
+The attempt record *is* the log line: :func:`log_attempt` writes one JSON line per attempt with the
+record's fields at the top level (``response_excerpt`` included) and the mark
+:data:`~hookrelay.models.ATTEMPT_LINE_MARK` (``"record": "attempt"``). Lambda writes it to the function's
+log group and a CloudWatch Logs subscription filter hands it to the stage's recorder
+(:mod:`hookrelay.attempts.lines`); the handler sends its records nowhere. The line goes through
+:data:`attempt_logger`, pinned to INFO, so it is written whatever ``LOG_LEVEL`` says (it still reaches
+the root logger's JSON handler); it is written as the record is reported, before the batch returns.
+
 An attempt record holds no secret and shows the partner URL without its query string. Poison bodies get
 a record too (webhook id ``sqs:<messageId>``, attempt 0, error kind ``invalid_message``), so the
 deliveries table shows what was parked and why.
@@ -15,10 +23,15 @@ from datetime import datetime
 from hookrelay import observability
 from hookrelay.delivery.attempt import AttemptResult, Verdict
 from hookrelay.delivery.decide import DeadLetter, Delivered, Gone, RetryAt
-from hookrelay.models import AttemptRecord, ErrorKind, Outcome, WebhookMessage
+from hookrelay.models import ATTEMPT_LINE_MARK, AttemptRecord, ErrorKind, Outcome, WebhookMessage
 from hookrelay.settings import HandlerSettings
 
 logger = logging.getLogger(__name__)
+# The attempt lines' own logger: pinned to INFO (LOG_LEVEL=WARNING must not lose a record), propagating
+# to the root logger's JSON handler like every other line.
+ATTEMPT_LOGGER = f"{__name__}.attempts"
+attempt_logger = logging.getLogger(ATTEMPT_LOGGER)
+attempt_logger.setLevel(logging.INFO)
 
 # After an attempt: the outcome recorded and the metric counted, per step.
 _AFTER_ATTEMPT: dict[type, tuple[Outcome, str]] = {
@@ -66,19 +79,20 @@ def attempted(
     return RecordOutcome(message_id, True, record, counts, result.duration_ms)
 
 
-def log_attempt(record: AttemptRecord) -> None:
-    """The one JSON log line per attempt: the attempt record's fields, less the response excerpt."""
-    log = logger.warning if record.outcome in (Outcome.DEAD_LETTERED, Outcome.GONE) else logger.info
-    fields = record.model_dump(mode="json", exclude={"response_excerpt"}, exclude_none=True)
-    log("delivery attempt", extra=fields)  # (the formatter leaves None out anyway; so it has less to do)
+def log_attempt(record: AttemptRecord, message: str = "delivery attempt", **extra: str) -> None:
+    """The one JSON log line per attempt: the whole attempt record at the top level, marked
+    (:data:`~hookrelay.models.ATTEMPT_LINE_MARK`) for the recorder's subscription filter; a warning when
+    the webhook was dead-lettered or the endpoint is gone."""
+    bad = record.outcome in (Outcome.DEAD_LETTERED, Outcome.GONE)
+    fields = record.model_dump(mode="json", exclude_none=True)  # (the formatter would drop None anyway)
+    fields[ATTEMPT_LINE_MARK[0]] = ATTEMPT_LINE_MARK[1]
+    if extra:
+        fields.update(extra)
+    attempt_logger.log(logging.WARNING if bad else logging.INFO, message, extra=fields)
 
 
 def poisoned(message_id: str, reason: str, settings: HandlerSettings, now: datetime) -> RecordOutcome:
-    """A body that is not a message of this partner's was parked: no attempt, a record of why."""
-    logger.warning(
-        "poison message dead-lettered",
-        extra={"message_id": message_id, "partner_id": settings.partner_id, "reason": reason},
-    )
+    """A body that is not a message of this partner's was parked: no attempt, one line of why (its record)."""
     record = AttemptRecord(
         webhook_id=f"sqs:{message_id}",
         partner_id=settings.partner_id,
@@ -89,6 +103,7 @@ def poisoned(message_id: str, reason: str, settings: HandlerSettings, now: datet
         error_kind=ErrorKind.INVALID_MESSAGE,
         error=reason[:ERROR_LIMIT],
     )
+    log_attempt(record, "poison message dead-lettered", message_id=message_id, reason=reason)
     return RecordOutcome(message_id, True, record, {"DeadLettered": 1, "Poison": 1})
 
 
