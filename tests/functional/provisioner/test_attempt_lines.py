@@ -77,9 +77,12 @@ def test_create_without_a_recorder_makes_nothing(ctx: Provisioner) -> None:
     # WHEN a partner is created, THEN it stops with a clear 503-class error before any resource is made
     with pytest.raises(DependencyUnavailable, match="record_attempt_lines does not exist"):
         create_partner(ctx, PartnerCreate(partner_id="acme", url=URL))
-    assert aws("logs").describe_log_groups(logGroupNamePrefix=naming.partner_log_group(STAGE, "acme"))[
-        "logGroups"
-    ] == []
+    assert (
+        aws("logs").describe_log_groups(logGroupNamePrefix=naming.partner_log_group(STAGE, "acme"))[
+            "logGroups"
+        ]
+        == []
+    )
     assert find_queue_url(naming.partner_queue(STAGE, "acme"), ctx.clients) is None
 
 
