@@ -1,5 +1,6 @@
 """hookrelay provisioner: a REST route and a Lambda function per operation (provisioning.wiring), the
-console (docs/console.md), and the SQS consumers (CONSUMERS), whose mappings report batch item failures."""
+console (docs/console.md), the SQS consumers (CONSUMERS), whose mappings report batch item failures, and
+the attempt recorder the partners' log groups are subscribed to (record_attempt_lines, docs/results.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from chalice import Chalice, IAMAuthorizer, Response
 from chalice.app import SQSEvent
 
-from hookrelay.attempts.log import AttemptLog, record_attempts
+from hookrelay.attempts.log import AttemptLog, record_attempts, record_log_attempts
 from hookrelay.attempts.settings import attempts_settings
 from hookrelay.observability import configure_logging, invocation
 from hookrelay.provisioning.api import Api, framework_errors
@@ -20,6 +21,7 @@ from hookrelay.provisioning.context import provisioner
 from hookrelay.provisioning.health.watch import HealthWatch
 from hookrelay.provisioning.message_ops import replay_worker as run_replay_steps
 from hookrelay.provisioning.openapi import openapi_document
+from hookrelay.provisioning.resources.attempt_filter import RECORDER
 from hookrelay.provisioning.rollouts.worker import work as run_rollout_chunk
 from hookrelay.provisioning.wiring import register_operations
 
@@ -61,6 +63,16 @@ def attempt_log() -> AttemptLog:
 def record(event: dict[str, Any]) -> dict[str, Any]:
     """Attempt records into the attempt log, then partner health (docs/partner-health.md)."""
     return record_attempts(event, attempt_log(), HealthWatch(provisioner()).observe)
+
+
+@app.lambda_function(name=RECORDER)
+def record_attempt_lines(event: dict[str, Any], context: Any) -> dict[str, int]:
+    """The marked lines of a partner's log group (a CloudWatch Logs subscription invokes it
+    asynchronously): their attempt records into the attempt log, then partner health. It raises when a
+    write failed, so Lambda retries the event and then keeps it in the results DLQ (its on-failure
+    destination). The results queue's consumer (record_results) stays for handlers still publishing."""
+    with invocation(context):
+        return {"recorded": record_log_attempts(event, attempt_log(), HealthWatch(provisioner()).observe)}
 
 
 def _consumer(consumer: Consumer, work: Work) -> Callable[..., Any]:
