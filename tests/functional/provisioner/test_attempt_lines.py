@@ -6,14 +6,19 @@ it cannot record goes to the results DLQ."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
+from types import ModuleType
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from chalice.test import Client
 
 from hookrelay import naming
-from hookrelay.attempts.lines import FILTER_NAME, FILTER_PATTERN
+from hookrelay.attempts.lines import DATA_MESSAGE, FILTER_NAME, FILTER_PATTERN, LogsBatch, encode
+from hookrelay.attempts.log import AttemptLog, AttemptsNotRecorded, list_deliveries
 from hookrelay.errors import DependencyUnavailable
+from hookrelay.models import AttemptRecord, Outcome
 from hookrelay.partners.model import PartnerCreate
 from hookrelay.provisioning.context import Provisioner
 from hookrelay.provisioning.lifecycle import create_partner, delete_partner
@@ -24,7 +29,7 @@ from hookrelay.provisioning.resources.attempt_filter import (
 )
 from hookrelay.provisioning.resources.queues import find_queue_url, queue_arn
 
-from .conftest import STAGE, URL, aws, upload_artifact
+from .conftest import STAGE, URL, Failing, aws, upload_artifact
 from .test_rollout_async import rollout
 
 
@@ -134,3 +139,41 @@ def test_the_recorder_may_be_invoked_by_cloudwatch_logs_for_the_stages_partner_l
     dlq = queue_arn(find_queue_url(naming.results_dead_letter_queue(STAGE), ctx.clients) or "", ctx.clients)
     assert config["DestinationConfig"]["OnFailure"]["Destination"] == dlq
     assert config["MaximumRetryAttempts"] == MAX_RETRIES == 2
+
+
+def _event(record: AttemptRecord, partner_id: str = "acme") -> dict[str, Any]:
+    """What CloudWatch Logs invokes the recorder with: one marked line of ``partner_id``'s log group."""
+    message = json.dumps({"level": "INFO", **record.model_dump(mode="json"), "record": "attempt"})
+    batch = LogsBatch.model_validate(
+        {
+            "messageType": DATA_MESSAGE,
+            "logGroup": naming.partner_log_group(STAGE, partner_id),
+            "logEvents": [{"id": "1", "timestamp": 1, "message": message}],
+        }
+    )
+    return encode(batch)
+
+
+def test_the_app_records_a_subscription_events_lines_and_raises_when_it_cannot(
+    ctx: Provisioner, app_module: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the provisioner app's recorder writing to this stage's attempt log
+    log = AttemptLog(STAGE, clients=ctx.clients)
+    monkeypatch.setattr(app_module, "attempt_log", lambda: log)
+    monkeypatch.setattr(app_module, "provisioner", lambda: ctx)
+    record = AttemptRecord(
+        webhook_id="msg_1", partner_id="acme", attempt=1, url=URL,
+        at=datetime(2026, 12, 1, tzinfo=UTC), outcome=Outcome.DELIVERED, status_code=204,
+    )  # fmt: skip
+    # WHEN a subscription event with one marked line of acme's log group reaches record_attempt_lines
+    with Client(app_module.app) as client:
+        answer = client.lambda_.invoke("record_attempt_lines", _event(record))
+    # THEN the attempt is in the deliveries table
+    assert answer.payload == {"recorded": 1}
+    assert list_deliveries(log, "acme").items == [record]
+    # WHEN the table refuses the next write
+    ctx.clients.overrides["dynamodb"] = Failing(aws("dynamodb"), "put_item")
+    other = record.model_copy(update={"webhook_id": "msg_2"})
+    # THEN the invocation fails (Lambda retries it, then keeps it in the results DLQ)
+    with Client(app_module.app) as client, pytest.raises(AttemptsNotRecorded):
+        client.lambda_.invoke("record_attempt_lines", _event(other))
