@@ -5,8 +5,11 @@ The shared resources (tables, results queue, alarm topic), the artifact bucket w
 the layer on the first create and attaches it to every partner function; the local runtime runs the
 handler in-process, so the layer's content is never unpacked here), and the two functions `chalice
 deploy` would create with their queue mappings: the results recorder (provisioner app;
-ReportBatchItemFailures on, as a deployment sets it) and the sample receiver's inbox consumer.
-Idempotent.
+ReportBatchItemFailures on, as a deployment sets it) and the sample receiver's inbox consumer. Also the
+attempt recorder (``hookrelay-provisioner-<stage>-record_attempt_lines``, the name `chalice deploy` gives
+it), which the partners' log groups are subscribed to, with its wiring as `make deploy` sets it (CloudWatch
+Logs may invoke it; its on-failure destination is the results DLQ): the local runtime delivers the
+handlers' attempt lines to it (``lambda_runtime.log_subscriptions``). Idempotent.
 """
 
 from __future__ import annotations
@@ -21,6 +24,11 @@ from hookrelay.aws.errors import has_code
 from hookrelay.aws.sqs import lookup_queue_url
 from hookrelay.provisioning.consumers import CONSUMERS
 from hookrelay.provisioning.resources.artifact import upload_artifact
+from hookrelay.provisioning.resources.attempt_filter import (
+    ensure_recorder_wiring,
+    recorder_function,
+    recorder_handler,
+)
 from hookrelay.provisioning.resources.console_secret import ensure_console_secret
 from hookrelay.provisioning.resources.message_bodies import ensure_message_body_expiry
 from hookrelay.provisioning.resources.queues import find_queue_url, queue_arn
@@ -86,6 +94,16 @@ def bootstrap(stack: Stack) -> None:
             maximum_concurrency=consumer.maximum_concurrency,
             report_item_failures=True,
         )
+    _ensure_function(  # the attempt recorder: invoked by the partners' log groups' subscriptions
+        clients,
+        recorder_function(stage),
+        recorder_handler(),
+        role,
+        bucket,
+        provisioner_key,
+        stack.environment(),
+    )
+    ensure_recorder_wiring(stage, clients)
     inbox_name = stack.environment()["HOOKRELAY_RECEIVER_QUEUE_NAME"]
     inbox_url = (
         find_queue_url(inbox_name, clients) or clients.sqs.create_queue(QueueName=inbox_name)["QueueUrl"]

@@ -7,7 +7,8 @@
   endpoint on :8001 (a port of 0 in :class:`StackOptions` binds any free one: tests and the demo do, and
   read the bound ports back from :attr:`LocalStack.endpoint`, ``api_url``, ``receiver_url``);
 - the local Lambda runtime polling every event source mapping the provisioner creates, running the
-  real handler code in-process, plus the results recorder and the receiver's inbox consumer.
+  real handler code in-process, plus the results recorder and the receiver's inbox consumer, and
+  delivering the handlers' attempt lines to the attempt recorder (their log groups' subscriptions).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from hookrelay import naming
 from hookrelay.aws import clients as aws
 from hookrelay.aws.clients import Clients
 from hookrelay.provisioning.consumers import CONSUMERS
+from hookrelay.provisioning.resources.attempt_filter import RECORDER, recorder_handler
 from hookrelay.settings import reset_cached_settings
 from hookrelay_local.bootstrap import (
     INBOX_HANDLER,
@@ -138,6 +140,7 @@ class LocalStack:
         invokers = {
             **{c.handler: self._chalice_invoker(PROVISIONER_APP, c.name) for c in CONSUMERS},
             INBOX_HANDLER: self._chalice_invoker("receiver", "inbox"),
+            recorder_handler(): self._chalice_invoker(PROVISIONER_APP, RECORDER),  # the attempt lines'
         }
         options = PollerOptions(region=self.options.region, wait_seconds=self.options.poll_wait_seconds)
         self.runtime = LocalLambdaRuntime(

@@ -10,7 +10,9 @@ turn to be re-read comes (``rereads_per_tick``); an alias-qualified mapping runs
 A mapping whose queue is gone (QueueDoesNotExist) is stopped with one log line and tried again only
 when the mapping changes or after ``gone_retry_s``. Functions run in-process through an invoker
 chosen by their ``Handler`` (see invokers). All pollers share one SQS client whose pool fits them all,
-and receive through one lean receiver (see receive).
+and receive through one lean receiver (see receive). What a function logs reaches its log group's
+subscriptions (CloudWatch Logs to Lambda, emulated: see log_subscriptions), unless
+``log_subscriptions=False``.
 
     runtime = LocalLambdaRuntime("http://127.0.0.1:5000").start()
     ...
@@ -40,6 +42,7 @@ from hookrelay.aws.wire import SecretsWire
 from hookrelay_local.lambda_runtime.discovery import Discovery, Wanted
 from hookrelay_local.lambda_runtime.invokers import FunctionConfig, Invoker, default_invokers
 from hookrelay_local.lambda_runtime.listing import listing_lambda_client
+from hookrelay_local.lambda_runtime.log_subscriptions import LogSubscriptions
 from hookrelay_local.lambda_runtime.poller import MappingConfig, MappingPoller, PollerOptions
 from hookrelay_local.lambda_runtime.receive import LeanReceiver
 from hookrelay_local.lambda_runtime.stats import FunctionCounters, InvocationReport, RuntimeStats
@@ -96,6 +99,7 @@ class LocalLambdaRuntime:
         function_sweep_every: int = 5,
         gone_retry_s: float = 60.0,
         rereads_per_tick: int = 2,
+        log_subscriptions: bool = True,
     ) -> None:
         self.endpoint_url = endpoint_url
         self.region = region
@@ -117,6 +121,11 @@ class LocalLambdaRuntime:
         self._retired: list[MappingPoller] = []
         credentials = local_credentials()
         lambda_ = listing_lambda_client(endpoint_url, region, credentials.access_key, credentials.secret_key)
+        self.subscriptions: LogSubscriptions | None = None
+        if log_subscriptions:  # each invocation's lines to its log group's subscriptions (the recorder)
+            logs = local_client("logs", endpoint_url, region)
+            self.subscriptions = LogSubscriptions(logs, lambda_, self._sqs, dict(self.invokers))
+            self.invokers = {h: self.subscriptions.wrap(i) for h, i in self.invokers.items()}
         self._discovery = Discovery(lambda_, self.invokers, function_sweep_every, rereads_per_tick)
         self.gone_retry_s = gone_retry_s
         self._gone: dict[str, tuple[MappingConfig, float]] = {}  # queue gone: mapping, when
@@ -129,6 +138,8 @@ class LocalLambdaRuntime:
     # -- public API ----------------------------------------------------------------------------------
 
     def start(self) -> LocalLambdaRuntime:
+        if self.subscriptions is not None:
+            self.subscriptions.start()
         self.discover()
         self._thread.start()
         return self
@@ -148,6 +159,8 @@ class LocalLambdaRuntime:
         finished = all([poller.join(deadline) for poller in pollers])
         if not finished:
             logger.warning("stopped with batches still in flight; their messages stay on the queue")
+        if self.subscriptions is not None:  # after the batches: their last lines are delivered too
+            self.subscriptions.stop(timeout_s)
         return finished
 
     @property
