@@ -122,11 +122,12 @@ class LocalLambdaRuntime:
         credentials = local_credentials()
         lambda_ = listing_lambda_client(endpoint_url, region, credentials.access_key, credentials.secret_key)
         self.subscriptions: LogSubscriptions | None = None
+        running: Mapping[str, Invoker] = self.invokers  # what the pollers call
         if log_subscriptions:  # each invocation's lines to its log group's subscriptions (the recorder)
             logs = local_client("logs", endpoint_url, region)
-            self.subscriptions = LogSubscriptions(logs, lambda_, self._sqs, dict(self.invokers))
-            self.invokers = {h: self.subscriptions.wrap(i) for h, i in self.invokers.items()}
-        self._discovery = Discovery(lambda_, self.invokers, function_sweep_every, rereads_per_tick)
+            self.subscriptions = LogSubscriptions(logs, lambda_, self._sqs, self.invokers)
+            running = {h: self.subscriptions.wrap(i) for h, i in self.invokers.items()}
+        self._discovery = Discovery(lambda_, running, function_sweep_every, rereads_per_tick)
         self.gone_retry_s = gone_retry_s
         self._gone: dict[str, tuple[MappingConfig, float]] = {}  # queue gone: mapping, when
         self._gone_said: set[str] = set()
