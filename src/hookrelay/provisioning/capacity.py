@@ -27,6 +27,8 @@ CONCURRENCY_QUOTA = "Lambda 'Concurrent executions' (quota code L-B99A9384)"
 STORAGE_QUOTA = "Lambda 'Function and layer storage' (quota code L-2ACBD22F)"
 ROLES_QUOTA = "IAM 'Roles per account' (quota code L-FE177D64)"
 METRICS_INSIGHTS_ALARMS = 200  # per account and Region, adjustable (CloudWatch alarm limits)
+SUBSCRIPTION_FILTERS_PER_GROUP = 2  # CloudWatch Logs: per log group, not adjustable
+PUT_SUBSCRIPTION_FILTER_RATE = 5  # CloudWatch Logs: PutSubscriptionFilter requests/s per account and Region
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,27 @@ def _alarm_rows(costs: PartnerCosts, settings: ProvisionerSettings) -> list[Reso
     ]  # fmt: skip
 
 
+def _log_subscription_rows() -> list[Resource]:
+    """Attempt lines (issue 15): one subscription filter on each partner's log group, put once."""
+    return [
+        Resource(
+            resource="CloudWatch Logs subscription filters per log group",
+            quota="Subscription filters per log group (not adjustable)", unit="filters", used=None,
+            limit=SUBSCRIPTION_FILTERS_PER_GROUP, per_partner=0, partners_that_fit=None, source=DOCUMENTED,
+            how_to_raise="not adjustable: hookrelay takes one on each partner's own log group",
+            note="a per-log-group quota: one filter per partner log group, one left for the operator's own",
+        ),
+        Resource(
+            resource="CloudWatch Logs PutSubscriptionFilter rate",
+            quota="PutSubscriptionFilter requests per second per account and Region", unit="requests/s",
+            used=None, limit=PUT_SUBSCRIPTION_FILTER_RATE, per_partner=0, partners_that_fit=None,
+            source=DOCUMENTED, how_to_raise=f"{CONSOLE}: CloudWatch Logs > PutSubscriptionFilter throttle",
+            note="one call per create; a rollout subscribes only partners made before attempt lines, once "
+            "(4/s shared by its workers): 10,000 such partners take ~42 minutes once, then none",
+        ),
+    ]  # fmt: skip
+
+
 def count_partners(ctx: Provisioner) -> int:
     """The partners table's item count (a COUNT scan: for the operator's read, never per create)."""
     try:
@@ -146,6 +169,7 @@ def capacity(ctx: Provisioner) -> Capacity:
     lam = ctx.quotas.lambda_account(ctx.clients)
     iam = ctx.quotas.iam_account(ctx.clients)
     rows = [*_lambda_rows(lam), _iam_row(iam, costs), *_alarm_rows(costs, ctx.settings)]
+    rows += _log_subscription_rows()
     return Capacity(stage=ctx.stage, partners=count_partners(ctx), resources=rows)
 
 

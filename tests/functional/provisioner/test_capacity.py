@@ -68,6 +68,8 @@ def test_capacity_falls_back_to_documented_defaults_where_moto_has_no_answer(
     assert (status, answer["stage"], answer["partners"]) == (200, STAGE, 1)
     rows = by_resource(answer)
     assert sorted(rows) == [
+        "CloudWatch Logs PutSubscriptionFilter rate",
+        "CloudWatch Logs subscription filters per log group",
         "CloudWatch Metrics Insights alarms",
         "CloudWatch metric alarms",
         "IAM roles",
@@ -112,6 +114,12 @@ def test_capacity_falls_back_to_documented_defaults_where_moto_has_no_answer(
     assert (alarms["per_partner"], alarms["limit"], alarms["source"]) == (0, None, "documented default")
     insights = rows["CloudWatch Metrics Insights alarms"]
     assert (insights["per_partner"], insights["limit"], insights["source"]) == (0, 200, "documented default")
+    # AND attempt lines (issue 15): a filter on each partner's own log group (2 allowed per group), and the
+    # PutSubscriptionFilter rate create and rollouts spend (5/s per account)
+    filters = rows["CloudWatch Logs subscription filters per log group"]
+    assert (filters["limit"], filters["per_partner"], filters["source"]) == (2, 0, "documented default")
+    rate = rows["CloudWatch Logs PutSubscriptionFilter rate"]
+    assert (rate["limit"], rate["unit"], rate["source"]) == (5, "requests/s", "documented default")
 
 
 def test_capacity_shows_the_accounts_own_lambda_numbers(ctx: Provisioner, http: Any) -> None:
