@@ -11,8 +11,10 @@ layer version at the first create or update-code that needs it; the handler app 
 deploy`ed: it runs only as each partner's function), then the apps that use all that, each followed
 by ReportBatchItemFailures on every SQS mapping `chalice deploy` made for it (Chalice cannot set it;
 the provisioner's results recorder has one) and, for alarm-to-slack, its on-failure destination
-(:mod:`hookrelay_local.alarm_failures`). The receiver is not deployed: partners deploy it
-(docs/receiver.md). AWS comes from the usual credential chain; ``AWS_ENDPOINT_URL`` points it
+(:mod:`hookrelay_local.alarm_failures`); for the provisioner, its attempt recorder's wiring (CloudWatch Logs
+may invoke it for the stage's partner log groups; lines it cannot record go to the results DLQ:
+:func:`hookrelay.provisioning.resources.attempt_filter.ensure_recorder_wiring`). The receiver is not
+deployed: partners deploy it (docs/receiver.md). AWS comes from the usual credential chain; ``AWS_ENDPOINT_URL`` points it
 elsewhere (the tests use moto's server).
 """
 
@@ -37,6 +39,7 @@ from hookrelay.provisioning.resources.artifact import (
     stored_artifact,
     upload_artifact,
 )
+from hookrelay.provisioning.resources.attempt_filter import ensure_recorder_wiring, recorder_function
 from hookrelay.provisioning.resources.message_bodies import ensure_message_body_expiry
 from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay.provisioning.settings import ProvisionerSettings
@@ -131,6 +134,15 @@ class Deployment:
             steps.append(
                 (f"chalice deploy --stage {stage} ({app}/)", lambda app=app: self.chalice_deploy(app))
             )
+            if app == "provisioner":
+                steps.append(
+                    (
+                        f"provisioner: logs.amazonaws.com may invoke {recorder_function(stage)} for "
+                        f"/aws/lambda/{naming.prefix(stage)}-*; async retries 2, then on failure to "
+                        f"{naming.results_dead_letter_queue(stage)}",
+                        self.recorder_wiring,
+                    )
+                )
             if app == alarm_failures.APP:
                 steps.append(
                     (
@@ -179,6 +191,10 @@ class Deployment:
         )
         destination = alarm_failures.send_failures_to_queue(self.stage, function, self.clients)
         print(f"   {function}: on failure -> {destination}")
+
+    def recorder_wiring(self) -> None:
+        arn = ensure_recorder_wiring(self.stage, self.clients)
+        print(f"   {arn}: the partners' attempt lines, then the results DLQ")
 
     def batch_failures(self, app: str) -> None:
         """Every SQS mapping chalice recorded for the app reports batch item failures."""

@@ -64,6 +64,8 @@ def test_make_deploy_dry_run_prints_the_plan_in_dependency_order() -> None:
         "handler package -> s3://hookrelay-prod-artifacts/handler/<sha256>.zip, its dependency layer -> "
         "handler/layers/<sha256>.zip, handler/latest.json points at both",
         "chalice deploy --stage prod (provisioner/)",
+        "provisioner: logs.amazonaws.com may invoke hookrelay-provisioner-prod-record_attempt_lines for "
+        "/aws/lambda/hookrelay-prod-*; async retries 2, then on failure to hookrelay-prod-results-dlq",
         "ReportBatchItemFailures on provisioner's SQS mappings",
         "chalice deploy --stage prod (alarm-to-slack/)",
         "alarm-to-slack: async retries 2, then on failure to hookrelay-prod-alarm-failures",
@@ -102,6 +104,13 @@ def results_mapping(url: str) -> str:
         Runtime="python3.11",
         Role=role,
         Handler="app.record_results",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
+    lam.create_function(  # the attempt recorder (issue 15): the partners' log groups are subscribed to it
+        FunctionName="hookrelay-provisioner-dev-record_attempt_lines",
+        Runtime="python3.11",
+        Role=role,
+        Handler="app.record_attempt_lines",
         Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
     )
     queue = f"arn:aws:sqs:us-east-1:123456789012:{naming.results_queue('dev')}"
@@ -190,6 +199,15 @@ def test_deploy_creates_what_the_handler_needs_and_uploads_its_artifact(
     assert json.loads(redrive["Attributes"]["RedrivePolicy"]) == {
         "deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:hookrelay-dev-results-dlq",
         "maxReceiveCount": 5,
+    }
+    # AND the attempt recorder may be invoked by CloudWatch Logs, and keeps what it cannot record in the
+    # results DLQ after two async retries
+    recorder = "hookrelay-provisioner-dev-record_attempt_lines"
+    (statement,) = json.loads(boto3.client("lambda").get_policy(FunctionName=recorder)["Policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "logs.amazonaws.com"}
+    config = boto3.client("lambda").get_function_event_invoke_config(FunctionName=recorder)
+    assert config["DestinationConfig"]["OnFailure"] == {
+        "Destination": "arn:aws:sqs:us-east-1:123456789012:hookrelay-dev-results-dlq"
     }
     # AND alarm-to-slack's dropped alarms go to the alarm-failures queue after two async retries
     config = boto3.client("lambda").get_function_event_invoke_config(FunctionName=ALARM_FUNCTION)
