@@ -11,11 +11,11 @@ layer version at the first create or update-code that needs it; the handler app 
 deploy`ed: it runs only as each partner's function), then the apps that use all that, each followed
 by ReportBatchItemFailures on every SQS mapping `chalice deploy` made for it (Chalice cannot set it;
 the provisioner's results recorder has one) and, for alarm-to-slack, its on-failure destination
-(:mod:`hookrelay_local.alarm_failures`); for the provisioner, its attempt recorder's wiring (CloudWatch Logs
-may invoke it for the stage's partner log groups; lines it cannot record go to the results DLQ:
+(:mod:`hookrelay_local.alarm_failures`); for the provisioner, its attempt recorder's wiring (CloudWatch
+Logs may invoke it for the stage's partner log groups; lines it cannot record go to the results DLQ:
 :func:`hookrelay.provisioning.resources.attempt_filter.ensure_recorder_wiring`). The receiver is not
-deployed: partners deploy it (docs/receiver.md). AWS comes from the usual credential chain; ``AWS_ENDPOINT_URL`` points it
-elsewhere (the tests use moto's server).
+deployed: partners deploy it (docs/receiver.md). AWS comes from the usual credential chain;
+``AWS_ENDPOINT_URL`` points it elsewhere (the tests use moto's server).
 """
 
 from __future__ import annotations
