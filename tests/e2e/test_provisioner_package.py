@@ -13,6 +13,7 @@ import pytest
 
 from hookrelay.aws.clients import Clients
 from hookrelay.provisioning.resources.artifact import upload_artifact
+from hookrelay.provisioning.resources.attempt_filter import recorder_function, recorder_handler
 from hookrelay.provisioning.resources.shared import ensure_shared
 from hookrelay_local.artifacts import build_app_zip
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
@@ -45,13 +46,21 @@ def test_the_package_holds_only_what_the_provisioner_imports(provisioner_zip: Pa
 def test_the_packaged_create_and_status_work_with_only_the_lambda_runtime(
     provisioner_zip: Path, moto_server: str, tmp_path: Path
 ) -> None:
-    # GIVEN the embedded AWS with the stage's shared resources and a handler artifact
+    # GIVEN the embedded AWS with the stage's shared resources, a handler artifact and the attempt recorder
     clients = Clients(
         overrides={s: boto3.client(s, endpoint_url=moto_server, region_name="us-east-1") for s in SERVICES}
     )
     ensure_shared("dev", clients)
     clients.s3.create_bucket(Bucket="hookrelay-dev-artifacts")
     upload_artifact(b"PK\x05\x06" + b"\x00" * 18, "hookrelay-dev-artifacts", clients)  # an empty zip
+    role = clients.iam.create_role(RoleName="hookrelay-provisioner-dev", AssumeRolePolicyDocument="{}")
+    clients.lambda_.create_function(  # what `chalice deploy` of the provisioner makes (issue 15)
+        FunctionName=recorder_function("dev"),
+        Runtime="python3.11",
+        Role=role["Role"]["Arn"],
+        Handler=recorder_handler(),
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
     env = {
         "AWS_ENDPOINT_URL": moto_server,
         "AWS_DEFAULT_REGION": "us-east-1",
