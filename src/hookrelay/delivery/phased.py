@@ -5,15 +5,13 @@
 2. on the delivery threads, concurrently (up to the partner's post concurrency), the POSTs
    (:func:`~hookrelay.delivery.attempt.exchange`: nothing but the HTTP exchange and its timing) and the
    SQS sends of the records parked or deferred in (1);
-3. on the invoking thread, each answer, *as it comes* (while the batch's slower POSTs are still out),
-   classified and its next step decided; a delivered record reported at once (its attempt record: its
-   log line), a step that needs an SQS send (a retry, a dead letter) sent at once on a delivery thread
-   and the record reported once that send is confirmed.
+3. on the invoking thread, each answer classified and its next step decided; the steps that need an SQS
+   send (retries, dead letters) sent concurrently again; each record reported (attempt record, log line)
+   once its step is confirmed.
 
 A crash in any phase fails its record alone (:func:`~hookrelay.delivery.crash.record_crashed`). Measured
 (docs/handler-cost.md): at ten POSTs a batch, the handler's CPU per webhook fell by a fifth to a third
-against handling each record whole on the threads. Concluding each answer as it comes moves the CPU of
-all but the last answer's conclusion (classify, decide, the log line) into the wait for the slowest POST.
+against handling each record whole on the threads.
 """
 
 from __future__ import annotations
@@ -82,27 +80,18 @@ def handle_phased(records: list[SqsRecord], deps: HandlerDeps) -> list[RecordOut
         else:
             early.append(ready)
     posts = [partial(exchange, p.request, endpoint, transport) for p in pending]
-    early_sends = [s.send for s in early if s.send is not None]
+    answers = _concurrently(posts + [s.send for s in early if s.send is not None], deps)
+    _settled(early, answers[len(posts) :], outcomes, deps)
     later: list[_Settling] = []
-    if len(posts) + len(early_sends) <= 1 or deps.settings.post_concurrency == 1:
-        answers = [_run(call) for call in posts + early_sends]
-        _settled(early, answers[len(posts) :], outcomes, deps)
-        for p, answer in zip(pending, answers[: len(posts)], strict=True):
-            _concluded(p, answer, endpoint, later, outcomes, deps)
-        _settled(later, [_run(s.send) for s in later if s.send is not None], outcomes, deps)
-    else:
-        # Each answer is concluded as it comes, while the batch's slower POSTs are still out: a record
-        # with nothing to send is reported at once, another's send starts at once.
-        pool = deps.pool()
-        posted = {_submit(pool, post): p for post, p in zip(posts, pending, strict=True)}
-        early_runs = [_submit(pool, send) for send in early_sends]
-        sends: list[futures.Future[Any]] = []
-        for run in futures.as_completed(posted):
-            if _concluded(posted[run], run.result(), endpoint, later, outcomes, deps):
-                assert later[-1].send is not None
-                sends.append(_submit(pool, later[-1].send))
-        _settled(early, [r.result() for r in early_runs], outcomes, deps)
-        _settled(later, [r.result() for r in sends], outcomes, deps)
+    for p, answer in zip(pending, answers[: len(posts)], strict=True):
+        try:
+            if isinstance(answer, Exception):
+                raise answer  # a bug in the exchange, not the network: that record fails alone
+            assert isinstance(answer, Exchanged)
+            later.append(_conclude(p, answer, endpoint, deps))
+        except Exception as exc:
+            outcomes[p.index] = record_crashed(p.record, deps, exc)
+    _settled(later, _concurrently([s.send for s in later if s.send is not None], deps), outcomes, deps)
     # Every record has its outcome; were one missing (a bug), it stays on the queue, never reported done.
     return [
         o if o is not None else report.crashed(r.message_id, dead_lettered=False)
@@ -110,44 +99,23 @@ def handle_phased(records: list[SqsRecord], deps: HandlerDeps) -> list[RecordOut
     ]
 
 
-def _run(call: Callable[[], Any]) -> Any:
-    """What ``call`` returns, or the exception it raised."""
-    try:
-        return call()
-    except Exception as exc:
-        return exc
+def _concurrently(calls: list[Callable[[], Any]], deps: HandlerDeps) -> list[Any]:
+    """Each call's result, or the exception it raised, in order: on the delivery threads when there is
+    more than one (each in a copy of this context: X-Ray's subsegments find the invocation's segment),
+    with one wake-up of this thread when the last is done (``Executor.map`` would wake it per call)."""
 
+    def run(call: Callable[[], Any]) -> Any:
+        try:
+            return call()
+        except Exception as exc:
+            return exc
 
-def _submit(pool: futures.ThreadPoolExecutor, call: Callable[[], Any]) -> futures.Future[Any]:
-    """``call`` on a delivery thread, in a copy of this context (X-Ray's subsegments find the
-    invocation's segment; log lines carry the invocation's fields)."""
-    return pool.submit(contextvars.copy_context().run, _run, call)
-
-
-def _concluded(
-    p: _Pending,
-    answer: Any,
-    endpoint: Endpoint,
-    later: list[_Settling],
-    outcomes: list[RecordOutcome | None],
-    deps: HandlerDeps,
-) -> bool:
-    """Phase 3 for one answer: its step decided, and reported now if it has nothing to send; True if it
-    has (it is then the last of ``later``). A crash, or an exchange that raised (a bug, not the
-    network), fails that record alone."""
-    try:
-        if isinstance(answer, Exception):
-            raise answer
-        assert isinstance(answer, Exchanged)
-        settling = _conclude(p, answer, endpoint, deps)
-        if settling.send is None:
-            outcomes[p.index] = settling.report()
-            return False
-        later.append(settling)
-        return True
-    except Exception as exc:
-        outcomes[p.index] = record_crashed(p.record, deps, exc)
-        return False
+    if len(calls) <= 1 or deps.settings.post_concurrency == 1:
+        return [run(call) for call in calls]
+    pool = deps.pool()
+    runs = [pool.submit(contextvars.copy_context().run, run, call) for call in calls]
+    futures.wait(runs)
+    return [r.result() for r in runs]
 
 
 def _settled(
