@@ -2,8 +2,10 @@
 
 The provisioner creates one function per partner from this app's package, with handler
 ``app.deliver`` and an SQS event source mapping (batch size 10, ReportBatchItemFailures on).
-The stage-wide results recorder lives in the provisioner app (``record_results``): a partner's Lambda
-carries the delivery path only.
+Each attempt's record is its JSON log line (marked ``"record": "attempt"``), which a CloudWatch Logs
+subscription on the function's log group hands to the stage-wide recorder in the provisioner app
+(:func:`hookrelay.attempts.log.record_log_attempts`): a partner's Lambda carries the delivery path only
+and sends its records nowhere.
 """
 
 from __future__ import annotations

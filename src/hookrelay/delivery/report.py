@@ -16,6 +16,7 @@ deliveries table shows what was parked and why.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +42,11 @@ _AFTER_ATTEMPT: dict[type, tuple[Outcome, str]] = {
     Gone: (Outcome.GONE, "Gone"),
 }
 ERROR_LIMIT = 500
+# CloudWatch Logs keeps an event of up to 256 KiB and Lambda splits a longer line, which the recorder
+# could not read. An excerpt (up to 64 KiB of the answer, decoded) can grow up to 6x as JSON (``\u0000``):
+# one longer than EXCERPT_CHECKED characters is shortened until its JSON fits EXCERPT_LINE_BYTES.
+EXCERPT_CHECKED = 16_384
+EXCERPT_LINE_BYTES = 98_304
 
 
 @dataclass
@@ -86,9 +92,19 @@ def log_attempt(record: AttemptRecord, message: str = "delivery attempt", **extr
     bad = record.outcome in (Outcome.DEAD_LETTERED, Outcome.GONE)
     fields = record.model_dump(mode="json", exclude_none=True)  # (the formatter would drop None anyway)
     fields[ATTEMPT_LINE_MARK[0]] = ATTEMPT_LINE_MARK[1]
+    excerpt = record.response_excerpt
+    if excerpt is not None and len(excerpt) > EXCERPT_CHECKED:
+        fields["response_excerpt"] = fitted_excerpt(excerpt)
     if extra:
         fields.update(extra)
     attempt_logger.log(logging.WARNING if bad else logging.INFO, message, extra=fields)
+
+
+def fitted_excerpt(excerpt: str, limit: int = EXCERPT_LINE_BYTES) -> str:
+    """``excerpt``, or as much of its start as fits ``limit`` bytes once JSON-encoded (as the line is)."""
+    while len(json.dumps(excerpt).encode()) > limit:
+        excerpt = excerpt[: len(excerpt) * 3 // 4]
+    return excerpt
 
 
 def poisoned(message_id: str, reason: str, settings: HandlerSettings, now: datetime) -> RecordOutcome:

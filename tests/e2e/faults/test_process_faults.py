@@ -1,11 +1,11 @@
 """Process faults: the Lambda runtime killed mid-batch, a handler crash on one record, the results queue
-unavailable. Partners built on moto's server as the provisioner would (tests/support/lambda_runtime.py),
-short visibility timeouts so a failed batch comes back in seconds. Every case ends in an exact count."""
+unavailable (the handler no longer uses it). Partners built on moto's server as the provisioner would
+(tests/support/lambda_runtime.py), short visibility timeouts so a failed batch comes back in seconds.
+Every case ends in an exact count."""
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from hookrelay.delivery import phased as dispatch
+from hookrelay.delivery.report import ATTEMPT_LOGGER
 from hookrelay_local.lambda_runtime.invokers import DeliverInvoker
 from hookrelay_local.lambda_runtime.runtime import LocalLambdaRuntime, local_client
 from hookrelay_local.partner_server import PartnerServer, Reply, always
@@ -92,61 +93,63 @@ def test_a_handler_crash_on_one_record_fails_that_record_alone_and_it_is_deliver
 
 
 class ResultsQueueOutage:
-    """An SQS client whose ``send_message_batch`` to one queue fails while ``down`` is set."""
+    """An SQS client whose sends to one queue all fail (and are counted)."""
 
     def __init__(self, real: Any, queue_url: str) -> None:
         self.real, self.queue_url = real, queue_url
-        self.down = threading.Event()
+        self.refused = 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
-    def send_message_batch(self, **kwargs: Any) -> Any:
-        if self.down.is_set() and kwargs["QueueUrl"] == self.queue_url:
+    def _send(self, name: str, kwargs: dict[str, Any]) -> Any:
+        if kwargs["QueueUrl"] == self.queue_url:
+            self.refused += 1
             raise EndpointConnectionError(endpoint_url=self.queue_url)
-        return self.real.send_message_batch(**kwargs)
+        return getattr(self.real, name)(**kwargs)
+
+    def send_message(self, **kwargs: Any) -> Any:
+        return self._send("send_message", kwargs)
+
+    def send_message_batch(self, **kwargs: Any) -> Any:
+        return self._send("send_message_batch", kwargs)
 
 
 class Captured(logging.Handler):
     def __init__(self) -> None:
-        super().__init__(logging.ERROR)
+        super().__init__(logging.INFO)
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
 
 
-def test_results_queue_unavailable_delivery_goes_on_and_attempt_records_are_logged(
+def test_results_queue_unavailable_delivery_goes_on_and_attempt_records_are_its_log_lines(
     local_aws: LocalAws,
     partner_server: PartnerServer,
     start_runtime: Callable[..., LocalLambdaRuntime],
 ) -> None:
-    # GIVEN a partner whose handler publishes attempt records to a results queue that is down
+    # GIVEN a partner whose function still names a results queue (as before issue 15), which is down
     results_url = local_aws.sqs.create_queue(QueueName="results")["QueueUrl"]
     partner = create_partner(local_aws, "noresults", partner_server.url, results_queue_url=results_url)
     ledger = ledger_of(partner)
     partner_server.behaviour = ledger.partner(always(Reply()))
     sqs = ResultsQueueOutage(local_client("sqs", local_aws.endpoint_url, local_aws.region), results_url)
-    sqs.down.set()
     invoker = DeliverInvoker(sqs, local_client("secretsmanager", local_aws.endpoint_url, local_aws.region))
     captured = Captured()
-    results_logger = logging.getLogger("hookrelay.attempts.publisher")
-    results_logger.addHandler(captured)
+    lines_logger = logging.getLogger(ATTEMPT_LOGGER)
+    lines_logger.addHandler(captured)
     try:
-        # WHEN ten webhooks are delivered during the outage
+        # WHEN ten webhooks are delivered
         ledger.add(publish(local_aws, partner, 10))
         start_runtime(invokers={"app.deliver": invoker})
-        # THEN all ten are delivered, and each attempt record is logged in full instead
+        # THEN all ten are delivered, and each attempt record is its marked log line
         assert ledger.settle(Count(delivered=10)) == Count(delivered=10)
         wait_for(lambda: len(captured.records) == 10)
-        logged = sorted(r.attempt_record["webhook_id"] for r in captured.records)  # type: ignore[attr-defined]
+        logged = sorted(r.webhook_id for r in captured.records)  # type: ignore[attr-defined]
         assert logged == sorted(ledger.published)
-        assert peek(results_url) == []
-        # AND when the results queue is back, five more are delivered and recorded there
-        sqs.down.clear()
-        ledger.add(publish(local_aws, partner, 5))
-        assert ledger.settle(Count(delivered=15)) == Count(delivered=15)
-        wait_for(lambda: len(peek(results_url)) == 5)
-        assert len(captured.records) == 10
+        assert {r.record for r in captured.records} == {"attempt"}  # type: ignore[attr-defined]
+        # AND the handler never tried the results queue
+        assert (sqs.refused, peek(results_url)) == (0, [])
     finally:
-        results_logger.removeHandler(captured)
+        lines_logger.removeHandler(captured)

@@ -1,8 +1,8 @@
 """The provisioner's contract with the handler, end to end on moto and a real loopback server.
 
 publish -> partner queue -> the handler core, configured from the created function's environment
-and reading the secret from Secrets Manager -> a signed POST -> its marked log line, through its log
-group's subscription (issue 15), to the recorder -> the attempt log.
+and reading the secret from Secrets Manager -> a signed POST -> the attempt's marked log line, in the
+function's log group -> the subscription event CloudWatch Logs makes of it -> the recorder -> the attempt log.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def test_a_published_event_is_delivered_signed_and_logged(
     (message,) = drain(aws("sqs"), queue_url)
     # WHEN the handler core runs that message with the function's settings
     deps = build_deps(settings, sqs=aws("sqs"), secretsmanager=aws("secretsmanager"))
-    written = AttemptLines()  # what its log group gets
+    written = AttemptLines()  # the JSON lines the function writes, as its log group gets them
     logging.getLogger(ATTEMPT_LOGGER).addHandler(written)
     try:
         assert handle_batch(sqs_event([message["Body"]]), deps) == {"batchItemFailures": []}
@@ -51,12 +51,12 @@ def test_a_published_event_is_delivered_signed_and_logged(
     # THEN the partner got one POST that verifies with the secret create returned
     (received,) = server.requests_snapshot()
     assert verify(secret, received.headers, received.body).webhook_id == "order-1"
-    # AND the attempt, recorded from its log group's subscription event, is the partner's latest delivery
-    group = aws("logs").describe_subscription_filters(logGroupName=naming.partner_log_group(STAGE, "acme"))
-    (subscription,) = group["subscriptionFilters"]
-    events = [{"id": str(n), "timestamp": 1, "message": line} for n, line in enumerate(written.lines)]
+    # AND the attempt, recorded from the subscription event of the function's log group, is the
+    # partner's latest delivery
+    group = "/aws/lambda/" + function["Configuration"]["FunctionName"]
+    events = [{"id": str(i), "timestamp": 1, "message": line} for i, line in enumerate(written.lines)]
     batch = lines.LogsBatch.model_validate(
-        {"messageType": lines.DATA_MESSAGE, "logGroup": subscription["logGroupName"], "logEvents": events}
+        {"messageType": lines.DATA_MESSAGE, "logGroup": group, "logEvents": events}
     )
     log = AttemptLog(STAGE, clients=ctx.clients)
     assert record_log_attempts(lines.encode(batch), log) == 1
