@@ -100,11 +100,9 @@ class LogSubscriptions:
         service: str = "handler",
     ) -> None:
         self._logs, self._lambda, self._sqs, self._invokers = logs, lambda_, sqs, invokers
-        self.flush_interval_s, self.max_lines, self.retry_delays_s = (
-            flush_interval_s,
-            max_lines,
-            retry_delays_s,
-        )
+        self.flush_interval_s = flush_interval_s  # a subscription's lines wait at most this long
+        self.max_lines = max_lines  # ... or until this many wait
+        self.retry_delays_s = retry_delays_s  # between a failed invocation and its retry
         self._formatter = JsonFormatter(service)
         self._capture = _Capture(self)
         self._lock = threading.Lock()
@@ -197,11 +195,10 @@ class LogSubscriptions:
         if not subscriptions:
             return
         line = self._formatter.format(record)
+        matched = [s for s in subscriptions if s.pattern.matches(line)]
         full = False
         with self._lock:
-            for subscription in subscriptions:
-                if not subscription.pattern.matches(line):
-                    continue
+            for subscription in matched:
                 self._next_id += 1
                 event = LogEvent(
                     id=f"{self._next_id:056d}", timestamp=int(record.created * 1000), message=line
