@@ -67,6 +67,10 @@ def test_an_attempt_reaches_the_deliveries_table_through_the_log_subscription(st
     assert stack.runtime is not None
     assert stack.runtime.subscriptions is not None
     assert stack.runtime.subscriptions.counters.lines >= 1
+    # AND the local runtime delivered it itself: nothing was written to moto's log group (moto delivers a
+    # subscription only on PutLogEvents, by invoking the function with Docker)
+    group = naming.partner_log_group("lines", "acme")
+    assert stack.client("logs").describe_log_streams(logGroupName=group)["logStreams"] == []
 
 
 def test_lines_the_recorder_cannot_write_wait_in_the_results_dlq(
