@@ -3,14 +3,18 @@
 One thread per mapping, blocked in a 20 s long poll while the queue is empty (an idle partner costs
 one ReceiveMessage per 20 s and no CPU in between; a message sent wakes the long poll at once),
 through the lean ``receive.LeanReceiver`` (the real SQS API at half botocore's CPU per call). A stop
-does not wait for that long poll: what it receives after the stop is not invoked and reappears after
-the visibility timeout. A queue that does not exist stops the poller (``queue_gone``) without retrying.
+does not wait for that long poll: what it receives after the stop is not invoked but given back at once
+(ChangeMessageVisibility to 0, best effort: else it reappears after the visibility timeout), so a
+mapping disabled and enabled again, or a runtime restarted, does not hide a message for a visibility
+timeout (AWS does not document what its pollers do with a poll that ends after a disable). A queue
+that does not exist stops the poller (``queue_gone``) without retrying.
 
 Lambda's SQS semantics, as honoured here:
 
 - A batch is at most ``BatchSize`` messages (capped at 10: one ReceiveMessage), gathered for up to
-  ``MaximumBatchingWindowInSeconds``. The queue's visibility timeout is never changed: whatever is not
-  deleted becomes visible again after it, and the queue's own redrive policy counts the receives.
+  ``MaximumBatchingWindowInSeconds``. The queue's visibility timeout is never changed (but for what a
+  stopping poller gives back, above): whatever is not deleted becomes visible again after it, and the
+  queue's own redrive policy counts the receives.
 - At most ``min(ScalingConfig.MaximumConcurrency, reserved concurrency)`` batches are in flight (a
   default when neither is set; reserved concurrency 0 means throttled: nothing is received). The poller
   receives only when a slot is free, so no message waits invisibly for a slot.
@@ -153,7 +157,7 @@ class MappingPoller:
         """Wait until no batch is in flight, or ``deadline`` (monotonic); True if none is.
 
         A long poll still open is not waited for: whatever it receives after the stop is not invoked
-        and reappears after the queue's visibility timeout (as after a crash).
+        but given back (:meth:`_give_back`).
         """
         with self._slots:
             while self._in_flight and time.monotonic() < deadline:
@@ -204,7 +208,8 @@ class MappingPoller:
             if not messages:
                 continue
             if self._stopping.is_set():
-                return  # received during the last long poll: left to the visibility timeout
+                self._give_back(mapping, messages)  # received during the last long poll
+                return
             with self._slots:
                 # The function as it is now: an update that landed during the long poll applies.
                 function, invoker = self.function, self.invoker
@@ -361,6 +366,21 @@ class MappingPoller:
         if mapping.queue_arn.endswith(".fifo"):
             keep = fifo_kept(messages, keep)
         return (BatchOutcome.PARTIAL if keep else BatchOutcome.SUCCESS), keep, None
+
+    def _give_back(self, mapping: MappingConfig, messages: list[dict[str, Any]]) -> None:
+        """Make messages received but not to be invoked visible again now (best effort: whatever this
+        fails to give back reappears after the visibility timeout, as after a crash)."""
+        entries = [
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+            for i, m in enumerate(messages)
+        ]
+        try:
+            self._sqs.change_message_visibility_batch(QueueUrl=self._queue(mapping), Entries=entries)
+        except AWS_ERRORS as exc:
+            logger.warning(
+                "messages received after a stop not given back; they reappear after the visibility timeout",
+                extra={"function": self.function.name, "error": error_code(exc)},
+            )
 
     def _delete(self, mapping: MappingConfig, entries: list[tuple[str, str]]) -> tuple[list[str], int]:
         """DeleteMessageBatch exactly these (message id, receipt handle); failed entries retried once."""
