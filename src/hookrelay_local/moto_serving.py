@@ -3,12 +3,11 @@
 Neither changes what any call answers: they change what serving a call costs moto's process (and, for
 the collector, the local stack's), which ``make bench-scale`` measures per partner created.
 
-- **moto's module list, read from disk per request.** moto's dispatcher asks twice per request whether
-  the host names a moto module (``moto.backends.list_of_moto_modules``), and that generator lists
-  moto's package directory and ``stat``s each of its ~180 entries every time: ~360 system calls and
-  ~0.4 ms of CPU a request, a quarter of an idle ``ReceiveMessage`` (1.7 -> 1.3 ms measured in moto's
-  process). The package does not change while the server runs: :func:`cache_moto_modules` lists it
-  once.
+- **moto's module list, read from disk per request.** moto's dispatcher asks whether the request's
+  host names a moto module (``moto.backends.list_of_moto_modules``), and that generator lists moto's
+  package directory and ``stat``s each of its ~180 entries every time: ~180 system calls and ~0.4 ms of
+  CPU a request, a quarter of an idle ``ReceiveMessage`` (1.7 -> 1.3 ms measured in moto's process). The
+  package does not change while the server runs: :func:`cache_moto_modules` lists it once.
 - **Full garbage collections of a big heap, made frequent by long polls.** CPython runs a full
   (generation 2) collection once 10 collections of generation 1 have run and the objects promoted to
   generation 2 since the last full one exceed a quarter of those there. A long poll keeps its request's
