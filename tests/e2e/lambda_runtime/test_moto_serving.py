@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import moto
@@ -22,7 +21,7 @@ MOTO_PACKAGE = Path(moto.__file__).parent
 
 
 @pytest.fixture
-def moto_package_listings(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def moto_package_listings(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every ``os.listdir`` of moto's package directory made while the test runs (any thread)."""
     listed: list[str] = []
     listdir = os.listdir
@@ -33,7 +32,7 @@ def moto_package_listings(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]
         return listdir(path)
 
     monkeypatch.setattr(os, "listdir", counting)
-    yield listed
+    return listed
 
 
 def test_serving_requests_does_not_list_motos_package(
