@@ -9,7 +9,9 @@ every partner's URL:
    paid once per stage, not per partner; four first creates at once would each publish a layer), then
    the other N - 1 through ``POST /partners`` from ``BENCH_SCALE_CLIENTS`` (4) API clients at once (so
    1,000 take minutes, not a quarter of an hour): seconds per partner (wall time / (N - 1): the fleet's
-   rate), AWS calls per create, and the median request's own duration;
+   rate), AWS calls per create, the median request's own duration, and the CPU per partner of this
+   process and of moto's (``/proc``: user + system, whatever thread spent it, the fleet's idle work
+   included);
 2. wait until the runtime polls every partner, then idle ``BENCH_SCALE_SECONDS`` (30): this process's
    CPU (the stack: API, runtime, recorder, the idle sink) and moto's, in % of one core, the stack's
    split by thread (the runtime's pollers, its discovery, the rest); RSS of both;
@@ -23,6 +25,13 @@ every partner's URL:
 AWS calls are botocore calls made in this process outside the runtime's own threads (bench.scale_tools).
 Prints one line per N and the issue's summary line; asserts nothing about timings.
 ``BENCH_SCALE_NS=10,100`` runs the quick sizes only.
+
+The create ratio (the largest N's seconds per partner against the smallest's) is a ratio of wall times
+taken minutes apart on a machine other work shares: the smallest N is measured again after the largest,
+and the ratio's base is the mean of its two runs (load that rises or falls through a run counts on both
+sides; neither run alone is picked). The same ratio in CPU of both processes is printed beside it. This
+process (the stack, as ``make run``'s) and moto's run with their collector tuned as long-lived servers
+(``hookrelay_local.moto_serving``), at every N.
 """
 
 from __future__ import annotations
