@@ -12,10 +12,11 @@ the collector, the local stack's), which ``make bench-scale`` measures per partn
   (generation 2) collection once 10 collections of generation 1 have run and the objects promoted to
   generation 2 since the last full one exceed a quarter of those there. A long poll keeps its request's
   objects alive for up to 20 s, long enough to be promoted, so 1,000 idle partners (50 long polls a
-  second) promote tens of thousands of objects a second that die soon after: moto's process then ran a
-  full collection every ~10 s, ~300 ms each over its ~400,000 objects at 1,000 partners (the GIL held
-  throughout: every request waits), ~3 % of a core idle and more while partners are created. The
-  stack's process (its runtime's thread per poller, discovery's listings) likewise.
+  second) keep promoting objects that die soon after: moto's process then ran a full collection every
+  ~10 s, 270-360 ms each over its ~400,000 objects at 1,000 partners (``gc.callbacks``; the GIL held
+  throughout: every request waits). Tuned as below, by the generation-1 collections counted there,
+  one every ~50 s while partners are created and ~4 minutes idle (bench-scale's CPU figures did not
+  move beyond their noise either way: docs/scale.md).
   :func:`tune_collector_for_a_server` is the usual tuning of a long-lived server process: collect once,
   then ``gc.freeze()`` what is alive after start-up (modules, the server's own state: never garbage,
   no longer walked by every full collection) and let a full collection wait for 100 collections of
