@@ -9,7 +9,9 @@ every partner's URL:
    paid once per stage, not per partner; four first creates at once would each publish a layer), then
    the other N - 1 through ``POST /partners`` from ``BENCH_SCALE_CLIENTS`` (4) API clients at once (so
    1,000 take minutes, not a quarter of an hour): seconds per partner (wall time / (N - 1): the fleet's
-   rate), AWS calls per create, and the median request's own duration;
+   rate), AWS calls per create, the median request's own duration, and the CPU per partner of this
+   process and of moto's (``/proc``: user + system, whatever thread spent it, the fleet's idle work
+   included);
 2. wait until the runtime polls every partner, then idle ``BENCH_SCALE_SECONDS`` (30): this process's
    CPU (the stack: API, runtime, recorder, the idle sink) and moto's, in % of one core, the stack's
    split by thread (the runtime's pollers, its discovery, the rest); RSS of both;
@@ -23,6 +25,13 @@ every partner's URL:
 AWS calls are botocore calls made in this process outside the runtime's own threads (bench.scale_tools).
 Prints one line per N and the issue's summary line; asserts nothing about timings.
 ``BENCH_SCALE_NS=10,100`` runs the quick sizes only.
+
+The create ratio (the largest N's seconds per partner against the smallest's) is a ratio of wall times
+taken minutes apart on a machine other work shares: the smallest N is measured again after the largest,
+and the ratio's base is the mean of its two runs (load that rises or falls through a run counts on both
+sides; neither run alone is picked). The same ratio in CPU of both processes is printed beside it. This
+process (the stack, as ``make run``'s) and moto's run with their collector tuned as long-lived servers
+(``hookrelay_local.moto_serving``), at every N.
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ from bench.scale_tools import Api, AwsCalls, Sink, moto_pid, process_cpu_s, rss_
 from hookrelay import naming
 from hookrelay.aws.clients import Clients
 from hookrelay.provisioning.resources.artifact import latest_artifact, upload_artifact
+from hookrelay_local.moto_serving import collector_tuned
 from hookrelay_local.stack import LocalStack, StackOptions
 
 SIZES = [int(n) for n in os.environ.get("BENCH_SCALE_NS", "10,100,1000").split(",")]
@@ -58,6 +68,8 @@ class Step:
     seconds: float  # per partner: wall time / N (with CLIENTS at once: the fleet's rate)
     calls: float  # AWS calls per partner
     median_call_s: float = float("nan")  # one request's own duration (create)
+    cpu_ms: float = float("nan")  # CPU per partner, ms: this process (the stack) (create)
+    moto_cpu_ms: float = float("nan")  # and moto's process
 
 
 @dataclass(frozen=True)
@@ -139,8 +151,14 @@ def new_artifact() -> None:
 def measure(partners: int, options: StackOptions) -> Figures:
     ids = [f"s{i:04d}" for i in range(partners)]
     sink, calls, api_clients = Sink(), AwsCalls(), min(CLIENTS, partners)
-    with moto_process() as url, LocalStack(replace(options, aws_endpoint=url)) as stack, calls.counting():
+    with (
+        moto_process() as url,
+        LocalStack(replace(options, aws_endpoint=url)) as stack,
+        collector_tuned(),  # this process serves as long as `make run`'s does, and is tuned as it is
+        calls.counting(),
+    ):
         api = Api(stack.api_url, api_clients)
+        moto = moto_pid(url)
 
         latencies: list[float] = []
 
@@ -159,13 +177,19 @@ def measure(partners: int, options: StackOptions) -> Figures:
         create(warm_up)  # untimed: the stage's shared layer and role are made by the first create
         latencies.clear()
         timed_ids = [p for p in ids if p != warm_up]
+        cpu, moto_cpu = process_cpu_s(), process_cpu_s(moto)
         create_step = timed(calls, max(1, len(timed_ids)), lambda: api.parallel(create, timed_ids))
-        create_step = replace(create_step, median_call_s=statistics.median(latencies))
+        per = 1000 / max(1, len(timed_ids))
+        create_step = replace(
+            create_step,
+            median_call_s=statistics.median(latencies),
+            cpu_ms=per * (process_cpu_s() - cpu),
+            moto_cpu_ms=per * (process_cpu_s(moto) - moto_cpu),
+        )
         if failures:
             print(f"  {len(failures)} creates failed (see {LOG_FILE}); first: {failures[0]}", flush=True)
         wait_polled(stack, ids, 60)
         time.sleep(SETTLE_S)
-        moto = moto_pid(url)
         cpu, moto_cpu, split = idle(moto)
         rss, moto_rss = rss_mb(), rss_mb(moto)
         p99 = p99_ms(api, sink, ids)
@@ -190,7 +214,8 @@ def describe(f: Figures) -> str:
     create, update, delete = f.create, f.update_code, f.delete
     return (
         f"N={f.partners:>5}: create {create.seconds:.3f} s/partner ({create.calls:.1f} AWS calls, median "
-        f"request {create.median_call_s:.2f} s); update-code {update.seconds:.3f} s/partner "
+        f"request {create.median_call_s:.2f} s, CPU {create.cpu_ms:.0f} ms + moto's {create.moto_cpu_ms:.0f} "
+        f"ms); update-code {update.seconds:.3f} s/partner "
         f"({update.calls:.1f} calls; {f.rollout}); delete {delete.seconds:.3f} s ({delete.calls:.1f} calls); "
         f"idle CPU {f.cpu:.1f}% ({', '.join(f'{g} {c:.1f}%' for g, c in f.cpu_split.items())}; "
         f"moto {f.moto_cpu:.1f}%); RSS {f.rss_mb:.0f} MB "
@@ -219,12 +244,23 @@ def main() -> None:
     for partners in SIZES:
         results.append(measure(partners, options))
         print(describe(results[-1]), flush=True)
-    base, top = results[0], results[-1]
-    ratio = top.create.seconds / base.create.seconds
+    top, bases = results[-1], [results[0]]
+    if len(SIZES) > 1:  # the smallest size again, last: see ratio()
+        bases.append(measure(SIZES[0], options))
+        print(f"again {describe(bases[-1])}", flush=True)
+    base_s = statistics.mean(b.create.seconds for b in bases)
+    base_cpu = statistics.mean(b.create.cpu_ms + b.create.moto_cpu_ms for b in bases)
+    top_cpu = top.create.cpu_ms + top.create.moto_cpu_ms
     print(
-        f"scale: {top.partners} partners; create {top.create.seconds:.3f} s/partner ({ratio:.2f}x of "
-        f"N={base.partners}); update-code {top.update_code.seconds:.3f} s; idle CPU {top.cpu:.1f}%; "
-        f"p99 {top.p99_ms:.0f} ms"
+        f"create at N={top.partners} against N={bases[0].partners} (the mean of its {len(bases)} runs, "
+        f"{', '.join(f'{b.create.seconds:.3f}' for b in bases)} s): wall {top.create.seconds / base_s:.2f}x, "
+        f"CPU of both processes {top_cpu:.0f} ms against {base_cpu:.0f} ms a partner "
+        f"({top_cpu / base_cpu:.2f}x)"
+    )
+    print(
+        f"scale: {top.partners} partners; create {top.create.seconds:.3f} s/partner "
+        f"({top.create.seconds / base_s:.2f}x of N={bases[0].partners}); update-code "
+        f"{top.update_code.seconds:.3f} s; idle CPU {top.cpu:.1f}%; p99 {top.p99_ms:.0f} ms"
     )
 
 

@@ -33,10 +33,13 @@ def receiver_process(delay: float = 0.0, status: int = 200) -> Iterator[str]:
 
 
 # moto's server as `python -m moto.server` runs it, with event source mappings stored but never acted
-# on by moto (hookrelay_local.embedded_aws): the local Lambda runtime is the poller.
+# on by moto (hookrelay_local.embedded_aws): the local Lambda runtime is the poller. A long-lived server:
+# its collector tuned as one (hookrelay_local.moto_serving).
 _MOTO_SERVER = (
     "from hookrelay_local.embedded_aws import keep_moto_from_consuming; keep_moto_from_consuming(); "
-    "from moto.server import main; main()"
+    "from moto.server import main; "
+    "from hookrelay_local.moto_serving import tune_collector_for_a_server; tune_collector_for_a_server(); "
+    "main()"
 )
 
 

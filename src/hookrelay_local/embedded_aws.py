@@ -1,5 +1,6 @@
 """The embedded AWS: moto's server on loopback, with five behaviours of moto's mended (the fifth, FIFO
-groups handed out ahead of their earlier messages, in :mod:`hookrelay_local.moto_fifo`).
+groups handed out ahead of their earlier messages, in :mod:`hookrelay_local.moto_fifo`), and what its
+server costs per request trimmed (:mod:`hookrelay_local.moto_serving`: no directory listing per request).
 
 - moto runs SQS event source mappings itself, inside ``SendMessage``: without Docker it "invokes" the
   function (the code never runs) and deletes the messages as if they were processed. hookrelay's local
@@ -28,6 +29,7 @@ from collections.abc import ItemsView
 from typing import Any
 
 from hookrelay_local.moto_fifo import keep_fifo_groups_in_order
+from hookrelay_local.moto_serving import cache_moto_modules
 
 _patched = threading.Lock()
 _publishing = threading.Lock()
@@ -60,6 +62,7 @@ def keep_moto_from_consuming() -> None:
         _wake_long_polls_when_due(models)
         _keep_alias_in_mappings()
         _number_versions_like_aws()
+        cache_moto_modules()
         _applied = True
 
 

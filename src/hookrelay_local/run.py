@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hookrelay_local.artifacts import BuildFailed
 from hookrelay_local.console import AttemptFeed, Board, poll_depths, render
+from hookrelay_local.moto_serving import tune_collector_for_a_server
 from hookrelay_local.shutdown import Stopper
 from hookrelay_local.stack import LocalStack, StackOptions
 
@@ -97,6 +98,7 @@ def serve(stack: LocalStack, args: argparse.Namespace, board: Board, stopper: St
     try:  # the first line is inside: a signal right after it (KeyboardInterrupt) is handled below too
         print(f"starting hookrelay on {args.host} (first run packages the handler: ~15 s) ...", flush=True)
         stack.start()
+        tune_collector_for_a_server()  # a long-lived server (moto's in it): see moto_serving
         stopper.started()
         print(f"ready in {time.monotonic() - started:.1f} s", flush=True)
         show(stack, args, board, stopper)
