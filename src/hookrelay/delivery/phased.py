@@ -2,7 +2,9 @@
 
 1. on the invoking thread, every record admitted (or parked as poison), checked for being due (or
    deferred), and signed (:func:`~hookrelay.delivery.attempt.prepare_request`);
-2. on the delivery threads, concurrently (up to the partner's post concurrency), the POSTs
+2. on the delivery threads, concurrently (up to the partner's post concurrency), the POSTs (or, for a
+   partner whose last batch answered fast, one after another on one delivery thread until one is slow:
+   :mod:`~hookrelay.delivery.chain`)
    (:func:`~hookrelay.delivery.attempt.exchange`: nothing but the HTTP exchange and its timing) and the
    SQS sends of the records parked or deferred in (1);
 3. on the invoking thread, each answer classified and its next step decided; the steps that need an SQS
@@ -34,6 +36,7 @@ from hookrelay.delivery.attempt import (
     exchange,
     prepare_request,
 )
+from hookrelay.delivery.chain import FAST_SECONDS, Chain, run_guarded
 from hookrelay.delivery.crash import record_crashed
 from hookrelay.delivery.decide import DeadLetter, Delivered
 from hookrelay.delivery.deps import HandlerDeps
@@ -79,8 +82,8 @@ def handle_phased(records: list[SqsRecord], deps: HandlerDeps) -> list[RecordOut
             pending.append(ready)
         else:
             early.append(ready)
-    posts = [partial(exchange, p.request, endpoint, transport) for p in pending]
-    answers = _concurrently(posts + [s.send for s in early if s.send is not None], deps)
+    posts: list[Callable[[], Any]] = [partial(exchange, p.request, endpoint, transport) for p in pending]
+    answers = _posted(posts, [s.send for s in early if s.send is not None], deps)
     _settled(early, answers[len(posts) :], outcomes, deps)
     later: list[_Settling] = []
     for p, answer in zip(pending, answers[: len(posts)], strict=True):
@@ -99,21 +102,39 @@ def handle_phased(records: list[SqsRecord], deps: HandlerDeps) -> list[RecordOut
     ]
 
 
+def _posted(posts: list[Callable[[], Any]], sends: list[Callable[[], Any]], deps: HandlerDeps) -> list[Any]:
+    """What each POST, then each send, gave: chained (:mod:`~hookrelay.delivery.chain`) when the
+    partner's last batch answered fast, else all at once on the delivery threads; and whether this
+    batch's POSTs all answered fast, remembered for the next."""
+    if not deps.chained or len(posts) < 2 or deps.settings.post_concurrency == 1:
+        answers = _concurrently(posts + sends, deps)
+    else:
+        pool, chain = deps.pool(), Chain(posts, FAST_SECONDS)
+        context = contextvars.copy_context
+        others = [pool.submit(context().run, run_guarded, call) for call in sends]
+        pool.submit(context().run, chain.run)
+        rest = chain.split_if_slow()
+        taken = [pool.submit(context().run, run_guarded, posts[i]) for i in rest]
+        chain.wait()
+        futures.wait(taken + others)
+        for i, run in zip(rest, taken, strict=True):
+            chain.results[i] = run.result()
+        answers = chain.results + [run.result() for run in others]
+    if posts:
+        limit = FAST_SECONDS * 1000
+        deps.chained = all(isinstance(a, Exchanged) and a.duration_ms <= limit for a in answers[: len(posts)])
+    return answers
+
+
 def _concurrently(calls: list[Callable[[], Any]], deps: HandlerDeps) -> list[Any]:
     """Each call's result, or the exception it raised, in order: on the delivery threads when there is
     more than one (each in a copy of this context: X-Ray's subsegments find the invocation's segment),
     with one wake-up of this thread when the last is done (``Executor.map`` would wake it per call)."""
 
-    def run(call: Callable[[], Any]) -> Any:
-        try:
-            return call()
-        except Exception as exc:
-            return exc
-
     if len(calls) <= 1 or deps.settings.post_concurrency == 1:
-        return [run(call) for call in calls]
+        return [run_guarded(call) for call in calls]
     pool = deps.pool()
-    runs = [pool.submit(contextvars.copy_context().run, run, call) for call in calls]
+    runs = [pool.submit(contextvars.copy_context().run, run_guarded, call) for call in calls]
     futures.wait(runs)
     return [r.result() for r in runs]
 
