@@ -71,6 +71,7 @@ def _fingerprint(app: str, stage: str) -> str:
         *(ROOT / app).rglob("*"),
         *(ROOT / "src" / "hookrelay").rglob("*"),
         ROOT / "tools" / "vendor_core.py",
+        Path(__file__),  # how the package is split and compiled
     ]
     for path in sorted(sources):
         if path.is_file() and "vendor" not in path.parts and "__pycache__" not in path.parts:
@@ -141,7 +142,11 @@ def split_package(package: Path, build: HandlerBuild) -> None:
 
 def _write_reproducibly(source: zipfile.ZipFile, entries: list[zipfile.ZipInfo], root: str, to: Path) -> None:
     files = {root + e.filename: source.read(e) for e in sorted(entries, key=lambda e: e.filename)}
-    files.update(_bytecode({n: d for n, d in files.items() if n.endswith(".py") and "/" in n}))
+    # hookrelay's own bytecode without docstrings and asserts (as ``python -OO`` compiles it): they are a
+    # third of the function zip's bytes, which its 256 KB budget counts, and nothing reads them at run time
+    # (the sources, shipped beside, keep them for tracebacks and readers). Third-party code keeps its own.
+    optimize = 2 if not root else -1
+    files.update(_bytecode({n: d for n, d in files.items() if n.endswith(".py") and "/" in n}, optimize))
     partial = to.with_suffix(".partial")
     with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as target:
         for name in sorted(files):
@@ -154,18 +159,18 @@ def _write_reproducibly(source: zipfile.ZipFile, entries: list[zipfile.ZipInfo],
 # that process did before; a fresh one with a fixed hash seed compiles the same sources to the same bytes.
 _COMPILE = """
 import pathlib, py_compile, sys
-root = pathlib.Path(sys.argv[1])
+root, optimize = pathlib.Path(sys.argv[1]), int(sys.argv[2])
 for line in sys.stdin.read().splitlines():
     shown = ('/opt/' if line.startswith('python/') else '/var/task/') + line
     try:
         py_compile.compile(str(root / 'src' / line), str(root / 'pyc' / line), dfile=shown, doraise=True,
-                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH, optimize=optimize)
     except py_compile.PyCompileError:
         pass  # a file the runtime never imports as code (a template, a test fixture)
 """
 
 
-def _bytecode(sources: dict[str, bytes]) -> dict[str, bytes]:
+def _bytecode(sources: dict[str, bytes], optimize: int = -1) -> dict[str, bytes]:
     """Each module's ``__pycache__`` entry: Lambda's /var/task and /opt are read-only, so without them
     every cold start compiles every module it imports (~0.7 s of CPU measured, bench_cold_start).
     Hash-based and unchecked (the zip's timestamps are fixed), for the runtime's Python only: under
@@ -179,7 +184,7 @@ def _bytecode(sources: dict[str, bytes]) -> dict[str, bytes]:
             (Path(tmp) / "pyc" / name).parent.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
         subprocess.run(
-            [sys.executable, "-I", "-c", _COMPILE, tmp], input="\n".join(sorted(sources)),
+            [sys.executable, "-I", "-c", _COMPILE, tmp, str(optimize)], input="\n".join(sorted(sources)),
             text=True, env=env, check=True,
         )  # fmt: skip
         compiled = {}

@@ -4,6 +4,7 @@ dependencies, which together import and deliver with only what Lambda's runtime 
 from __future__ import annotations
 
 import json
+import marshal
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
@@ -155,3 +156,26 @@ def test_both_zips_ship_compiled_bytecode_the_runtime_uses_without_checking(
             pyc = f"{folder}/__pycache__/{name[:-3]}.{tag}.pyc"
             assert pyc in names, pyc
             assert int.from_bytes(zipfile.ZipFile(zipped).read(pyc)[4:8], "little") == 0b01
+
+
+def test_hookrelays_own_bytecode_carries_no_docstrings_and_the_layers_keeps_them(
+    handler_build: HandlerBuild,
+) -> None:
+    # GIVEN a module of each zip whose source opens with a docstring
+    if f"python{sys.version_info.major}.{sys.version_info.minor}" != HANDLER_RUNTIME:
+        pytest.skip("bytecode is only compiled by the handler runtime's own Python version")
+    tag = sys.implementation.cache_tag
+
+    def module_doc(zipped: Path, pyc: str) -> object:
+        code = marshal.loads(zipfile.ZipFile(zipped).read(pyc)[16:])  # noqa: S302 (our own build)
+        # a module's docstring is its first constant, stored as __doc__ (the code is read, never run)
+        return code.co_consts[0] if "__doc__" in code.co_names else None
+
+    # WHEN their bytecode is read
+    own = module_doc(handler_build.code, f"hookrelay/delivery/__pycache__/batch.{tag}.pyc")
+    layer = module_doc(handler_build.layer, f"{LAYER_ROOT}pydantic/__pycache__/main.{tag}.pyc")
+    # THEN hookrelay's is compiled as `python -OO` would (no docstring: a third of the function zip's
+    # bytes), while the third-party code in the layer keeps its own
+    assert own is None
+    assert isinstance(layer, str)
+    assert layer.strip()
