@@ -49,6 +49,7 @@ def test_after_a_fast_batch_the_next_batch_is_posted_in_turn_on_one_delivery_thr
     # GIVEN a partner answering at once, whose first batch was posted (all at once) and answered fast
     # (fast: within 1 s here, so that a loaded machine cannot make it slow)
     monkeypatch.setattr(phased, "FAST_SECONDS", 1.0)
+    monkeypatch.setattr(phased, "BUDGET_SECONDS", 10.0)
     stack, events = partner(sqs, secretsmanager, partner_server(always(Reply())))
     assert handle_batch(batch(stack, "msg_a"), stack.deps) == {"batchItemFailures": []}
     assert stack.deps.chained
@@ -115,3 +116,23 @@ def test_a_chain_split_gives_back_exactly_the_calls_not_started() -> None:
     # THEN the calls not started are given back, the one in flight finished on the chain, none ran twice
     assert rest == [2, 3]
     assert chain.results == ["a", "slow", None, None]
+
+
+def test_a_chain_of_fast_calls_that_outruns_its_budget_fans_out_the_rest() -> None:
+    # GIVEN a chain of six calls, each fast (a millisecond, under the 1 s fast limit), with a 5 ms budget
+    def call(n: int) -> Callable[[], int]:
+        return lambda: (threading.Event().wait(0.001), n)[1]
+
+    chain = Chain([call(n) for n in range(6)], fast_seconds=1.0, budget_seconds=0.005)
+    ran_on_chain: list[int] = []
+    runner = threading.Thread(target=chain.run)
+    runner.start()
+    # WHEN the invoking thread watches it
+    rest = chain.split_if_slow()
+    chain.wait()
+    runner.join(5)
+    ran_on_chain = [i for i, r in enumerate(chain.results) if r is not None]
+    # THEN once the budget was spent the calls not started were given back, and none ran twice
+    assert rest
+    assert sorted(ran_on_chain + rest) == list(range(6))
+    assert rest == list(range(len(ran_on_chain), 6))

@@ -36,7 +36,7 @@ from hookrelay.delivery.attempt import (
     exchange,
     prepare_request,
 )
-from hookrelay.delivery.chain import FAST_SECONDS, Chain, run_guarded
+from hookrelay.delivery.chain import BUDGET_SECONDS, FAST_SECONDS, Chain, run_guarded
 from hookrelay.delivery.crash import record_crashed
 from hookrelay.delivery.decide import DeadLetter, Delivered
 from hookrelay.delivery.deps import HandlerDeps
@@ -109,7 +109,7 @@ def _posted(posts: list[Callable[[], Any]], sends: list[Callable[[], Any]], deps
     if not deps.chained or len(posts) < 2 or deps.settings.post_concurrency == 1:
         answers = _concurrently(posts + sends, deps)
     else:
-        pool, chain = deps.pool(), Chain(posts, FAST_SECONDS)
+        pool, chain = deps.pool(), Chain(posts, FAST_SECONDS, BUDGET_SECONDS)
         context = contextvars.copy_context
         others = [pool.submit(context().run, run_guarded, call) for call in sends]
         pool.submit(context().run, chain.run)
@@ -122,7 +122,7 @@ def _posted(posts: list[Callable[[], Any]], sends: list[Callable[[], Any]], deps
         answers = chain.results + [run.result() for run in others]
     if posts:
         limit = FAST_SECONDS * 1000
-        deps.chained = all(isinstance(a, Exchanged) and a.duration_ms <= limit for a in answers[: len(posts)])
+        deps.chained = all(isinstance(a, Exchanged) and a.duration_ms < limit for a in answers[: len(posts)])
     return answers
 
 
