@@ -135,14 +135,20 @@ def test_the_packaged_handler_delivers_with_its_layer_and_only_the_lambda_runtim
     assert stack.secret not in result.stdout + result.stderr
 
 
+def bytecode_tag() -> str:
+    """This Python's pyc tag; the test is skipped unless it is the handler runtime's (the only
+    version the build compiles bytecode for)."""
+    if f"python{sys.version_info.major}.{sys.version_info.minor}" != HANDLER_RUNTIME:
+        pytest.skip("bytecode is only compiled by the handler runtime's own Python version")
+    return sys.implementation.cache_tag
+
+
 def test_both_zips_ship_compiled_bytecode_the_runtime_uses_without_checking(
     handler_build: HandlerBuild,
 ) -> None:
     # GIVEN the layer zip and the function zip (Lambda's /opt and /var/task are read-only: without
     # bytecode every cold start compiles every module it imports)
-    if f"python{sys.version_info.major}.{sys.version_info.minor}" != HANDLER_RUNTIME:
-        pytest.skip("bytecode is only compiled by the handler runtime's own Python version")
-    tag = sys.implementation.cache_tag
+    tag = bytecode_tag()
     for zipped, package in (
         (handler_build.layer, f"{LAYER_ROOT}pydantic/"),
         (handler_build.code, "hookrelay/"),
@@ -162,9 +168,7 @@ def test_hookrelays_own_bytecode_carries_no_docstrings_and_the_layers_keeps_them
     handler_build: HandlerBuild,
 ) -> None:
     # GIVEN a module of each zip whose source opens with a docstring
-    if f"python{sys.version_info.major}.{sys.version_info.minor}" != HANDLER_RUNTIME:
-        pytest.skip("bytecode is only compiled by the handler runtime's own Python version")
-    tag = sys.implementation.cache_tag
+    tag = bytecode_tag()
 
     def module_doc(zipped: Path, pyc: str) -> object:
         code = marshal.loads(zipfile.ZipFile(zipped).read(pyc)[16:])  # noqa: S302 (our own build)
