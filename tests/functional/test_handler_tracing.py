@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,6 +20,7 @@ import pytest
 
 from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 from hookrelay_local.partner_server import PartnerServer
+from tests.support.child import run_python
 from tests.support.handler_stack import build_partner_stack
 from tests.support.sqs import sqs_event
 
@@ -110,17 +109,8 @@ def test_xray_is_loaded_on_the_first_sampled_invocation_and_traces_its_posts(
         **stack.settings.to_environment(),
     }
     # WHEN Lambda invokes it three times in one process
-    child = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(ROOT / "handler" / "app.py")],
-        input=json.dumps(batches),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert child.returncode == 0, child.stderr[-3000:]
-    after = [json.loads(line) for line in child.stdout.splitlines() if line.startswith('{"answer"')]
+    printed = run_python(_CHILD, str(ROOT / "handler" / "app.py"), env=env, stdin=json.dumps(batches))
+    after = [json.loads(line) for line in printed if line.startswith('{"answer"')]
     # THEN every batch is delivered
     assert [a["answer"] for a in after] == [{"batchItemFailures": []}] * 3
     assert len(server.requests_snapshot()) == 5

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from hookrelay.settings import HandlerSettings
+from tests.support.child import run_python
 
 ROOT = Path(__file__).resolve().parents[2]
 # Loaded only where some partners, or some invocations, need them.
@@ -70,16 +69,8 @@ def _loaded_by_a_cold_start(tmp_path: Path, **environment: str) -> list[str]:
         **settings.to_environment(),
         **environment,
     }
-    child = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(ROOT / "handler" / "app.py"), json.dumps(NOT_ON_EVERY_PATH)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert child.returncode == 0, child.stderr[-3000:]
-    loaded: list[str] = json.loads(child.stdout.strip().splitlines()[-1])
+    printed = run_python(_CHILD, str(ROOT / "handler" / "app.py"), json.dumps(NOT_ON_EVERY_PATH), env=env)
+    loaded: list[str] = json.loads(printed[-1])
     return loaded
 
 
@@ -131,16 +122,7 @@ def test_a_sampled_invocation_patches_botocore_when_it_is_first_imported(tmp_pat
         "_X_AMZN_TRACE_ID": "Root=1-6762f3a1-89abcdef0123456789abcdef;Parent=557abcec3ee5a047;Sampled=1",
     }
     # WHEN tracing is configured for botocore and urllib3, then a boto3 client is made
-    child = subprocess.run(
-        [sys.executable, "-c", _BOTOCORE_LATER],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert child.returncode == 0, child.stderr[-3000:]
-    before, after = json.loads(child.stdout.strip().splitlines()[-1])
+    before, after = json.loads(run_python(_BOTOCORE_LATER, env=env)[-1])
     # THEN urllib3 is traced at once and botocore's client module is not loaded for it
     assert before == [["urllib3"], False]
     # AND botocore is patched as its client module loads, before the first client calls anything
