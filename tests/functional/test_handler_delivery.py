@@ -95,26 +95,6 @@ def test_a_failure_fails_only_its_own_record(stack_for: Any) -> None:
     assert sorted(m.id for m, _ in resent(stack) if m.id != "msg_1") == ["msg_0", "msg_2"]
 
 
-def test_a_crash_on_one_record_fails_that_record_alone(
-    stack_for: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    stack, server = stack_for()
-    good, bad = stack.message(id="msg_good"), stack.message(id="msg_bad")
-    from hookrelay.delivery import phased as dispatch
-
-    real = dispatch.prepare_request
-
-    def flaky(message: WebhookMessage, *args: Any) -> Any:
-        if message.id == "msg_bad":
-            raise RuntimeError("boom")
-        return real(message, *args)
-
-    monkeypatch.setattr(dispatch, "prepare_request", flaky)
-    event = sqs_event([good.to_sqs_body(), bad.to_sqs_body()])
-    assert failures(handle_batch(event, stack.deps)) == [event["Records"][1]["messageId"]]
-    assert server.count == 1
-
-
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
