@@ -125,11 +125,7 @@ def record_attempts(
                 "attempt not recorded", extra={"message_id": message.message_id, "error": exc.message}
             )
             failed.append(message.message_id)
-    if observe is not None and recorded:
-        try:
-            observe(recorded)
-        except Exception:  # best effort: the attempts are recorded whatever their health step does
-            logger.exception("partner health step failed", extra={"attempts": len(recorded)})
+    _observe_new(observe, recorded)
     return batch_response(failed)
 
 
@@ -176,16 +172,25 @@ def record_log_attempts(
                     "error": exc.message,
                 },
             )
-    if observe is not None and recorded:
-        try:
-            observe(recorded)
-        except Exception:  # best effort: the attempts are recorded whatever their health step does
-            logger.exception("partner health step failed", extra={"attempts": len(recorded)})
+    _observe_new(observe, recorded)
     if failed:
         raise AttemptsNotRecorded(
             f"{failed} attempt records of {batch.log_group} not recorded ({len(recorded)} written)"
         )
     return len(recorded)
+
+
+def _observe_new(
+    observe: Callable[[list[AttemptRecord]], None] | None, recorded: list[AttemptRecord]
+) -> None:
+    """Give ``observe`` (partner health) the attempts a batch wrote first; best effort: the attempts are
+    recorded whatever their health step does."""
+    if observe is None or not recorded:
+        return
+    try:
+        observe(recorded)
+    except Exception:
+        logger.exception("partner health step failed", extra={"attempts": len(recorded)})
 
 
 class DeliveryPage(BaseModel):
