@@ -35,9 +35,7 @@ from pydantic import ValidationError
 
 from hookrelay.aws.sqs_event import SqsEvent, SqsRecord, batch_response
 from hookrelay.delivery import decide, report
-from hookrelay.delivery.attempt import (
-    attempt_delivery,
-)
+from hookrelay.delivery.attempt import attempt_delivery
 from hookrelay.delivery.crash import record_crashed
 from hookrelay.delivery.decide import DeadLetter
 from hookrelay.delivery.deps import HandlerDeps

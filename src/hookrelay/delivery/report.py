@@ -51,11 +51,11 @@ EXCERPT_LINE_BYTES = 98_304
 
 @dataclass
 class RecordOutcome:
-    """One record's fate: ``ok`` (report it done) or not (it stays on the queue), and what it reports."""
+    """One record's fate: ``ok`` (report it done) or not (it stays on the queue), and what it counts (its
+    attempt record is already written: its log line)."""
 
     message_id: str
     ok: bool
-    record: AttemptRecord | None = None
     metrics: dict[str, int] = field(default_factory=dict)
     latency_ms: int | None = None
 
@@ -82,7 +82,7 @@ def attempted(
     counts = {metric: 1, "Attempts": 1}
     if result.verdict is not Verdict.SUCCESS:
         counts["Failed"] = 1
-    return RecordOutcome(message_id, True, record, counts, result.duration_ms)
+    return RecordOutcome(message_id, True, counts, result.duration_ms)
 
 
 def log_attempt(record: AttemptRecord, message: str = "delivery attempt", **extra: str) -> None:
@@ -120,7 +120,7 @@ def poisoned(message_id: str, reason: str, settings: HandlerSettings, now: datet
         error=reason[:ERROR_LIMIT],
     )
     log_attempt(record, "poison message dead-lettered", message_id=message_id, reason=reason)
-    return RecordOutcome(message_id, True, record, {"DeadLettered": 1, "Poison": 1})
+    return RecordOutcome(message_id, True, {"DeadLettered": 1, "Poison": 1})
 
 
 def deferred(message_id: str) -> RecordOutcome:
