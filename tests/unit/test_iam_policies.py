@@ -47,7 +47,7 @@ LAYER_USERS = {"provisioner": {"lambda:GetLayerVersion"}}
 ON_FAILURE_DESTINATION = {"alarm-to-slack": {"sqs:SendMessage"}}
 # What the scan finds without a real call path (it matches methods by name), and why.
 QUEUE_URL_ATTRIBUTE = (
-    "the .queue_url attribute (HandlerSettings, ResultsPublisher) matches aws.sqs.queue_url; deliver "
+    "the .queue_url attribute (HandlerSettings) matches aws.sqs.queue_url; deliver "
     "gets every queue URL from its environment"
 )
 NOT_CALLED = {
@@ -58,8 +58,8 @@ NOT_CALLED = {
     },
     "deliver": {
         "sqs:GetQueueUrl": QUEUE_URL_ATTRIBUTE,
-        "dynamodb:PutItem": "the attempt's .record attribute matches AttemptLog.record (the handler "
-        "publishes attempts to the results queue; the recorder writes the table)",
+        "dynamodb:PutItem": "a .record attribute (the SQS record being handled) matches AttemptLog.record "
+        "(the handler writes its attempts as log lines; the recorder writes the table)",
     },
 }
 # Resource "*" only where AWS has no resource-level permission for the action.
