@@ -29,6 +29,7 @@ of CPU in this layout (docs/handler-cost.md, fourth pass).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -40,6 +41,7 @@ import time
 import urllib.request
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from bench.receivers import moto_process, receiver_process
@@ -193,13 +195,25 @@ def package_zips() -> list[Path]:
     return [build.code, build.layer]
 
 
+@contextlib.contextmanager
+def _moto_recording(path: Path) -> Iterator[None]:
+    """moto processes started within record their calls to ``path``; after, none does (``make bench``
+    runs every bench in one process: a later bench's moto would record into a deleted directory and
+    answer 500)."""
+    os.environ.update(MOTO_ENABLE_RECORDING="true", MOTO_RECORDER_FILEPATH=str(path))
+    try:
+        yield
+    finally:
+        for name in ("MOTO_ENABLE_RECORDING", "MOTO_RECORDER_FILEPATH"):
+            os.environ.pop(name, None)
+
+
 def main() -> None:
     os.environ.update(
         AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1"
     )
     zips = package_zips()
-    with tempfile.TemporaryDirectory() as tmp:
-        os.environ.update(MOTO_ENABLE_RECORDING="true", MOTO_RECORDER_FILEPATH=str(Path(tmp) / "recording"))
+    with tempfile.TemporaryDirectory() as tmp, _moto_recording(Path(tmp) / "recording"):
         paths = [*unpack(zips, Path(tmp)), runtime_dir(Path(tmp))]
         with (
             moto_process() as aws,
