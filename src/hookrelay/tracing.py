@@ -100,7 +100,7 @@ def _patch(libraries: tuple[str, ...]) -> None:
         _patch_urllib3()
         _traced.add("urllib3")
     if "botocore" in libraries:
-        import wrapt
+        import wrapt  # type: ignore[import-untyped]  # 1.17 (pyproject.toml) ships no types
 
         def patch_botocore(client_module: object) -> None:
             # The hook runs as the module's import ends, before the import binds it on its package,
