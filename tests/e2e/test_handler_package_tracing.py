@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,7 +39,7 @@ import json, os, sys
 sys.path[:0] = json.loads(sys.argv[1])
 import app
 class Context:
-    function_name = "hookrelay-dev-traced"
+    function_name = "hookrelay-dev-packaged-traced"
     aws_request_id = "req"
 for header, event in json.loads(sys.stdin.read()):
     os.environ["_X_AMZN_TRACE_ID"] = header
@@ -62,6 +63,9 @@ def handler_build() -> HandlerBuild:
 def moto_server() -> Iterator[str]:
     server = start_moto_server(0)
     yield endpoint_url(server)
+    # moto's state is this process's: leave no queue or secret behind for a later test
+    reset = urllib.request.Request(endpoint_url(server) + "/moto-api/reset", method="POST")  # noqa: S310
+    urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - loopback
     server.stop()
 
 
@@ -110,7 +114,7 @@ def test_the_packaged_handler_traces_a_sampled_invocations_posts_and_aws_call_wi
     server = partner_server()
     sqs = boto3.client("sqs", endpoint_url=moto_server, region_name="us-east-1")
     secrets = boto3.client("secretsmanager", endpoint_url=moto_server, region_name="us-east-1")
-    stack = build_partner_stack(sqs, secrets, server.url, partner_id="traced", post_concurrency=2)
+    stack = build_partner_stack(sqs, secrets, server.url, partner_id="packaged-traced", post_concurrency=2)
     batches = [
         # an unsampled cold start, then a sampled invocation with a poison body (its dead-letter send
         # is the batch's one AWS call)
@@ -125,7 +129,7 @@ def test_the_packaged_handler_traces_a_sampled_invocations_posts_and_aws_call_wi
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_LAMBDA_FUNCTION_NAME": "hookrelay-dev-traced",
+        "AWS_LAMBDA_FUNCTION_NAME": "hookrelay-dev-packaged-traced",
         "LAMBDA_TASK_ROOT": paths[0],
         "AWS_XRAY_DAEMON_ADDRESS": f"{host}:{port}",
         "POWERTOOLS_METRICS_DISABLED": "true",
