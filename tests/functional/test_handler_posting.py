@@ -17,6 +17,7 @@ import pytest
 
 from hookrelay import tracing
 from hookrelay.delivery.batch import handle_batch
+from hookrelay.delivery.posting import SEND_AT_ONCE_BYTES
 from hookrelay.delivery.transport import PinnedTransport, Sent
 from hookrelay.models import ErrorKind, Outcome
 from hookrelay.signing.standard import HEADER_ID
@@ -169,6 +170,30 @@ def test_a_connection_reset_before_the_answer_is_a_connection_error_retried(post
         ErrorKind.CONNECTION.value,
     )
     assert by_id["b_1"]["outcome"] == Outcome.DELIVERED.value
+
+
+def test_a_large_body_is_posted_from_a_delivery_thread_and_the_small_ones_are_sent_from_this_thread(
+    posting_stack: Any,
+) -> None:
+    # GIVEN a partner posting 3 at a time, its connections open, and a batch with one body over 12 KiB
+    stack, server, posts = posting_stack(post_concurrency=3)
+    handle_batch(batch(stack, "warm", 3), stack.deps)
+    posts.clear()
+    bodies = [stack.message(id=f"b_{i}").to_sqs_body() for i in range(4)]
+    bodies[2] = stack.message(id="b_2", payload={"blob": "x" * (SEND_AT_ONCE_BYTES + 1)}).to_sqs_body()
+    # WHEN the batch is handled
+    assert failures(handle_batch(sqs_event(bodies), stack.deps)) == []
+    # THEN the large one went out on a delivery thread (a partner slow to read it holds up no other
+    # POST), the three others from this thread; never more than three at once, and all arrived
+    how = {webhook: (kind, thread == threading.get_ident()) for kind, webhook, thread in posts}
+    assert how == {
+        "b_0": ("sent", True),
+        "b_1": ("sent", True),
+        "b_2": ("posted", False),
+        "b_3": ("sent", True),
+    }
+    assert server.max_in_flight <= 3
+    assert server.count == 7
 
 
 def test_a_partner_that_closes_its_connections_is_posted_from_the_delivery_threads(
