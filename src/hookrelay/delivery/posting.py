@@ -55,8 +55,8 @@ def post_all(
 ) -> Iterator[tuple[int, Exchanged | BaseException]]:
     """(index, what its POST gave) of each request, as the answers come (an exception only for a bug in
     a delivery thread's exchange): at most ``limit`` in flight at once, from this thread while the
-    partner's connections are open, the rest (and bodies over :data:`SEND_AT_ONCE_BYTES`) from ``pool``'s threads (their answers come
-    last)."""
+    partner's connections are open, the rest (and bodies over :data:`SEND_AT_ONCE_BYTES`) from
+    ``pool``'s threads (their answers come last)."""
     slots = threading.BoundedSemaphore(limit)
     read_timeout = endpoint.read_timeout
     large = [i for i, request in enumerate(requests) if len(request.body) > SEND_AT_ONCE_BYTES]
