@@ -11,23 +11,20 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
-import urllib.request
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import boto3
 import pytest
 
 from hookrelay_local.artifacts import HandlerBuild, build_handler_artifact
-from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 from hookrelay_local.partner_server import PartnerServer
+from tests.support.child import run_python
 from tests.support.handler_stack import build_partner_stack
 from tests.support.lambda_sandbox import LAMBDA_RUNTIME_PACKAGES
 from tests.support.sqs import sqs_event
+from tests.support.xray import received_segments
 
 SAMPLED = "Root=1-6762f3a1-89abcdef0123456789abcdef;Parent=557abcec3ee5a047;Sampled=1"
 UNSAMPLED = "Root=1-6762f3a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0"
@@ -59,26 +56,6 @@ def handler_build() -> HandlerBuild:
     return build_handler_artifact("dev")
 
 
-@pytest.fixture
-def moto_server() -> Iterator[str]:
-    server = start_moto_server(0)
-    yield endpoint_url(server)
-    # moto's state is this process's: leave no queue or secret behind for a later test
-    reset = urllib.request.Request(endpoint_url(server) + "/moto-api/reset", method="POST")  # noqa: S310
-    urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - loopback
-    server.stop()
-
-
-@pytest.fixture
-def daemon() -> Iterator[socket.socket]:
-    """The X-Ray daemon's UDP port, on loopback."""
-    listening = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    listening.bind(("127.0.0.1", 0))
-    listening.settimeout(0.5)
-    yield listening
-    listening.close()
-
-
 def _lambda_path(build: HandlerBuild, workdir: Path) -> list[str]:
     """/var/task (the function zip), /opt/python (the layer), then only what Lambda's runtime provides."""
     task, opt, runtime = workdir / "task", workdir / "opt", workdir / "runtime"
@@ -92,21 +69,10 @@ def _lambda_path(build: HandlerBuild, workdir: Path) -> list[str]:
     return [str(task), str(opt / "python"), str(runtime)]
 
 
-def _received(daemon: socket.socket) -> list[dict[str, Any]]:
-    """Every segment document sent to the daemon so far (each datagram: a JSON header line, a document)."""
-    documents = []
-    while True:
-        try:
-            datagram = daemon.recv(65536)
-        except TimeoutError:
-            return documents
-        documents.append(json.loads(datagram.decode().split("\n", 1)[1]))
-
-
 def test_the_packaged_handler_traces_a_sampled_invocations_posts_and_aws_call_without_asyncio(
     handler_build: HandlerBuild,
     moto_server: str,
-    daemon: socket.socket,
+    xray_daemon: socket.socket,
     tmp_path: Path,
     partner_server: Callable[..., PartnerServer],
 ) -> None:
@@ -122,7 +88,7 @@ def test_the_packaged_handler_traces_a_sampled_invocations_posts_and_aws_call_wi
         (SAMPLED, sqs_event([stack.message(id=f"msg_sampled_{i}").to_sqs_body() for i in range(3)] + ["x"])),
     ]
     paths = _lambda_path(handler_build, tmp_path)
-    host, port = daemon.getsockname()
+    host, port = xray_daemon.getsockname()
     env = {
         "PATH": os.environ["PATH"],
         "AWS_ENDPOINT_URL": moto_server,
@@ -136,17 +102,8 @@ def test_the_packaged_handler_traces_a_sampled_invocations_posts_and_aws_call_wi
         **stack.settings.to_environment(),
     }
     # WHEN Lambda invokes it twice in one process (python -S: no site-packages)
-    child = subprocess.run(
-        [sys.executable, "-S", "-B", "-c", _CHILD, json.dumps(paths)],
-        input=json.dumps(batches),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert child.returncode == 0, child.stderr[-3000:]
-    cold, sampled = [json.loads(line) for line in child.stdout.splitlines() if line.startswith('{"answer"')]
+    lines = run_python(_CHILD, json.dumps(paths), env=env, stdin=json.dumps(batches), flags=("-S", "-B"))
+    cold, sampled = [json.loads(line) for line in lines if line.startswith('{"answer"')]
     # THEN both batches are delivered
     assert [cold["answer"], sampled["answer"]] == [{"batchItemFailures": []}] * 2
     assert len(server.requests_snapshot()) == 5
@@ -158,7 +115,7 @@ def test_the_packaged_handler_traces_a_sampled_invocations_posts_and_aws_call_wi
     assert origin.startswith(paths[1])
     # AND the daemon got each sampled POST as a remote subsegment of the invocation's facade segment,
     # with its method, URL and status; nothing of the unsampled trace
-    documents = _received(daemon)
+    documents = received_segments(xray_daemon)
     posts = [d for d in documents if d.get("http", {}).get("request", {}).get("url") == server.url]
     assert [(d["trace_id"], d["parent_id"]) for d in posts] == [
         ("1-6762f3a1-89abcdef0123456789abcdef", "557abcec3ee5a047")
