@@ -10,7 +10,6 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
-import boto3
 import pytest
 
 from hookrelay.signing import standard as signing
@@ -25,7 +24,7 @@ from hookrelay_local.artifacts import (
     zip_problems,
 )
 from hookrelay_local.partner_server import PartnerServer
-from tests.support.handler_stack import build_partner_stack
+from tests.support.handler_stack import lambda_environment, stack_on_moto
 from tests.support.lambda_sandbox import invoke_packaged
 from tests.support.sqs import drain, sqs_event
 
@@ -103,19 +102,9 @@ def test_the_packaged_handler_delivers_with_its_layer_and_only_the_lambda_runtim
 ) -> None:
     # GIVEN a partner on the embedded AWS
     server = partner_server()
-    sqs = boto3.client("sqs", endpoint_url=moto_server, region_name="us-east-1")
-    secrets = boto3.client("secretsmanager", endpoint_url=moto_server, region_name="us-east-1")
-    stack = build_partner_stack(sqs, secrets, server.url)
+    stack = stack_on_moto(moto_server, server.url)
     event = sqs_event([stack.message(id="msg_zip").to_sqs_body(), "poison"])
-    env = {
-        "AWS_ENDPOINT_URL": moto_server,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_LAMBDA_FUNCTION_NAME": "hookrelay-dev-acme",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        **stack.settings.to_environment(),
-    }
+    env = lambda_environment(moto_server, stack, "hookrelay-dev-acme")
     # WHEN Lambda's bootstrap would call app.deliver: the function zip, its layer in /opt, the runtime
     result = invoke_packaged(handler_build.code, tmp_path, "deliver", event, env, layer=handler_build.layer)
     # THEN it answers a partial batch response, the partner got a verifiable webhook, the poison is parked
@@ -123,7 +112,7 @@ def test_the_packaged_handler_delivers_with_its_layer_and_only_the_lambda_runtim
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {"batchItemFailures": []}
     [request] = server.requests_snapshot()
     assert signing.verify(stack.secret, request.headers, request.body).webhook_id == "msg_zip"
-    assert [m["Body"] for m in drain(sqs, stack.dlq_url)] == ["poison"]
+    assert [m["Body"] for m in drain(stack.sqs.real, stack.dlq_url)] == ["poison"]
     assert stack.secret not in result.stdout + result.stderr
 
 

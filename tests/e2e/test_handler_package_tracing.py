@@ -21,10 +21,10 @@ import pytest
 from hookrelay_local.artifacts import HandlerBuild, build_handler_artifact
 from hookrelay_local.partner_server import PartnerServer
 from tests.support.child import run_python
-from tests.support.handler_stack import build_partner_stack
+from tests.support.handler_stack import lambda_environment, stack_on_moto
 from tests.support.lambda_sandbox import LAMBDA_RUNTIME_PACKAGES
 from tests.support.sqs import sqs_event
-from tests.support.xray import received_segments
+from tests.support.xray import aws_call_segments, received_segments
 
 SAMPLED = "Root=1-6762f3a1-89abcdef0123456789abcdef;Parent=557abcec3ee5a047;Sampled=1"
 UNSAMPLED = "Root=1-6762f3a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0"
@@ -78,9 +78,7 @@ def test_the_packaged_handler_traces_a_sampled_invocations_posts_and_aws_call_wi
 ) -> None:
     # GIVEN a partner whose packaged handler runs with Lambda's path only, with active tracing
     server = partner_server()
-    sqs = boto3.client("sqs", endpoint_url=moto_server, region_name="us-east-1")
-    secrets = boto3.client("secretsmanager", endpoint_url=moto_server, region_name="us-east-1")
-    stack = build_partner_stack(sqs, secrets, server.url, partner_id="packaged-traced", post_concurrency=2)
+    stack = stack_on_moto(moto_server, server.url, partner_id="packaged-traced", post_concurrency=2)
     batches = [
         # an unsampled cold start, then a sampled invocation with a poison body (its dead-letter send
         # is the batch's one AWS call)
@@ -91,15 +89,9 @@ def test_the_packaged_handler_traces_a_sampled_invocations_posts_and_aws_call_wi
     host, port = xray_daemon.getsockname()
     env = {
         "PATH": os.environ["PATH"],
-        "AWS_ENDPOINT_URL": moto_server,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_LAMBDA_FUNCTION_NAME": "hookrelay-dev-packaged-traced",
         "LAMBDA_TASK_ROOT": paths[0],
         "AWS_XRAY_DAEMON_ADDRESS": f"{host}:{port}",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        **stack.settings.to_environment(),
+        **lambda_environment(moto_server, stack, "hookrelay-dev-packaged-traced"),
     }
     # WHEN Lambda invokes it twice in one process (python -S: no site-packages)
     lines = run_python(_CHILD, json.dumps(paths), env=env, stdin=json.dumps(batches), flags=("-S", "-B"))
@@ -127,10 +119,5 @@ def test_the_packaged_handler_traces_a_sampled_invocations_posts_and_aws_call_wi
     assert "1-6762f3a1-0123456789abcdef01234567" not in json.dumps(documents)
     # AND the poison's dead-letter send is traced, as an AWS call (botocore) or an HTTP call to AWS's
     # endpoint (the lean wire)
-    aws_calls = [
-        d
-        for d in documents
-        if d.get("aws", {}).get("operation") == "SendMessage"
-        or d.get("http", {}).get("request", {}).get("url", "").startswith(moto_server)
-    ]
+    aws_calls = aws_call_segments(documents, moto_server)
     assert [d["trace_id"] for d in aws_calls] == ["1-6762f3a1-89abcdef0123456789abcdef"]

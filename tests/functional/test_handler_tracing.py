@@ -13,13 +13,11 @@ import socket
 from collections.abc import Callable
 from pathlib import Path
 
-import boto3
-
 from hookrelay_local.partner_server import PartnerServer
 from tests.support.child import run_python
-from tests.support.handler_stack import build_partner_stack
+from tests.support.handler_stack import lambda_environment, stack_on_moto
 from tests.support.sqs import sqs_event
-from tests.support.xray import received_segments
+from tests.support.xray import aws_call_segments, received_segments
 
 ROOT = Path(__file__).resolve().parents[2]
 UNSAMPLED = "Root=1-6762f3a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0"
@@ -51,9 +49,7 @@ def test_xray_is_loaded_on_the_first_sampled_invocation_and_traces_its_posts(
 ) -> None:
     # GIVEN a partner whose handler runs as in Lambda, with active tracing
     server = partner_server()
-    sqs = boto3.client("sqs", endpoint_url=moto_server, region_name="us-east-1")
-    secrets = boto3.client("secretsmanager", endpoint_url=moto_server, region_name="us-east-1")
-    stack = build_partner_stack(sqs, secrets, server.url, partner_id="traced", post_concurrency=2)
+    stack = stack_on_moto(moto_server, server.url, partner_id="traced", post_concurrency=2)
     batches = [
         # an unsampled first invocation (the cold start), then two sampled ones
         (UNSAMPLED, sqs_event([stack.message(id=f"msg_cold_{i}").to_sqs_body() for i in range(2)])),
@@ -64,15 +60,9 @@ def test_xray_is_loaded_on_the_first_sampled_invocation_and_traces_its_posts(
     host, port = xray_daemon.getsockname()
     env = {
         "PATH": os.environ["PATH"],
-        "AWS_ENDPOINT_URL": moto_server,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_LAMBDA_FUNCTION_NAME": "hookrelay-dev-traced",
         "LAMBDA_TASK_ROOT": str(tmp_path),
         "AWS_XRAY_DAEMON_ADDRESS": f"{host}:{port}",
-        "POWERTOOLS_METRICS_DISABLED": "true",
-        **stack.settings.to_environment(),
+        **lambda_environment(moto_server, stack, "hookrelay-dev-traced"),
     }
     # WHEN Lambda invokes it three times in one process
     printed = run_python(_CHILD, str(ROOT / "handler" / "app.py"), env=env, stdin=json.dumps(batches))
@@ -100,10 +90,5 @@ def test_xray_is_loaded_on_the_first_sampled_invocation_and_traces_its_posts(
     # AND the sampled batch's AWS call (the poison body's dead-letter send; attempt records are log lines,
     # no call) is traced too: as an AWS call by botocore's patch, or as an HTTP call to AWS's endpoint
     # when it goes through the lean wire (urllib3)
-    aws_calls = [
-        d
-        for d in documents
-        if d.get("aws", {}).get("operation") == "SendMessage"
-        or d.get("http", {}).get("request", {}).get("url", "").startswith(moto_server)
-    ]
+    aws_calls = aws_call_segments(documents, moto_server)
     assert [d["trace_id"] for d in aws_calls] == ["1-6762f3a1-89abcdef0123456789abcdef"]

@@ -136,3 +136,27 @@ def build_partner_stack(
         attempt_logger.addHandler(stack.attempt_lines)
         weakref.finalize(stack, attempt_logger.removeHandler, stack.attempt_lines)
     return stack
+
+
+def stack_on_moto(moto_url: str, partner_url: str, partner_id: str = "acme", **settings: Any) -> PartnerStack:
+    """:func:`build_partner_stack` on moto's server at ``moto_url`` (a handler in a child process can
+    reach it), its attempt lines captured in this process as usual."""
+    import boto3
+
+    sqs = boto3.client("sqs", endpoint_url=moto_url, region_name="us-east-1")
+    secrets = boto3.client("secretsmanager", endpoint_url=moto_url, region_name="us-east-1")
+    return build_partner_stack(sqs, secrets, partner_url, partner_id, **settings)
+
+
+def lambda_environment(moto_url: str, stack: PartnerStack, function_name: str) -> dict[str, str]:
+    """The environment Lambda gives ``stack``'s handler (its settings, credentials as a role's, AWS at
+    ``moto_url``, EMF off)."""
+    return {
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        **stack.settings.to_environment(),
+    }
