@@ -19,6 +19,7 @@ every instance's, none of it hidden in a child.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 import time
 import traceback
@@ -40,6 +41,7 @@ class Share:
     finished: float  # ... when its last call returned
     cpu: float  # process_time() seconds between the two, all of its threads
     done: int  # items it handled
+    pid: int = 0  # the process it ran in
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def _timed(call: Callable[[int], None], threads: int, counter: Any, total: int) 
         t.join()
     if errors:
         raise errors[0]
-    return Share(started, time.perf_counter(), time.process_time() - cpu, sum(done))
+    return Share(started, time.perf_counter(), time.process_time() - cpu, sum(done), os.getpid())
 
 
 def _serve(conn: Connection, counter: Any, barrier: Any, initializer: Callable[[], None] | None) -> None:
