@@ -55,9 +55,12 @@ STAGES: dict[str, tuple[tuple[str, str], ...]] = {
         ("hookrelay/ssrf.py", "validate_url"),
         ("delivery/transport.py", "checked_address"),
     ),
-    "POST (HTTP client)": (  # the phased batch's three pieces of an attempt (attempt_delivery's too)
-        ("delivery/attempt.py", "prepare_request"),
-        ("delivery/attempt.py", "exchange"),
+    "POST (HTTP client)": (  # the phased batch's pieces of an attempt (attempt_delivery's too): its
+        ("delivery/attempt.py", "prepare_request"),  # exchange on a delivery thread, or sent and read
+        ("delivery/attempt.py", "exchange"),  # from the invoking thread (delivery/posting.py)
+        ("delivery/transport.py", "send_now"),
+        ("delivery/posting.py", "_due"),
+        ("delivery/posting.py", "_read"),
         ("delivery/attempt.py", "classify"),
     ),
     "log line (the attempt record)": (("delivery/report.py", "log_attempt"),),

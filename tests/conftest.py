@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -65,6 +67,27 @@ def sqs(moto_aws: None) -> Any:
 @pytest.fixture
 def secretsmanager(moto_aws: None) -> Any:
     return boto3.client("secretsmanager", region_name=REGION)
+
+
+@pytest.fixture
+def moto_server() -> Iterator[str]:
+    """moto's server on loopback for one test (its state is this process's: reset after the test, so
+    that no queue, message or secret is left behind for a later one)."""
+    server = start_moto_server(0)
+    yield endpoint_url(server)
+    reset = urllib.request.Request(endpoint_url(server) + "/moto-api/reset", method="POST")  # noqa: S310
+    urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - loopback
+    server.stop()
+
+
+@pytest.fixture
+def xray_daemon() -> Iterator[socket.socket]:
+    """The X-Ray daemon's UDP port, on loopback (read it with tests.support.xray.received_segments)."""
+    listening = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listening.bind(("127.0.0.1", 0))
+    listening.settimeout(0.5)
+    yield listening
+    listening.close()
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ the SDK is switched off, silently. With active tracing, Lambda's runtime sets th
 (``Root=1-5759e988-bd862e3fe1be46a994272793;Parent=557abcec3ee5a047;Sampled=1``; ``Sampled=0`` when
 the sampling rules, by default the first request each second and 5 % of the rest, left this
 invocation out). On an unsampled invocation the SDK records nothing, yet importing it costs a cold
-start a third of its CPU (its module-level recorder, wrapt, botocore's endpoint data). So
+start ~6 ms of CPU (its modules and wrapt's; wrapt is pinned to 1.x: 2.x imports asyncio, ~9 ms more,
+docs/handler-cost.md, "Sampled cold start"). So
 :func:`configure_tracing` only notes the libraries to patch, and the first invocation whose header
 says ``Sampled=1`` (a substring test as each ``observability.invocation`` begins) loads the SDK and
 patches them; they stay patched. Both patches are made on classes or modules (botocore's client class,
@@ -100,7 +101,7 @@ def _patch(libraries: tuple[str, ...]) -> None:
         _patch_urllib3()
         _traced.add("urllib3")
     if "botocore" in libraries:
-        import wrapt
+        import wrapt  # type: ignore[import-untyped]  # 1.17 (pyproject.toml) ships no types
 
         def patch_botocore(client_module: object) -> None:
             # The hook runs as the module's import ends, before the import binds it on its package,

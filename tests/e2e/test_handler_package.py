@@ -7,7 +7,7 @@ import json
 import marshal
 import sys
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -24,7 +24,6 @@ from hookrelay_local.artifacts import (
     split_package,
     zip_problems,
 )
-from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 from hookrelay_local.partner_server import PartnerServer
 from tests.support.handler_stack import build_partner_stack
 from tests.support.lambda_sandbox import invoke_packaged
@@ -42,13 +41,6 @@ def handler_zip() -> Path:
 @pytest.fixture(scope="module")
 def handler_build() -> HandlerBuild:
     return build_handler_artifact("dev")
-
-
-@pytest.fixture
-def moto_server() -> Iterator[str]:
-    server = start_moto_server(0)
-    yield endpoint_url(server)
-    server.stop()
 
 
 def test_the_package_holds_only_what_the_handler_imports(handler_zip: Path) -> None:

@@ -1,6 +1,7 @@
 """The phased batch (hookrelay.delivery.phased): an unpaced standard batch does each record's
-CPU work (admit, sign, classify, decide, settle, the log line) on the invoking thread and only the POSTs
-on the delivery threads; a crash in any phase fails its record alone.
+CPU work (admit, sign, classify, decide, settle, the log line) on the invoking thread, and a first batch
+(no connection to the partner open yet) its POSTs on the delivery threads (later batches send them from
+the invoking thread: test_handler_posting); a crash in any phase fails its record alone.
 
 Against moto SQS/Secrets Manager and a real HTTP server on 127.0.0.1, with a transport that records
 the thread of every POST.

@@ -10,19 +10,16 @@ from __future__ import annotations
 import json
 import os
 import socket
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import boto3
-import pytest
 
-from hookrelay_local.embedded_aws import endpoint_url, start_moto_server
 from hookrelay_local.partner_server import PartnerServer
 from tests.support.child import run_python
 from tests.support.handler_stack import build_partner_stack
 from tests.support.sqs import sqs_event
+from tests.support.xray import received_segments
 
 ROOT = Path(__file__).resolve().parents[2]
 UNSAMPLED = "Root=1-6762f3a1-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=0"
@@ -49,39 +46,8 @@ for header, event in json.loads(sys.stdin.read()):
 """
 
 
-@pytest.fixture
-def moto_server() -> Iterator[str]:
-    server = start_moto_server(0)
-    yield endpoint_url(server)
-    # moto's state is this process's: leave no queue or message behind for a later test
-    reset = urllib.request.Request(endpoint_url(server) + "/moto-api/reset", method="POST")  # noqa: S310
-    urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - loopback
-    server.stop()
-
-
-@pytest.fixture
-def daemon() -> Iterator[socket.socket]:
-    """The X-Ray daemon's UDP port, on loopback."""
-    listening = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    listening.bind(("127.0.0.1", 0))
-    listening.settimeout(0.5)
-    yield listening
-    listening.close()
-
-
-def _received(daemon: socket.socket) -> list[dict[str, Any]]:
-    """Every segment document sent to the daemon so far (each datagram: a JSON header line, a document)."""
-    documents = []
-    while True:
-        try:
-            datagram = daemon.recv(65536)
-        except TimeoutError:
-            return documents
-        documents.append(json.loads(datagram.decode().split("\n", 1)[1]))
-
-
 def test_xray_is_loaded_on_the_first_sampled_invocation_and_traces_its_posts(
-    moto_server: str, daemon: socket.socket, tmp_path: Path, partner_server: Callable[..., PartnerServer]
+    moto_server: str, xray_daemon: socket.socket, tmp_path: Path, partner_server: Callable[..., PartnerServer]
 ) -> None:
     # GIVEN a partner whose handler runs as in Lambda, with active tracing
     server = partner_server()
@@ -95,7 +61,7 @@ def test_xray_is_loaded_on_the_first_sampled_invocation_and_traces_its_posts(
         # (a poison body beside it: its dead-letter send is the batch's one AWS call)
         (SAMPLED, sqs_event([stack.message(id="msg_later").to_sqs_body(), "poison"])),
     ]
-    host, port = daemon.getsockname()
+    host, port = xray_daemon.getsockname()
     env = {
         "PATH": os.environ["PATH"],
         "AWS_ENDPOINT_URL": moto_server,
@@ -123,7 +89,7 @@ def test_xray_is_loaded_on_the_first_sampled_invocation_and_traces_its_posts(
             ["botocore", "urllib3"] if a["botocore"] else ["urllib3"],
         )
     # AND the daemon got the sampled batches' POSTs as subsegments of their trace, none of the unsampled
-    documents = _received(daemon)
+    documents = received_segments(xray_daemon)
     posts = [d for d in documents if d.get("http", {}).get("request", {}).get("url") == server.url]
     assert sorted(d["trace_id"] for d in posts) == ["1-6762f3a1-89abcdef0123456789abcdef"] * 3
     assert {(d["name"], d["namespace"], d["parent_id"]) for d in posts} == {

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 
 
-def run_python(script: str, *args: str, env: dict[str, str], stdin: str | None = None) -> list[str]:
-    """The lines ``script`` (``python -c``) printed, run with only ``env``; the test fails with the
-    child's stderr if it did not exit 0."""
+def run_python(
+    script: str, *args: str, env: dict[str, str], stdin: str | None = None, flags: Sequence[str] = ()
+) -> list[str]:
+    """The lines ``script`` (``python <flags> -c``) printed, run with only ``env``; the test fails with
+    the child's stderr if it did not exit 0."""
     child = subprocess.run(
-        [sys.executable, "-c", script, *args],
+        [sys.executable, *flags, "-c", script, *args],
         input=stdin,
         env=env,
         capture_output=True,

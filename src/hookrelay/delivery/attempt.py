@@ -160,8 +160,14 @@ def exchange(request: PreparedRequest, endpoint: Endpoint, transport: PinnedTran
         )
     except (UnsafeDestination, DnsFailure, HTTPError) as exc:
         return Exchanged(_elapsed_ms(started), failure=exc)
+    return answered(response, started, endpoint.excerpt_bytes)
+
+
+def answered(response: BaseHTTPResponse, started: float, cap: int) -> Exchanged:
+    """The answer whose status line and headers ``response`` holds: its excerpt read (up to ``cap + 1``
+    bytes), its connection given back, its time since ``started`` (``time.perf_counter()``)."""
     try:
-        body, body_error = _read_excerpt(response, endpoint.excerpt_bytes), None
+        body, body_error = _read_excerpt(response, cap), None
     except HTTPError as exc:  # the status line arrived; a body cut short does not change the answer
         body, body_error = b"", exc
     finally:

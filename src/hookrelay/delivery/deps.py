@@ -45,7 +45,6 @@ class HandlerDeps:
     clock: Callable[[], datetime] = utcnow
     rand: Callable[[], float] = random.random
     pacer: Pacer | None = None  # only for a paced partner
-    chained: bool = False  # the last batch's POSTs all answered fast: chain the next (delivery.chain)
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def pool(self) -> ThreadPoolExecutor:

@@ -2,30 +2,33 @@
 
 1. on the invoking thread, every record admitted (or parked as poison), checked for being due (or
    deferred), and signed (:func:`~hookrelay.delivery.attempt.prepare_request`);
-2. on the delivery threads, concurrently (up to the partner's post concurrency), the POSTs (or, for a
-   partner whose last batch answered fast, one after another on one delivery thread until one is slow:
-   :mod:`~hookrelay.delivery.chain`)
-   (:func:`~hookrelay.delivery.attempt.exchange`: nothing but the HTTP exchange and its timing) and the
-   SQS sends of the records parked or deferred in (1);
-3. on the invoking thread, each answer classified and its next step decided; the steps that need an SQS
-   send (retries, dead letters) sent concurrently again; each record reported (attempt record, log line)
-   once its step is confirmed.
+2. the POSTs, up to the partner's post concurrency at once: from the invoking thread while the partner's
+   kept-alive connections are open (:mod:`~hookrelay.delivery.posting`: sent at once, each answer read
+   as it comes), else on the delivery threads (:func:`~hookrelay.delivery.attempt.exchange`: nothing
+   but the HTTP exchange and its timing); meanwhile, on the delivery threads, the SQS sends of the
+   records parked or deferred in (1);
+3. on the invoking thread, each answer classified and its next step decided as it comes; a delivered
+   record reported (attempt record, log line) at once; the steps that need an SQS send (retries, dead
+   letters) sent concurrently once every answer is in, and those records reported once their step is
+   confirmed.
 
 A crash in any phase fails its record alone (:func:`~hookrelay.delivery.crash.record_crashed`). Measured
 (docs/handler-cost.md): at ten POSTs a batch, the handler's CPU per webhook fell by a fifth to a third
-against handling each record whole on the threads.
+against handling each record whole on the threads, and by about a fifth again with the POSTs sent from
+the invoking thread.
 """
 
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent import futures
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from typing import Any
 
+from hookrelay import tracing
 from hookrelay.aws.sqs_event import SqsRecord
 from hookrelay.delivery import decide, report
 from hookrelay.delivery.attempt import (
@@ -36,10 +39,10 @@ from hookrelay.delivery.attempt import (
     exchange,
     prepare_request,
 )
-from hookrelay.delivery.chain import BUDGET_SECONDS, FAST_SECONDS, Chain, run_guarded
 from hookrelay.delivery.crash import record_crashed
 from hookrelay.delivery.decide import DeadLetter, Delivered
 from hookrelay.delivery.deps import HandlerDeps
+from hookrelay.delivery.posting import post_all
 from hookrelay.delivery.report import RecordOutcome
 from hookrelay.delivery.settle import settle
 from hookrelay.models import WebhookMessage
@@ -71,7 +74,7 @@ def handle_phased(records: list[SqsRecord], deps: HandlerDeps) -> list[RecordOut
     outcomes: list[RecordOutcome | None] = [None] * len(records)
     pending: list[_Pending] = []
     early: list[_Settling] = []
-    endpoint, transport = deps.endpoint, deps.transport
+    endpoint = deps.endpoint
     for index, record in enumerate(records):
         try:
             ready = _prepare(index, record, endpoint, deps)
@@ -82,18 +85,24 @@ def handle_phased(records: list[SqsRecord], deps: HandlerDeps) -> list[RecordOut
             pending.append(ready)
         else:
             early.append(ready)
-    posts: list[Callable[[], Any]] = [partial(exchange, p.request, endpoint, transport) for p in pending]
-    answers = _posted(posts, [s.send for s in early if s.send is not None], deps)
-    _settled(early, answers[len(posts) :], outcomes, deps)
+    sends = [s.send for s in early if s.send is not None]
+    pool = deps.pool()
+    parked = [pool.submit(contextvars.copy_context().run, run_guarded, send) for send in sends]
     later: list[_Settling] = []
-    for p, answer in zip(pending, answers[: len(posts)], strict=True):
+    for i, answer in _answers(pending, deps):
+        p = pending[i]
         try:
-            if isinstance(answer, Exception):
+            if isinstance(answer, BaseException):
                 raise answer  # a bug in the exchange, not the network: that record fails alone
-            assert isinstance(answer, Exchanged)
-            later.append(_conclude(p, answer, endpoint, deps))
+            settling = _conclude(p, answer, endpoint, deps)
+            if settling.send is None:  # delivered: nothing to send, reported at once
+                outcomes[p.index] = settling.report()
+            else:
+                later.append(settling)
         except Exception as exc:
             outcomes[p.index] = record_crashed(p.record, deps, exc)
+    futures.wait(parked)
+    _settled(early, [run.result() for run in parked], outcomes, deps)
     _settled(later, _concurrently([s.send for s in later if s.send is not None], deps), outcomes, deps)
     # Every record has its outcome; were one missing (a bug), it stays on the queue, never reported done.
     return [
@@ -102,28 +111,24 @@ def handle_phased(records: list[SqsRecord], deps: HandlerDeps) -> list[RecordOut
     ]
 
 
-def _posted(posts: list[Callable[[], Any]], sends: list[Callable[[], Any]], deps: HandlerDeps) -> list[Any]:
-    """What each POST, then each send, gave: chained (:mod:`~hookrelay.delivery.chain`) when the
-    partner's last batch answered fast, else all at once on the delivery threads; and whether this
-    batch's POSTs all answered fast, remembered for the next."""
-    if not deps.chained or len(posts) < 2 or deps.settings.post_concurrency == 1:
-        answers = _concurrently(posts + sends, deps)
-    else:
-        pool, chain = deps.pool(), Chain(posts, FAST_SECONDS, BUDGET_SECONDS)
-        context = contextvars.copy_context
-        others = [pool.submit(context().run, run_guarded, call) for call in sends]
-        pool.submit(context().run, chain.run)
-        rest = chain.split_if_slow()
-        taken = [pool.submit(context().run, run_guarded, posts[i]) for i in rest]
-        chain.wait()
-        futures.wait(taken + others)
-        for i, run in zip(rest, taken, strict=True):
-            chain.results[i] = run.result()
-        answers = chain.results + [run.result() for run in others]
-    if posts:
-        limit = FAST_SECONDS * 1000
-        deps.chained = all(isinstance(a, Exchanged) and a.duration_ms < limit for a in answers[: len(posts)])
-    return answers
+def _answers(pending: list[_Pending], deps: HandlerDeps) -> Iterable[tuple[int, Exchanged | BaseException]]:
+    """(index in ``pending``, what its POST gave) as the answers come: from this thread over the
+    partner's open connections (:mod:`~hookrelay.delivery.posting`; on the delivery threads where none
+    is open), or, on a sampled invocation, all on the delivery threads, through urllib3's pool, which
+    X-Ray's patch traces."""
+    requests = [p.request for p in pending]
+    endpoint, transport = deps.endpoint, deps.transport
+    if tracing.sampled() and "urllib3" in tracing.traced_libraries():
+        return enumerate(_concurrently([partial(exchange, r, endpoint, transport) for r in requests], deps))
+    return post_all(requests, endpoint, transport, deps.settings.post_concurrency, deps.pool())
+
+
+def run_guarded(call: Callable[[], Any]) -> Any:
+    """``call()``, or the exception it raised."""
+    try:
+        return call()
+    except Exception as exc:
+        return exc
 
 
 def _concurrently(calls: list[Callable[[], Any]], deps: HandlerDeps) -> list[Any]:

@@ -12,20 +12,36 @@ hooks, settings merging, adapter) cost about three times urllib3's own work on t
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from http.client import HTTPException
+from typing import TYPE_CHECKING, cast
 
 from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import BaseSSLError
+from urllib3.exceptions import ProtocolError, ReadTimeoutError, SSLError
 from urllib3.util import Timeout, parse_url
 
 from hookrelay.ssrf import IPNetwork, resolve, validate_url
 
 if TYPE_CHECKING:
     from urllib3 import BaseHTTPResponse
+    from urllib3.connection import HTTPConnection
 
 # The HTTP client library webhooks are posted with (the benchmarks compare against a bare loop of it).
 TRANSPORT_LIBRARY = "urllib3"
+
+
+@dataclass
+class Sent:
+    """A POST sent on a kept-alive connection (:meth:`PinnedTransport.send_now`), its answer not yet read
+    (:meth:`PinnedTransport.answer`, when ``sock`` is readable, or :meth:`PinnedTransport.abandon`)."""
+
+    pool: HTTPConnectionPool
+    conn: HTTPConnection
+    target: str
 
 
 class PinnedTransport:
@@ -59,11 +75,8 @@ class PinnedTransport:
 
         Raises UnsafeDestination or DnsFailure (before any connection), or urllib3's HTTPError.
         """
-        scheme, host, port, target = self._parsed(url)
-        address = self.checked_address(host, port)
-        default_port = 443 if scheme == "https" else 80
-        sent = {"Host": host if port == default_port else f"{_bracket(host)}:{port}", **headers}
-        return self._pool(scheme, address, port, host).urlopen(
+        pool, target, sent = self._route(url, headers)
+        return pool.urlopen(
             "POST",
             target,
             body=body,
@@ -74,6 +87,69 @@ class PinnedTransport:
             assert_same_host=False,
             timeout=Timeout(connect=timeout[0], read=timeout[1]),
         )
+
+    def send_now(
+        self, url: str, body: bytes, headers: dict[str, str], timeout: tuple[float, float]
+    ) -> Sent | None:
+        """Send a POST of ``body`` to ``url`` at once on an idle kept-alive connection to its checked
+        address, without waiting for its answer; None (nothing sent) when no idle connection is open
+        (post it with :meth:`post`, which opens one: a connect may take the whole connect timeout).
+
+        Raises what :meth:`post` raises before a connection (UnsafeDestination, DnsFailure). The
+        connection is urllib3's, taken from and given back to the pool :meth:`post` uses (urllib3 checks
+        an idle one was not closed by the partner, as for every request); the request is urllib3's
+        ``HTTPConnection.request``, the same bytes :meth:`post` sends. A failure to send comes back as
+        urllib3's ProtocolError when the answer is read, as from :meth:`post`.
+        """
+        pool, target, sent = self._route(url, headers)
+        conn = cast("HTTPConnection", pool._get_conn())  # idle, or new and unopened (urllib3 checks)
+        if conn.sock is None:
+            pool._put_conn(conn)
+            return None
+        conn.timeout = timeout[0]  # the send, as urllib3's: under the connect timeout
+        pool.num_requests += 1
+        with contextlib.suppress(OSError):  # (reset, broken pipe: the answer or its error is read next)
+            conn.request("POST", target, body=body, headers=sent, preload_content=False)
+        return Sent(pool, conn, target)
+
+    def answer(self, sent: Sent, wait: float, read_timeout: float) -> BaseHTTPResponse:
+        """The answer to ``sent`` (its status line and headers; the body not read), waiting at most
+        ``wait`` for each read; read it, then ``release_conn()``. Raises urllib3's ReadTimeoutError (naming
+        ``read_timeout``), SSLError or ProtocolError, as :meth:`post` would (the connection is closed)."""
+        conn, pool = sent.conn, sent.pool
+        conn.timeout = wait
+        try:
+            response = conn.getresponse()
+        except (TimeoutError, BaseSSLError, OSError, HTTPException) as exc:
+            self._discard(sent)
+            if isinstance(exc, TimeoutError) or "timed out" in str(exc):
+                raise ReadTimeoutError(
+                    pool, sent.target, f"Read timed out. (read timeout={read_timeout})"
+                ) from exc
+            if isinstance(exc, BaseSSLError):
+                raise SSLError(exc) from exc
+            raise ProtocolError("Connection aborted.", exc) from exc
+        response._connection = conn  # as urlopen sets them: release_conn() gives the connection back
+        response._pool = pool
+        return response
+
+    def abandon(self, sent: Sent, read_timeout: float) -> ReadTimeoutError:
+        """``sent`` had no answer within ``read_timeout``: its connection is closed; the error to report."""
+        self._discard(sent)
+        return ReadTimeoutError(sent.pool, sent.target, f"Read timed out. (read timeout={read_timeout})")
+
+    @staticmethod
+    def _discard(sent: Sent) -> None:
+        sent.conn.close()
+        sent.pool._put_conn(None)  # (the pool opens a new connection in its place when one is needed)
+
+    def _route(self, url: str, headers: dict[str, str]) -> tuple[HTTPConnectionPool, str, dict[str, str]]:
+        """(the pool of ``url``'s checked address, the request target, ``headers`` with ``Host``)."""
+        scheme, host, port, target = self._parsed(url)
+        address = self.checked_address(host, port)
+        default_port = 443 if scheme == "https" else 80
+        sent = {"Host": host if port == default_port else f"{_bracket(host)}:{port}", **headers}
+        return self._pool(scheme, address, port, host), target, sent
 
     def _parsed(self, url: str) -> tuple[str, str, int, str]:
         """(scheme, host, port, request target) of a URL the SSRF guard accepts; parsed once per URL."""
