@@ -47,6 +47,7 @@ import requests
 import urllib3
 
 from bench.instances import InstancePool, Run, Share, instance_pool
+from bench.cpus import measured_here, placement
 from bench.receivers import moto_process, receiver_process
 from hookrelay.delivery.batch import handle_batch
 from hookrelay.delivery.deps import build_deps
@@ -213,7 +214,7 @@ INSTANCES = 2
 
 
 def throughput(aws: str, delay: float, pool: InstancePool) -> None:
-    with receiver_process(delay=delay) as url:
+    with receiver_process(delay=delay, elsewhere=True) as url:
         sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=aws)
         secrets = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=aws)
         stack = build_partner_stack(
@@ -267,7 +268,7 @@ def _median_cpu(runs: list[Run]) -> float:
 
 
 def batch_latency(aws: str) -> None:
-    with receiver_process(delay=0.2) as slow_url:
+    with receiver_process(delay=0.2, elsewhere=True) as slow_url:
         sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=aws)
         secrets = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=aws)
         slow = build_partner_stack(
@@ -296,7 +297,9 @@ def main() -> None:
     )
     os.environ.update(POWERTOOLS_METRICS_DISABLED="true", AWS_XRAY_SDK_ENABLED="false")
     _quiet_logging()
-    with moto_process() as aws:
+    print(placement())
+    # (the threads and the instance processes started inside inherit the CPU of what is measured)
+    with measured_here(), moto_process(elsewhere=True) as aws:
         os.environ["AWS_ENDPOINT_URL"] = aws  # the handler's default (lean) AWS clients call moto's server
         # the "2 x 5" shape's instances: processes started now, so they inherit this environment
         with instance_pool(INSTANCES, initializer=_quiet_logging) as pool:

@@ -34,6 +34,7 @@ from typing import Any
 import boto3
 
 from bench.bench_handler import _quiet_logging, poster, timed_loop
+from bench.cpus import measured_here, placement
 from bench.receivers import moto_process, receiver_process
 from hookrelay.delivery.batch import handle_batch
 from hookrelay.delivery.deps import build_deps
@@ -128,7 +129,12 @@ def main() -> None:
     )
     os.environ.update(POWERTOOLS_METRICS_DISABLED="true", AWS_XRAY_SDK_ENABLED="false")
     _quiet_logging()
-    with moto_process() as aws, receiver_process(delay=0.0) as url:
+    print(placement())
+    with (
+        measured_here(),  # (the threads started inside inherit it)
+        moto_process(elsewhere=True) as aws,
+        receiver_process(delay=0.0, elsewhere=True) as url,
+    ):
         os.environ["AWS_ENDPOINT_URL"] = aws  # the handler's default (lean) AWS clients call moto's server
         sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=aws)
         secrets = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=aws)

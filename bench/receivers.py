@@ -7,10 +7,13 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from bench.cpus import confine_service
+
 
 @contextmanager
-def receiver_process(delay: float = 0.0, status: int = 200) -> Iterator[str]:
-    """Start hookrelay_local.partner_server in a subprocess; yield its URL."""
+def receiver_process(delay: float = 0.0, status: int = 200, elsewhere: bool = False) -> Iterator[str]:
+    """Start hookrelay_local.partner_server in a subprocess; yield its URL. ``elsewhere``: on the CPUs
+    the measured code does not run on (bench.cpus)."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -24,6 +27,8 @@ def receiver_process(delay: float = 0.0, status: int = 200) -> Iterator[str]:
         stdout=subprocess.PIPE,
         text=True,
     )
+    if elsewhere:
+        confine_service(process.pid)
     try:
         assert process.stdout is not None
         yield process.stdout.readline().strip()
@@ -44,8 +49,9 @@ _MOTO_SERVER = (
 
 
 @contextmanager
-def moto_process() -> Iterator[str]:
-    """moto's server in its own process (as AWS is: a network service, not our CPU); yield its URL."""
+def moto_process(elsewhere: bool = False) -> Iterator[str]:
+    """moto's server in its own process (as AWS is: a network service, not our CPU); yield its URL.
+    ``elsewhere``: on the CPUs the measured code does not run on (bench.cpus)."""
     import socket
     import time
     import urllib.request
@@ -59,6 +65,8 @@ def moto_process() -> Iterator[str]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        if elsewhere:
+            confine_service(process.pid)
         url = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
