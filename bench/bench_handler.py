@@ -46,8 +46,8 @@ import boto3
 import requests
 import urllib3
 
-from bench.instances import InstancePool, Run, Share, instance_pool
 from bench.cpus import measured_here, placement
+from bench.instances import InstancePool, Run, Share, instance_pool
 from bench.receivers import moto_process, receiver_process
 from hookrelay.delivery.batch import handle_batch
 from hookrelay.delivery.deps import build_deps
