@@ -8,6 +8,7 @@ Against moto SQS/Secrets Manager and real HTTP servers on 127.0.0.1.
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -102,10 +103,14 @@ def test_a_first_batch_opens_the_connections_on_the_delivery_threads_and_the_nex
     assert sorted(i for _, i, _ in posts) == sorted(f"second_{i}" for i in range(10))
     assert {(how, thread) for how, _, thread in posts} == {("sent", here)}
     assert server.max_in_flight <= 5
-    # AND all fifteen were delivered and recorded
-    assert server.count == 15
+    # AND the connections went back to the pool after each answer: a third batch is sent on them too
+    posts.clear()
+    assert failures(handle_batch(batch(stack, "third", 5), stack.deps)) == []
+    assert {(how, thread) for how, _, thread in posts} == {("sent", here)}
+    # AND all twenty were delivered and recorded
+    assert server.count == 20
     records = stack.results()
-    assert len(records) == 15
+    assert len(records) == 20
     assert {r["outcome"] for r in records} == {Outcome.DELIVERED.value}
 
 
@@ -194,6 +199,49 @@ def test_a_large_body_is_posted_from_a_delivery_thread_and_the_small_ones_are_se
     }
     assert server.max_in_flight <= 3
     assert server.count == 7
+
+
+def test_an_answer_cut_off_mid_body_counts_as_the_answer_and_its_connection_is_not_reused(
+    posting_stack: Any,
+) -> None:
+    # GIVEN a partner, its connections open, that cuts one webhook's 200 answer off mid-body with a reset
+    cut = Reply(body=b'{"ok":true,"padding":"' + b"x" * 4000 + b'"}', cut_after=120)
+
+    def behaviour(request: Received) -> Reply:
+        return cut if request.headers.get(HEADER_ID) == "b_0" else Reply()
+
+    stack, _, posts = posting_stack(behaviour, post_concurrency=2)
+    handle_batch(batch(stack, "warm", 2), stack.deps)
+    posts.clear()
+    # WHEN a batch of two is handled
+    assert failures(handle_batch(batch(stack, "b", 2), stack.deps)) == []
+    # THEN both were sent from this thread and both delivered: the status line was the answer, and the
+    # cut body is named in the excerpt as the threads' path names it
+    assert [how for how, _, _ in posts] == ["sent"] * 2
+    by_id = {r["webhook_id"]: r for r in stack.results() if r["webhook_id"].startswith("b_")}
+    assert {r["outcome"] for r in by_id.values()} == {Outcome.DELIVERED.value}
+    assert by_id["b_0"]["response_excerpt"] == "(response body unreadable: ConnectionError)"
+    # AND the next batch is delivered (the cut connection was closed, not given to another POST)
+    assert failures(handle_batch(batch(stack, "c", 2), stack.deps)) == []
+    assert {r["outcome"] for r in stack.results() if r["webhook_id"].startswith("c_")} == {
+        Outcome.DELIVERED.value
+    }
+
+
+def test_a_compressed_answer_is_decoded_for_its_excerpt(posting_stack: Any) -> None:
+    # GIVEN a partner, its connections open, that gzips its answers though asked for identity
+    body = b'{"ok":true,"note":"compressed"}'
+    stack, _, posts = posting_stack(
+        always(Reply(body=gzip.compress(body), headers={"Content-Encoding": "gzip"})), post_concurrency=2
+    )
+    handle_batch(batch(stack, "warm", 2), stack.deps)
+    posts.clear()
+    # WHEN a batch is handled
+    assert failures(handle_batch(batch(stack, "b", 2), stack.deps)) == []
+    # THEN the excerpt is the answer's text, as on the delivery threads' path
+    assert [how for how, _, _ in posts] == ["sent"] * 2
+    excerpts = {r["response_excerpt"] for r in stack.results()}
+    assert excerpts == {body.decode()}
 
 
 def test_a_partner_that_closes_its_connections_is_posted_from_the_delivery_threads(

@@ -30,9 +30,7 @@ from hookrelay.signing.standard import sign
 from hookrelay.ssrf import DnsFailure
 
 if TYPE_CHECKING:
-    from urllib3 import BaseHTTPResponse
-
-    from hookrelay.delivery.transport import PinnedTransport
+    from hookrelay.delivery.transport import Answer, PinnedTransport
 
 TOPIC_HEADER = "X-Hookrelay-Topic"
 ATTEMPT_HEADER = "X-Hookrelay-Attempt"
@@ -95,7 +93,7 @@ def request_headers(
     return headers
 
 
-def _read_excerpt(response: BaseHTTPResponse, cap: int) -> bytes:
+def _read_excerpt(response: Answer, cap: int) -> bytes:
     """Read at most ``cap + 1`` bytes (one read: urllib3 returns fewer only at the body's end). A body
     read to its end leaves the connection reusable; a longer one is not read further, and its connection
     is closed (the pool opens a new one). A body whose ``Content-Length`` is within the cap is read whole
@@ -163,7 +161,7 @@ def exchange(request: PreparedRequest, endpoint: Endpoint, transport: PinnedTran
     return answered(response, started, endpoint.excerpt_bytes)
 
 
-def answered(response: BaseHTTPResponse, started: float, cap: int) -> Exchanged:
+def answered(response: Answer, started: float, cap: int) -> Exchanged:
     """The answer whose status line and headers ``response`` holds: its excerpt read (up to ``cap + 1``
     bytes), its connection given back, its time since ``started`` (``time.perf_counter()``)."""
     try:

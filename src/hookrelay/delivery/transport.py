@@ -16,12 +16,14 @@ import contextlib
 import threading
 import time
 from dataclasses import dataclass
-from http.client import HTTPException
-from typing import TYPE_CHECKING, cast
+from http.client import HTTPConnection as HTTPConnectionBase
+from http.client import HTTPException, IncompleteRead
+from http.client import HTTPResponse as HTTPResponseBase
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3 import HTTPConnectionPool, HTTPHeaderDict, HTTPResponse, HTTPSConnectionPool
 from urllib3.connection import BaseSSLError
-from urllib3.exceptions import ProtocolError, ReadTimeoutError, SSLError
+from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError, SSLError
 from urllib3.util import Timeout, parse_url
 
 from hookrelay.ssrf import IPNetwork, resolve, validate_url
@@ -112,23 +114,39 @@ class PinnedTransport:
             conn.request("POST", target, body=body, headers=sent, preload_content=False)
         return Sent(pool, conn, target)
 
-    def answer(self, sent: Sent, wait: float, read_timeout: float) -> BaseHTTPResponse:
+    def answer(self, sent: Sent, wait: float, read_timeout: float) -> Answer:
         """The answer to ``sent`` (its status line and headers; the body not read), waiting at most
         ``wait`` for each read; read it, then ``release_conn()``. Raises urllib3's ReadTimeoutError (naming
-        ``read_timeout``), SSLError or ProtocolError, as :meth:`post` would (the connection is closed)."""
+        ``read_timeout``), SSLError or ProtocolError, as :meth:`post` would (the connection is closed).
+
+        The answer is read by ``http.client`` alone (:class:`PlainAnswer`): urllib3's response object
+        around it (its header dict, its checks of the headers, its decoders) cost ~28 us of CPU an answer,
+        more than a third of reading it. An answer with a ``Content-Encoding`` (the handler asks for
+        ``identity``; a partner may compress anyway) is handed to urllib3's response, which decodes it.
+        """
         conn, pool = sent.conn, sent.pool
-        conn.timeout = wait
+        conn._response_options = None  # (what urllib3's getresponse resets; the request set it)
         try:
-            response = conn.getresponse()
+            if conn.sock is None:
+                raise ConnectionResetError("the connection closed while sending")
+            conn.sock.settimeout(wait)
+            raw = HTTPConnectionBase.getresponse(conn)
         except (TimeoutError, BaseSSLError, OSError, HTTPException) as exc:
             self._discard(sent)
-            if isinstance(exc, TimeoutError) or "timed out" in str(exc):
-                raise ReadTimeoutError(
-                    pool, sent.target, f"Read timed out. (read timeout={read_timeout})"
-                ) from exc
-            if isinstance(exc, BaseSSLError):
-                raise SSLError(exc) from exc
-            raise ProtocolError("Connection aborted.", exc) from exc
+            raise _as_urllib3_error(exc, sent, read_timeout) from exc
+        if raw.getheader("Content-Encoding") is None:
+            return PlainAnswer(raw, sent, read_timeout)
+        response = HTTPResponse(
+            body=raw,
+            headers=HTTPHeaderDict(raw.msg.items()),
+            status=raw.status,
+            version=raw.version,
+            reason=raw.reason,
+            preload_content=False,
+            original_response=raw,
+            request_method="POST",
+            request_url=sent.target,
+        )
         response._connection = conn  # as urlopen sets them: release_conn() gives the connection back
         response._pool = pool
         return response
@@ -191,6 +209,75 @@ class PinnedTransport:
             for pool in self._pools.values():
                 pool.close()
             self._pools.clear()
+
+
+class Answer(Protocol):
+    """What delivery reads of an answer: urllib3's response, or a :class:`PlainAnswer`."""
+
+    status: int
+    headers: Any
+
+    @property
+    def length_remaining(self) -> int | None: ...
+
+    def read(self, amt: int | None = None) -> bytes: ...
+
+    def release_conn(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class PlainAnswer:
+    """An answer as ``http.client`` read it, with what delivery needs of urllib3's response and urllib3's
+    errors (a read timeout is its ReadTimeoutError, a body cut short its ProtocolError). Its connection
+    goes back to the pool once its body was read to the end, else it is closed."""
+
+    def __init__(self, raw: HTTPResponseBase, sent: Sent, read_timeout: float) -> None:
+        self._raw, self._sent, self._read_timeout = raw, sent, read_timeout
+        self.status = raw.status
+        self.headers = raw.msg
+        self._released = False
+
+    @property
+    def length_remaining(self) -> int | None:
+        return self._raw.length
+
+    def read(self, amt: int | None = None) -> bytes:
+        """Up to ``amt`` bytes of the body (all of it without ``amt``); a body shorter than its
+        ``Content-Length`` says is urllib3's ProtocolError, as urllib3 enforces it (``http.client``'s
+        ``read(amt)`` would return the short read)."""
+        expected = self._raw.length
+        try:
+            data = self._raw.read(amt)
+        except (TimeoutError, BaseSSLError, OSError, HTTPException) as exc:
+            self.close()
+            raise _as_urllib3_error(exc, self._sent, self._read_timeout) from exc
+        if amt is not None and expected is not None and len(data) < min(amt, expected):
+            self.close()
+            short = IncompleteRead(data, expected - len(data))
+            raise ProtocolError(f"Connection broken: {short!r}", short)
+        return data
+
+    def close(self) -> None:
+        self._raw.close()
+        self._sent.conn.close()
+
+    def release_conn(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        if not self._raw.isclosed():  # not read to its end: the connection cannot carry another request
+            self.close()
+        self._sent.pool._put_conn(self._sent.conn)
+
+
+def _as_urllib3_error(exc: Exception, sent: Sent, read_timeout: float) -> HTTPError:
+    """``exc``, raised reading an answer, as urllib3 raises it from a pool's request."""
+    if isinstance(exc, TimeoutError) or "timed out" in str(exc):
+        return ReadTimeoutError(sent.pool, sent.target, f"Read timed out. (read timeout={read_timeout})")
+    if isinstance(exc, BaseSSLError):
+        return SSLError(exc)
+    return ProtocolError("Connection aborted.", exc)
 
 
 def _bracket(host: str) -> str:
