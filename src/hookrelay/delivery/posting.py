@@ -24,14 +24,13 @@ one whose body is over :data:`SEND_AT_ONCE_BYTES` (its send could wait on a part
 from __future__ import annotations
 
 import contextvars
-import selectors
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent import futures
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from urllib3.exceptions import HTTPError
 
@@ -39,6 +38,9 @@ from hookrelay.delivery.attempt import Endpoint, Exchanged, PreparedRequest, ans
 from hookrelay.delivery.transport import PinnedTransport, Sent
 from hookrelay.errors import UnsafeDestination
 from hookrelay.ssrf import DnsFailure
+
+if TYPE_CHECKING:
+    import selectors
 
 SMALLEST_READ_TIMEOUT = 0.001  # an answer ready at its deadline is still read (each read gets this much)
 # A body up to this size is sent from the invoking thread: with its headers it fits the send buffer of an
@@ -64,39 +66,34 @@ def post_all(
     threaded = [(i, _on_a_thread(pool, slots, requests[i], endpoint, transport)) for i in large]
     waiting = deque(i for i, request in enumerate(requests) if len(request.body) <= SEND_AT_ONCE_BYTES)
     done: list[tuple[int, Exchanged]] = []  # read, not yet yielded: the next POSTs go out first
-    with selectors.DefaultSelector() as selector:
-        try:
-            while waiting or selector.get_map() or done:
-                # (with nothing in flight from here, wait for a delivery thread to free a slot)
-                while waiting and slots.acquire(blocking=not (selector.get_map() or done)):
-                    index, started = waiting[0], time.perf_counter()
-                    sent = _send(requests[index], endpoint, transport)
-                    if sent is None:  # no open connection: this POST and the rest go to the threads
-                        slots.release()
-                        threaded += [
-                            (i, _on_a_thread(pool, slots, requests[i], endpoint, transport)) for i in waiting
-                        ]
-                        waiting.clear()
-                        break
-                    waiting.popleft()
-                    if isinstance(sent, Sent):
-                        flight = _InFlight(index, sent, started)
-                        selector.register(sent.conn.sock, selectors.EVENT_READ, flight)
-                    else:  # refused before any connection (SSRF, DNS)
-                        slots.release()
-                        done.append((index, Exchanged(_elapsed_ms(started), failure=sent)))
-                yield from done
-                done = []
-                if selector.get_map():
-                    for flight, readable in _due(selector, read_timeout):
-                        selector.unregister(flight.sent.conn.sock)
-                        done.append(
-                            (flight.index, _read(flight, readable, read_timeout, endpoint, transport))
-                        )
-                        slots.release()
-        finally:  # (only if the caller stopped reading early: what is still in flight is given up)
-            for key in list(selector.get_map().values()):
-                transport.abandon(key.data.sent, read_timeout)
+    flights = _Flights()
+    try:
+        while waiting or flights or done:
+            # (with nothing in flight from here, wait for a delivery thread to free a slot)
+            while waiting and slots.acquire(blocking=not (flights or done)):
+                index, started = waiting[0], time.perf_counter()
+                sent = _send(requests[index], endpoint, transport)
+                if sent is None:  # no open connection: this POST and the rest go to the threads
+                    slots.release()
+                    threaded += [
+                        (i, _on_a_thread(pool, slots, requests[i], endpoint, transport)) for i in waiting
+                    ]
+                    waiting.clear()
+                    break
+                waiting.popleft()
+                if isinstance(sent, Sent):
+                    flights.add(_InFlight(index, sent, started))
+                else:  # refused before any connection (SSRF, DNS)
+                    slots.release()
+                    done.append((index, Exchanged(_elapsed_ms(started), failure=sent)))
+            yield from done
+            done = []
+            for flight, readable in flights.due(read_timeout):
+                flights.remove(flight)
+                done.append((flight.index, _read(flight, readable, read_timeout, endpoint, transport)))
+                slots.release()
+    finally:  # (what is still in flight only if the caller stopped reading early: it is given up)
+        flights.close(transport, read_timeout)
     if threaded:
         futures.wait([run for _, run in threaded])
     for index, run in threaded:
@@ -123,14 +120,47 @@ def _send(
         return exc
 
 
-def _due(selector: selectors.BaseSelector, read_timeout: float) -> list[tuple[_InFlight, bool]]:
-    """Each POST in flight whose answer can be read now (True), or whose read timeout has passed
-    (False); waits until there is one."""
-    in_flight: list[_InFlight] = [key.data for key in selector.get_map().values()]
-    first_deadline = min(flight.started for flight in in_flight) + read_timeout
-    ready = {id(key.data) for key, _ in selector.select(max(first_deadline - time.perf_counter(), 0.0))}
-    now = time.perf_counter()
-    return [(f, id(f) in ready) for f in in_flight if id(f) in ready or now >= f.started + read_timeout]
+class _Flights:
+    """The POSTs in flight from this thread, watched by a selector made for the first one (``selectors``
+    is imported then too: a cold start's first batch, with no connection open yet, never needs it)."""
+
+    def __init__(self) -> None:
+        self._selector: selectors.BaseSelector | None = None
+
+    def __bool__(self) -> bool:
+        return self._selector is not None and bool(self._selector.get_map())
+
+    def add(self, flight: _InFlight) -> None:
+        if self._selector is None:
+            import selectors
+
+            self._selector = selectors.DefaultSelector()
+        self._selector.register(flight.sent.conn.sock, 1, flight)  # (1: selectors.EVENT_READ)
+
+    def remove(self, flight: _InFlight) -> None:
+        assert self._selector is not None
+        self._selector.unregister(flight.sent.conn.sock)
+
+    def due(self, read_timeout: float) -> list[tuple[_InFlight, bool]]:
+        """Each POST in flight whose answer can be read now (True), or whose read timeout has passed
+        (False); waits until there is one (none if nothing is in flight)."""
+        if not self:
+            return []
+        assert self._selector is not None
+        in_flight: list[_InFlight] = [key.data for key in self._selector.get_map().values()]
+        first_deadline = min(flight.started for flight in in_flight) + read_timeout
+        wait = max(first_deadline - time.perf_counter(), 0.0)
+        ready = {id(key.data) for key, _ in self._selector.select(wait)}
+        now = time.perf_counter()
+        return [(f, id(f) in ready) for f in in_flight if id(f) in ready or now >= f.started + read_timeout]
+
+    def close(self, transport: PinnedTransport, read_timeout: float) -> None:
+        """Give up on what is still in flight (its connections closed); close the selector."""
+        if self._selector is None:
+            return
+        for key in list(self._selector.get_map().values()):
+            transport.abandon(key.data.sent, read_timeout)
+        self._selector.close()
 
 
 def _read(
