@@ -29,9 +29,11 @@ from http.client import HTTPException, IncompleteRead
 from http.client import HTTPResponse as HTTPResponseBase
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from urllib3 import HTTPConnectionPool, HTTPHeaderDict, HTTPResponse, HTTPSConnectionPool
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3._collections import HTTPHeaderDict  # (where urllib3 1.26 has it too)
 from urllib3.connection import BaseSSLError
 from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError, SSLError
+from urllib3.response import HTTPResponse
 from urllib3.util import Timeout, parse_url
 
 from hookrelay.ssrf import IPNetwork, resolve, validate_url
