@@ -85,6 +85,25 @@ def failures(response: dict[str, list[dict[str, str]]]) -> list[str]:
     return [f["itemIdentifier"] for f in response["batchItemFailures"]]
 
 
+def warmed(
+    posting_stack: Callable[..., tuple[PartnerStack, PartnerServer, Posts]],
+    behaviour: Callable[[Received], Reply] | None = None,
+    post_concurrency: int = 5,
+    **settings: Any,
+) -> tuple[PartnerStack, PartnerServer, Posts]:
+    """``posting_stack(...)`` with the partner's connections open: a first batch of as many webhooks as
+    its post concurrency handled (``warm_*``), and the POSTs noted from then on only."""
+    stack, server, posts = posting_stack(behaviour, post_concurrency=post_concurrency, **settings)
+    handle_batch(batch(stack, "warm", post_concurrency), stack.deps)
+    posts.clear()
+    return stack, server, posts
+
+
+def records(stack: PartnerStack, prefix: str) -> dict[str, dict[str, Any]]:
+    """The attempt records of the webhooks whose id starts with ``prefix``, by webhook id."""
+    return {r["webhook_id"]: r for r in stack.results() if r["webhook_id"].startswith(prefix)}
+
+
 def test_a_first_batch_opens_the_connections_on_the_delivery_threads_and_the_next_is_sent_from_this_thread(
     posting_stack: Any,
 ) -> None:
@@ -116,10 +135,8 @@ def test_a_first_batch_opens_the_connections_on_the_delivery_threads_and_the_nex
 
 def test_no_more_posts_are_in_flight_than_the_partners_post_concurrency(posting_stack: Any) -> None:
     # GIVEN a partner that posts 3 at a time and answers each POST after 50 ms, its connections open
-    stack, server, posts = posting_stack(always(Reply(delay=0.05)), post_concurrency=3)
-    handle_batch(batch(stack, "warm", 3), stack.deps)
+    stack, server, posts = warmed(posting_stack, always(Reply(delay=0.05)), post_concurrency=3)
     server.max_in_flight = 0
-    posts.clear()
     # WHEN a batch of ten is handled
     assert failures(handle_batch(batch(stack, "b", 10), stack.deps)) == []
     # THEN all ten were sent from this thread, never more than three at the partner at once
@@ -135,15 +152,13 @@ def test_an_answer_slower_than_the_read_timeout_is_a_timeout_and_the_others_are_
     def behaviour(request: Received) -> Reply:
         return Reply(hang=True) if request.headers.get(HEADER_ID) == "b_1" else Reply()
 
-    stack, _, posts = posting_stack(behaviour, post_concurrency=3, read_timeout=0.5)
-    handle_batch(batch(stack, "warm", 3), stack.deps)
-    posts.clear()
+    stack, _, posts = warmed(posting_stack, behaviour, post_concurrency=3, read_timeout=0.5)
     # WHEN a batch of three is handled
     response = handle_batch(batch(stack, "b", 3), stack.deps)
     # THEN all three were sent from this thread; the silent one timed out and is retried, not lost
     assert [how for how, _, _ in posts] == ["sent"] * 3
     assert failures(response) == []
-    by_id = {r["webhook_id"]: r for r in stack.results() if r["webhook_id"].startswith("b_")}
+    by_id = records(stack, "b_")
     assert by_id["b_1"]["outcome"] == Outcome.RETRY_SCHEDULED.value
     assert by_id["b_1"]["error_kind"] == ErrorKind.TIMEOUT.value
     assert by_id["b_1"]["error"].startswith("ReadTimeout")
@@ -152,9 +167,7 @@ def test_an_answer_slower_than_the_read_timeout_is_a_timeout_and_the_others_are_
     assert retry["DelaySeconds"] > 0
     # AND the silent one's connection was closed: the next batch opens a new one and is delivered
     assert failures(handle_batch(batch(stack, "c", 3), stack.deps)) == []
-    assert {r["outcome"] for r in stack.results() if r["webhook_id"].startswith("c_")} == {
-        Outcome.DELIVERED.value
-    }
+    assert {r["outcome"] for r in records(stack, "c_").values()} == {Outcome.DELIVERED.value}
 
 
 def test_a_connection_reset_before_the_answer_is_a_connection_error_retried(posting_stack: Any) -> None:
@@ -162,14 +175,12 @@ def test_a_connection_reset_before_the_answer_is_a_connection_error_retried(post
     def behaviour(request: Received) -> Reply:
         return Reply(reset=True) if request.headers.get(HEADER_ID) == "b_0" else Reply()
 
-    stack, _, posts = posting_stack(behaviour, post_concurrency=2)
-    handle_batch(batch(stack, "warm", 2), stack.deps)
-    posts.clear()
+    stack, _, posts = warmed(posting_stack, behaviour, post_concurrency=2)
     # WHEN a batch of two is handled
     assert failures(handle_batch(batch(stack, "b", 2), stack.deps)) == []
     # THEN both were sent from this thread; the reset one is a connection error, scheduled for a retry
     assert [how for how, _, _ in posts] == ["sent"] * 2
-    by_id = {r["webhook_id"]: r for r in stack.results() if r["webhook_id"].startswith("b_")}
+    by_id = records(stack, "b_")
     assert (by_id["b_0"]["outcome"], by_id["b_0"]["error_kind"]) == (
         Outcome.RETRY_SCHEDULED.value,
         ErrorKind.CONNECTION.value,
@@ -181,9 +192,7 @@ def test_a_large_body_is_posted_from_a_delivery_thread_and_the_small_ones_are_se
     posting_stack: Any,
 ) -> None:
     # GIVEN a partner posting 3 at a time, its connections open, and a batch with one body over 12 KiB
-    stack, server, posts = posting_stack(post_concurrency=3)
-    handle_batch(batch(stack, "warm", 3), stack.deps)
-    posts.clear()
+    stack, server, posts = warmed(posting_stack, post_concurrency=3)
     bodies = [stack.message(id=f"b_{i}").to_sqs_body() for i in range(4)]
     bodies[2] = stack.message(id="b_2", payload={"blob": "x" * (SEND_AT_ONCE_BYTES + 1)}).to_sqs_body()
     # WHEN the batch is handled
@@ -210,32 +219,25 @@ def test_an_answer_cut_off_mid_body_counts_as_the_answer_and_its_connection_is_n
     def behaviour(request: Received) -> Reply:
         return cut if request.headers.get(HEADER_ID) == "b_0" else Reply()
 
-    stack, _, posts = posting_stack(behaviour, post_concurrency=2)
-    handle_batch(batch(stack, "warm", 2), stack.deps)
-    posts.clear()
+    stack, _, posts = warmed(posting_stack, behaviour, post_concurrency=2)
     # WHEN a batch of two is handled
     assert failures(handle_batch(batch(stack, "b", 2), stack.deps)) == []
     # THEN both were sent from this thread and both delivered: the status line was the answer, and the
     # cut body is named in the excerpt as the threads' path names it
     assert [how for how, _, _ in posts] == ["sent"] * 2
-    by_id = {r["webhook_id"]: r for r in stack.results() if r["webhook_id"].startswith("b_")}
+    by_id = records(stack, "b_")
     assert {r["outcome"] for r in by_id.values()} == {Outcome.DELIVERED.value}
     assert by_id["b_0"]["response_excerpt"] == "(response body unreadable: ConnectionError)"
     # AND the next batch is delivered (the cut connection was closed, not given to another POST)
     assert failures(handle_batch(batch(stack, "c", 2), stack.deps)) == []
-    assert {r["outcome"] for r in stack.results() if r["webhook_id"].startswith("c_")} == {
-        Outcome.DELIVERED.value
-    }
+    assert {r["outcome"] for r in records(stack, "c_").values()} == {Outcome.DELIVERED.value}
 
 
 def test_a_compressed_answer_is_decoded_for_its_excerpt(posting_stack: Any) -> None:
     # GIVEN a partner, its connections open, that gzips its answers though asked for identity
     body = b'{"ok":true,"note":"compressed"}'
-    stack, _, posts = posting_stack(
-        always(Reply(body=gzip.compress(body), headers={"Content-Encoding": "gzip"})), post_concurrency=2
-    )
-    handle_batch(batch(stack, "warm", 2), stack.deps)
-    posts.clear()
+    gzipped = always(Reply(body=gzip.compress(body), headers={"Content-Encoding": "gzip"}))
+    stack, _, posts = warmed(posting_stack, gzipped, post_concurrency=2)
     # WHEN a batch is handled
     assert failures(handle_batch(batch(stack, "b", 2), stack.deps)) == []
     # THEN the excerpt is the answer's text, as on the delivery threads' path
@@ -248,9 +250,9 @@ def test_a_partner_that_closes_its_connections_is_posted_from_the_delivery_threa
     posting_stack: Any,
 ) -> None:
     # GIVEN a partner that closes the connection after every answer, and a first batch posted
-    stack, server, posts = posting_stack(always(Reply(headers={"Connection": "close"})), post_concurrency=5)
-    handle_batch(batch(stack, "warm", 5), stack.deps)
-    posts.clear()
+    stack, server, posts = warmed(
+        posting_stack, always(Reply(headers={"Connection": "close"})), post_concurrency=5
+    )
     # WHEN the next batch is handled
     assert failures(handle_batch(batch(stack, "b", 5), stack.deps)) == []
     # THEN no connection was open to send on: the delivery threads posted every one, and all arrived
@@ -264,15 +266,13 @@ def test_a_slow_answer_does_not_hold_back_the_time_of_the_others(posting_stack: 
     def behaviour(request: Received) -> Reply:
         return Reply(delay=1.0) if request.headers.get(HEADER_ID) == "b_0" else Reply()
 
-    stack, _, posts = posting_stack(behaviour, post_concurrency=4, read_timeout=5.0)
-    handle_batch(batch(stack, "warm", 4), stack.deps)
-    posts.clear()
+    stack, _, posts = warmed(posting_stack, behaviour, post_concurrency=4, read_timeout=5.0)
     # WHEN a batch of four is handled
     assert failures(handle_batch(batch(stack, "b", 4), stack.deps)) == []
     # THEN each attempt's duration is its own: the slow one took its second, the others were read as
     # they came, not after it
     assert [how for how, _, _ in posts] == ["sent"] * 4
-    took = {r["webhook_id"]: r["duration_ms"] for r in stack.results() if r["webhook_id"].startswith("b_")}
+    took = {webhook: r["duration_ms"] for webhook, r in records(stack, "b_").items()}
     assert took["b_0"] >= 1000
     assert max(took[i] for i in ("b_1", "b_2", "b_3")) < 500
 
@@ -281,9 +281,7 @@ def test_a_sampled_invocation_posts_through_urllib3s_pool_which_x_ray_traces(
     posting_stack: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a partner with its connections open, and an invocation X-Ray samples, urllib3 patched
-    stack, server, posts = posting_stack(post_concurrency=3)
-    handle_batch(batch(stack, "warm", 3), stack.deps)
-    posts.clear()
+    stack, server, posts = warmed(posting_stack, post_concurrency=3)
     monkeypatch.setattr(tracing, "sampled", lambda: True)
     monkeypatch.setattr(tracing, "traced_libraries", lambda: frozenset({"urllib3"}))
     # WHEN a batch is handled
