@@ -7,6 +7,7 @@ not stalled by delayed ACKs (see FIELD-NOTES: ~25 req/s without it, ~1,000 with 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -64,8 +65,16 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
 class PartnerServer:
     """``with PartnerServer(behaviour) as server: server.url`` -- records every request it gets."""
 
-    def __init__(self, behaviour: Behaviour | None = None, port: int = 0, record: bool = True) -> None:
+    def __init__(
+        self,
+        behaviour: Behaviour | None = None,
+        port: int = 0,
+        record: bool = True,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
+        """``tls``: a server context (its certificate loaded): HTTPS, by the name ``localhost``."""
         self.behaviour: Behaviour = behaviour or always(Reply())
+        self.tls = tls
         self.received: list[Received] = []
         self.record = record
         self.count = 0
@@ -74,6 +83,8 @@ class PartnerServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd = LoopbackHTTPServer(("127.0.0.1", port), self._handler_class())
+        if tls is not None:
+            self._httpd.socket = tls.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
     @property
@@ -82,6 +93,8 @@ class PartnerServer:
 
     @property
     def url(self) -> str:
+        if self.tls is not None:
+            return f"https://localhost:{self.port}/webhooks"
         return f"http://127.0.0.1:{self.port}/webhooks"
 
     def start(self) -> PartnerServer:
