@@ -246,6 +246,30 @@ def test_a_compressed_answer_is_decoded_for_its_excerpt(posting_stack: Any) -> N
     assert excerpts == {body.decode()}
 
 
+def test_a_bug_while_sending_one_post_fails_that_record_alone(
+    posting_stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a partner with its connections open, and a transport that raises something no network
+    # failure raises while sending one webhook from this thread
+    stack, server, _ = warmed(posting_stack, post_concurrency=3)
+    transport = stack.deps.transport
+    real_send_now = transport.send_now
+
+    def send_now(url: str, body: bytes, headers: dict[str, str], timeout: Any) -> Sent | None:
+        if headers[HEADER_ID] == "b_1":
+            raise ValueError("transport bug")
+        return real_send_now(url, body, headers, timeout)
+
+    monkeypatch.setattr(transport, "send_now", send_now)
+    event = batch(stack, "b", 3)
+    # WHEN the batch is handled
+    response = handle_batch(event, stack.deps)
+    # THEN that record alone is reported failed (SQS shows it again); the other two are delivered
+    assert failures(response) == [event["Records"][1]["messageId"]]
+    assert set(records(stack, "b_")) == {"b_0", "b_2"}
+    assert server.count == 3 + 2
+
+
 def test_a_partner_that_closes_its_connections_is_posted_from_the_delivery_threads(
     posting_stack: Any,
 ) -> None:

@@ -65,14 +65,18 @@ def post_all(
     large = [i for i, request in enumerate(requests) if len(request.body) > SEND_AT_ONCE_BYTES]
     threaded = [(i, _on_a_thread(pool, slots, requests[i], endpoint, transport)) for i in large]
     waiting = deque(i for i, request in enumerate(requests) if len(request.body) <= SEND_AT_ONCE_BYTES)
-    done: list[tuple[int, Exchanged]] = []  # read, not yet yielded: the next POSTs go out first
+    # read, not yet yielded (the next POSTs go out first); an exception: a bug, that record fails alone
+    done: list[tuple[int, Exchanged | Exception]] = []
     flights = _Flights()
     try:
         while waiting or flights or done:
             # (with nothing in flight from here, wait for a delivery thread to free a slot)
             while waiting and slots.acquire(blocking=not (flights or done)):
                 index, started = waiting[0], time.perf_counter()
-                sent = _send(requests[index], endpoint, transport)
+                try:
+                    sent = _send(requests[index], endpoint, transport)
+                except Exception as exc:
+                    sent = exc
                 if sent is None:  # no open connection: this POST and the rest go to the threads
                     slots.release()
                     threaded += [
@@ -83,14 +87,21 @@ def post_all(
                 waiting.popleft()
                 if isinstance(sent, Sent):
                     flights.add(_InFlight(index, sent, started))
-                else:  # refused before any connection (SSRF, DNS)
-                    slots.release()
+                    continue
+                slots.release()
+                if isinstance(sent, REFUSED):  # refused before any connection (SSRF, DNS)
                     done.append((index, Exchanged(_elapsed_ms(started), failure=sent)))
+                else:
+                    done.append((index, sent))
             yield from done
             done = []
             for flight, readable in flights.due(read_timeout):
                 flights.remove(flight)
-                done.append((flight.index, _read(flight, readable, read_timeout, endpoint, transport)))
+                try:
+                    done.append((flight.index, _read(flight, readable, read_timeout, endpoint, transport)))
+                except Exception as exc:
+                    transport.abandon(flight.sent, read_timeout)
+                    done.append((flight.index, exc))
                 slots.release()
     finally:  # (what is still in flight only if the caller stopped reading early: it is given up)
         flights.close(transport, read_timeout)
@@ -108,6 +119,9 @@ class _InFlight:
     started: float  # time.perf_counter() before its send
 
 
+REFUSED = (UnsafeDestination, DnsFailure, HTTPError)  # what refuses a POST before it is sent
+
+
 def _send(
     request: PreparedRequest, endpoint: Endpoint, transport: PinnedTransport
 ) -> Sent | Exception | None:
@@ -116,7 +130,7 @@ def _send(
         return transport.send_now(
             endpoint.url, request.body, request.headers, (endpoint.connect_timeout, endpoint.read_timeout)
         )
-    except (UnsafeDestination, DnsFailure, HTTPError) as exc:
+    except REFUSED as exc:
         return exc
 
 
