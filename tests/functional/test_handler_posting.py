@@ -286,19 +286,19 @@ def test_a_partner_that_closes_its_connections_is_posted_from_the_delivery_threa
 
 
 def test_a_slow_answer_does_not_hold_back_the_time_of_the_others(posting_stack: Any) -> None:
-    # GIVEN a partner, its connections open, answering one webhook after 1 s and the others at once
+    # GIVEN a partner, its connections open, answering one webhook after 2 s and the others at once
     def behaviour(request: Received) -> Reply:
-        return Reply(delay=1.0) if request.headers.get(HEADER_ID) == "b_0" else Reply()
+        return Reply(delay=2.0) if request.headers.get(HEADER_ID) == "b_0" else Reply()
 
     stack, _, posts = warmed(posting_stack, behaviour, post_concurrency=4, read_timeout=5.0)
     # WHEN a batch of four is handled
     assert failures(handle_batch(batch(stack, "b", 4), stack.deps)) == []
-    # THEN each attempt's duration is its own: the slow one took its second, the others were read as
-    # they came, not after it
+    # THEN each attempt's duration is its own: the slow one took its two seconds, the others were read
+    # as they came, not after it (read after it, each would show at least the slow one's time)
     assert [how for how, _, _ in posts] == ["sent"] * 4
     took = {webhook: r["duration_ms"] for webhook, r in records(stack, "b_").items()}
-    assert took["b_0"] >= 1000
-    assert max(took[i] for i in ("b_1", "b_2", "b_3")) < 500
+    assert took["b_0"] >= 2000
+    assert max(took[i] for i in ("b_1", "b_2", "b_3")) < took["b_0"] / 2
 
 
 def test_a_sampled_invocation_posts_through_urllib3s_pool_which_x_ray_traces(
