@@ -18,8 +18,9 @@ import pytest
 
 from hookrelay import tracing
 from hookrelay.delivery.batch import handle_batch
+from hookrelay.delivery.open_connection import Sent
 from hookrelay.delivery.posting import SEND_AT_ONCE_BYTES
-from hookrelay.delivery.transport import PinnedTransport, Sent
+from hookrelay.delivery.transport import PinnedTransport
 from hookrelay.models import ErrorKind, Outcome
 from hookrelay.signing.standard import HEADER_ID
 from hookrelay_local.partner_server import PartnerServer, Received, Reply, always

@@ -30,7 +30,8 @@ from hookrelay.signing.standard import sign
 from hookrelay.ssrf import DnsFailure
 
 if TYPE_CHECKING:
-    from hookrelay.delivery.transport import Answer, PinnedTransport
+    from hookrelay.delivery.open_connection import Answer
+    from hookrelay.delivery.transport import PinnedTransport
 
 TOPIC_HEADER = "X-Hookrelay-Topic"
 ATTEMPT_HEADER = "X-Hookrelay-Attempt"

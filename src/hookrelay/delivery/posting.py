@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 from urllib3.exceptions import HTTPError
 
 from hookrelay.delivery.attempt import Endpoint, Exchanged, PreparedRequest, answered, exchange
-from hookrelay.delivery.transport import PinnedTransport, Sent
+from hookrelay.delivery.open_connection import Sent
+from hookrelay.delivery.transport import PinnedTransport
 from hookrelay.errors import UnsafeDestination
 from hookrelay.ssrf import DnsFailure
 
