@@ -128,31 +128,18 @@ def timed_batch(stack: Any, event: dict[str, Any]) -> float:
     return time.perf_counter() - started
 
 
-def instances_rate(stack: Any, instances: int, posts: int, batches: int) -> Run:
-    """Webhooks/s (and CPU) of ``instances`` handler instances as threads of this process, each with its
-    own deps and ``posts`` parallel POSTs, taking 10-record batches as they come. The bench runs one
-    instance this way ("1 x 10"); more than one are processes (:func:`process_instances_run`)."""
+def instance_run(stack: Any, posts: int, batches: int, clients: dict[str, Any] | None = None) -> Run:
+    """Webhooks/s (and CPU) of one handler instance in this process ("1 x 10"; more than one are processes:
+    :func:`process_instances_run`), with its own deps and ``posts`` parallel POSTs, over ``batches``
+    10-record batches, warm-up excluded. ``clients``: AWS clients for ``build_deps`` (default: none, so
+    the handler's own lean ones)."""
     settings = stack.settings.model_copy(update={"post_concurrency": posts})
-    all_deps = [build_deps(settings) for _ in range(instances)]
-    for deps in all_deps:  # warm up: pools, secret cache
-        handle_batch(sqs_event([stack.message().to_sqs_body()]), deps)
-    work = iter([sqs_event([stack.message().to_sqs_body() for _ in range(10)]) for _ in range(batches)])
-    lock = threading.Lock()
-
-    def instance(deps: Any) -> None:
-        while True:
-            with lock:
-                event = next(work, None)
-            if event is None:
-                return
-            assert handle_batch(event, deps) == {"batchItemFailures": []}
-
-    threads = [threading.Thread(target=instance, args=(deps,)) for deps in all_deps]
+    deps = build_deps(settings, **(clients or {}))
+    handle_batch(sqs_event([stack.message().to_sqs_body()]), deps)  # warm up: pools, secret cache
+    events = [sqs_event([stack.message().to_sqs_body() for _ in range(10)]) for _ in range(batches)]
     cpu, started = time.process_time(), time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    for event in events:
+        assert handle_batch(event, deps) == {"batchItemFailures": []}
     return Run((Share(started, time.perf_counter(), time.process_time() - cpu, batches * 10, os.getpid()),))
 
 
@@ -234,7 +221,7 @@ def throughput(aws: str, delay: float, pool: InstancePool) -> None:
                 instances, posts = shape
                 if instances == 1:
                     bare[shape].append(bare_loop_run(url, batches * 10))
-                    handler[shape].append(instances_rate(stack, 1, posts, batches))
+                    handler[shape].append(instance_run(stack, posts, batches))
                 else:
                     assert instances == INSTANCES
                     bare[shape].append(process_bare_run(pool, url, posts, batches * 10))

@@ -33,14 +33,11 @@ from typing import Any
 
 import boto3
 
-from bench.bench_handler import _quiet_logging, poster, timed_loop
+from bench.bench_handler import _quiet_logging, instance_run, poster, timed_loop
 from bench.cpus import measured_here, placement
 from bench.receivers import moto_process, receiver_process
-from hookrelay.delivery.batch import handle_batch
-from hookrelay.delivery.deps import build_deps
 from hookrelay.delivery.transport import TRANSPORT_LIBRARY
 from tests.support.handler_stack import PartnerStack, build_partner_stack
-from tests.support.sqs import sqs_event
 
 CONCURRENCY = 10
 BATCHES = 30  # 300 webhooks per round
@@ -87,17 +84,10 @@ def bare_loop(url: str, total: int, library: str) -> tuple[float, float]:
 def handler_run(
     stack: PartnerStack, posts: int, batches: int, clients: dict[str, Any] | None = None
 ) -> tuple[float, float]:
-    """(CPU seconds per webhook, webhooks per second) of one handler instance over ``batches`` batches.
-    ``clients``: AWS clients to give ``build_deps`` (default: none, so the handler's own lean ones)."""
-    settings = stack.settings.model_copy(update={"post_concurrency": posts})
-    deps = build_deps(settings, **(clients or {}))
-    handle_batch(sqs_event([stack.message().to_sqs_body()]), deps)  # warm: pool, secret cache
-    events = [sqs_event([stack.message().to_sqs_body() for _ in range(10)]) for _ in range(batches)]
-    cpu, wall = time.process_time(), time.perf_counter()
-    for event in events:
-        assert handle_batch(event, deps) == {"batchItemFailures": []}
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    return cpu / (batches * 10), batches * 10 / wall
+    """(CPU seconds per webhook, webhooks per second) of one handler instance over ``batches`` batches
+    (:func:`bench.bench_handler.instance_run`)."""
+    run = instance_run(stack, posts, batches, clients)
+    return run.cpu_per_item, run.rate
 
 
 def stage_shares(stack: PartnerStack, batches: int) -> dict[str, float]:
